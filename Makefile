@@ -1,0 +1,35 @@
+# Duly: `make run` for the demo, `make test` for everything. Both start embedded PostgreSQL and
+# Redis under var/ unless DATABASE_URL / REDIS_URL are set.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := var/tools
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
+EMBEDDED := $(PY) -m config.embedded --
+export UV_PYTHON_DOWNLOADS := never
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install run test lint clean
+
+$(TOOLS)/bin/uv:
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+install: $(VENV)/.synced
+
+run: install
+	$(EMBEDDED) bash -c '$(PY) manage.py migrate --noinput && $(PY) manage.py seed_demo && exec $(VENV)/bin/honcho start'
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: lint
+	$(EMBEDDED) $(PY) -m pytest $(ARGS)
+
+clean:
+	rm -rf var/pg var/redis var/static

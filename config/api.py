@@ -1,0 +1,61 @@
+"""The API at ``/api/v1/``: one NinjaAPI, each app contributing a router.
+
+Errors are JSON of one shape: ``{"detail": "...", "errors": [{"field": "email", "message": "..."}]}``.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as SchemaValidationError
+
+from crm.api import TenantApiKey
+from crm.api import router as customers_router
+
+api = NinjaAPI(
+    title="Duly API",
+    version="1",
+    urls_namespace="api-v1",
+    auth=TenantApiKey(),
+    docs_url="/docs",
+)
+api.add_router("/", customers_router)
+
+
+def _field_of(loc: list) -> str:
+    # Pydantic locations look like ["body", "payload", "email"]; the field is what follows the payload.
+    parts = [str(part) for part in loc if part not in ("body", "payload", "query", "path")]
+    return ".".join(parts) or "__all__"
+
+
+@api.exception_handler(SchemaValidationError)
+def schema_invalid(request, exc: SchemaValidationError):
+    errors = [
+        {"field": _field_of(error.get("loc", [])), "message": error.get("msg", "Invalid.")} for error in exc.errors
+    ]
+    return api.create_response(request, {"detail": "Invalid input.", "errors": errors}, status=422)
+
+
+@api.exception_handler(ValidationError)
+def domain_invalid(request, exc: ValidationError):
+    if hasattr(exc, "error_dict"):
+        errors = [
+            {"field": field, "message": message}
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    else:
+        errors = [{"field": "__all__", "message": message} for message in exc.messages]
+    return api.create_response(request, {"detail": "Invalid input.", "errors": errors}, status=422)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc: Http404):
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request, exc: AuthenticationError):
+    return api.create_response(request, {"detail": "A valid API key is required."}, status=401)

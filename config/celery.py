@@ -1,0 +1,15 @@
+"""The Celery application. Tasks are found in each app's ``tasks`` module; the beat schedule lives in
+``config.beat``."""
+
+import os
+
+from celery import Celery
+
+from config.beat import SCHEDULE
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("duly")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.beat_schedule = SCHEDULE
+app.autodiscover_tasks()

@@ -1,0 +1,126 @@
+"""The Django admin is for platform support: tenants, their staff and roles, and API keys."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from simple_history.admin import SimpleHistoryAdmin
+
+from crm import services
+from crm.models import ApiKey, Customer, Role, Tenant, User
+
+
+@admin.register(Tenant)
+class TenantAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "slug", "country", "default_currency", "time_zone", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # New tenants go through the service so they get their default roles.
+        created = services.create_tenant(
+            name=obj.name, slug=obj.slug, country=str(obj.country), time_zone=obj.time_zone,
+            default_currency=obj.default_currency, locale=obj.locale,
+        )
+        obj.pk = created.pk
+
+
+@admin.register(Role)
+class RoleAdmin(admin.ModelAdmin):
+    list_display = ["tenant", "key", "group"]
+    list_filter = ["tenant"]
+    readonly_fields = ["tenant", "key", "group"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+class DulyUserCreationForm(forms.ModelForm):
+    password = forms.CharField(widget=forms.PasswordInput, help_text="The user changes it after logging in.")
+
+    class Meta:
+        model = User
+        fields = ["username", "email", "first_name", "last_name", "tenant"]
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.set_password(self.cleaned_data["password"])
+        if commit:
+            user.save()
+        return user
+
+
+@admin.register(User)
+class DulyUserAdmin(UserAdmin):
+    add_form = DulyUserCreationForm
+    add_fieldsets = [(None, {"fields": ["username", "email", "first_name", "last_name", "tenant", "password"]})]
+    fieldsets = [
+        *UserAdmin.fieldsets,
+        ("Tenant", {"fields": ["tenant"]}),
+    ]
+    list_display = ["username", "email", "tenant", "is_active", "is_staff"]
+    list_filter = ["tenant", "is_active", "is_staff"]
+    list_select_related = ["tenant"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None and "groups" in form.base_fields:
+            # A user may only hold roles of their own tenant.
+            form.base_fields["groups"].queryset = form.base_fields["groups"].queryset.filter(role__tenant=obj.tenant_id)
+        return form
+
+
+@admin.register(Customer)
+class CustomerAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "tenant", "email", "phone", "city"]
+    list_filter = ["tenant"]
+    list_select_related = ["tenant"]
+    search_fields = ["name", "email"]
+
+
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["tenant", "name"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "tenant", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["tenant"]
+    list_select_related = ["tenant"]
+    actions = ["revoke"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["tenant", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        try:
+            created, raw_key = services.create_api_key(tenant=obj.tenant, name=obj.name)
+        except ValidationError as error:
+            messages.error(request, "; ".join(error.messages))
+            return
+        obj.pk = created.pk
+        messages.warning(request, f"The API key is {raw_key} — copy it now: it will not be shown again.")
+
+    @admin.action(description="Revoke the selected API keys")
+    def revoke(self, request, queryset):
+        now = timezone.now()
+        for api_key in queryset:
+            services.revoke_api_key(api_key=api_key, at=now)
+        messages.success(request, f"Revoked {queryset.count()} API key(s).")

@@ -1,0 +1,108 @@
+"""The customers resource of the API, and the API's authentication."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Field, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.security import HttpBearer
+
+from crm import selectors, services
+
+
+class TenantApiKey(HttpBearer):
+    """``Authorization: Bearer duly_…``. The key was already checked by ``TenantScopeMiddleware``,
+    which opened the tenant's scope; this only refuses a request it did not accept."""
+
+    def __call__(self, request: HttpRequest):
+        return request.api_key
+
+    def authenticate(self, request: HttpRequest, token: str):  # pragma: no cover - __call__ decides
+        return request.api_key
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    email: str
+    phone: str
+    address_line1: str
+    address_line2: str
+    city: str
+    postcode: str
+    country: str
+    language: str
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_phone(obj) -> str:
+        return str(obj.phone) if obj.phone else ""
+
+    @staticmethod
+    def resolve_country(obj) -> str:
+        return obj.country.code or ""
+
+
+class CustomerIn(Schema):
+    name: str = Field(..., max_length=200)
+    email: str = ""
+    phone: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    postcode: str = ""
+    country: str = ""
+    language: str | None = None
+    notes: str = ""
+
+
+class CustomerPatch(Schema):
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address_line1: str | None = None
+    address_line2: str | None = None
+    city: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+    language: str | None = None
+    notes: str | None = None
+
+
+def _api_actor_reason(request: HttpRequest) -> str:
+    return f"API key “{request.api_key.name}”"
+
+
+router = Router(tags=["customers"])
+
+
+@router.get("/customers", response=list[CustomerOut])
+@paginate(LimitOffsetPagination)
+def list_customers(request: HttpRequest, search: str = ""):
+    return selectors.search_customers(tenant=request.tenant, query=search)
+
+
+@router.post("/customers", response={201: CustomerOut})
+def create_customer(request: HttpRequest, payload: CustomerIn):
+    fields = payload.dict(exclude_none=True)
+    customer = services.create_customer(
+        tenant=request.tenant, actor=None, reason=_api_actor_reason(request), **fields
+    )
+    return 201, customer
+
+
+@router.get("/customers/{customer_id}", response=CustomerOut)
+def read_customer(request: HttpRequest, customer_id: int):
+    return selectors.get_customer(tenant=request.tenant, customer_id=customer_id)
+
+
+@router.patch("/customers/{customer_id}", response=CustomerOut)
+def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch):
+    customer = selectors.get_customer(tenant=request.tenant, customer_id=customer_id)
+    return services.update_customer(
+        customer=customer, actor=None, reason=_api_actor_reason(request), **payload.dict(exclude_unset=True)
+    )

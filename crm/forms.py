@@ -1,0 +1,18 @@
+"""Forms parse what a person typed; the rules themselves live in ``crm.services``."""
+
+from django import forms
+from django.conf import settings
+from django_countries import countries
+
+
+class CustomerForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    email = forms.CharField(required=False, max_length=254, widget=forms.EmailInput)
+    phone = forms.CharField(required=False, max_length=40, help_text="International form, e.g. +44 20 7946 0958.")
+    address_line1 = forms.CharField(label="Address", required=False, max_length=200)
+    address_line2 = forms.CharField(label="Address (line 2)", required=False, max_length=200)
+    city = forms.CharField(required=False, max_length=100)
+    postcode = forms.CharField(required=False, max_length=20)
+    country = forms.ChoiceField(required=False, choices=[("", "—"), *countries])
+    language = forms.ChoiceField(choices=settings.LANGUAGES)
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))

@@ -1,0 +1,70 @@
+"""Load the demo: two tenants, their staff and customers. Running it again adds nothing twice."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django_scopes import scope
+
+from crm import services
+from crm.models import Customer, Role, Tenant, User
+
+DEMO_PASSWORD = "duly-demo-2026"
+
+TENANTS = [
+    {
+        "name": "Acme Brokers", "slug": "acme", "country": "GB", "time_zone": "Europe/London",
+        "default_currency": "GBP", "locale": "en",
+        "staff": [
+            ("alice", "Alice", "Archer", [key for key, _ in Role.KEYS]),
+            ("bob", "Bob", "Baker", [Role.STAFF]),
+        ],
+        "customers": [
+            ("Harriet Holloway", "harriet@example.com", "+447911123456", "12 Elm Row", "London", "E1 6AN"),
+            ("Ivan Ilic", "ivan@example.com", "+447911123457", "4 Mill Lane", "Leeds", "LS1 4AP"),
+            ("Jasmine Jones", "jasmine@example.com", "", "9 Quay St", "Bristol", "BS1 4DJ"),
+            ("Kilnworth Ltd", "accounts@kilnworth.example", "+442079460958", "1 Forge Yard", "Manchester", "M1 1AE"),
+            ("Leo Lambert", "", "+447912345678", "", "York", ""),
+        ],
+    },
+    {
+        "name": "Northwind Motors", "slug": "northwind", "country": "IE", "time_zone": "Europe/Dublin",
+        "default_currency": "EUR", "locale": "en",
+        "staff": [("nora", "Nora", "Nolan", [Role.STAFF, Role.CAN_TAKE_PAYMENT, Role.MANAGER])],
+        "customers": [
+            ("Aoife Byrne", "aoife@example.com", "+353851234567", "22 Harbour Rd", "Dublin", "D02 X285"),
+            ("Conor Walsh", "conor@example.com", "", "3 Main St", "Cork", "T12 RX2P"),
+        ],
+    },
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo tenants, staff users and customers (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        for spec in TENANTS:
+            tenant = Tenant.objects.filter(slug=spec["slug"]).first() or services.create_tenant(
+                name=spec["name"], slug=spec["slug"], country=spec["country"], time_zone=spec["time_zone"],
+                default_currency=spec["default_currency"], locale=spec["locale"],
+            )
+            for username, first, last, roles in spec["staff"]:
+                if not User.objects.filter(username=username).exists():
+                    services.create_staff_user(
+                        tenant=tenant, username=username, email=f"{username}@{spec['slug']}.example",
+                        password=DEMO_PASSWORD, first_name=first, last_name=last, role_keys=roles,
+                    )
+            with scope(tenant=tenant):
+                for name, email, phone, street, city, postcode in spec["customers"]:
+                    if not Customer.objects.filter(tenant=tenant, name=name).exists():
+                        services.create_customer(
+                            tenant=tenant, actor=None, reason="demo data", name=name, email=email, phone=phone,
+                            address_line1=street, city=city, postcode=postcode, country=spec["country"],
+                        )
+        if not User.objects.filter(username="support").exists():
+            User.objects.create_superuser(username="support", email="support@duly.example", password=DEMO_PASSWORD)
+        self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
+        self.stdout.write("Open http://127.0.0.1:8000/ and log in as:")
+        self.stdout.write(f"  alice / {DEMO_PASSWORD}  (Acme Brokers: every role)")
+        self.stdout.write(f"  bob   / {DEMO_PASSWORD}  (Acme Brokers: staff only)")
+        self.stdout.write(f"  nora  / {DEMO_PASSWORD}  (Northwind Motors)")
+        self.stdout.write(f"  support / {DEMO_PASSWORD}  (platform support, Django admin at /admin/)")

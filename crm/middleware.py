@@ -1,0 +1,49 @@
+"""Opens the tenant scope for every request, from the logged-in user or the API key."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from crm import services
+
+API_PREFIX = "/api/"
+
+
+class TenantScopeMiddleware:
+    """Sets ``request.tenant`` and runs the view inside that tenant's scope.
+
+    * API requests authenticate their ``Authorization: Bearer`` key here (the API's own auth class
+      then only checks ``request.api_key``), so the scope is open before the endpoint runs.
+    * Staff of a tenant get their tenant's scope.
+    * Platform support (no tenant) work in the Django admin across tenants, so scopes are disabled
+      for them there and nowhere else.
+    * Anyone else gets no scope at all: a tenant-owned query raises rather than guessing.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.tenant = None
+        request.api_key = None
+        if request.path.startswith(API_PREFIX):
+            header = request.headers.get("Authorization", "")
+            if header.startswith("Bearer "):
+                request.api_key = services.authenticate_api_key(raw_key=header[7:].strip(), at=timezone.now())
+            if request.api_key is not None:
+                request.tenant = request.api_key.tenant
+                with scope(tenant=request.tenant):
+                    return self.get_response(request)
+            return self.get_response(request)
+
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            if user.tenant_id is not None:
+                request.tenant = user.tenant
+                with scope(tenant=request.tenant):
+                    return self.get_response(request)
+            if user.is_support and request.path.startswith("/admin/"):
+                with scopes_disabled():
+                    return self.get_response(request)
+        return self.get_response(request)

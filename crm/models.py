@@ -1,0 +1,167 @@
+"""Tenants, their staff and roles, their customers, and API keys.
+
+Every tenant-owned model derives from :class:`TenantOwned`: a ``tenant`` foreign key and a
+django-scopes manager, so a query outside an open scope raises instead of leaking rows.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser, Group
+from django.db import models
+from django.db.models.functions import Lower
+from django_countries.fields import CountryField
+from django_scopes import ScopedManager
+from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+TIME_ZONE_CHOICES = sorted((name, name) for name in zoneinfo.available_timezones())
+
+
+class Tenant(models.Model):
+    """A business using Duly: a broker firm, a car dealer, an accountancy practice."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    country = CountryField()
+    time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
+    default_currency = models.CharField(max_length=3, default="EUR")
+    locale = models.CharField(max_length=10, default="en")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(slug__regex=r"^[a-z0-9]+(-[a-z0-9]+)*$"), name="tenant_slug_format"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(default_currency__regex=r"^[A-Z]{3}$"), name="tenant_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantOwned(models.Model):
+    """Base for every tenant-owned row: the foreign key and the scoped manager."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        abstract = True
+
+
+class User(AbstractUser):
+    """A person who logs in: staff of one tenant, or platform support (no tenant, ``is_staff``)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, null=True, blank=True, related_name="users")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "tenant", Lower("email"), condition=~models.Q(email=""), name="user_email_unique_per_tenant"
+            ),
+            # Django admin access is for platform support only: staff of a tenant never get it.
+            models.CheckConstraint(
+                condition=models.Q(tenant__isnull=True) | models.Q(is_staff=False, is_superuser=False),
+                name="user_tenant_staff_not_admin",
+            ),
+        ]
+
+    @property
+    def is_support(self) -> bool:
+        return self.tenant_id is None and self.is_staff
+
+
+class Role(TenantOwned):
+    """A named role of one tenant, backed by a Django group that carries its permissions."""
+
+    STAFF = "staff"
+    CAN_TAKE_PAYMENT = "can_take_payment"
+    PAYMENT_MANAGER = "payment_manager"
+    ACCOUNTANT = "accountant"
+    MANAGER = "manager"
+    KEYS = [
+        (STAFF, "Staff"),
+        (CAN_TAKE_PAYMENT, "Can take payment"),
+        (PAYMENT_MANAGER, "Payment manager"),
+        (ACCOUNTANT, "Accountant"),
+        (MANAGER, "Manager"),
+    ]
+
+    key = models.CharField(max_length=40, choices=KEYS)
+    group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="role")
+
+    class Meta:
+        constraints = [models.UniqueConstraint("tenant", "key", name="role_key_unique_per_tenant")]
+        permissions = [
+            ("take_payment", "Can take payment"),
+            ("manage_payments", "Payment manager: may consolidate payments"),
+            ("post_transactions", "Accountant: may post, cancel and write off"),
+            ("see_manager_comments", "Manager: sees manager-only comments"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_key_display()
+
+
+class Customer(TenantOwned):
+    """A customer of a tenant: the person or business who is billed and pays."""
+
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = PhoneNumberField(blank=True)
+    address_line1 = models.CharField("address", max_length=200, blank=True)
+    address_line2 = models.CharField("address (line 2)", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    country = CountryField(blank=True)
+    language = models.CharField(max_length=10, default="en")
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index("tenant", Lower("name"), name="customer_tenant_name")]
+        constraints = [models.CheckConstraint(condition=~models.Q(name=""), name="customer_name_required")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def address(self) -> str:
+        parts = [self.address_line1, self.address_line2, " ".join(p for p in [self.postcode, self.city] if p)]
+        if self.country:
+            parts.append(self.country.name)
+        return ", ".join(p for p in parts if p)
+
+
+class ApiKey(models.Model):
+    """A per-tenant API key. Only a hash is stored; the key itself is shown once, when created.
+
+    Looked up by its public prefix before any tenant is known, so it is not scoped.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    hashed_key = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,0 +1,250 @@
+"""Writes of the crm app: tenants, staff, roles, customers and API keys.
+
+Each function is one database transaction and validates everything before writing, raising
+``django.core.exceptions.ValidationError`` with a message per field name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import zoneinfo
+from datetime import datetime
+from typing import Any
+
+import phonenumbers
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django_countries import countries
+from django_scopes import scope
+
+from crm.models import ApiKey, Customer, Role, Tenant, User
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.STAFF: [],
+    Role.CAN_TAKE_PAYMENT: ["take_payment"],
+    Role.PAYMENT_MANAGER: ["manage_payments"],
+    Role.ACCOUNTANT: ["post_transactions"],
+    Role.MANAGER: ["see_manager_comments"],
+}
+SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+API_KEY_PREFIX = "duly"
+
+
+# --- tenants and staff -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_tenant(
+    *, name: str, slug: str, country: str, time_zone: str = "UTC", default_currency: str = "EUR", locale: str = "en"
+) -> Tenant:
+    """Create a tenant with its default roles.
+
+    :raises ValidationError: a field is missing or malformed, or the slug is taken.
+    """
+    errors: dict[str, str] = {}
+    name, slug = (name or "").strip(), (slug or "").strip()
+    if not name:
+        errors["name"] = "Name is required."
+    if not SLUG_RE.match(slug):
+        errors["slug"] = "Slug must be lowercase letters, digits and single hyphens, e.g. acme-brokers."
+    elif Tenant.objects.filter(slug=slug).exists():
+        errors["slug"] = f"The slug “{slug}” is already used by another tenant."
+    if country not in dict(countries):
+        errors["country"] = f"“{country}” is not an ISO 3166 country code."
+    if time_zone not in zoneinfo.available_timezones():
+        errors["time_zone"] = f"“{time_zone}” is not a known time zone."
+    if default_currency not in settings.CURRENCIES:
+        errors["default_currency"] = f"Currency must be one of {', '.join(settings.CURRENCIES)}."
+    if errors:
+        raise ValidationError(errors)
+    tenant = Tenant.objects.create(
+        name=name, slug=slug, country=country, time_zone=time_zone, default_currency=default_currency, locale=locale
+    )
+    # Tenant creation is a platform operation, run outside any tenant; the new tenant is the scope.
+    with scope(tenant=tenant):
+        ensure_default_roles(tenant=tenant)
+    return tenant
+
+
+@transaction.atomic
+def ensure_default_roles(*, tenant: Tenant) -> dict[str, Role]:
+    """Create the tenant's standard roles and their groups where missing; safe to run twice."""
+    roles = {}
+    for key, label in Role.KEYS:
+        role = Role.objects.filter(tenant=tenant, key=key).select_related("group").first()
+        if role is None:
+            group = Group.objects.create(name=f"{tenant.slug}: {label}")
+            role = Role.objects.create(tenant=tenant, key=key, group=group)
+        codenames = ROLE_PERMISSIONS[key]
+        role.group.permissions.set(Permission.objects.filter(content_type__app_label="crm", codename__in=codenames))
+        roles[key] = role
+    return roles
+
+
+@transaction.atomic
+def create_staff_user(
+    *, tenant: Tenant, username: str, email: str, password: str, first_name: str = "", last_name: str = "",
+    role_keys: list[str] | tuple[str, ...] = (Role.STAFF,),
+) -> User:
+    """Create a staff user of ``tenant`` with the given roles.
+
+    :raises ValidationError: the username is taken, the email is malformed or a role is unknown.
+    """
+    errors: dict[str, str] = {}
+    if not username:
+        errors["username"] = "Username is required."
+    elif User.objects.filter(username=username).exists():
+        errors["username"] = f"The username “{username}” is taken."
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = f"“{email}” is not a valid email address."
+    unknown = set(role_keys) - {key for key, _ in Role.KEYS}
+    if unknown:
+        errors["roles"] = f"Unknown roles: {', '.join(sorted(unknown))}."
+    if errors:
+        raise ValidationError(errors)
+    user = User.objects.create_user(
+        username=username, email=email, password=password, first_name=first_name, last_name=last_name, tenant=tenant
+    )
+    set_roles(user=user, role_keys=role_keys)
+    return user
+
+
+@transaction.atomic
+def set_roles(*, user: User, role_keys: list[str] | tuple[str, ...]) -> None:
+    """Give ``user`` exactly these roles of their own tenant (a support operation, so it opens that
+    tenant's scope itself)."""
+    with scope(tenant=user.tenant):
+        roles = ensure_default_roles(tenant=user.tenant)
+    user.groups.set([roles[key].group for key in role_keys])
+
+
+# --- customers ---------------------------------------------------------------------------------
+
+CUSTOMER_FIELDS = (
+    "name", "email", "phone", "address_line1", "address_line2", "city", "postcode", "country", "language", "notes",
+)
+
+
+def _clean_customer_fields(*, tenant: Tenant, data: dict[str, Any], partial: bool) -> dict[str, Any]:
+    unknown = set(data) - set(CUSTOMER_FIELDS)
+    if unknown:
+        raise ValidationError({field: "This field is not part of a customer." for field in sorted(unknown)})
+    cleaned = {key: ("" if value is None else str(value).strip()) for key, value in data.items()}
+    errors: dict[str, str] = {}
+    if "name" in cleaned or not partial:
+        if not cleaned.get("name"):
+            errors["name"] = "Name is required."
+        elif len(cleaned["name"]) > 200:
+            errors["name"] = "Name must be at most 200 characters."
+    if cleaned.get("email"):
+        try:
+            validate_email(cleaned["email"])
+        except ValidationError:
+            errors["email"] = f"“{cleaned['email']}” is not a valid email address."
+    if cleaned.get("phone"):
+        try:
+            number = phonenumbers.parse(cleaned["phone"], str(tenant.country) or None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            errors["phone"] = (
+                f"“{cleaned['phone']}” is not a valid phone number; use the international form, e.g. +44 20 7946 0958."
+            )
+        else:
+            cleaned["phone"] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if cleaned.get("country") and cleaned["country"].upper() not in dict(countries):
+        errors["country"] = f"“{cleaned['country']}” is not an ISO 3166 country code."
+    elif cleaned.get("country"):
+        cleaned["country"] = cleaned["country"].upper()
+    if "language" in cleaned and cleaned["language"] not in dict(settings.LANGUAGES):
+        errors["language"] = f"Language must be one of {', '.join(dict(settings.LANGUAGES))}."
+    for field in ("address_line1", "address_line2", "city", "postcode"):
+        limit = Customer._meta.get_field(field).max_length
+        if len(cleaned.get(field, "")) > limit:
+            errors[field] = f"At most {limit} characters."
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+@transaction.atomic
+def create_customer(*, tenant: Tenant, actor: User | None, reason: str = "", **fields: Any) -> Customer:
+    """Create a customer of ``tenant``.
+
+    :raises ValidationError: a field is missing or malformed (nothing is saved).
+    """
+    cleaned = _clean_customer_fields(tenant=tenant, data=fields, partial=False)
+    cleaned.setdefault("language", tenant.locale)
+    customer = Customer(tenant=tenant, **cleaned)
+    customer._history_user = actor
+    customer._change_reason = reason
+    customer.save()
+    return customer
+
+
+@transaction.atomic
+def update_customer(*, customer: Customer, actor: User | None, reason: str = "", **fields: Any) -> Customer:
+    """Change some fields of a customer; unchanged fields keep their values.
+
+    :raises ValidationError: a field is malformed (nothing is saved).
+    """
+    cleaned = _clean_customer_fields(tenant=customer.tenant, data=fields, partial=True)
+    locked = Customer.objects.select_for_update().get(tenant=customer.tenant, pk=customer.pk)
+    for field, value in cleaned.items():
+        setattr(locked, field, value)
+    locked._history_user = actor
+    locked._change_reason = reason
+    locked.save()
+    return locked
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+
+def _hash_key(secret: str) -> str:
+    # The secret is 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_api_key(*, tenant: Tenant, name: str) -> tuple[ApiKey, str]:
+    """Create an API key; return it with the raw key, which is never shown again.
+
+    :raises ValidationError: the name is missing.
+    """
+    if not (name or "").strip():
+        raise ValidationError({"name": "Name is required."})
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(tenant=tenant, name=name.strip(), prefix=prefix, hashed_key=_hash_key(secret))
+    return api_key, f"{API_KEY_PREFIX}_{prefix}_{secret}"
+
+
+@transaction.atomic
+def revoke_api_key(*, api_key: ApiKey, at: datetime) -> ApiKey:
+    """Revoke a key; requests made with it are refused from now on. Revoking twice keeps the first time."""
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=at)
+    api_key.refresh_from_db()
+    return api_key
+
+
+def authenticate_api_key(*, raw_key: str, at: datetime) -> ApiKey | None:
+    """The active key that ``raw_key`` is, or ``None``. Records when it was last used."""
+    try:
+        label, prefix, secret = raw_key.split("_", 2)
+    except ValueError:
+        return None
+    if label != API_KEY_PREFIX:
+        return None
+    api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix, revoked_at__isnull=True).first()
+    if api_key is None or not secrets.compare_digest(api_key.hashed_key, _hash_key(secret)):
+        return None
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=at)
+    return api_key

@@ -1,0 +1,83 @@
+"""Staff pages of the crm app: the customer list and the customer file."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+
+from crm import selectors, services
+from crm.forms import CustomerForm
+
+CUSTOMERS_PER_PAGE = 25
+
+
+def staff_view(view):
+    """A page for staff of a tenant: logged in, with a tenant (platform support use the admin)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.tenant is None:
+            raise PermissionDenied("This page is for staff of a tenant.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def home(request):
+    return redirect("crm:customer_list")
+
+
+@staff_view
+def customer_list(request):
+    query = request.GET.get("q", "").strip()
+    page = Paginator(selectors.search_customers(tenant=request.tenant, query=query), CUSTOMERS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    context = {"page": page, "query": query}
+    template = "crm/_customer_rows.html" if request.htmx else "crm/customer_list.html"
+    return render(request, template, context)
+
+
+@staff_view
+def customer_create(request):
+    form = CustomerForm(request.POST or None, initial={"language": request.tenant.locale})
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.create_customer(tenant=request.tenant, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Customer “{customer.name}” created.")
+            return redirect("crm:customer_detail", customer_id=customer.pk)
+    return render(request, "crm/customer_form.html", {"form": form, "customer": None})
+
+
+@staff_view
+def customer_detail(request, customer_id: int):
+    customer = selectors.get_customer(tenant=request.tenant, customer_id=customer_id)
+    history = selectors.customer_history(customer=customer)
+    return render(request, "crm/customer_detail.html", {"customer": customer, "history": history})
+
+
+@staff_view
+def customer_update(request, customer_id: int):
+    customer = selectors.get_customer(tenant=request.tenant, customer_id=customer_id)
+    initial = {field: getattr(customer, field) for field in services.CUSTOMER_FIELDS}
+    initial["phone"] = str(customer.phone) if customer.phone else ""
+    initial["country"] = customer.country.code or ""
+    form = CustomerForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_customer(customer=customer, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Customer saved.")
+            return redirect("crm:customer_detail", customer_id=customer.pk)
+    return render(request, "crm/customer_form.html", {"form": form, "customer": customer})

@@ -1,0 +1,1 @@
+"""Finance: the accounts-receivable ledger."""

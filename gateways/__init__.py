@@ -1,0 +1,1 @@
+"""Gateways: one interface to Stripe, Cashflows, Credicorp and the offline sandbox provider."""

@@ -1,0 +1,1 @@
+"""Notifications: the outbox, channels (email, SMS, in-app), tenant-editable message templates."""
