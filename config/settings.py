@@ -143,6 +143,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise reads it at start-up, before any collectstatic
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -156,16 +157,31 @@ STORAGES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-EMAIL_BACKEND = os.environ.get(
+# Email: anymail (Amazon SES by default; EMAIL_BACKEND picks another) in production, SMTP when
+# EMAIL_HOST is set, the console otherwise.
+_email_backend = os.environ.get(
     "EMAIL_BACKEND",
-    "anymail.backends.amazon_ses.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+    "anymail.backends.amazon_ses.EmailBackend"
+    if PRODUCTION
+    else (
+        "django.core.mail.backends.smtp.EmailBackend"
+        if os.environ.get("EMAIL_HOST")
+        else "django.core.mail.backends.console.EmailBackend"
+    ),
 )
+_email_options = (
+    {
+        "host": os.environ["EMAIL_HOST"],
+        "port": int(os.environ.get("EMAIL_PORT", "587")),
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS", True),
+    }
+    if _email_backend.endswith("smtp.EmailBackend")
+    else {}
+)
+MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Duly <no-reply@duly.localhost>")
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 ANYMAIL = {key[len("ANYMAIL_"):]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}
 
 PHONENUMBER_DEFAULT_FORMAT = "E164"
@@ -173,6 +189,11 @@ CURRENCIES = ("EUR", "GBP", "USD", "PAB", "AUD", "CAD")
 DEFAULT_CURRENCY = "EUR"
 
 SCOPES_DISABLED = False
+
+if ENV == "test":
+    # Tests share the embedded Redis with a running demo; their own queue keeps the two apart.
+    CELERY_TASK_DEFAULT_QUEUE = "duly-test"
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; never in production
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.responses import Status
 from ninja.security import HttpBearer
 
 from crm import selectors, services
@@ -92,7 +93,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn):
     customer = services.create_customer(
         tenant=request.tenant, actor=None, reason=_api_actor_reason(request), **fields
     )
-    return 201, customer
+    return Status(201, customer)
 
 
 @router.get("/customers/{customer_id}", response=CustomerOut)

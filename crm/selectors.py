@@ -25,6 +25,12 @@ def search_customers(*, tenant: Tenant, query: str = "") -> QuerySet[Customer]:
     return customers.order_by("name", "id")
 
 
+def _who(record) -> str:
+    if record.history_user is not None:
+        return record.history_user.get_full_name() or record.history_user.username
+    return record.history_change_reason or "the system"
+
+
 def customer_history(*, customer: Customer) -> list[dict]:
     """The audit trail of a customer, newest first: who changed which fields, from what, to what."""
     records = list(customer.history.select_related("history_user").order_by("-history_date", "-history_id"))
@@ -41,6 +47,7 @@ def customer_history(*, customer: Customer) -> list[dict]:
             {
                 "at": newer.history_date,
                 "user": newer.history_user,
+                "who": _who(newer),
                 "kind": newer.get_history_type_display(),
                 "reason": newer.history_change_reason or "",
                 "changes": changes,

@@ -1,0 +1,39 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_ONLY = {"SECRET_KEY", "DULY_SECRETS_KEYS", "ALLOWED_HOSTS", "DULY_ENV", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
+def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items() if key not in TEST_ONLY}
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+PRODUCTION = {"DULY_ENV": "production", "SECRET_KEY": "a-long-random-production-secret-" * 3,
+              "ALLOWED_HOSTS": "duly.example", "DULY_SECRETS_KEYS": "k"}
+SETUP = ["-c", "import django; django.setup(); print('started')"]
+
+
+class TestProductionSettings:
+    def test_refuse_to_start_while_a_secret_is_missing(self):
+        result = run(SETUP, {"DULY_ENV": "production", "SECRET_KEY": "s" * 50})
+
+        assert result.returncode != 0
+        assert "Production settings need these environment variables: ALLOWED_HOSTS, DULY_SECRETS_KEYS" in result.stderr
+
+    def test_start_when_everything_is_given(self):
+        result = run(SETUP, PRODUCTION)
+
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "started"
+
+    def test_pass_the_deploy_checks(self):
+        result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION)
+
+        assert result.returncode == 0, result.stdout + result.stderr

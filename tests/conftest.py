@@ -1,0 +1,133 @@
+from urllib.parse import quote
+
+import pytest
+from django.test import Client
+from django_scopes import scope, scopes_disabled
+
+from crm import services
+from tests.factories import PASSWORD, CustomerFactory, SupportUserFactory, TenantFactory, UserFactory
+
+
+@pytest.fixture
+def tenant(db):
+    return TenantFactory(name="Acme Brokers", slug="acme")
+
+
+@pytest.fixture
+def other_tenant(db):
+    return TenantFactory(name="Globex Motors", slug="globex", country="IE", default_currency="EUR")
+
+
+@pytest.fixture
+def staff(tenant):
+    return UserFactory(tenant=tenant, username="alice")
+
+
+@pytest.fixture
+def other_staff(other_tenant):
+    return UserFactory(tenant=other_tenant, username="olga")
+
+
+@pytest.fixture
+def support_user(db):
+    return SupportUserFactory(username="support")
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def staff_client(staff):
+    return logged_in(staff)
+
+
+@pytest.fixture
+def other_client(other_staff):
+    return logged_in(other_staff)
+
+
+@pytest.fixture
+def support_client(support_user):
+    return logged_in(support_user)
+
+
+@pytest.fixture
+def in_tenant(tenant):
+    """Run the test body inside the tenant's scope, as a request would."""
+    with scope(tenant=tenant):
+        yield tenant
+
+
+@pytest.fixture
+def unscoped(db):
+    with scopes_disabled():
+        yield
+
+
+@pytest.fixture
+def customer(tenant):
+    return CustomerFactory(tenant=tenant, name="Harriet Holloway", email="harriet@example.com")
+
+
+@pytest.fixture
+def other_customer(other_tenant):
+    return CustomerFactory(tenant=other_tenant, name="Oscar Other", email="oscar@example.com", country="IE")
+
+
+def api_client_for(tenant, name="integration") -> Client:
+    _, raw_key = services.create_api_key(tenant=tenant, name=name)
+    return Client(headers={"Authorization": f"Bearer {raw_key}"})
+
+
+@pytest.fixture
+def api_client(tenant):
+    return api_client_for(tenant)
+
+
+@pytest.fixture
+def other_api_client(other_tenant):
+    return api_client_for(other_tenant)
+
+
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker process on the test database and the test queue, stopped after the test."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.db import connection
+
+    db = connection.settings_dict
+    url = f"postgresql://{db['USER']}:{db['PASSWORD'] or ''}@{quote(db['HOST'] or '', safe='')}" \
+          f"{':' + str(db['PORT']) if db['PORT'] else ''}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": settings.REDIS_URL, "DULY_ENV": "test"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
+         "--include=tests.crm.worker_probe", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip",
+         "--without-mingle", "--loglevel=WARNING"],
+        cwd=Path(__file__).resolve().parent.parent, env=env,
+    )
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=30)
+
+
+def wait_for(probe, *, timeout: float = 30.0, interval: float = 0.1):
+    """Poll ``probe`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"nothing after {timeout} s")
