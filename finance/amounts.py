@@ -1,0 +1,78 @@
+"""Line and transaction amounts: pure ``Decimal`` arithmetic, half-up to the currency's minor unit.
+
+Each line is rounded on its own and a transaction's amounts are the sums of its lines' rounded
+amounts, so the printed lines always add up to the printed totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from moneyed import get_currency
+
+HUNDRED = Decimal(100)
+ZERO = Decimal("0.00")
+
+
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of ``currency``: ``Decimal("0.01")`` for EUR."""
+    sub_unit = get_currency(currency).sub_unit
+    return Decimal(1) / Decimal(sub_unit) if sub_unit > 1 else Decimal(1)
+
+
+def to_minor(amount: Decimal, currency: str) -> Decimal:
+    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class LineInput:
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal | None = None
+    discount_amount: Decimal | None = None
+    tax_percent: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Amounts:
+    net: Decimal
+    discount: Decimal
+    tax: Decimal
+    total: Decimal
+
+    @property
+    def total_without_tax(self) -> Decimal:
+        return self.net - self.discount
+
+
+def line_amounts(line: LineInput, currency: str) -> Amounts:
+    """Net = quantity × unit price; discount by percentage or amount; tax on the discounted net.
+
+    :raises ValueError: both kinds of discount are given, or the discount exceeds the net amount.
+    """
+    if line.discount_percent is not None and line.discount_amount is not None:
+        raise ValueError("Give the discount as a percentage or as an amount, not both.")
+    net = to_minor(line.quantity * line.unit_price, currency)
+    if line.discount_percent is not None:
+        discount = to_minor(net * line.discount_percent / HUNDRED, currency)
+    elif line.discount_amount is not None:
+        discount = to_minor(line.discount_amount, currency)
+    else:
+        discount = to_minor(ZERO, currency)
+    if discount > net:
+        raise ValueError("The discount is larger than the line's net amount.")
+    tax = to_minor((net - discount) * line.tax_percent / HUNDRED, currency)
+    return Amounts(net=net, discount=discount, tax=tax, total=net - discount + tax)
+
+
+def total_amounts(lines: Iterable[Amounts], currency: str) -> Amounts:
+    lines = list(lines)
+    zero = to_minor(ZERO, currency)
+    return Amounts(
+        net=sum((a.net for a in lines), zero),
+        discount=sum((a.discount for a in lines), zero),
+        tax=sum((a.tax for a in lines), zero),
+        total=sum((a.total for a in lines), zero),
+    )

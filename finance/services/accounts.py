@@ -1,0 +1,65 @@
+"""Opening accounts and moving them through their states."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django_fsm import can_proceed
+
+from crm.models import Customer, User
+from finance.models import Account, AccountKind, DueDateRule
+from finance.services.setup import set_up_ledger
+
+ACCOUNT_ACTIONS = ("suspend", "reactivate", "terminate")
+
+
+@transaction.atomic
+def open_account(
+    *, customer: Customer, currency: str, credit_limit: Decimal | str = "0", due_date_rule: DueDateRule | None = None,
+    name: str = "",
+) -> Account:
+    """Open an accounts-receivable account for ``customer`` in ``currency``.
+
+    :raises ValidationError: unknown currency, a negative or malformed credit limit, or a rule of
+        another tenant.
+    """
+    errors = {}
+    if currency not in settings.CURRENCIES:
+        errors["currency"] = f"Currency must be one of {', '.join(settings.CURRENCIES)}."
+    try:
+        limit = Decimal(str(credit_limit))
+        if limit < 0 or limit != limit.quantize(Decimal("0.01")):
+            raise InvalidOperation
+    except InvalidOperation:
+        errors["credit_limit"] = "The credit limit must be an amount of zero or more, with at most two decimals."
+        limit = Decimal(0)
+    if due_date_rule is not None and due_date_rule.tenant_id != customer.tenant_id:
+        errors["due_date_rule"] = "Unknown due-date rule."
+    if errors:
+        raise ValidationError(errors)
+    set_up_ledger(tenant=customer.tenant)
+    return Account.objects.create(
+        tenant=customer.tenant, kind=AccountKind.CUSTOMER, customer=customer, currency=currency,
+        credit_limit=limit, due_date_rule=due_date_rule, name=name or f"{customer.name} ({currency})",
+    )
+
+
+@transaction.atomic
+def change_account_state(*, account: Account, action: str, actor: User | None, at: datetime) -> Account:
+    """Suspend, reactivate or terminate an account.
+
+    :raises ValidationError: the action is unknown or not allowed from the account's state.
+    """
+    if action not in ACCOUNT_ACTIONS:
+        raise ValidationError({"action": f"Unknown action “{action}”."})
+    locked = Account.objects.select_for_update().get(tenant=account.tenant, pk=account.pk)
+    method = getattr(locked, action)
+    if not can_proceed(method):
+        raise ValidationError({"action": f"A {locked.get_state_display().lower()} account cannot {action}."})
+    method()
+    locked.save(update_fields=["state"])
+    return locked

@@ -1,0 +1,218 @@
+"""The actions on posted transactions: cancel, write off, quick pay, move, refund.
+
+Each creates new transactions (posted rows never change) and re-runs allocation, under the lock of
+the account it touches.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from crm.models import User
+from finance.exceptions import ActionNotAllowed
+from finance.models import (
+    Account,
+    AccountKind,
+    AccountState,
+    Classification,
+    FinancialTransaction,
+    LedgerDefinition,
+    PaymentMethod,
+    RefundMethod,
+    TransactionState,
+    TransactionType,
+)
+from finance.services import allocation
+from finance.services.setup import system_account
+from finance.services.transactions import LineData, PostingResult, create_transaction, post_transaction
+
+
+def _lock(txn: FinancialTransaction, classification: str, action: str) -> tuple[Account, FinancialTransaction]:
+    account = Account.objects.select_for_update().get(tenant=txn.tenant_id, pk=txn.account_id)
+    locked = FinancialTransaction.objects.get(tenant=txn.tenant_id, pk=txn.pk)
+    if locked.classification != classification:
+        raise ActionNotAllowed(f"Only a {Classification(classification).label.lower()} can be {action}.")
+    if locked.state != TransactionState.POSTED:
+        raise ActionNotAllowed(f"{locked} is {locked.get_state_display().lower()}; only a posted one can be {action}.")
+    return account, locked
+
+
+def _already(related: FinancialTransaction, classification: str) -> FinancialTransaction | None:
+    return (
+        FinancialTransaction.objects.filter(
+            tenant=related.tenant_id, related=related, classification=classification
+        )
+        .exclude(state=TransactionState.REJECTED)
+        .first()
+    )
+
+
+def _refuse_if_terminated(account: Account, action: str) -> None:
+    if account.state == AccountState.TERMINATED:
+        raise ActionNotAllowed(f"The account {account} is terminated; its transactions cannot be {action}.")
+
+
+@transaction.atomic
+def cancel_invoice(
+    *, invoice: FinancialTransaction, actor: User | None, at: datetime, type: TransactionType | None = None,
+    issue_reason: str = "",
+) -> FinancialTransaction:
+    """Cancel a posted invoice with an invoice cancellation of its total. Credits allocated to it
+    are de-allocated and allocated again by FIFO.
+
+    :raises ActionNotAllowed: not a posted invoice, already cancelled or written off, or its account
+        is terminated.
+    """
+    account, invoice = _lock(invoice, Classification.INVOICE, "cancelled")
+    _refuse_if_terminated(account, "cancelled")
+    if _already(invoice, Classification.INVOICE_CANCELLATION):
+        raise ActionNotAllowed(f"{invoice} is already cancelled.")
+    if _already(invoice, Classification.WRITE_OFF):
+        raise ActionNotAllowed(f"{invoice} was written off; it cannot be cancelled.")
+    allocation.reverse_allocations(
+        allocations=allocation.active_allocations_of(invoice), at=at, reason=f"{invoice} cancelled"
+    )
+    cancellation = create_transaction(
+        account=account, classification=Classification.INVOICE_CANCELLATION, actor=actor, at=at, type=type,
+        amount=invoice.total_amount, related=invoice, issue_reason=issue_reason,
+    )
+    return post_transaction(txn=cancellation, actor=actor, at=at, settle=invoice).transaction
+
+
+@transaction.atomic
+def cancel_payment(
+    *, payment: FinancialTransaction, actor: User | None, at: datetime, type: TransactionType | None = None,
+    issue_reason: str = "",
+) -> FinancialTransaction:
+    """Cancel a posted payment with a payment cancellation of its total. The invoices it paid are
+    de-allocated and allocated again by FIFO from other credits.
+
+    :raises ActionNotAllowed: not a posted payment, already cancelled, or its account is terminated.
+    """
+    account, payment = _lock(payment, Classification.PAYMENT, "cancelled")
+    _refuse_if_terminated(account, "cancelled")
+    if _already(payment, Classification.PAYMENT_CANCELLATION):
+        raise ActionNotAllowed(f"{payment} is already cancelled.")
+    allocation.reverse_allocations(
+        allocations=allocation.active_allocations_of(payment), at=at, reason=f"{payment} cancelled"
+    )
+    cancellation = create_transaction(
+        account=account, classification=Classification.PAYMENT_CANCELLATION, actor=actor, at=at, type=type,
+        amount=payment.total_amount, related=payment, issue_reason=issue_reason,
+    )
+    return post_transaction(txn=cancellation, actor=actor, at=at, settle=payment).transaction
+
+
+@transaction.atomic
+def write_off_invoice(
+    *, invoice: FinancialTransaction, actor: User | None, at: datetime, type: TransactionType | None = None,
+    issue_reason: str = "",
+) -> tuple[FinancialTransaction, FinancialTransaction]:
+    """Write off what is left unpaid of a posted invoice: a write-off on the customer's account,
+    allocated to the invoice, and an invoice of the same amount on the tenant's write-off account.
+
+    :raises ActionNotAllowed: not a posted invoice, or already settled.
+    """
+    account, invoice = _lock(invoice, Classification.INVOICE, "written off")
+    if invoice.open_amount <= 0:
+        raise ActionNotAllowed(f"{invoice} is settled; there is nothing to write off.")
+    if _already(invoice, Classification.INVOICE_CANCELLATION):
+        raise ActionNotAllowed(f"{invoice} is cancelled.")
+    definition = LedgerDefinition.objects.select_related("default_write_off_product__default_tax_rate").get(
+        tenant=account.tenant_id
+    )
+    product = definition.default_write_off_product
+    rate = product.default_tax_rate.percent if product.default_tax_rate else Decimal(0)
+    # The line's total is the unpaid amount; its net and tax are what that total holds at the product's rate.
+    net = (invoice.open_amount * 100 / (100 + rate)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    line = LineData(description=f"Write-off of {invoice}", quantity=Decimal(1), unit_price=net, product=product,
+                    tax_rate=product.default_tax_rate)
+    write_off = create_transaction(
+        account=account, classification=Classification.WRITE_OFF, actor=actor, at=at, type=type, lines=[line],
+        related=invoice, issue_reason=issue_reason,
+    )
+    if write_off.total_amount != invoice.open_amount:
+        # Rounding the net at the rate can miss the total by a cent; the unpaid amount is what counts.
+        raise ActionNotAllowed(
+            f"The write-off product's tax rate cannot produce exactly {invoice.money(invoice.open_amount)}."
+        )
+    posted = post_transaction(txn=write_off, actor=actor, at=at, settle=invoice).transaction
+
+    write_off_account = system_account(tenant=account.tenant, kind=AccountKind.WRITE_OFF, currency=account.currency)
+    system_invoice = create_transaction(
+        account=write_off_account, classification=Classification.INVOICE, actor=actor, at=at, lines=[line],
+        related=invoice, issue_reason=f"Written off from {account}",
+    )
+    return posted, post_transaction(txn=system_invoice, actor=actor, at=at).transaction
+
+
+@transaction.atomic
+def quick_pay(
+    *, invoice: FinancialTransaction, payment_method: PaymentMethod, actor: User | None, at: datetime,
+    external_reference: str = "", type: TransactionType | None = None,
+) -> FinancialTransaction:
+    """Pay exactly what is outstanding on an invoice, allocated to it.
+
+    :raises ActionNotAllowed: not a posted invoice, or already settled.
+    """
+    account, invoice = _lock(invoice, Classification.INVOICE, "paid")
+    if invoice.open_amount <= 0:
+        raise ActionNotAllowed(f"{invoice} is settled; there is nothing to pay.")
+    payment = create_transaction(
+        account=account, classification=Classification.PAYMENT, actor=actor, at=at, type=type,
+        amount=invoice.open_amount, payment_method=payment_method, targets=[invoice],
+        external_reference=external_reference,
+    )
+    return post_transaction(txn=payment, actor=actor, at=at, settle=invoice).transaction
+
+
+@transaction.atomic
+def move_payment(
+    *, payment: FinancialTransaction, destination: Account, actor: User | None, at: datetime
+) -> FinancialTransaction:
+    """Move a posted payment to another account of the same currency (to or from a suspense
+    account, say): cancelled on its account, posted again on the destination.
+
+    :raises ActionNotAllowed: not a posted payment, already cancelled, or the destination is
+        terminated, the same account, or in another currency.
+    """
+    if destination.pk == payment.account_id:
+        raise ValidationError({"destination": "Choose another account."})
+    if destination.tenant_id != payment.tenant_id:
+        raise ValidationError({"destination": "Unknown account."})
+    if destination.currency != payment.currency:
+        raise ValidationError({"destination": f"The destination account is in {destination.currency}, "
+                                              f"the payment in {payment.currency}."})
+    # Lock both accounts in id order, so two moves in opposite directions cannot deadlock.
+    accounts = Account.objects.select_for_update().filter(pk__in=[payment.account_id, destination.pk]).order_by("pk")
+    destination = {a.pk: a for a in accounts}[destination.pk]
+    if destination.state == AccountState.TERMINATED:
+        raise ActionNotAllowed(f"The account {destination} is terminated; it accepts no payments.")
+    cancel_payment(payment=payment, actor=actor, at=at, issue_reason=f"Moved to {destination}")
+    moved = create_transaction(
+        account=destination, classification=Classification.PAYMENT, actor=actor, at=at, type=payment.type,
+        amount=payment.total_amount, payment_method=payment.payment_method, related=payment,
+        external_reference=payment.external_reference, issue_reason=f"Moved from {payment.account}",
+    )
+    return post_transaction(txn=moved, actor=actor, at=at).transaction
+
+
+@transaction.atomic
+def refund(
+    *, account: Account, amount: Decimal | str, refund_method: RefundMethod, actor: User | None, at: datetime,
+    type: TransactionType | None = None, issue_reason: str = "", external_reference: str = "",
+) -> PostingResult:
+    """Post a refund (a debit). The result warns when it takes the balance past the credit limit.
+
+    :raises ActionNotAllowed: the account is terminated.
+    :raises ValidationError: a malformed amount or an unknown refund method.
+    """
+    draft = create_transaction(
+        account=account, classification=Classification.REFUND, actor=actor, at=at, type=type, amount=amount,
+        refund_method=refund_method, issue_reason=issue_reason, external_reference=external_reference,
+    )
+    return post_transaction(txn=draft, actor=actor, at=at)

@@ -1,0 +1,71 @@
+"""A tenant's ledger configuration with sensible defaults, and the system accounts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from crm.models import Tenant
+from finance import duedates
+from finance.models import (
+    Account,
+    AccountKind,
+    Classification,
+    DueDateRule,
+    LedgerDefinition,
+    PaymentMethod,
+    Product,
+    RefundMethod,
+    RejectionReason,
+    TaxRate,
+    TransactionType,
+)
+
+DEFAULT_PAYMENT_METHODS = ("Card", "Cash", "Bank transfer")
+DEFAULT_REFUND_METHODS = ("Card refund", "Bank transfer")
+DEFAULT_REJECTION_REASONS = ("Entered in error", "Duplicate", "Customer disputes it")
+
+
+@transaction.atomic
+def set_up_ledger(*, tenant: Tenant) -> LedgerDefinition:
+    """Create the tenant's ledger definition and defaults where missing; safe to run twice.
+
+    Defaults: tax rates "Zero" (0 %) and "Standard" (20 %); one default type per classification;
+    card, cash and bank-transfer payment methods; a "30 days after posting" due-date rule; FIFO
+    allocation; a "Bad debt write-off" product.
+    """
+    existing = LedgerDefinition.objects.filter(tenant=tenant).select_related("due_date_rule").first()
+    if existing is not None:
+        return existing
+    TaxRate.objects.get_or_create(tenant=tenant, name="Zero", defaults={"percent": Decimal(0)})
+    standard, _ = TaxRate.objects.get_or_create(tenant=tenant, name="Standard", defaults={"percent": Decimal(20)})
+    payment_methods = [PaymentMethod.objects.get_or_create(tenant=tenant, name=n)[0] for n in DEFAULT_PAYMENT_METHODS]
+    refund_methods = [RefundMethod.objects.get_or_create(tenant=tenant, name=n)[0] for n in DEFAULT_REFUND_METHODS]
+    for text in DEFAULT_REJECTION_REASONS:
+        RejectionReason.objects.get_or_create(tenant=tenant, text=text)
+    for classification in Classification:
+        kind, _ = TransactionType.objects.get_or_create(
+            tenant=tenant, classification=classification, name=classification.label,
+            defaults={"is_default": True},
+        )
+        if classification == Classification.PAYMENT:
+            kind.payment_methods.set(payment_methods)
+        if classification == Classification.REFUND:
+            kind.refund_methods.set(refund_methods)
+    rule, _ = DueDateRule.objects.get_or_create(
+        tenant=tenant, name="30 days", defaults={"kind": duedates.DAYS_AFTER, "days": 30}
+    )
+    product, _ = Product.objects.get_or_create(
+        tenant=tenant, code="WRITE-OFF", defaults={"name": "Bad debt write-off", "default_tax_rate": standard}
+    )
+    return LedgerDefinition.objects.create(tenant=tenant, due_date_rule=rule, default_write_off_product=product)
+
+
+def system_account(*, tenant: Tenant, kind: str, currency: str) -> Account:
+    """The tenant's write-off or suspense account in ``currency``, created on first use."""
+    label = "Write-off account" if kind == AccountKind.WRITE_OFF else "Suspense account"
+    account, _ = Account.objects.get_or_create(
+        tenant=tenant, kind=kind, currency=currency, defaults={"name": f"{label} ({currency})"}
+    )
+    return account

@@ -1,0 +1,413 @@
+"""Creating, editing, posting and rejecting financial transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import F
+from sequences import get_next_value
+
+from crm.models import User
+from finance import amounts
+from finance.exceptions import ActionNotAllowed
+from finance.models import (
+    NUMBER_PREFIX,
+    WITH_LINES,
+    Account,
+    AccountState,
+    AllocationPrinciple,
+    Category,
+    Classification,
+    FinancialTransaction,
+    LedgerDefinition,
+    PaymentMethod,
+    Product,
+    RefundMethod,
+    RejectionReason,
+    SharedNote,
+    TargetedInvoice,
+    TaxRate,
+    TransactionEvent,
+    TransactionLine,
+    TransactionState,
+    TransactionType,
+    direction_of,
+)
+from finance.services import allocation
+from finance.services.setup import set_up_ledger
+
+
+@dataclass(frozen=True)
+class LineData:
+    description: str
+    quantity: Decimal | str
+    unit_price: Decimal | str
+    product: Product | None = None
+    discount_percent: Decimal | str | None = None
+    discount_amount: Decimal | str | None = None
+    tax_rate: TaxRate | None = None
+
+
+@dataclass
+class PostingResult:
+    transaction: FinancialTransaction
+    warnings: list[str] = field(default_factory=list)
+
+
+def local_date(at: datetime, tenant) -> date:
+    """The calendar date of ``at`` in the tenant's time zone: the posting date of the documents."""
+    return at.astimezone(ZoneInfo(tenant.time_zone)).date()
+
+
+def _decimal(value, *, field_name: str, errors: dict, places: int = 2, positive: bool = False) -> Decimal | None:
+    try:
+        number = Decimal(str(value).strip())
+        if not number.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        errors[field_name] = f"“{value}” is not a number."
+        return None
+    if number != number.quantize(Decimal(1).scaleb(-places)):
+        errors[field_name] = f"At most {places} decimal places."
+        return None
+    if positive and number <= 0:
+        errors[field_name] = "Must be more than zero."
+        return None
+    if number < 0:
+        errors[field_name] = "Must not be negative."
+        return None
+    return number
+
+
+def _clean_lines(*, account: Account, lines: Sequence[LineData], errors: dict) -> list[tuple[LineData, dict]]:
+    cleaned = []
+    for index, line in enumerate(lines):
+        prefix = f"lines[{index}]"
+        line_errors: dict[str, str] = {}
+        quantity = _decimal(line.quantity, field_name=f"{prefix}.quantity", errors=line_errors, places=3, positive=True)
+        unit_price = _decimal(line.unit_price, field_name=f"{prefix}.unit_price", errors=line_errors)
+        percent = given = None
+        if line.discount_percent not in (None, ""):
+            percent = _decimal(line.discount_percent, field_name=f"{prefix}.discount_percent", errors=line_errors)
+            if percent is not None and percent > 100:
+                line_errors[f"{prefix}.discount_percent"] = "A discount cannot exceed 100 %."
+        if line.discount_amount not in (None, ""):
+            given = _decimal(line.discount_amount, field_name=f"{prefix}.discount_amount", errors=line_errors)
+        if percent is not None and given is not None:
+            line_errors[f"{prefix}.discount_amount"] = "Give the discount as a percentage or as an amount, not both."
+        if not (line.description or "").strip() and line.product is None:
+            line_errors[f"{prefix}.description"] = "Describe the line or choose a product."
+        for related, value in (("product", line.product), ("tax_rate", line.tax_rate)):
+            if value is not None and value.tenant_id != account.tenant_id:
+                line_errors[f"{prefix}.{related}"] = f"Unknown {related.replace('_', ' ')}."
+        tax_rate = line.tax_rate or (line.product.default_tax_rate if line.product else None)
+        if not line_errors:
+            try:
+                figures = amounts.line_amounts(
+                    amounts.LineInput(quantity=quantity, unit_price=unit_price, discount_percent=percent,
+                                      discount_amount=given, tax_percent=tax_rate.percent if tax_rate else Decimal(0)),
+                    account.currency,
+                )
+            except ValueError as error:
+                line_errors[f"{prefix}.discount_amount"] = str(error)
+        if line_errors:
+            errors.update(line_errors)
+            continue
+        cleaned.append((line, {
+            "quantity": quantity, "unit_price": unit_price, "discount_percent": percent, "discount_given": given,
+            "tax_rate": tax_rate, "tax_percent": tax_rate.percent if tax_rate else Decimal(0),
+            "net_amount": figures.net, "discount_amount": figures.discount, "tax_amount": figures.tax,
+            "total_amount": figures.total,
+        }))
+    return cleaned
+
+
+def _check_account_accepts(account: Account, classification: str) -> None:
+    if account.state == AccountState.TERMINATED:
+        raise ActionNotAllowed(f"The account {account} is terminated; it accepts no new transactions.")
+    if account.state == AccountState.SUSPENDED and classification == Classification.INVOICE:
+        raise ActionNotAllowed(f"The account {account} is suspended; it accepts no new invoices.")
+
+
+def _due_date_rule(account: Account, definition: LedgerDefinition):
+    return (account.due_date_rule or definition.due_date_rule).as_rule()
+
+
+@dataclass
+class _Prepared:
+    fields: dict
+    lines: list
+    targets: Sequence[FinancialTransaction]
+
+
+def _prepare(
+    *, account: Account, classification: str, at: datetime, exclude_pk: int | None = None,
+    type: TransactionType | None = None, lines: Sequence[LineData] = (), amount: Decimal | str | None = None,
+    due_on: date | None = None, back_office_code: str = "", external_reference: str = "",
+    payment_method: PaymentMethod | None = None, refund_method: RefundMethod | None = None,
+    category: Category | None = None, issue_reason: str = "", targets: Sequence[FinancialTransaction] = (),
+    related: FinancialTransaction | None = None,
+) -> _Prepared:
+    """Validate a transaction's values and compute its amounts; raise ``ValidationError`` naming fields."""
+    if classification not in Classification.values:
+        raise ValidationError({"classification": f"Unknown classification “{classification}”."})
+    _check_account_accepts(account, classification)
+    definition = set_up_ledger(tenant=account.tenant)
+    errors: dict[str, str] = {}
+    if type is None:
+        type = TransactionType.objects.filter(
+            tenant=account.tenant, classification=classification, is_default=True
+        ).first()
+    if type is None or type.tenant_id != account.tenant_id or type.classification != classification:
+        errors["type"] = f"Choose a {Classification(classification).label.lower()} type."
+    cleaned_lines = []
+    total = None
+    if classification in WITH_LINES:
+        if not lines:
+            errors["lines"] = "At least one line is required."
+        cleaned_lines = _clean_lines(account=account, lines=lines, errors=errors)
+    elif amount in (None, ""):
+        errors["amount"] = "The amount is required."
+    else:
+        total = _decimal(amount, field_name="amount", errors=errors, positive=True)
+    if classification == Classification.PAYMENT and related is None:
+        if payment_method is None:
+            errors["payment_method"] = "Choose a payment method."
+        elif type is not None and not _allowed(type.payment_methods, payment_method):
+            errors["payment_method"] = f"“{payment_method}” is not a payment method of the type “{type}”."
+    if classification == Classification.REFUND:
+        if refund_method is None:
+            errors["refund_method"] = "Choose a refund method."
+        elif type is not None and not _allowed(type.refund_methods, refund_method):
+            errors["refund_method"] = f"“{refund_method}” is not a refund method of the type “{type}”."
+    if category is not None and type is not None and not _allowed(type.categories, category):
+        errors["category"] = f"“{category}” is not a category of the type “{type}”."
+    if due_on is not None:
+        if classification != Classification.INVOICE:
+            errors["due_on"] = "Only invoices have a due date."
+        elif message := _due_date_rule(account, definition).check(due_on, local_date(at, account.tenant)):
+            errors["due_on"] = message
+    back_office_code = (back_office_code or "").strip()
+    if back_office_code and FinancialTransaction.objects.filter(
+        tenant=account.tenant, back_office_code=back_office_code
+    ).exclude(pk=exclude_pk).exists():
+        errors["back_office_code"] = f"The back-office code “{back_office_code}” is already used."
+    if targets and classification not in (Classification.PAYMENT, Classification.CREDIT_NOTE):
+        errors["targets"] = "Only payments and credit notes can name the invoices they are for."
+    for target in targets:
+        if (target.account_id != account.pk or target.classification != Classification.INVOICE
+                or target.state != TransactionState.POSTED):
+            errors["targets"] = f"{target} is not a posted invoice of this account."
+    if errors:
+        raise ValidationError(errors)
+
+    if cleaned_lines:
+        figures = amounts.total_amounts(
+            (amounts.Amounts(c["net_amount"], c["discount_amount"], c["tax_amount"], c["total_amount"])
+             for _, c in cleaned_lines),
+            account.currency,
+        )
+    else:
+        figures = amounts.Amounts(net=total, discount=Decimal("0.00"), tax=Decimal("0.00"), total=total)
+    fields = {
+        "type": type, "back_office_code": back_office_code, "external_reference": (external_reference or "").strip(),
+        "due_on": due_on, "payment_method": payment_method, "refund_method": refund_method, "category": category,
+        "issue_reason": issue_reason, "related": related, "net_amount": figures.net,
+        "discount_amount": figures.discount, "tax_amount": figures.tax, "total_amount": figures.total,
+    }
+    return _Prepared(fields=fields, lines=cleaned_lines, targets=targets)
+
+
+def _write_children(txn: FinancialTransaction, prepared: _Prepared) -> None:
+    TransactionLine.objects.bulk_create(
+        TransactionLine(tenant_id=txn.tenant_id, transaction=txn, position=position, product=line.product,
+                        description=(line.description or "").strip() or str(line.product), **values)
+        for position, (line, values) in enumerate(prepared.lines, start=1)
+    )
+    TargetedInvoice.objects.bulk_create(
+        TargetedInvoice(tenant_id=txn.tenant_id, credit=txn, invoice=target, position=position)
+        for position, target in enumerate(prepared.targets, start=1)
+    )
+
+
+@transaction.atomic
+def create_transaction(
+    *, account: Account, classification: str, actor: User | None, at: datetime, notes: str = "", **values
+) -> FinancialTransaction:
+    """Create a draft transaction with its lines (invoices, credit notes, write-offs) or its amount.
+
+    ``values`` are those of ``_prepare``: type, lines, amount, due_on, back_office_code,
+    external_reference, payment_method, refund_method, category, issue_reason, targets, related.
+
+    :raises ActionNotAllowed: the account is terminated (or suspended, for an invoice).
+    :raises ValidationError: a field is missing or malformed, named in the error (nothing is saved).
+    """
+    prepared = _prepare(account=account, classification=classification, at=at, **values)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('finance_reference_seq')")
+        reference = f"R{cursor.fetchone()[0]}"
+    txn = FinancialTransaction.objects.create(
+        tenant=account.tenant, account=account, currency=account.currency, classification=classification,
+        direction=direction_of(classification), reference_number=reference, issued_at=at, created_by=actor,
+        **prepared.fields,
+    )
+    _write_children(txn, prepared)
+    if notes.strip():
+        SharedNote.objects.create(tenant=account.tenant, transaction=txn, text=notes.strip(), author=actor, at=at)
+    _event(txn, "create", actor=actor, at=at, to_state=TransactionState.DRAFT)
+    return txn
+
+
+def _allowed(related_manager, item) -> bool:
+    """A type that lists no methods (or categories) allows any of the tenant's."""
+    listed = set(related_manager.values_list("pk", flat=True))
+    return not listed or item.pk in listed
+
+
+def _event(txn, action, *, actor, at, from_state="", to_state="", detail=""):
+    TransactionEvent.objects.create(
+        tenant_id=txn.tenant_id, transaction=txn, action=action, from_state=from_state, to_state=to_state,
+        actor=actor, at=at, detail=detail[:300],
+    )
+
+
+def _lock_draft(txn: FinancialTransaction) -> FinancialTransaction:
+    locked = FinancialTransaction.objects.select_for_update().get(tenant=txn.tenant_id, pk=txn.pk)
+    if locked.state != TransactionState.DRAFT:
+        raise ActionNotAllowed(f"{locked} is {locked.get_state_display().lower()}; only a draft can change.")
+    return locked
+
+
+EDITABLE = frozenset({
+    "type", "lines", "amount", "due_on", "back_office_code", "external_reference", "payment_method",
+    "refund_method", "category", "issue_reason", "targets",
+})
+
+
+@transaction.atomic
+def update_draft(*, txn: FinancialTransaction, actor: User | None, at: datetime, **changes) -> FinancialTransaction:
+    """Edit a draft. Fields not given keep their values; ``lines`` and ``targets``, when given,
+    replace the old ones. The reference number stays.
+
+    :raises ActionNotAllowed: the transaction is not a draft.
+    :raises ValidationError: a field is malformed or not editable (nothing is changed).
+    """
+    locked = _lock_draft(txn)
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise ValidationError({name: "This field cannot be edited." for name in sorted(unknown)})
+    current = {
+        "type": locked.type, "due_on": locked.due_on, "back_office_code": locked.back_office_code,
+        "external_reference": locked.external_reference, "payment_method": locked.payment_method,
+        "refund_method": locked.refund_method, "category": locked.category, "issue_reason": locked.issue_reason,
+        "related": locked.related,
+        "amount": None if locked.classification in WITH_LINES else locked.total_amount,
+        "targets": [t.invoice for t in locked.targets.select_related("invoice")],
+        "lines": [
+            LineData(description=line.description, quantity=line.quantity, unit_price=line.unit_price,
+                     product=line.product, discount_percent=line.discount_percent,
+                     discount_amount=line.discount_given, tax_rate=line.tax_rate)
+            for line in locked.lines.select_related("product", "tax_rate")
+        ],
+    }
+    prepared = _prepare(
+        account=locked.account, classification=locked.classification, at=at, exclude_pk=locked.pk,
+        **{**current, **changes},
+    )
+    for name, value in prepared.fields.items():
+        setattr(locked, name, value)
+    locked.save()
+    locked.lines.all().delete()
+    locked.targets.all().delete()
+    _write_children(locked, prepared)
+    _event(locked, "edit", actor=actor, at=at, from_state=TransactionState.DRAFT, to_state=TransactionState.DRAFT)
+    return locked
+
+
+@transaction.atomic
+def post_transaction(
+    *, txn: FinancialTransaction, actor: User | None, at: datetime, settle: FinancialTransaction | None = None
+) -> PostingResult:
+    """Post a draft: lock its account, set its due date, number it, update the balance, allocate.
+
+    ``settle`` is a transaction of the other direction that this one is allocated to first, whatever
+    the tenant's principle: the invoice a quick payment pays, or what a cancellation cancels.
+
+    :raises ActionNotAllowed: the transaction is not a draft, or its account refuses it.
+    :raises ValidationError: the due date is outside what the account's credit rule allows.
+    """
+    account = Account.objects.select_for_update().get(tenant=txn.tenant_id, pk=txn.account_id)
+    locked = _lock_draft(txn)
+    _check_account_accepts(account, locked.classification)
+    definition = LedgerDefinition.objects.select_related("due_date_rule").get(tenant=account.tenant_id)
+    posted_on = local_date(at, account.tenant)
+    if locked.classification == Classification.INVOICE:
+        rule = _due_date_rule(account, definition)
+        if locked.due_on is None:
+            locked.due_on = rule.default(posted_on)
+        elif message := rule.check(locked.due_on, posted_on):
+            raise ValidationError({"due_on": message})
+    elif locked.is_debit:
+        locked.due_on = posted_on
+    if locked.total_amount <= 0:
+        raise ActionNotAllowed("A transaction of zero cannot be posted.")
+    sequence = get_next_value(f"finance:{account.tenant_id}:{locked.classification}")
+    locked.mark_posted(number=f"{NUMBER_PREFIX[locked.classification]}-{sequence:06d}", at=at)
+    locked.save()
+    delta = locked.total_amount if locked.is_debit else -locked.total_amount
+    Account.objects.filter(pk=account.pk).update(balance=F("balance") + delta)
+    account.balance += delta
+    _event(locked, "post", actor=actor, at=at, from_state=TransactionState.DRAFT, to_state=TransactionState.POSTED)
+
+    if settle is not None:
+        other = FinancialTransaction.objects.get(tenant=account.tenant_id, account=account, pk=settle.pk)
+        credit, debit = (other, locked) if locked.is_debit else (locked, other)
+        if amount := min(credit.open_amount, debit.open_amount):
+            allocation.allocate(credit=credit, debit=debit, amount=amount, at=at)
+    elif not locked.is_debit and definition.allocation_principle == AllocationPrinciple.AGAINST_ITEM_FIFO:
+        targets = [t.invoice for t in locked.targets.select_related("invoice")]
+        if targets:
+            allocation.allocate_against_items(credit=locked, debits=targets, at=at)
+    allocation.run_fifo(account=account, at=at)
+    locked.refresh_from_db(fields=["open_amount"])
+
+    warnings = []
+    if locked.classification == Classification.REFUND and account.balance > account.credit_limit:
+        warnings.append(
+            f"This refund takes the balance to {account.money(account.balance)}, past the credit limit of "
+            f"{account.money(account.credit_limit)}."
+        )
+    return PostingResult(transaction=locked, warnings=warnings)
+
+
+@transaction.atomic
+def reject_transaction(
+    *, txn: FinancialTransaction, reason: RejectionReason | None, actor: User | None, at: datetime
+) -> FinancialTransaction:
+    """Reject a draft, with one of the tenant's rejection reasons.
+
+    :raises ActionNotAllowed: the transaction is not a draft.
+    :raises ValidationError: no reason, or another tenant's.
+    """
+    if reason is None or reason.tenant_id != txn.tenant_id:
+        raise ValidationError({"reason": "Choose the reason for rejecting it."})
+    locked = _lock_draft(txn)
+    locked.mark_rejected(reason=reason)
+    locked.save()
+    _event(locked, "reject", actor=actor, at=at, from_state=TransactionState.DRAFT,
+           to_state=TransactionState.REJECTED, detail=reason.text)
+    return locked
+
+
+@transaction.atomic
+def amend_notes(*, txn: FinancialTransaction, text: str, actor: User | None, at: datetime) -> SharedNote:
+    """Amend the shared notes; every amendment is kept with its author and time, in any state."""
+    if not (text or "").strip():
+        raise ValidationError({"notes": "Write the note."})
+    return SharedNote.objects.create(tenant_id=txn.tenant_id, transaction=txn, text=text.strip(), author=actor, at=at)

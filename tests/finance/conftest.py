@@ -1,0 +1,68 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django_scopes import scope
+
+from finance import services
+from finance.models import Classification, PaymentMethod, RefundMethod
+from tests.factories import CustomerFactory
+
+D = Decimal
+AT = datetime(2026, 5, 20, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def ledger(tenant):
+    """The tenant's scope with its ledger set up (FIFO, 30-day due dates)."""
+    with scope(tenant=tenant):
+        services.set_up_ledger(tenant=tenant)
+        yield tenant
+
+
+@pytest.fixture
+def account(ledger, customer):
+    return services.open_account(customer=customer, currency="EUR", credit_limit="500.00")
+
+
+@pytest.fixture
+def second_account(ledger):
+    return services.open_account(customer=CustomerFactory(tenant=ledger, name="Ivan Ilic"), currency="EUR")
+
+
+@pytest.fixture
+def card(ledger):
+    return PaymentMethod.objects.get(tenant=ledger, name="Card")
+
+
+@pytest.fixture
+def card_refund(ledger):
+    return RefundMethod.objects.get(tenant=ledger, name="Card refund")
+
+
+def line(price, *, quantity="1", description="Service", **kwargs):
+    return services.LineData(description=description, quantity=D(quantity), unit_price=D(price), **kwargs)
+
+
+def post_invoice(account, price, *, at=AT, due_on=None, actor=None):
+    draft = services.create_transaction(
+        account=account, classification=Classification.INVOICE, actor=actor, at=at, lines=[line(price)],
+        due_on=due_on,
+    )
+    return services.post_transaction(txn=draft, actor=actor, at=at).transaction
+
+
+def post_payment(account, amount, method, *, at=AT, targets=(), actor=None):
+    draft = services.create_transaction(
+        account=account, classification=Classification.PAYMENT, actor=actor, at=at, amount=D(amount),
+        payment_method=method, targets=targets,
+    )
+    return services.post_transaction(txn=draft, actor=actor, at=at).transaction
+
+
+def post_credit_note(account, price, *, at=AT, targets=(), actor=None):
+    draft = services.create_transaction(
+        account=account, classification=Classification.CREDIT_NOTE, actor=actor, at=at, lines=[line(price)],
+        targets=targets,
+    )
+    return services.post_transaction(txn=draft, actor=actor, at=at).transaction

@@ -1,0 +1,118 @@
+from datetime import timedelta
+
+import pytest
+
+from finance import services
+from finance.models import Allocation, AllocationPrinciple, FinancialTransaction, LedgerDefinition
+from tests.finance.conftest import AT, D, post_credit_note, post_invoice, post_payment
+
+
+def active(txn):
+    side = "credit" if txn.direction == "credit" else "debit"
+    return {
+        (a.credit.number if side == "debit" else a.debit.number): a.amount
+        for a in Allocation.objects.filter(reversed_at__isnull=True, **{side: txn}).select_related("credit", "debit")
+    }
+
+
+def fresh(txn):
+    return FinancialTransaction.objects.get(pk=txn.pk)
+
+
+def use_against_item(tenant):
+    LedgerDefinition.objects.filter(tenant=tenant).update(allocation_principle=AllocationPrinciple.AGAINST_ITEM_FIFO)
+
+
+@pytest.mark.django_db
+class TestFifo:
+    def test_the_earliest_posted_credit_goes_to_the_earliest_due_invoice(self, account, card):
+        later = post_invoice(account, "100.00", at=AT)
+        earlier = post_invoice(account, "50.00", at=AT - timedelta(days=10))
+
+        payment = post_payment(account, "120.00", card, at=AT + timedelta(days=1))
+
+        assert active(payment) == {earlier.number: D("50.00"), later.number: D("70.00")}
+        assert fresh(earlier).open_amount == D("0.00")
+        assert fresh(later).open_amount == D("30.00")
+        assert fresh(payment).open_amount == D("0.00")
+
+    def test_unallocated_credit_waits_for_the_next_invoice(self, account, card):
+        payment = post_payment(account, "80.00", card)
+
+        invoice = post_invoice(account, "50.00", at=AT + timedelta(days=1))
+
+        assert active(invoice) == {payment.number: D("50.00")}
+        assert fresh(payment).open_amount == D("30.00")
+
+    def test_the_documents_fifo_example(self, account):
+        # One invoice allocated to a credit note by FIFO; a second invoice is created; the first is cancelled.
+        first = post_invoice(account, "100.00", at=AT)
+        credit_note = post_credit_note(account, "100.00", at=AT + timedelta(days=1))
+        second = post_invoice(account, "100.00", at=AT + timedelta(days=2))
+        assert active(first) == {credit_note.number: D("100.00")}
+
+        cancellation = services.cancel_invoice(invoice=first, actor=None, at=AT + timedelta(days=3))
+
+        assert active(first) == {cancellation.number: D("100.00")}
+        assert active(credit_note) == {second.number: D("100.00")}
+        assert fresh(second).open_amount == D("0.00")
+        reversed_allocation = Allocation.objects.get(reversed_at__isnull=False)
+        assert (reversed_allocation.credit_id, reversed_allocation.debit_id) == (credit_note.pk, first.pk)
+
+    def test_a_cancelled_payment_gives_its_invoices_back_to_fifo(self, account, card):
+        invoice = post_invoice(account, "100.00")
+        first = post_payment(account, "100.00", card, at=AT + timedelta(days=1))
+        second = post_payment(account, "100.00", card, at=AT + timedelta(days=2))
+
+        cancellation = services.cancel_payment(payment=first, actor=None, at=AT + timedelta(days=3))
+
+        assert active(first) == {cancellation.number: D("100.00")}
+        assert active(invoice) == {second.number: D("100.00")}
+        assert fresh(account.transactions.model.objects.get(pk=second.pk)).open_amount == D("0.00")
+
+
+@pytest.mark.django_db
+class TestAgainstItemAndFifo:
+    def test_a_credit_goes_to_the_invoices_it_names_then_fifo(self, account, card):
+        use_against_item(account.tenant)
+        first = post_invoice(account, "100.00", at=AT)
+        second = post_invoice(account, "100.00", at=AT + timedelta(days=1))
+
+        payment = post_payment(account, "150.00", card, targets=[second], at=AT + timedelta(days=2))
+
+        assert active(payment) == {first.number: D("50.00"), second.number: D("100.00")}
+
+    def test_under_plain_fifo_the_named_invoices_are_ignored(self, account, card):
+        first = post_invoice(account, "100.00", at=AT)
+        second = post_invoice(account, "100.00", at=AT + timedelta(days=1))
+
+        payment = post_payment(account, "100.00", card, targets=[second], at=AT + timedelta(days=2))
+
+        assert active(payment) == {first.number: D("100.00")}
+
+    def test_naming_a_settled_invoice_de_allocates_what_settled_it(self, account, card):
+        use_against_item(account.tenant)
+        invoice = post_invoice(account, "100.00", at=AT)
+        first = post_payment(account, "100.00", card, at=AT + timedelta(days=1))
+        later_invoice = post_invoice(account, "100.00", at=AT + timedelta(days=2))
+
+        second = post_payment(account, "100.00", card, targets=[invoice], at=AT + timedelta(days=3))
+
+        assert active(invoice) == {second.number: D("100.00")}
+        assert active(first) == {later_invoice.number: D("100.00")}
+
+    def test_the_documents_fifo_and_against_item_example(self, account):
+        # Three invoices; the first two are settled by credit notes meant for them; the first is cancelled.
+        use_against_item(account.tenant)
+        first = post_invoice(account, "100.00", at=AT)
+        second = post_invoice(account, "100.00", at=AT + timedelta(days=1))
+        third = post_invoice(account, "100.00", at=AT + timedelta(days=2))
+        first_note = post_credit_note(account, "100.00", targets=[first], at=AT + timedelta(days=3))
+        second_note = post_credit_note(account, "100.00", targets=[second], at=AT + timedelta(days=4))
+
+        cancellation = services.cancel_invoice(invoice=first, actor=None, at=AT + timedelta(days=5))
+
+        assert active(first) == {cancellation.number: D("100.00")}
+        assert active(second) == {second_note.number: D("100.00")}
+        assert active(third) == {first_note.number: D("100.00")}
+        assert fresh(account.transactions.model.objects.get(pk=third.pk)).open_amount == D("0.00")
