@@ -33,6 +33,7 @@ class LineInput:
     discount_percent: Decimal | None = None
     discount_amount: Decimal | None = None
     tax_percent: Decimal = Decimal(0)
+    price_includes_tax: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class Amounts:
 def line_amounts(line: LineInput, currency: str) -> Amounts:
     """Net = quantity × unit price; discount by percentage or amount; tax on the discounted net.
 
+    When the price includes tax (a write-off of an unpaid total, say), the total is what was given
+    and the tax is the part of it that the rate accounts for, so any total is reachable exactly.
+
     :raises ValueError: both kinds of discount are given, or the discount exceeds the net amount.
     """
     if line.discount_percent is not None and line.discount_amount is not None:
@@ -63,6 +67,10 @@ def line_amounts(line: LineInput, currency: str) -> Amounts:
         discount = to_minor(ZERO, currency)
     if discount > net:
         raise ValueError("The discount is larger than the line's net amount.")
+    if line.price_includes_tax:
+        gross = net - discount
+        tax = to_minor(gross * line.tax_percent / (HUNDRED + line.tax_percent), currency)
+        return Amounts(net=net - tax, discount=discount, tax=tax, total=gross)
     tax = to_minor((net - discount) * line.tax_percent / HUNDRED, currency)
     return Amounts(net=net, discount=discount, tax=tax, total=net - discount + tax)
 

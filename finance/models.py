@@ -344,8 +344,8 @@ class FinancialTransaction(TenantOwned):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(classification__in=[c.value for c in DEBITS], direction=Direction.DEBIT)
-                    | (~Q(classification__in=[c.value for c in DEBITS]) & Q(direction=Direction.CREDIT))
+                    Q(classification__in=sorted(DEBITS), direction=Direction.DEBIT)
+                    | (~Q(classification__in=sorted(DEBITS)) & Q(direction=Direction.CREDIT))
                 ),
                 name="txn_direction_matches_classification",
             ),
@@ -404,6 +404,7 @@ class TransactionLine(TenantOwned):
     discount_given = models.DecimalField(**AMOUNT, null=True, blank=True)
     tax_rate = models.ForeignKey(TaxRate, on_delete=models.PROTECT, null=True, blank=True)
     tax_percent = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal(0))
+    price_includes_tax = models.BooleanField(default=False)
     net_amount = models.DecimalField(**AMOUNT)
     discount_amount = models.DecimalField(**AMOUNT)
     tax_amount = models.DecimalField(**AMOUNT)

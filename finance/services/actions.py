@@ -7,7 +7,7 @@ the account it touches.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -126,20 +126,13 @@ def write_off_invoice(
         tenant=account.tenant_id
     )
     product = definition.default_write_off_product
-    rate = product.default_tax_rate.percent if product.default_tax_rate else Decimal(0)
-    # The line's total is the unpaid amount; its net and tax are what that total holds at the product's rate.
-    net = (invoice.open_amount * 100 / (100 + rate)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    line = LineData(description=f"Write-off of {invoice}", quantity=Decimal(1), unit_price=net, product=product,
-                    tax_rate=product.default_tax_rate)
+    # The line's total is the unpaid amount, tax included at the write-off product's rate.
+    line = LineData(description=f"Write-off of {invoice}", quantity=Decimal(1), unit_price=invoice.open_amount,
+                    product=product, tax_rate=product.default_tax_rate, price_includes_tax=True)
     write_off = create_transaction(
         account=account, classification=Classification.WRITE_OFF, actor=actor, at=at, type=type, lines=[line],
         related=invoice, issue_reason=issue_reason,
     )
-    if write_off.total_amount != invoice.open_amount:
-        # Rounding the net at the rate can miss the total by a cent; the unpaid amount is what counts.
-        raise ActionNotAllowed(
-            f"The write-off product's tax rate cannot produce exactly {invoice.money(invoice.open_amount)}."
-        )
     posted = post_transaction(txn=write_off, actor=actor, at=at, settle=invoice).transaction
 
     write_off_account = system_account(tenant=account.tenant, kind=AccountKind.WRITE_OFF, currency=account.currency)

@@ -52,6 +52,7 @@ class LineData:
     discount_percent: Decimal | str | None = None
     discount_amount: Decimal | str | None = None
     tax_rate: TaxRate | None = None
+    price_includes_tax: bool = False
 
 
 @dataclass
@@ -111,7 +112,8 @@ def _clean_lines(*, account: Account, lines: Sequence[LineData], errors: dict) -
             try:
                 figures = amounts.line_amounts(
                     amounts.LineInput(quantity=quantity, unit_price=unit_price, discount_percent=percent,
-                                      discount_amount=given, tax_percent=tax_rate.percent if tax_rate else Decimal(0)),
+                                      discount_amount=given, tax_percent=tax_rate.percent if tax_rate else Decimal(0),
+                                      price_includes_tax=line.price_includes_tax),
                     account.currency,
                 )
             except ValueError as error:
@@ -122,6 +124,7 @@ def _clean_lines(*, account: Account, lines: Sequence[LineData], errors: dict) -
         cleaned.append((line, {
             "quantity": quantity, "unit_price": unit_price, "discount_percent": percent, "discount_given": given,
             "tax_rate": tax_rate, "tax_percent": tax_rate.percent if tax_rate else Decimal(0),
+            "price_includes_tax": line.price_includes_tax,
             "net_amount": figures.net, "discount_amount": figures.discount, "tax_amount": figures.tax,
             "total_amount": figures.total,
         }))
@@ -312,7 +315,8 @@ def update_draft(*, txn: FinancialTransaction, actor: User | None, at: datetime,
         "lines": [
             LineData(description=line.description, quantity=line.quantity, unit_price=line.unit_price,
                      product=line.product, discount_percent=line.discount_percent,
-                     discount_amount=line.discount_given, tax_rate=line.tax_rate)
+                     discount_amount=line.discount_given, tax_rate=line.tax_rate,
+                     price_includes_tax=line.price_includes_tax)
             for line in locked.lines.select_related("product", "tax_rate")
         ],
     }

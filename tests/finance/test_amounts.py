@@ -31,6 +31,12 @@ class TestLineAmounts:
 
         assert amounts.tax == D("0.01")  # 0.005 rounds up
 
+    def test_a_tax_inclusive_price_keeps_its_total_and_splits_out_the_tax(self):
+        amounts = line_amounts(LineInput(quantity=D(1), unit_price=D("60.00"), tax_percent=D(20),
+                                         price_includes_tax=True), "EUR")
+
+        assert (amounts.net, amounts.tax, amounts.total) == (D("50.00"), D("10.00"), D("60.00"))
+
     def test_refuses_a_discount_larger_than_the_line(self):
         with pytest.raises(ValueError, match="larger than the line's net amount"):
             line_amounts(LineInput(quantity=D(1), unit_price=D("10.00"), discount_amount=D("10.01")), "EUR")

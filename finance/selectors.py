@@ -1,0 +1,139 @@
+"""Reads of the ledger shared by pages and the API. Getters answer 404 alike for "missing" and
+"another tenant's"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from crm.models import Customer, Tenant
+from finance.models import (
+    Account,
+    AccountState,
+    Allocation,
+    Classification,
+    FinancialTransaction,
+    TransactionState,
+)
+
+TRANSACTION_LIST_RELATED = ("account", "account__customer", "type", "payment_method", "refund_method")
+
+
+def get_account(*, tenant: Tenant, account_id: int) -> Account:
+    try:
+        return Account.objects.select_related("customer", "due_date_rule").get(tenant=tenant, pk=account_id)
+    except (Account.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such account.") from None
+
+
+def get_transaction(*, tenant: Tenant, transaction_id: int) -> FinancialTransaction:
+    try:
+        return FinancialTransaction.objects.select_related(
+            *TRANSACTION_LIST_RELATED, "category", "rejection_reason", "related", "created_by"
+        ).get(tenant=tenant, pk=transaction_id)
+    except (FinancialTransaction.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such transaction.") from None
+
+
+def accounts_of(*, customer: Customer) -> QuerySet[Account]:
+    return Account.objects.filter(tenant=customer.tenant_id, customer=customer).order_by("currency", "id")
+
+
+@dataclass(frozen=True)
+class TransactionFilter:
+    classification: str = ""
+    state: str = ""
+    account_id: int | None = None
+    customer_id: int | None = None
+    posted_from: date | None = None
+    posted_to: date | None = None
+    number: str = ""
+
+
+def filter_transactions(*, tenant: Tenant, filters: TransactionFilter) -> QuerySet[FinancialTransaction]:
+    """The financial transactions summary: newest first, with what a row shows already joined."""
+    rows = FinancialTransaction.objects.filter(tenant=tenant).select_related(*TRANSACTION_LIST_RELATED)
+    if filters.classification:
+        rows = rows.filter(classification=filters.classification)
+    if filters.state:
+        rows = rows.filter(state=filters.state)
+    if filters.account_id:
+        rows = rows.filter(account_id=filters.account_id)
+    if filters.customer_id:
+        rows = rows.filter(account__customer_id=filters.customer_id)
+    if filters.posted_from:
+        rows = rows.filter(posted_at__date__gte=filters.posted_from)
+    if filters.posted_to:
+        rows = rows.filter(posted_at__date__lte=filters.posted_to)
+    if filters.number:
+        term = filters.number.strip()
+        rows = rows.filter(
+            Q(number__icontains=term) | Q(reference_number__icontains=term) | Q(back_office_code__iexact=term)
+            | Q(external_reference__iexact=term)
+        )
+    return rows.order_by("-created_at", "-id")
+
+
+def open_items(*, account: Account) -> QuerySet[FinancialTransaction]:
+    """Posted transactions with something left to allocate, debits by due date then credits."""
+    return FinancialTransaction.objects.filter(
+        tenant=account.tenant_id, account=account, state=TransactionState.POSTED, open_amount__gt=0
+    ).select_related("type").order_by("direction", "due_on", "posted_at", "id")
+
+
+def allocations_of(*, txn: FinancialTransaction) -> QuerySet[Allocation]:
+    """Every allocation of a transaction, reversed ones included (the history)."""
+    side = Q(credit=txn) | Q(debit=txn)
+    return Allocation.objects.filter(side, tenant=txn.tenant_id).select_related("credit", "debit").order_by(
+        "created_at", "id"
+    )
+
+
+def allocations_of_account(*, account: Account) -> QuerySet[Allocation]:
+    return Allocation.objects.filter(tenant=account.tenant_id, account=account).select_related(
+        "credit", "debit"
+    ).order_by("-created_at", "-id")
+
+
+def _follow_up_exists(txn: FinancialTransaction, classification: str) -> bool:
+    return FinancialTransaction.objects.filter(
+        tenant=txn.tenant_id, related=txn, classification=classification
+    ).exclude(state=TransactionState.REJECTED).exists()
+
+
+def allowed_actions(*, txn: FinancialTransaction) -> list[str]:
+    """The actions the transaction's page offers now; the services refuse any other."""
+    if txn.state == TransactionState.DRAFT:
+        return ["edit", "post", "reject"]
+    if txn.state != TransactionState.POSTED:
+        return []
+    terminated = txn.account.state == AccountState.TERMINATED
+    actions = []
+    if txn.classification == Classification.INVOICE:
+        cancelled = _follow_up_exists(txn, Classification.INVOICE_CANCELLATION)
+        written_off = _follow_up_exists(txn, Classification.WRITE_OFF)
+        if not cancelled and not written_off and not terminated:
+            actions.append("cancel")
+        if txn.open_amount > 0 and not cancelled:
+            actions += ["quick_pay", "write_off"]
+    if txn.classification == Classification.PAYMENT and not _follow_up_exists(
+        txn, Classification.PAYMENT_CANCELLATION
+    ):
+        if not terminated:
+            actions.append("cancel")
+        actions.append("move")
+    if txn.classification in (Classification.INVOICE, Classification.PAYMENT, Classification.REFUND):
+        actions.append("communicate")
+    return actions
+
+
+def cancelled_flags(rows: QuerySet[FinancialTransaction]) -> QuerySet[FinancialTransaction]:
+    """Annotate ``is_cancelled`` without a query per row."""
+    follow_ups = FinancialTransaction.objects.filter(
+        related=OuterRef("pk"),
+        classification__in=[Classification.INVOICE_CANCELLATION, Classification.PAYMENT_CANCELLATION],
+    ).exclude(state=TransactionState.REJECTED)
+    return rows.annotate(is_cancelled=Exists(follow_ups))

@@ -1,0 +1,214 @@
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from finance import services
+from finance.exceptions import ActionNotAllowed
+from finance.models import (
+    Account,
+    AccountKind,
+    Allocation,
+    Classification,
+    FinancialTransaction,
+    TransactionState,
+)
+from tests.finance.conftest import AT, D, post_invoice, post_payment
+
+
+def fresh(obj):
+    return type(obj).objects.get(pk=obj.pk)
+
+
+@pytest.mark.django_db
+class TestCancelInvoice:
+    def test_credits_the_account_with_the_invoice_total(self, account):
+        invoice = post_invoice(account, "100.00")
+
+        cancellation = services.cancel_invoice(invoice=invoice, actor=None, at=AT)
+
+        assert cancellation.classification == Classification.INVOICE_CANCELLATION
+        assert cancellation.number == "IC-000001"
+        assert cancellation.related == invoice
+        assert fresh(account).balance == D("0.00")
+        assert fresh(invoice).open_amount == D("0.00")
+
+    def test_twice_is_refused(self, account):
+        invoice = post_invoice(account, "100.00")
+        services.cancel_invoice(invoice=invoice, actor=None, at=AT)
+
+        with pytest.raises(ActionNotAllowed, match="already cancelled"):
+            services.cancel_invoice(invoice=invoice, actor=None, at=AT)
+
+        assert FinancialTransaction.objects.filter(classification=Classification.INVOICE_CANCELLATION).count() == 1
+
+    def test_a_draft_cannot_be_cancelled(self, account):
+        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
+                                            at=AT, lines=[services.LineData("x", D(1), D(5))])
+
+        with pytest.raises(ActionNotAllowed, match="only a posted one can be cancelled"):
+            services.cancel_invoice(invoice=draft, actor=None, at=AT)
+
+    def test_an_invoice_of_a_terminated_account_cannot_be_cancelled(self, account):
+        invoice = post_invoice(account, "100.00")
+        services.change_account_state(account=account, action="terminate", actor=None, at=AT)
+
+        with pytest.raises(ActionNotAllowed, match="terminated"):
+            services.cancel_invoice(invoice=invoice, actor=None, at=AT)
+
+        assert fresh(account).balance == D("100.00")
+
+
+@pytest.mark.django_db
+class TestCancelPayment:
+    def test_debits_the_account_with_the_payment_total(self, account, card):
+        post_invoice(account, "100.00")
+        payment = post_payment(account, "100.00", card)
+
+        cancellation = services.cancel_payment(payment=payment, actor=None, at=AT)
+
+        assert cancellation.number == "PC-000001"
+        assert cancellation.is_debit
+        assert fresh(account).balance == D("100.00")
+
+    def test_a_payment_of_a_terminated_account_cannot_be_cancelled(self, account, card):
+        payment = post_payment(account, "10.00", card)
+        services.change_account_state(account=account, action="terminate", actor=None, at=AT)
+
+        with pytest.raises(ActionNotAllowed, match="terminated"):
+            services.cancel_payment(payment=payment, actor=None, at=AT)
+
+
+@pytest.mark.django_db
+class TestWriteOff:
+    def test_writes_off_the_unpaid_part_onto_the_write_off_account(self, account, card):
+        invoice = post_invoice(account, "100.00")
+        post_payment(account, "40.00", card)
+
+        write_off, system_invoice = services.write_off_invoice(invoice=invoice, actor=None, at=AT)
+
+        assert write_off.total_amount == D("60.00")
+        assert (write_off.net_amount, write_off.tax_amount) == (D("50.00"), D("10.00"))  # 20 % product rate
+        assert [line.product.code for line in write_off.lines.all()] == ["WRITE-OFF"]
+        assert fresh(invoice).open_amount == D("0.00")
+        assert fresh(account).balance == D("0.00")
+        assert system_invoice.account.kind == AccountKind.WRITE_OFF
+        assert system_invoice.total_amount == D("60.00")
+        assert fresh(system_invoice.account).balance == D("60.00")
+
+    def test_a_settled_invoice_cannot_be_written_off(self, account, card):
+        invoice = post_invoice(account, "100.00")
+        post_payment(account, "100.00", card)
+
+        with pytest.raises(ActionNotAllowed, match="settled; there is nothing to write off"):
+            services.write_off_invoice(invoice=invoice, actor=None, at=AT)
+
+    @pytest.mark.parametrize("unpaid", ["0.03", "10.05", "99.99"])
+    def test_any_unpaid_amount_is_written_off_exactly(self, account, unpaid):
+        # At 20 % a net price can never make 0.03 or 10.05; the write-off line is priced tax-inclusive.
+        invoice = post_invoice(account, unpaid)
+
+        write_off, _ = services.write_off_invoice(invoice=invoice, actor=None, at=AT)
+
+        assert write_off.total_amount == D(unpaid)
+        assert write_off.net_amount + write_off.tax_amount == D(unpaid)
+        assert fresh(account).balance == D("0.00")
+
+
+@pytest.mark.django_db
+class TestQuickPay:
+    def test_pays_exactly_the_outstanding_amount_against_the_invoice(self, account, card):
+        older = post_invoice(account, "30.00", at=AT - timedelta(days=5))
+        invoice = post_invoice(account, "100.00")
+        post_payment(account, "30.00", card)  # FIFO settles the older invoice
+
+        payment = services.quick_pay(invoice=invoice, payment_method=card, actor=None, at=AT, external_reference="ch_1")
+
+        assert payment.total_amount == D("100.00")
+        assert payment.external_reference == "ch_1"
+        assert list(Allocation.objects.filter(credit=payment).values_list("debit_id", "amount")) == [
+            (invoice.pk, D("100.00"))]
+        assert fresh(invoice).open_amount == D("0.00")
+        assert fresh(older).open_amount == D("0.00")
+
+    def test_a_settled_invoice_is_refused(self, account, card):
+        invoice = post_invoice(account, "10.00")
+        services.quick_pay(invoice=invoice, payment_method=card, actor=None, at=AT)
+
+        with pytest.raises(ActionNotAllowed, match="nothing to pay"):
+            services.quick_pay(invoice=invoice, payment_method=card, actor=None, at=AT)
+
+        assert FinancialTransaction.objects.filter(classification=Classification.PAYMENT).count() == 1
+
+
+@pytest.mark.django_db
+class TestMovePayment:
+    def test_moves_a_payment_from_the_suspense_account_to_a_customer(self, ledger, account, card):
+        suspense = services.system_account(tenant=ledger, kind=AccountKind.SUSPENSE, currency="EUR")
+        unidentified = post_payment(suspense, "75.00", card)
+        invoice = post_invoice(account, "75.00")
+
+        moved = services.move_payment(payment=unidentified, destination=account, actor=None, at=AT)
+
+        assert moved.account == account
+        assert moved.related == unidentified
+        assert fresh(suspense).balance == D("0.00")
+        assert fresh(account).balance == D("0.00")
+        assert fresh(invoice).open_amount == D("0.00")
+
+    def test_refuses_a_terminated_destination_and_changes_nothing(self, account, second_account, card):
+        payment = post_payment(account, "10.00", card)
+        services.change_account_state(account=second_account, action="terminate", actor=None, at=AT)
+
+        with pytest.raises(ActionNotAllowed, match="terminated; it accepts no payments"):
+            services.move_payment(payment=payment, destination=fresh(second_account), actor=None, at=AT)
+
+        assert fresh(account).balance == D("-10.00")
+        assert FinancialTransaction.objects.filter(classification=Classification.PAYMENT_CANCELLATION).count() == 0
+
+    def test_refuses_another_currency(self, account, card, customer):
+        payment = post_payment(account, "10.00", card)
+        pounds = services.open_account(customer=customer, currency="GBP")
+
+        with pytest.raises(ValidationError) as raised:
+            services.move_payment(payment=payment, destination=pounds, actor=None, at=AT)
+
+        assert raised.value.message_dict == {
+            "destination": ["The destination account is in GBP, the payment in EUR."]}
+
+
+@pytest.mark.django_db
+class TestRefund:
+    def test_debits_the_account_and_warns_past_the_credit_limit(self, account, card_refund):
+        result = services.refund(account=account, amount="600.00", refund_method=card_refund, actor=None, at=AT)
+
+        assert result.transaction.state == TransactionState.POSTED
+        assert fresh(account).balance == D("600.00")
+        assert result.warnings == ["This refund takes the balance to €600.00, past the credit limit of €500.00."]
+
+    def test_within_the_limit_there_is_no_warning(self, account, card, card_refund):
+        post_payment(account, "100.00", card)
+
+        result = services.refund(account=account, amount="100.00", refund_method=card_refund, actor=None, at=AT)
+
+        assert result.warnings == []
+        assert fresh(account).balance == D("0.00")
+
+
+@pytest.mark.django_db
+class TestAccountStates:
+    def test_a_terminated_account_cannot_be_reactivated(self, account):
+        services.change_account_state(account=account, action="terminate", actor=None, at=AT)
+
+        with pytest.raises(ValidationError) as raised:
+            services.change_account_state(account=account, action="reactivate", actor=None, at=AT)
+
+        assert raised.value.message_dict == {"action": ["A terminated account cannot reactivate."]}
+        assert fresh(account).state == "terminated"
+
+    def test_opening_an_account_refuses_bad_input(self, ledger, customer):
+        with pytest.raises(ValidationError) as raised:
+            services.open_account(customer=customer, currency="XXX", credit_limit="-1")
+
+        assert set(raised.value.message_dict) == {"currency", "credit_limit"}
+        assert Account.objects.filter(customer=customer).count() == 0
