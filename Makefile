@@ -9,7 +9,7 @@ EMBEDDED := $(PY) -m config.embedded --
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint bench clean
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -30,6 +30,11 @@ lint: install
 
 test: lint
 	$(EMBEDDED) $(PY) -m pytest $(ARGS)
+
+# Benchmarks print JSON lines; they are not part of `make test`.
+bench: install
+	$(EMBEDDED) env DULY_TEST_DATABASE=test_duly_bench $(PY) -m pytest tests/bench -q -s -p no:warnings \
+		-o python_files='bench_*.py' -o python_functions='bench_*' $(ARGS)
 
 clean:
 	rm -rf var/pg var/redis var/static
