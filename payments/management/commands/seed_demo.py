@@ -1,11 +1,21 @@
-"""Load the demo: two tenants, their staff and customers. Running it again adds nothing twice."""
+"""Load the demo: two tenants, their staff, customers, accounts and a few ledger transactions.
+Running it again adds nothing twice.
+
+It lives in the top app because it seeds every app below it.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from django_scopes import scope
 
 from crm import services
 from crm.models import Customer, Role, Tenant, User
+from finance import services as ledger
+from finance.models import Account, Classification, PaymentMethod
 
 DEMO_PASSWORD = "duly-demo-2026"
 
@@ -37,6 +47,32 @@ TENANTS = [
 ]
 
 
+def seed_ledger(*, tenant: Tenant) -> None:
+    """An account per customer; for the first three, a history: invoices, a payment, a credit note."""
+    ledger.set_up_ledger(tenant=tenant)
+    card = PaymentMethod.objects.get(tenant=tenant, name="Card")
+    now = timezone.now()
+    customers = Customer.objects.filter(tenant=tenant).order_by("name")
+    for index, customer in enumerate(customers):
+        if Account.objects.filter(tenant=tenant, customer=customer).exists():
+            continue
+        account = ledger.open_account(customer=customer, currency=tenant.default_currency, credit_limit="1000.00")
+        if index >= 3:
+            continue
+        start = now - timedelta(days=60 - 10 * index)
+        for days, description, price in ((0, "Annual policy fee", "240.00"), (20, "Arrangement fee", "95.50")):
+            draft = ledger.create_transaction(
+                account=account, classification=Classification.INVOICE, actor=None, at=start + timedelta(days=days),
+                lines=[ledger.LineData(description, Decimal(1), Decimal(price))],
+            )
+            ledger.post_transaction(txn=draft, actor=None, at=start + timedelta(days=days))
+        payment = ledger.create_transaction(
+            account=account, classification=Classification.PAYMENT, actor=None, at=start + timedelta(days=25),
+            amount=Decimal("150.00") + 50 * index, payment_method=card, external_reference=f"DEMO-{index + 1}",
+        )
+        ledger.post_transaction(txn=payment, actor=None, at=start + timedelta(days=25))
+
+
 class Command(BaseCommand):
     help = "Load the demo tenants, staff users and customers (idempotent)."
 
@@ -60,6 +96,7 @@ class Command(BaseCommand):
                             tenant=tenant, actor=None, reason="demo data", name=name, email=email, phone=phone,
                             address_line1=street, city=city, postcode=postcode, country=spec["country"],
                         )
+                seed_ledger(tenant=tenant)
         if not User.objects.filter(username="support").exists():
             User.objects.create_superuser(username="support", email="support@duly.example", password=DEMO_PASSWORD)
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
