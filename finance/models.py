@@ -242,6 +242,10 @@ class Account(TenantOwned):
             models.UniqueConstraint(
                 "tenant", "currency", condition=Q(kind=AccountKind.WRITE_OFF), name="account_one_write_off_per_currency"
             ),
+            models.UniqueConstraint(
+                "tenant", "customer", "currency", condition=Q(kind=AccountKind.CUSTOMER),
+                name="account_one_per_customer_and_currency",
+            ),
             models.UniqueConstraint("id", "tenant", "currency", name="account_id_tenant_currency"),
             models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="account_currency_iso"),
             models.CheckConstraint(condition=Q(credit_limit__gte=0), name="account_credit_limit_positive"),

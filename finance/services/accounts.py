@@ -30,6 +30,8 @@ def open_account(
     errors = {}
     if currency not in settings.CURRENCIES:
         errors["currency"] = f"Currency must be one of {', '.join(settings.CURRENCIES)}."
+    elif Account.objects.filter(tenant=customer.tenant, customer=customer, currency=currency).exists():
+        errors["currency"] = f"{customer} already has an account in {currency}."
     try:
         limit = Decimal(str(credit_limit))
         if limit < 0 or limit != limit.quantize(Decimal("0.01")):

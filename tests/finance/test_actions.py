@@ -206,6 +206,13 @@ class TestAccountStates:
         assert raised.value.message_dict == {"action": ["A terminated account cannot reactivate."]}
         assert fresh(account).state == "terminated"
 
+    def test_a_customer_has_one_account_per_currency(self, account, customer):
+        with pytest.raises(ValidationError) as raised:
+            services.open_account(customer=customer, currency="EUR")
+
+        assert raised.value.message_dict == {"currency": ["Harriet Holloway already has an account in EUR."]}
+        assert Account.objects.filter(customer=customer).count() == 1
+
     def test_opening_an_account_refuses_bad_input(self, ledger, customer):
         with pytest.raises(ValidationError) as raised:
             services.open_account(customer=customer, currency="XXX", credit_limit="-1")
