@@ -56,6 +56,31 @@ def _refuse_if_terminated(account: Account, action: str) -> None:
         raise ActionNotAllowed(f"The account {account} is terminated; its transactions cannot be {action}.")
 
 
+CANCELLATION_OF = {
+    Classification.INVOICE: Classification.INVOICE_CANCELLATION,
+    Classification.PAYMENT: Classification.PAYMENT_CANCELLATION,
+}
+
+
+def _cancel(
+    txn: FinancialTransaction, classification: str, *, actor, at, type, issue_reason
+) -> FinancialTransaction:
+    """Cancel ``txn`` with a transaction of the opposite direction for its total, settled against it;
+    whatever ``txn`` was allocated to goes back to allocation."""
+    account, txn = _lock(txn, classification, "cancelled")
+    _refuse_if_terminated(account, "cancelled")
+    if _already(txn, CANCELLATION_OF[classification]):
+        raise ActionNotAllowed(f"{txn} is already cancelled.")
+    if _already(txn, Classification.WRITE_OFF):
+        raise ActionNotAllowed(f"{txn} was written off; it cannot be cancelled.")
+    allocation.reverse_allocations(allocations=allocation.active_allocations_of(txn), at=at, reason=f"{txn} cancelled")
+    cancellation = create_transaction(
+        account=account, classification=CANCELLATION_OF[classification], actor=actor, at=at, type=type,
+        amount=txn.total_amount, related=txn, issue_reason=issue_reason,
+    )
+    return post_transaction(txn=cancellation, actor=actor, at=at, settle=txn).transaction
+
+
 @transaction.atomic
 def cancel_invoice(
     *, invoice: FinancialTransaction, actor: User | None, at: datetime, type: TransactionType | None = None,
@@ -67,20 +92,7 @@ def cancel_invoice(
     :raises ActionNotAllowed: not a posted invoice, already cancelled or written off, or its account
         is terminated.
     """
-    account, invoice = _lock(invoice, Classification.INVOICE, "cancelled")
-    _refuse_if_terminated(account, "cancelled")
-    if _already(invoice, Classification.INVOICE_CANCELLATION):
-        raise ActionNotAllowed(f"{invoice} is already cancelled.")
-    if _already(invoice, Classification.WRITE_OFF):
-        raise ActionNotAllowed(f"{invoice} was written off; it cannot be cancelled.")
-    allocation.reverse_allocations(
-        allocations=allocation.active_allocations_of(invoice), at=at, reason=f"{invoice} cancelled"
-    )
-    cancellation = create_transaction(
-        account=account, classification=Classification.INVOICE_CANCELLATION, actor=actor, at=at, type=type,
-        amount=invoice.total_amount, related=invoice, issue_reason=issue_reason,
-    )
-    return post_transaction(txn=cancellation, actor=actor, at=at, settle=invoice).transaction
+    return _cancel(invoice, Classification.INVOICE, actor=actor, at=at, type=type, issue_reason=issue_reason)
 
 
 @transaction.atomic
@@ -93,18 +105,7 @@ def cancel_payment(
 
     :raises ActionNotAllowed: not a posted payment, already cancelled, or its account is terminated.
     """
-    account, payment = _lock(payment, Classification.PAYMENT, "cancelled")
-    _refuse_if_terminated(account, "cancelled")
-    if _already(payment, Classification.PAYMENT_CANCELLATION):
-        raise ActionNotAllowed(f"{payment} is already cancelled.")
-    allocation.reverse_allocations(
-        allocations=allocation.active_allocations_of(payment), at=at, reason=f"{payment} cancelled"
-    )
-    cancellation = create_transaction(
-        account=account, classification=Classification.PAYMENT_CANCELLATION, actor=actor, at=at, type=type,
-        amount=payment.total_amount, related=payment, issue_reason=issue_reason,
-    )
-    return post_transaction(txn=cancellation, actor=actor, at=at, settle=payment).transaction
+    return _cancel(payment, Classification.PAYMENT, actor=actor, at=at, type=type, issue_reason=issue_reason)
 
 
 @transaction.atomic
