@@ -1,0 +1,175 @@
+"""The one interface every payment provider implements, and the data that crosses it.
+
+Framework-free on purpose (an import-linter contract keeps it so): provider modules import this and
+their HTTP client, nothing of Django or of the other apps. Amounts cross as integer minor units in
+frozen dataclasses; statuses are normalised to :class:`PaymentStatus`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+# ISO 4217 exponents of the currencies Duly supports (and a few more that providers commonly take).
+CURRENCY_EXPONENT = {"EUR": 2, "GBP": 2, "USD": 2, "PAB": 2, "AUD": 2, "CAD": 2, "NZD": 2, "JPY": 0}
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+FINAL_STATUSES = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.CANCELLED,
+                            PaymentStatus.EXPIRED})
+
+
+class CheckoutMode(StrEnum):
+    HOSTED_PAGE = "hosted_page"
+    CARD_FIELDS = "card_fields"
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """``Decimal("12.34")`` EUR → ``1234``. Refuses an amount finer than the currency's minor unit.
+
+    :raises ValueError: the amount has more decimals than the currency allows, or the currency is unknown.
+    """
+    exponent = CURRENCY_EXPONENT.get(currency)
+    if exponent is None:
+        raise ValueError(f"Unsupported currency {currency!r}.")
+    scaled = amount.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} has more decimals than {currency} allows.")
+    return int(scaled)
+
+
+def from_minor_units(minor: int, currency: str) -> Decimal:
+    exponent = CURRENCY_EXPONENT.get(currency)
+    if exponent is None:
+        raise ValueError(f"Unsupported currency {currency!r}.")
+    return Decimal(minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do; the UI offers only these."""
+
+    hosted_page: bool
+    card_fields: bool
+    refunds: bool
+    partial_refunds: bool
+    currencies: frozenset[str]
+    pay_in_4_currencies: frozenset[str] = frozenset()
+    capture: bool = False
+
+    def supports(self, *, mode: CheckoutMode, currency: str, pay_in_4: bool = False) -> bool:
+        if currency not in self.currencies:
+            return False
+        if pay_in_4 and currency not in self.pay_in_4_currencies:
+            return False
+        return self.hosted_page if mode == CheckoutMode.HOSTED_PAGE else self.card_fields
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A tenant's account with a provider, decrypted for the call and never logged."""
+
+    provider: str
+    live: bool
+    secret: str
+    settings: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    reference: str  # ours, unique per payment attempt; also the idempotency key
+    amount_minor: int
+    currency: str
+    description: str
+    mode: CheckoutMode
+    return_url: str
+    cancel_url: str = ""
+    customer_email: str = ""
+    expires_at: datetime | None = None
+    pay_in_4: bool = False
+    webhook_url: str = ""
+
+
+@dataclass(frozen=True)
+class Checkout:
+    provider_reference: str
+    status: PaymentStatus
+    redirect_url: str = ""  # hosted page: where the payer goes
+    client_token: str = ""  # card fields: what the provider's script needs
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PaymentState:
+    provider_reference: str
+    status: PaymentStatus
+    amount_minor: int | None = None
+    currency: str = ""
+    provider_status: str = ""  # the provider's own word, kept for support
+    failure_message: str = ""
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    provider_reference: str
+    amount_minor: int
+    currency: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund_reference: str
+    succeeded: bool
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    event_id: str
+    event_type: str
+    provider_reference: str
+    status: PaymentStatus | None  # None: an event Duly does not act on (stored, ignored)
+    amount_minor: int | None = None
+    currency: str = ""
+    needs_confirmation: bool = False  # unsigned webhooks: fetch the status back before acting
+
+
+class GatewayError(Exception):
+    """Base of the three errors a gateway raises."""
+
+
+class PaymentDeclined(GatewayError):
+    """Expected: the provider refused the payment; the message is safe to show the payer."""
+
+
+class GatewayUnavailable(GatewayError):
+    """Timeouts, connection errors, 5xx and garbage answers: the only retryable error."""
+
+
+class InvalidWebhookSignature(GatewayError):
+    """A webhook whose signature is missing, wrong or stale."""
+
+
+class Gateway(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    def start_checkout(self, request: CheckoutRequest) -> Checkout: ...
+
+    def fetch_status(self, provider_reference: str) -> PaymentState: ...
+
+    def refund(self, request: RefundRequest) -> RefundResult: ...
+
+    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookEvent: ...
