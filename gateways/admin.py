@@ -1,0 +1,68 @@
+"""Support stores each tenant's gateway keys here. A saved secret is never shown again."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from gateways import services
+from gateways.models import GatewayAccount, WebhookDelivery
+
+
+class GatewayAccountForm(forms.ModelForm):
+    secret = forms.CharField(
+        required=False, strip=True, widget=forms.PasswordInput(render_value=False),
+        help_text="The API key. Leave blank to keep the stored one; it is never displayed again.",
+    )
+
+    class Meta:
+        model = GatewayAccount
+        fields = ["tenant", "provider", "live", "enabled", "settings"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                services.check_gateway_account(
+                    tenant=data["tenant"], provider=data["provider"], live=data["live"], secret=data.get("secret"),
+                    settings=data.get("settings"),
+                )
+            except ValidationError as error:
+                self.add_error(None, error)
+        return data
+
+
+@admin.register(GatewayAccount)
+class GatewayAccountAdmin(admin.ModelAdmin):
+    form = GatewayAccountForm
+    list_display = ["tenant", "provider", "live", "enabled", "secret_hint", "updated_at"]
+    list_filter = ["provider", "live", "enabled"]
+    list_select_related = ["tenant"]
+    readonly_fields = ["secret_hint", "webhook_token"]
+
+    @admin.display(description="Secret")
+    def secret_hint(self, obj):
+        return f"••••{obj.secret_last4}" if obj.secret_last4 else "—"
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        saved = services.save_gateway_account(
+            tenant=data["tenant"], provider=data["provider"], live=data["live"], secret=data["secret"],
+            settings=data["settings"], enabled=data["enabled"],
+        )
+        obj.pk = saved.pk
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "provider", "tenant", "event_type", "event_id", "outcome"]
+    list_filter = ["provider", "outcome"]
+    list_select_related = ["tenant"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,90 @@
+"""What is about providers but not about money: tenants' gateway accounts (encrypted secrets) and
+the webhook inbox."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from crm.models import Tenant, TenantOwned
+
+
+class Provider(models.TextChoices):
+    STRIPE = "stripe", "Stripe"
+    CASHFLOWS = "cashflows", "Cashflows"
+    CREDICORP = "credicorp", "Credicorp Bank (Email Pago)"
+    SANDBOX = "sandbox", "Sandbox (offline)"
+
+
+class GatewayAccount(TenantOwned):
+    """A tenant's account with one provider, in test or live mode. The secret is stored encrypted
+    and never shown again: only its last four characters are."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    live = models.BooleanField(default=False, help_text="Off: the provider's test mode.")
+    secret_encrypted = models.TextField(editable=False)
+    secret_last4 = models.CharField(max_length=4, editable=False)
+    settings = models.JSONField(
+        default=dict, blank=True,
+        help_text="Non-secret settings: configuration id, publishable key, base URL, webhook secret name…",
+    )
+    enabled = models.BooleanField(default=True)
+    webhook_token = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False,
+        help_text="Names this account in its webhook URL, so a delivery is tied to its tenant before it is parsed.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("tenant", "provider", "live", name="gatewayaccount_one_per_mode"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} ({'live' if self.live else 'test'})"
+
+
+class WebhookOutcome(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored"
+    FAILED = "failed", "Failed"
+    REJECTED = "rejected", "Rejected (bad signature)"
+
+
+class WebhookDelivery(models.Model):
+    """Every webhook delivery, stored before anything else happens and answered at once; a task
+    processes it. Unique per provider and event id, so a duplicate is stored once.
+
+    Deliveries whose tenant cannot be told (unknown account) keep ``tenant`` empty, so this table is
+    not scoped; pages reach it through selectors that filter by tenant.
+    """
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    event_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=100, blank=True)
+    headers = models.JSONField(default=dict)
+    body = models.TextField()
+    received_at = models.DateTimeField()
+    outcome = models.CharField(max_length=10, choices=WebhookOutcome.choices, default=WebhookOutcome.RECEIVED)
+    detail = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint("provider", "event_id", name="webhook_unique_event"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-received_at"], name="webhook_tenant_recent"),
+            models.Index("outcome", name="webhook_pending", condition=Q(outcome="received")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_id}"
