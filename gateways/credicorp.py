@@ -1,0 +1,268 @@
+"""Credicorp Bank (Panama) "Email Pago", over httpx — against an ASSUMED contract.
+
+Credicorp publishes no API specification for Email Pago. Everything below is a contract Duly defines for a
+bank e-mail-pay provider, written down so that a real specification replaces *this module only*: the rest of
+Duly sees nothing but :class:`gateways.base.Gateway`. Nothing here is a documented Credicorp fact.
+
+The assumed contract
+====================
+* Base URL: ``credentials.settings["base_url"]`` (required; there is no public host). The API key
+  (``credentials.secret``) goes in ``Authorization: Bearer <key>``. JSON in, JSON out.
+* ``POST /v1/payment-links`` with ``{amount, currency, reference, description, customer_email, expires_at,
+  return_url, callback_url}`` and header ``Idempotency-Key: <reference>`` → ``{id, url, status}``.
+  ``amount`` is a decimal string in major units (``"12.34"``); ``expires_at`` ISO-8601 UTC or null.
+* ``GET /v1/payment-links/{id}`` → ``{id, status, amount, currency, paid_at, bank_reference}`` with
+  ``status`` one of ``pending | paid | failed | expired | cancelled``.
+* ``POST /v1/payment-links/{id}/refunds`` with ``{amount, idempotency_key}`` (the key also in the
+  ``Idempotency-Key`` header) → ``{id, status}``, ``status`` one of ``pending | completed | failed``; a repeated
+  key answers the first refund.
+* Errors: 4xx/5xx with ``{"error": {"code", "message"}}``; ``code`` ``declined``, ``refund_declined`` or
+  ``insufficient_funds`` (or HTTP 402) means the bank refused.
+* Callbacks: ``POST`` of ``{"id": <event id>, "type": <event type>, "data": <payment link>}`` with headers
+  ``X-Credicorp-Timestamp`` (Unix seconds) and ``X-Credicorp-Signature``: lowercase hex HMAC-SHA256, keyed with
+  ``credentials.settings["callback_secret"]``, of ``"{timestamp}.{raw body}"``. The timestamp is inside the
+  signed text so that a replayed callback cannot be freshened by rewriting the header; it must be within
+  300 s of the receipt time. Event types: ``payment_link.paid``, ``payment_link.failed``,
+  ``payment_link.expired``, ``payment_link.cancelled``; any other is stored and ignored.
+
+Capabilities: hosted page only (the bank's page), PAB and USD (Panama's two legal-tender currencies).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+
+from gateways.base import (
+    Capabilities,
+    Checkout,
+    CheckoutMode,
+    CheckoutRequest,
+    Credentials,
+    GatewayError,
+    GatewayUnavailable,
+    InvalidWebhookSignature,
+    PaymentDeclined,
+    PaymentState,
+    PaymentStatus,
+    RefundRequest,
+    RefundResult,
+    WebhookEvent,
+    from_minor_units,
+    to_minor_units,
+)
+
+CALLBACK_TOLERANCE_SECONDS = 300
+SIGNATURE_HEADER = "X-Credicorp-Signature"
+TIMESTAMP_HEADER = "X-Credicorp-Timestamp"
+
+STATUSES = {
+    "pending": PaymentStatus.PENDING,
+    "paid": PaymentStatus.SUCCEEDED,
+    "failed": PaymentStatus.FAILED,
+    "expired": PaymentStatus.EXPIRED,
+    "cancelled": PaymentStatus.CANCELLED,
+}
+
+EVENT_STATUSES = {
+    "payment_link.paid": PaymentStatus.SUCCEEDED,
+    "payment_link.failed": PaymentStatus.FAILED,
+    "payment_link.expired": PaymentStatus.EXPIRED,
+    "payment_link.cancelled": PaymentStatus.CANCELLED,
+}
+
+DECLINES = {
+    "declined": "The bank declined the payment.",
+    "insufficient_funds": "The account has insufficient funds.",
+    "refund_declined": "The bank declined the refund.",
+}
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class CredicorpGateway:
+    name = "credicorp"
+    capabilities = Capabilities(
+        hosted_page=True,
+        card_fields=False,
+        refunds=True,
+        partial_refunds=True,
+        currencies=frozenset({"PAB", "USD"}),
+    )
+
+    def __init__(self, credentials: Credentials, *, base_url: str | None = None, timeout: float = 10.0) -> None:
+        base_url = base_url or credentials.settings.get("base_url", "")
+        if not base_url or not credentials.secret:
+            raise GatewayError("Credicorp credentials need an API key and settings['base_url'].")
+        self.base_url = base_url.rstrip("/")
+        self._api_key = credentials.secret
+        self._callback_secret = credentials.settings.get("callback_secret", "")
+        self._timeout = timeout
+
+    # --- the protocol -------------------------------------------------------------------------------------
+
+    def start_checkout(self, request: CheckoutRequest) -> Checkout:
+        if request.mode != CheckoutMode.HOSTED_PAGE:
+            raise ValueError("Credicorp offers only its hosted page.")
+        if request.currency not in self.capabilities.currencies:
+            raise ValueError(f"Credicorp takes PAB and USD, not {request.currency}.")
+        expires_at = request.expires_at.astimezone(UTC).isoformat() if request.expires_at else None
+        answer = self._send("POST", "/v1/payment-links", {
+            "amount": str(from_minor_units(request.amount_minor, request.currency)),
+            "currency": request.currency,
+            "reference": request.reference,
+            "description": request.description,
+            "customer_email": request.customer_email,
+            "expires_at": expires_at,
+            "return_url": request.return_url,
+            "callback_url": request.webhook_url,
+        }, idempotency_key=request.reference)
+        return Checkout(
+            provider_reference=_id(answer),
+            status=_status(answer.get("status")),
+            redirect_url=_text(answer, "url"),
+            expires_at=request.expires_at,
+        )
+
+    def fetch_status(self, provider_reference: str) -> PaymentState:
+        link_id = _checked(provider_reference)
+        answer = self._send("GET", f"/v1/payment-links/{link_id}")
+        currency = answer.get("currency") if isinstance(answer.get("currency"), str) else ""
+        provider_status = answer.get("status")
+        return PaymentState(
+            provider_reference=_id(answer),
+            status=_status(provider_status),
+            amount_minor=_minor(answer.get("amount"), currency),
+            currency=currency,
+            provider_status=provider_status,
+        )
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        link_id = _checked(request.provider_reference)
+        answer = self._send("POST", f"/v1/payment-links/{link_id}/refunds", {
+            "amount": str(from_minor_units(request.amount_minor, request.currency)),
+            "idempotency_key": request.idempotency_key,
+        }, idempotency_key=request.idempotency_key)
+        return RefundResult(refund_reference=_id(answer), succeeded=answer.get("status") != "failed")
+
+    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookEvent:
+        self._verify(headers, body, now)
+        try:
+            payload = json.loads(body)
+            event_id, event_type, link = payload["id"], payload["type"], payload["data"]
+            link_id = _checked(link["id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidWebhookSignature("The signed body is not a Credicorp callback.") from exc
+        currency = link.get("currency") if isinstance(link.get("currency"), str) else ""
+        return WebhookEvent(
+            event_id=str(event_id),
+            event_type=str(event_type),
+            provider_reference=link_id,
+            status=EVENT_STATUSES.get(event_type),
+            amount_minor=_minor(link.get("amount"), currency),
+            currency=currency,
+        )
+
+    # --- plumbing -----------------------------------------------------------------------------------------
+
+    def _verify(self, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
+        signature, timestamp = _header(headers, SIGNATURE_HEADER), _header(headers, TIMESTAMP_HEADER)
+        if not signature or not timestamp:
+            raise InvalidWebhookSignature(f"{SIGNATURE_HEADER} or {TIMESTAMP_HEADER} is missing.")
+        if not self._callback_secret:
+            raise InvalidWebhookSignature("No Credicorp callback secret is configured, so nothing can be verified.")
+        expected = hmac.new(self._callback_secret.encode(), timestamp.encode() + b"." + body,
+                            hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, signature.strip().lower()):
+            raise InvalidWebhookSignature(f"The {SIGNATURE_HEADER} does not match the body.")
+        try:
+            signed_at = int(timestamp)
+        except ValueError:
+            raise InvalidWebhookSignature(f"The {TIMESTAMP_HEADER} is not a Unix time.") from None
+        received = (now if now.tzinfo else now.replace(tzinfo=UTC)).timestamp()
+        if abs(received - signed_at) > CALLBACK_TOLERANCE_SECONDS:
+            raise InvalidWebhookSignature(f"The callback is stale (signed at {signed_at}).")
+
+    def _send(self, method: str, path: str, payload: dict[str, Any] | None = None, *,
+              idempotency_key: str = "") -> Mapping[str, Any]:
+        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        try:
+            response = httpx.request(method, self.base_url + path, json=payload, headers=headers,
+                                     timeout=self._timeout)
+        except httpx.TransportError as exc:
+            raise GatewayUnavailable(f"Credicorp did not answer {method} {path}: {type(exc).__name__}.") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise GatewayUnavailable(f"Credicorp answered HTTP {response.status_code} to {method} {path}.")
+        try:
+            answer = response.json(parse_float=Decimal)
+        except ValueError:
+            answer = None
+        if response.status_code >= 400:
+            raise _error(response.status_code, answer)
+        if not isinstance(answer, Mapping):
+            raise GatewayUnavailable(f"Credicorp answered {method} {path} with something other than JSON.")
+        return answer
+
+
+def _error(status_code: int, answer: Any) -> GatewayError:
+    error = answer.get("error") if isinstance(answer, Mapping) else None
+    error = error if isinstance(error, Mapping) else {}
+    code, message = str(error.get("code") or ""), str(error.get("message") or "")
+    if code in DECLINES:
+        return PaymentDeclined(DECLINES[code])
+    if status_code == 402:
+        return PaymentDeclined(DECLINES["declined"])
+    detail = f"{code}: {message}" if code else (message or "no error message")
+    return GatewayError(f"Credicorp refused the request (HTTP {status_code}): {detail}")
+
+
+def _status(provider_status: Any) -> PaymentStatus:
+    try:
+        return STATUSES[provider_status]
+    except (KeyError, TypeError):
+        raise GatewayUnavailable(f"Credicorp answered an unknown status {provider_status!r}.") from None
+
+
+def _minor(amount: Any, currency: str) -> int | None:
+    if amount is None or not currency:
+        return None
+    try:
+        return to_minor_units(Decimal(str(amount)), currency)
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _checked(reference: Any) -> str:
+    """An id that is safe to put in a URL path."""
+    if not isinstance(reference, str) or not _TOKEN.fullmatch(reference):
+        raise ValueError(f"Not a Credicorp payment link id: {reference!r}.")
+    return reference
+
+
+def _id(answer: Mapping[str, Any]) -> str:
+    value = answer.get("id")
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+        raise GatewayUnavailable(f"Credicorp answered an unusable id {value!r}.")
+    return value
+
+
+def _text(answer: Mapping[str, Any], key: str) -> str:
+    value = answer.get(key)
+    if not isinstance(value, str) or not value:
+        raise GatewayUnavailable(f"Credicorp's answer lacks {key!r}.")
+    return value
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
