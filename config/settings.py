@@ -39,6 +39,14 @@ DEBUG = env_bool("DEBUG", ENV == "development")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# Where each payment provider is reached (empty: the provider's own host) and how long a call may take.
+GATEWAY_BASE_URLS: dict[str, str] = {
+    name: os.environ[f"DULY_{name.upper()}_BASE_URL"]
+    for name in ("stripe", "cashflows", "credicorp")
+    if os.environ.get(f"DULY_{name.upper()}_BASE_URL")
+}
+GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("DULY_GATEWAY_TIMEOUT_SECONDS", "10"))
+
 # Fernet keys that encrypt tenants' gateway secrets, newest first; older keys still decrypt (rotation).
 DULY_SECRETS_KEYS = env_list("DULY_SECRETS_KEYS", "ZGV2LW9ubHktc2VjcmV0cy1rZXktMzItYnl0ZXMhISE=")
 
@@ -161,7 +169,7 @@ STORAGES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Email: anymail (Amazon SES by default; EMAIL_BACKEND picks another) in production, SMTP when
-# EMAIL_HOST is set, the console otherwise.
+# EMAIL_HOST is set, otherwise the development mailbox (a table shown at /dev/mail/).
 _email_backend = os.environ.get(
     "EMAIL_BACKEND",
     "anymail.backends.amazon_ses.EmailBackend"
@@ -169,7 +177,7 @@ _email_backend = os.environ.get(
     else (
         "django.core.mail.backends.smtp.EmailBackend"
         if os.environ.get("EMAIL_HOST")
-        else "django.core.mail.backends.console.EmailBackend"
+        else "notifications.mail.DevMailboxBackend"
     ),
 )
 _email_options = (
@@ -187,6 +195,19 @@ MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Duly <no-reply@duly.localhost>")
 ANYMAIL = {key[len("ANYMAIL_"):]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}
 
+# Text messages: Twilio in production; in development and tests a table shown at /dev/mail/.
+SMS_BACKEND = os.environ.get(
+    "SMS_BACKEND", "notifications.sms.TwilioSmsBackend" if PRODUCTION else "notifications.sms.DatabaseSmsBackend"
+)
+SMS_FROM_NUMBER = os.environ.get("SMS_FROM_NUMBER", "")
+SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "10"))
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_BASE_URL = os.environ.get("TWILIO_BASE_URL", "")  # tests point this at a local fake server
+# Development pages such as the mailbox at /dev/mail/; never in production.
+DULY_DEV_TOOLS = not PRODUCTION and (DEBUG or ENV == "development")
+
 PHONENUMBER_DEFAULT_FORMAT = "E164"
 CURRENCIES = ("EUR", "GBP", "USD", "PAB", "AUD", "CAD")
 DEFAULT_CURRENCY = "EUR"
@@ -196,6 +217,9 @@ SCOPES_DISABLED = False
 if ENV == "test":
     # Tests share the embedded Redis with a running demo; their own queue keeps the two apart.
     CELERY_TASK_DEFAULT_QUEUE = "duly-test"
+    if os.environ.get("DULY_TEST_DATABASE"):
+        # Two test runs sharing one Redis keep their workers apart too.
+        CELERY_TASK_DEFAULT_QUEUE = f"duly-test-{os.environ['DULY_TEST_DATABASE']}"
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; never in production
 
 if PRODUCTION:

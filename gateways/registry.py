@@ -1,0 +1,35 @@
+"""The only door to the provider adapters: which class serves which provider, built with a
+tenant's decrypted credentials for one call."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from gateways import services
+from gateways.base import Capabilities, Gateway
+from gateways.cashflows import CashflowsGateway
+from gateways.credicorp import CredicorpGateway
+from gateways.models import GatewayAccount, Provider
+from gateways.stripe import StripeGateway
+
+ADAPTERS = {
+    Provider.STRIPE: StripeGateway,
+    Provider.CASHFLOWS: CashflowsGateway,
+    Provider.CREDICORP: CredicorpGateway,
+}
+
+
+def capabilities_of(provider: str) -> Capabilities:
+    """What ``provider`` can do, for the pages to offer only that."""
+    return ADAPTERS[provider].capabilities
+
+
+def gateway_for(*, account: GatewayAccount) -> Gateway:
+    """An adapter for ``account``. ``GATEWAY_BASE_URLS`` may point a provider elsewhere (a local
+    fake server in tests); every call times out after ``GATEWAY_TIMEOUT_SECONDS``."""
+    adapter = ADAPTERS[account.provider]
+    return adapter(
+        services.credentials_for(account=account),
+        base_url=settings.GATEWAY_BASE_URLS.get(account.provider) or None,
+        timeout=settings.GATEWAY_TIMEOUT_SECONDS,
+    )
