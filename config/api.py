@@ -13,6 +13,8 @@ from ninja.errors import ValidationError as SchemaValidationError
 
 from crm.api import TenantApiKey
 from crm.api import router as customers_router
+from finance.api import router as finance_router
+from finance.exceptions import ActionNotAllowed
 
 api = NinjaAPI(
     title="Duly API",
@@ -22,6 +24,7 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 api.add_router("/", customers_router)
+api.add_router("/", finance_router)
 
 
 def _field_of(loc: list) -> str:
@@ -49,6 +52,12 @@ def domain_invalid(request, exc: ValidationError):
     else:
         errors = [{"field": "__all__", "message": message} for message in exc.messages]
     return api.create_response(request, {"detail": "Invalid input.", "errors": errors}, status=422)
+
+
+@api.exception_handler(ActionNotAllowed)
+def action_refused(request, exc: ActionNotAllowed):
+    # The request was well-formed; the transaction's state refuses it (posted, already cancelled…).
+    return api.create_response(request, {"detail": " ".join(exc.messages)}, status=409)
 
 
 @api.exception_handler(Http404)

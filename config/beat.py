@@ -1,3 +1,8 @@
 """Every periodic task of Duly, in one place. Entries are added by the apps' issues as they need them."""
 
-SCHEDULE: dict[str, dict] = {}
+SCHEDULE: dict[str, dict] = {
+    # Sends deferred messages once sending hours open, retries whose pause is over, and any whose task was lost.
+    "notifications.sweep_outbox": {"task": "notifications.sweep_outbox", "schedule": 60.0},
+    # The janitor: re-polls gateway payments stuck pending or processing (PAYMENTS_STALE_AFTER).
+    "payments.poll_stale_payments": {"task": "payments.poll_stale_payments", "schedule": 300.0},
+}

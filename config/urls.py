@@ -12,5 +12,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("finance/", include("finance.urls")),
+    path("", include("notifications.urls")),
     path("", include("crm.urls")),
 ]

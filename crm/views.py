@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
 from crm import selectors, services
+from crm.access import staff_view
 from crm.forms import CustomerForm
 
 CUSTOMERS_PER_PAGE = 25
-
-
-def staff_view(view):
-    """A page for staff of a tenant: logged in, with a tenant (platform support use the admin)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.tenant is None:
-            raise PermissionDenied("This page is for staff of a tenant.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def home(request):

@@ -70,7 +70,7 @@ class TaxRate(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.percent.normalize()} %)"
+        return f"{self.name} ({self.percent.normalize():f} %)"
 
 
 class Product(TenantOwned):

@@ -8,6 +8,7 @@ from datetime import date
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils.dateformat import format as format_date
 
 from crm.models import Customer, Tenant
 from finance.models import (
@@ -137,3 +138,106 @@ def cancelled_flags(rows: QuerySet[FinancialTransaction]) -> QuerySet[FinancialT
         classification__in=[Classification.INVOICE_CANCELLATION, Classification.PAYMENT_CANCELLATION],
     ).exclude(state=TransactionState.REJECTED)
     return rows.annotate(is_cancelled=Exists(follow_ups))
+
+
+# --- reads for the staff pages and the API -------------------------------------------------------
+
+ACCOUNTANT_ACTIONS = frozenset({"post", "reject", "cancel", "write_off", "quick_pay", "move"})
+ACCOUNT_TRANSITIONS = {
+    AccountState.ACTIVE: ["suspend", "terminate"],
+    AccountState.SUSPENDED: ["reactivate", "terminate"],
+    AccountState.TERMINATED: [],
+}
+
+
+def accounts_for(*, tenant: Tenant) -> QuerySet[Account]:
+    return Account.objects.filter(tenant=tenant).select_related("customer").order_by("name", "id")
+
+
+def find(*, tenant: Tenant, model, pk) -> object | None:
+    """A tenant-owned row by id, or ``None`` for "missing" and "another tenant's" alike (payload
+    fields of the API name their own error instead of answering 404)."""
+    if pk is None:
+        return None
+    try:
+        return model.objects.filter(tenant=tenant, pk=int(pk)).first()
+    except (ValueError, TypeError):
+        return None
+
+
+def lines_of(*, txn: FinancialTransaction) -> QuerySet:
+    return txn.lines.filter(tenant=txn.tenant_id).select_related("product", "tax_rate")
+
+
+def events_of(*, txn: FinancialTransaction) -> QuerySet:
+    return txn.events.filter(tenant=txn.tenant_id).select_related("actor")
+
+
+def notes_of(*, txn: FinancialTransaction) -> QuerySet:
+    return txn.notes.filter(tenant=txn.tenant_id).select_related("author")
+
+
+def targets_of(*, txn: FinancialTransaction) -> list[FinancialTransaction]:
+    return [t.invoice for t in txn.targets.filter(tenant=txn.tenant_id).select_related("invoice")]
+
+
+def open_invoices(*, tenant: Tenant, account: Account | None = None) -> QuerySet[FinancialTransaction]:
+    """Posted invoices with something left to pay: what a payment may pay or a credit note credit."""
+    rows = FinancialTransaction.objects.filter(
+        tenant=tenant, classification=Classification.INVOICE, state=TransactionState.POSTED, open_amount__gt=0
+    )
+    if account is not None:
+        rows = rows.filter(account=account)
+    return rows.select_related("account").order_by("due_on", "id")
+
+
+def transactions_of_account(*, account: Account) -> QuerySet[FinancialTransaction]:
+    return FinancialTransaction.objects.filter(tenant=account.tenant_id, account=account).select_related(
+        "type"
+    ).order_by("-created_at", "-id")
+
+
+def move_destinations(*, txn: FinancialTransaction) -> QuerySet[Account]:
+    """Accounts a payment may move to: the tenant's other accounts in its currency, not terminated."""
+    return Account.objects.filter(tenant=txn.tenant_id, currency=txn.currency).exclude(pk=txn.account_id).exclude(
+        state=AccountState.TERMINATED
+    ).select_related("customer").order_by("kind", "name", "id")
+
+
+def account_transitions(*, account: Account) -> list[str]:
+    return list(ACCOUNT_TRANSITIONS[account.state])
+
+
+BASE_MESSAGE_TAGS = ("customer.name", "customer.email", "customer.phone", "tenant.name", "tenant.email", "staff.name")
+
+
+def message_context(*, txn: FinancialTransaction) -> dict[str, str]:
+    """The #tag values a message about this transaction can use (see ``notifications.tags``)."""
+    def day(value) -> str:
+        return format_date(value, "j F Y") if value else ""
+
+    when = txn.posted_at or txn.issued_at
+    values = {"amount": str(txn.money(txn.total_amount)), "currency": txn.currency}
+    if txn.classification == Classification.INVOICE:
+        values |= {
+            "invoice.number": txn.number or txn.reference_number, "invoice.reference": txn.reference_number,
+            "invoice.date": day(when), "invoice.total": str(txn.money(txn.total_amount)),
+            "invoice.outstanding": str(txn.money(txn.open_amount if txn.state == TransactionState.POSTED
+                                                 else txn.total_amount)),
+            "due_date": day(txn.due_on),
+        }
+    elif txn.classification == Classification.PAYMENT:
+        values |= {
+            "payment.number": txn.number or txn.reference_number,
+            "payment.reference": txn.external_reference or txn.reference_number, "payment.date": day(when),
+            "payment.method": txn.payment_method.name if txn.payment_method_id else "",
+        }
+    elif txn.classification == Classification.REFUND:
+        values |= {"refund.number": txn.number or txn.reference_number,
+                   "refund.reference": txn.external_reference or txn.reference_number}
+    return values
+
+
+def subject_ref(txn: FinancialTransaction) -> str:
+    """How the notifications app names this transaction: ``finance.invoice:42``."""
+    return f"finance.{txn.classification}:{txn.pk}"

@@ -2,11 +2,13 @@
 
 from finance.services.accounts import change_account_state, open_account
 from finance.services.actions import cancel_invoice, cancel_payment, move_payment, quick_pay, refund, write_off_invoice
+from finance.services.configuration import save_configuration
 from finance.services.setup import set_up_ledger, system_account
 from finance.services.transactions import (
     LineData,
     PostingResult,
     amend_notes,
+    create_posted_transaction,
     create_transaction,
     post_transaction,
     reject_transaction,
@@ -15,6 +17,7 @@ from finance.services.transactions import (
 
 __all__ = [
     "LineData", "PostingResult", "amend_notes", "cancel_invoice", "cancel_payment", "change_account_state",
-    "create_transaction", "move_payment", "open_account", "post_transaction", "quick_pay", "refund",
-    "reject_transaction", "set_up_ledger", "system_account", "update_draft", "write_off_invoice",
+    "create_posted_transaction", "create_transaction", "move_payment", "open_account", "post_transaction",
+    "quick_pay", "refund", "reject_transaction", "save_configuration", "set_up_ledger", "system_account",
+    "update_draft", "write_off_invoice",
 ]

@@ -415,3 +415,17 @@ def amend_notes(*, txn: FinancialTransaction, text: str, actor: User | None, at:
     if not (text or "").strip():
         raise ValidationError({"notes": "Write the note."})
     return SharedNote.objects.create(tenant_id=txn.tenant_id, transaction=txn, text=text.strip(), author=actor, at=at)
+
+
+@transaction.atomic
+def create_posted_transaction(
+    *, account: Account, classification: str, actor: User | None, at: datetime, notes: str = "", **values
+) -> PostingResult:
+    """Create a transaction and post it at once ("save and post"): both happen or neither.
+
+    :raises ActionNotAllowed: the account refuses it, or its total is zero.
+    :raises ValidationError: as ``create_transaction`` and ``post_transaction`` (nothing is saved).
+    """
+    draft = create_transaction(account=account, classification=classification, actor=actor, at=at, notes=notes,
+                               **values)
+    return post_transaction(txn=draft, actor=actor, at=at)

@@ -66,3 +66,19 @@ def post_credit_note(account, price, *, at=AT, targets=(), actor=None):
         targets=targets,
     )
     return services.post_transaction(txn=draft, actor=actor, at=at).transaction
+
+
+@pytest.fixture
+def accountant(tenant):
+    from crm.models import Role
+    from tests.factories import UserFactory
+
+    return UserFactory(tenant=tenant, username="anna", first_name="Anna", last_name="Count",
+                       role_keys=[Role.STAFF, Role.ACCOUNTANT])
+
+
+@pytest.fixture
+def accountant_client(accountant):
+    from tests.conftest import logged_in
+
+    return logged_in(accountant)

@@ -1,0 +1,590 @@
+"""The ledger's resources of the API: accounts, financial transactions and their actions.
+
+Amounts travel as decimal strings with their currency: ``{"amount": "12.50", "currency": "EUR"}``;
+line figures (quantity, unit price, discount) are decimal strings in the transaction's currency.
+Ids in the path that are not the key's tenant's answer 404; ids in the body answer 422 naming the
+field ("Not found."), so another tenant's row is never used. A refused action (a posted
+transaction cannot be edited, an invoice is already cancelled) answers 409.
+"""
+
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.responses import Status
+
+from crm.models import Customer
+from finance import selectors, services
+from finance.models import (
+    WITH_LINES,
+    Account,
+    Category,
+    Classification,
+    DueDateRule,
+    FinancialTransaction,
+    PaymentMethod,
+    Product,
+    RefundMethod,
+    RejectionReason,
+    TaxRate,
+    TransactionState,
+    TransactionType,
+)
+
+router = Router(tags=["finance"])
+ENTRY_CLASSIFICATIONS = (
+    Classification.INVOICE, Classification.CREDIT_NOTE, Classification.PAYMENT, Classification.REFUND,
+)
+
+
+# --- schemas ----------------------------------------------------------------------------------------
+
+
+class MoneyOut(Schema):
+    amount: str
+    currency: str
+
+
+class MoneyIn(Schema):
+    amount: str = Field(..., examples=["12.50"])
+    currency: str = Field(..., examples=["EUR"])
+
+
+def _money(amount, currency) -> dict:
+    return {"amount": f"{amount:.2f}", "currency": currency}
+
+
+class AccountIn(Schema):
+    customer: int
+    currency: str
+    credit_limit: str = "0.00"
+    due_date_rule: int | None = None
+    name: str = ""
+
+
+class AccountOut(Schema):
+    id: int
+    name: str
+    kind: str
+    customer: int | None
+    currency: str
+    state: str
+    balance: MoneyOut
+    credit_limit: MoneyOut
+    due_date_rule: int | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_customer(obj) -> int | None:
+        return obj.customer_id
+
+    @staticmethod
+    def resolve_due_date_rule(obj) -> int | None:
+        return obj.due_date_rule_id
+
+    @staticmethod
+    def resolve_balance(obj) -> dict:
+        return _money(obj.balance, obj.currency)
+
+    @staticmethod
+    def resolve_credit_limit(obj) -> dict:
+        return _money(obj.credit_limit, obj.currency)
+
+
+class OpenItemOut(Schema):
+    id: int
+    number: str
+    classification: str
+    direction: str
+    posted_at: datetime | None
+    due_on: date | None
+    total: MoneyOut
+    open: MoneyOut
+
+    @staticmethod
+    def resolve_total(obj) -> dict:
+        return _money(obj.total_amount, obj.currency)
+
+    @staticmethod
+    def resolve_open(obj) -> dict:
+        return _money(obj.open_amount, obj.currency)
+
+
+class AccountDetailOut(AccountOut):
+    open_items: list[OpenItemOut]
+
+    @staticmethod
+    def resolve_open_items(obj) -> list:
+        return list(selectors.open_items(account=obj))
+
+
+class LineIn(Schema):
+    description: str = ""
+    quantity: str = "1"
+    unit_price: str
+    discount_percent: str | None = None
+    discount_amount: str | None = None
+    product: int | None = None
+    tax_rate: int | None = None
+
+
+class TransactionIn(Schema):
+    account: int
+    classification: str
+    post: bool = Field(False, description="Post it at once instead of saving a draft.")
+    type: int | None = None
+    lines: list[LineIn] = []
+    amount: MoneyIn | None = Field(None, description="Payments and refunds; invoices and credit notes have lines.")
+    due_on: date | None = None
+    payment_method: int | None = None
+    refund_method: int | None = None
+    category: int | None = None
+    targets: list[int] = Field([], description="Posted invoices a payment pays or a credit note credits.")
+    back_office_code: str = ""
+    external_reference: str = ""
+    notes: str = ""
+
+
+class TransactionPatch(Schema):
+    type: int | None = None
+    lines: list[LineIn] | None = None
+    amount: MoneyIn | None = None
+    due_on: date | None = None
+    payment_method: int | None = None
+    refund_method: int | None = None
+    category: int | None = None
+    targets: list[int] | None = None
+    back_office_code: str | None = None
+    external_reference: str | None = None
+
+
+class LineOut(Schema):
+    position: int
+    product: int | None
+    description: str
+    quantity: str
+    unit_price: MoneyOut
+    discount_percent: str | None
+    tax_percent: str
+    net: MoneyOut
+    discount: MoneyOut
+    tax: MoneyOut
+    total: MoneyOut
+
+    @staticmethod
+    def resolve_product(obj) -> int | None:
+        return obj.product_id
+
+    @staticmethod
+    def resolve_quantity(obj) -> str:
+        return f"{obj.quantity.normalize():f}"
+
+    @staticmethod
+    def resolve_discount_percent(obj) -> str | None:
+        return None if obj.discount_percent is None else str(obj.discount_percent)
+
+    @staticmethod
+    def resolve_tax_percent(obj) -> str:
+        return f"{obj.tax_percent.normalize():f}"
+
+    @staticmethod
+    def resolve_unit_price(obj) -> dict:
+        return _money(obj.unit_price, obj.transaction.currency)
+
+    @staticmethod
+    def resolve_net(obj) -> dict:
+        return _money(obj.net_amount, obj.transaction.currency)
+
+    @staticmethod
+    def resolve_discount(obj) -> dict:
+        return _money(obj.discount_amount, obj.transaction.currency)
+
+    @staticmethod
+    def resolve_tax(obj) -> dict:
+        return _money(obj.tax_amount, obj.transaction.currency)
+
+    @staticmethod
+    def resolve_total(obj) -> dict:
+        return _money(obj.total_amount, obj.transaction.currency)
+
+
+class AllocationOut(Schema):
+    id: int
+    credit: int
+    debit: int
+    amount: MoneyOut
+    created_at: datetime
+    reversed_at: datetime | None
+    reversal_reason: str
+
+    @staticmethod
+    def resolve_credit(obj) -> int:
+        return obj.credit_id
+
+    @staticmethod
+    def resolve_debit(obj) -> int:
+        return obj.debit_id
+
+    @staticmethod
+    def resolve_amount(obj) -> dict:
+        return _money(obj.amount, obj.currency)
+
+
+class TransactionSummaryOut(Schema):
+    id: int
+    account: int
+    customer: int | None
+    classification: str
+    direction: str
+    type: str
+    state: str
+    reference_number: str
+    number: str
+    back_office_code: str
+    external_reference: str
+    issued_at: datetime
+    posted_at: datetime | None
+    due_on: date | None
+    payment_method: int | None
+    refund_method: int | None
+    net: MoneyOut
+    discount: MoneyOut
+    tax: MoneyOut
+    total: MoneyOut
+    outstanding: MoneyOut | None = Field(description="What is left to pay of a posted debit (open amount).")
+    unallocated: MoneyOut | None = Field(description="What is left to allocate of a posted credit.")
+
+    @staticmethod
+    def resolve_account(obj) -> int:
+        return obj.account_id
+
+    @staticmethod
+    def resolve_customer(obj) -> int | None:
+        return obj.account.customer_id
+
+    @staticmethod
+    def resolve_type(obj) -> str:
+        return obj.type.name
+
+    @staticmethod
+    def resolve_payment_method(obj) -> int | None:
+        return obj.payment_method_id
+
+    @staticmethod
+    def resolve_refund_method(obj) -> int | None:
+        return obj.refund_method_id
+
+    @staticmethod
+    def resolve_net(obj) -> dict:
+        return _money(obj.net_amount, obj.currency)
+
+    @staticmethod
+    def resolve_discount(obj) -> dict:
+        return _money(obj.discount_amount, obj.currency)
+
+    @staticmethod
+    def resolve_tax(obj) -> dict:
+        return _money(obj.tax_amount, obj.currency)
+
+    @staticmethod
+    def resolve_total(obj) -> dict:
+        return _money(obj.total_amount, obj.currency)
+
+    @staticmethod
+    def resolve_outstanding(obj) -> dict | None:
+        if obj.state != TransactionState.POSTED or not obj.is_debit:
+            return None
+        return _money(obj.open_amount, obj.currency)
+
+    @staticmethod
+    def resolve_unallocated(obj) -> dict | None:
+        if obj.state != TransactionState.POSTED or obj.is_debit:
+            return None
+        return _money(obj.open_amount, obj.currency)
+
+
+class TransactionOut(TransactionSummaryOut):
+    rejection_reason: str | None
+    related: int | None
+    targets: list[int]
+    notes: str
+    lines: list[LineOut]
+    allocations: list[AllocationOut]
+
+    @staticmethod
+    def resolve_rejection_reason(obj) -> str | None:
+        return obj.rejection_reason.text if obj.rejection_reason_id else None
+
+    @staticmethod
+    def resolve_related(obj) -> int | None:
+        return obj.related_id
+
+    @staticmethod
+    def resolve_targets(obj) -> list[int]:
+        return [t.pk for t in selectors.targets_of(txn=obj)]
+
+    @staticmethod
+    def resolve_notes(obj) -> str:
+        latest = selectors.notes_of(txn=obj).last()
+        return latest.text if latest else ""
+
+    @staticmethod
+    def resolve_lines(obj) -> list:
+        return list(selectors.lines_of(txn=obj).select_related("transaction"))
+
+    @staticmethod
+    def resolve_allocations(obj) -> list:
+        return list(selectors.allocations_of(txn=obj))
+
+
+class RefundOut(Schema):
+    transaction: TransactionOut
+    warnings: list[str]
+
+
+class TransactionFilters(Schema):
+    classification: str = ""
+    state: str = ""
+    account: int | None = None
+    customer: int | None = None
+    posted_from: date | None = None
+    posted_to: date | None = None
+    number: str = ""
+
+
+class RejectIn(Schema):
+    reason: int
+
+
+class QuickPayIn(Schema):
+    payment_method: int
+    external_reference: str = ""
+
+
+class MoveIn(Schema):
+    destination: int
+
+
+class RefundIn(Schema):
+    amount: MoneyIn
+    refund_method: int
+    external_reference: str = ""
+
+
+# --- parsing ----------------------------------------------------------------------------------------
+
+
+class _Resolver:
+    """Turns the payload's ids into the tenant's rows, collecting "Not found." per field."""
+
+    def __init__(self, tenant):
+        self.tenant = tenant
+        self.errors: dict[str, list[str]] = {}
+
+    def row(self, model, pk, field: str):
+        if pk is None:
+            return None
+        found = selectors.find(tenant=self.tenant, model=model, pk=pk)
+        if found is None:
+            self.errors.setdefault(field, []).append("Not found.")
+        return found
+
+    def rows(self, model, pks, field: str) -> list:
+        return [found for pk in pks if (found := self.row(model, pk, field)) is not None]
+
+    def amount(self, money: MoneyIn | None, currency: str, field: str = "amount"):
+        if money is None:
+            return None
+        if currency and money.currency != currency:
+            self.errors.setdefault(f"{field}.currency", []).append(
+                f"The account is in {currency}; the amount must be too."
+            )
+        return money.amount
+
+    def lines(self, lines: list[LineIn]) -> list[services.LineData]:
+        return [
+            services.LineData(
+                description=line.description, quantity=line.quantity, unit_price=line.unit_price,
+                discount_percent=line.discount_percent, discount_amount=line.discount_amount,
+                product=self.row(Product, line.product, f"lines[{index}].product"),
+                tax_rate=self.row(TaxRate, line.tax_rate, f"lines[{index}].tax_rate"),
+            )
+            for index, line in enumerate(lines)
+        ]
+
+    def check(self) -> None:
+        if self.errors:
+            raise ValidationError(self.errors)
+
+
+def _values(resolve: _Resolver, payload, currency: str, fields: set[str]) -> dict:
+    """The keyword arguments of ``create_transaction`` / ``update_draft`` for the given fields."""
+    parsers = {
+        "type": lambda v: resolve.row(TransactionType, v, "type"),
+        "lines": resolve.lines,
+        "amount": lambda v: resolve.amount(v, currency),
+        "payment_method": lambda v: resolve.row(PaymentMethod, v, "payment_method"),
+        "refund_method": lambda v: resolve.row(RefundMethod, v, "refund_method"),
+        "category": lambda v: resolve.row(Category, v, "category"),
+        "targets": lambda v: resolve.rows(FinancialTransaction, v, "targets"),
+    }
+    values = {}
+    for name in fields:
+        value = getattr(payload, name)
+        values[name] = parsers[name](value) if name in parsers else value
+    return values
+
+
+def _transaction(request: HttpRequest, transaction_id: int):
+    return selectors.get_transaction(tenant=request.tenant, transaction_id=transaction_id)
+
+
+# --- accounts -----------------------------------------------------------------------------------------
+
+
+@router.get("/accounts", response=list[AccountOut])
+@paginate(LimitOffsetPagination)
+def list_accounts(request: HttpRequest, customer: int | None = None):
+    accounts = selectors.accounts_for(tenant=request.tenant)
+    if customer is not None:
+        accounts = accounts.filter(customer_id=customer)
+    return accounts
+
+
+@router.post("/accounts", response={201: AccountOut})
+def open_account(request: HttpRequest, payload: AccountIn):
+    resolve = _Resolver(request.tenant)
+    customer = resolve.row(Customer, payload.customer, "customer")
+    rule = resolve.row(DueDateRule, payload.due_date_rule, "due_date_rule")
+    resolve.check()
+    account = services.open_account(customer=customer, currency=payload.currency, credit_limit=payload.credit_limit,
+                                    due_date_rule=rule, name=payload.name)
+    return Status(201, account)
+
+
+@router.get("/accounts/{account_id}", response=AccountDetailOut)
+def read_account(request: HttpRequest, account_id: int):
+    return selectors.get_account(tenant=request.tenant, account_id=account_id)
+
+
+@router.post("/accounts/{account_id}/refunds", response={201: RefundOut})
+def refund(request: HttpRequest, account_id: int, payload: RefundIn):
+    account = selectors.get_account(tenant=request.tenant, account_id=account_id)
+    resolve = _Resolver(request.tenant)
+    amount = resolve.amount(payload.amount, account.currency)
+    method = resolve.row(RefundMethod, payload.refund_method, "refund_method")
+    resolve.check()
+    result = services.refund(account=account, amount=amount, refund_method=method, actor=None, at=timezone.now(),
+                             external_reference=payload.external_reference)
+    return Status(201, {"transaction": _transaction(request, result.transaction.pk), "warnings": result.warnings})
+
+
+# --- transactions ---------------------------------------------------------------------------------
+
+
+@router.get("/transactions", response=list[TransactionSummaryOut])
+@paginate(LimitOffsetPagination)
+def list_transactions(request: HttpRequest, filters: Query[TransactionFilters]):
+    return selectors.filter_transactions(tenant=request.tenant, filters=selectors.TransactionFilter(
+        classification=filters.classification, state=filters.state, account_id=filters.account,
+        customer_id=filters.customer, posted_from=filters.posted_from, posted_to=filters.posted_to,
+        number=filters.number,
+    ))
+
+
+@router.post("/transactions", response={201: TransactionOut})
+def create_transaction(request: HttpRequest, payload: TransactionIn):
+    resolve = _Resolver(request.tenant)
+    account = resolve.row(Account, payload.account, "account")
+    if payload.classification not in ENTRY_CLASSIFICATIONS:
+        resolve.errors["classification"] = [
+            "Create an invoice, credit_note, payment or refund; the other classifications come from actions."
+        ]
+    fields = {"type", "due_on", "payment_method", "refund_method", "category", "targets", "back_office_code",
+              "external_reference"}
+    fields |= {"lines"} if payload.classification in WITH_LINES else {"amount"}
+    values = _values(resolve, payload, account.currency if account else "", fields)
+    resolve.check()
+    create = services.create_posted_transaction if payload.post else services.create_transaction
+    result = create(account=account, classification=payload.classification, actor=None, at=timezone.now(),
+                    notes=payload.notes, **values)
+    txn = result.transaction if payload.post else result
+    return Status(201, _transaction(request, txn.pk))
+
+
+@router.get("/transactions/{transaction_id}", response=TransactionOut)
+def read_transaction(request: HttpRequest, transaction_id: int):
+    return _transaction(request, transaction_id)
+
+
+@router.patch("/transactions/{transaction_id}", response=TransactionOut)
+def update_draft(request: HttpRequest, transaction_id: int, payload: TransactionPatch):
+    """Edit a draft; a posted or rejected transaction answers 409 and does not change."""
+    txn = _transaction(request, transaction_id)
+    resolve = _Resolver(request.tenant)
+    values = _values(resolve, payload, txn.currency, set(payload.dict(exclude_unset=True)))
+    resolve.check()
+    services.update_draft(txn=txn, actor=None, at=timezone.now(), **values)
+    return _transaction(request, txn.pk)
+
+
+@router.post("/transactions/{transaction_id}/post", response=TransactionOut)
+def post_transaction(request: HttpRequest, transaction_id: int):
+    txn = _transaction(request, transaction_id)
+    services.post_transaction(txn=txn, actor=None, at=timezone.now())
+    return _transaction(request, txn.pk)
+
+
+@router.post("/transactions/{transaction_id}/reject", response=TransactionOut)
+def reject_transaction(request: HttpRequest, transaction_id: int, payload: RejectIn):
+    txn = _transaction(request, transaction_id)
+    resolve = _Resolver(request.tenant)
+    reason = resolve.row(RejectionReason, payload.reason, "reason")
+    resolve.check()
+    services.reject_transaction(txn=txn, reason=reason, actor=None, at=timezone.now())
+    return _transaction(request, txn.pk)
+
+
+@router.post("/transactions/{transaction_id}/cancel", response={201: TransactionOut})
+def cancel_transaction(request: HttpRequest, transaction_id: int):
+    """Cancel a posted invoice or payment; answers the cancellation."""
+    txn = _transaction(request, transaction_id)
+    if txn.classification == Classification.PAYMENT:
+        cancellation = services.cancel_payment(payment=txn, actor=None, at=timezone.now())
+    else:
+        cancellation = services.cancel_invoice(invoice=txn, actor=None, at=timezone.now())
+    return Status(201, _transaction(request, cancellation.pk))
+
+
+@router.post("/transactions/{transaction_id}/write-off", response={201: TransactionOut})
+def write_off(request: HttpRequest, transaction_id: int):
+    """Write off what is unpaid of a posted invoice; answers the write-off."""
+    txn = _transaction(request, transaction_id)
+    written_off, _ = services.write_off_invoice(invoice=txn, actor=None, at=timezone.now())
+    return Status(201, _transaction(request, written_off.pk))
+
+
+@router.post("/transactions/{transaction_id}/quick-pay", response={201: TransactionOut})
+def quick_pay(request: HttpRequest, transaction_id: int, payload: QuickPayIn):
+    """Pay exactly what is outstanding on a posted invoice; answers the payment."""
+    txn = _transaction(request, transaction_id)
+    resolve = _Resolver(request.tenant)
+    method = resolve.row(PaymentMethod, payload.payment_method, "payment_method")
+    resolve.check()
+    payment = services.quick_pay(invoice=txn, payment_method=method, actor=None, at=timezone.now(),
+                                 external_reference=payload.external_reference)
+    return Status(201, _transaction(request, payment.pk))
+
+
+@router.post("/transactions/{transaction_id}/move", response={201: TransactionOut})
+def move_payment(request: HttpRequest, transaction_id: int, payload: MoveIn):
+    """Move a posted payment to another account of its currency; answers the payment there."""
+    txn = _transaction(request, transaction_id)
+    resolve = _Resolver(request.tenant)
+    destination = resolve.row(Account, payload.destination, "destination")
+    resolve.check()
+    moved = services.move_payment(payment=txn, destination=destination, actor=None, at=timezone.now())
+    return Status(201, _transaction(request, moved.pk))

@@ -1,0 +1,372 @@
+"""Forms parse what a person typed; the rules themselves live in ``finance.services``.
+
+Amounts are taken as text and handed to the services unparsed, so the web form and the API get the
+same messages ("At most 2 decimal places."). Choices are always the tenant's own rows: an id of
+another tenant is "Select a valid choice" on the field, never used.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.forms import formset_factory
+
+from crm.models import Customer
+from finance import amounts, selectors
+from finance.models import (
+    Account,
+    Category,
+    Classification,
+    DueDateRule,
+    FinancialTransaction,
+    LedgerDefinition,
+    PaymentMethod,
+    Product,
+    RefundMethod,
+    RejectionReason,
+    TaxRate,
+    TransactionState,
+    TransactionType,
+)
+from finance.services import LineData
+from notifications.models import Channel
+
+ENTRY_CLASSIFICATIONS = (
+    Classification.INVOICE, Classification.CREDIT_NOTE, Classification.PAYMENT, Classification.REFUND,
+)
+FIELDS_OF = {
+    Classification.INVOICE: ["account", "type", "due_on", "category", "back_office_code", "notes"],
+    Classification.CREDIT_NOTE: ["account", "type", "targets", "category", "back_office_code", "notes"],
+    Classification.PAYMENT: ["account", "type", "amount", "payment_method", "external_reference", "targets",
+                             "category", "back_office_code", "notes"],
+    Classification.REFUND: ["account", "type", "amount", "refund_method", "external_reference", "category",
+                            "back_office_code", "notes"],
+}
+LINE_KEY = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def tenant_rows(model, tenant):
+    return model.objects.filter(tenant=tenant)
+
+
+class InvoiceChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.number} · {obj.account.name} · due {obj.due_on:%d/%m/%Y} · open {obj.money(obj.open_amount)}"
+
+
+class TaxRateChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        # ``TaxRate.__str__`` normalizes 20.000 to "2E+1"; show plain digits.
+        return f"{obj.name} ({obj.percent.normalize():f} %)"
+
+
+class AccountChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} · {obj.get_state_display()}" if obj.state != "active" else obj.name
+
+
+class TransactionForm(forms.Form):
+    account = AccountChoiceField(queryset=Account.objects.none())
+    type = forms.ModelChoiceField(queryset=TransactionType.objects.none(), required=False, empty_label="Default")
+    amount = forms.CharField(required=False, max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    payment_method = forms.ModelChoiceField(queryset=PaymentMethod.objects.none(), required=False)
+    refund_method = forms.ModelChoiceField(queryset=RefundMethod.objects.none(), required=False)
+    external_reference = forms.CharField(required=False, max_length=120)
+    due_on = forms.DateField(label="Due date", required=False, widget=DATE,
+                             help_text="Leave empty to use the account's due-date rule.")
+    targets = InvoiceChoiceField(queryset=FinancialTransaction.objects.none(), required=False,
+                                 widget=forms.CheckboxSelectMultiple)
+    category = forms.ModelChoiceField(queryset=Category.objects.none(), required=False)
+    back_office_code = forms.CharField(required=False, max_length=60)
+    notes = forms.CharField(label="Shared notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, tenant, classification: str, account: Account | None = None, editing: bool = False,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        keep = set(FIELDS_OF[classification]) - ({"account", "notes"} if editing else set())
+        for name in list(self.fields):
+            if name not in keep:
+                del self.fields[name]
+        if "account" in self.fields:
+            self.fields["account"].queryset = selectors.accounts_for(tenant=tenant)
+        self.fields["type"].queryset = tenant_rows(TransactionType, tenant).filter(classification=classification)
+        for name, model in (("payment_method", PaymentMethod), ("refund_method", RefundMethod),
+                            ("category", Category)):
+            if name in self.fields:
+                self.fields[name].queryset = tenant_rows(model, tenant)
+        if "targets" in self.fields:
+            self.fields["targets"].queryset = selectors.open_invoices(tenant=tenant, account=account)
+            self.fields["targets"].label = (
+                "Invoices to pay" if classification == Classification.PAYMENT else "Invoices to credit"
+            )
+
+    def values(self) -> dict:
+        """The keyword arguments of ``services.create_transaction`` / ``update_draft``."""
+        data = dict(self.cleaned_data)
+        data.pop("account", None)
+        data.pop("notes", None)
+        if "targets" in data:
+            data["targets"] = list(data["targets"])
+        return data
+
+
+class LineForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=Product.objects.none(), required=False)
+    description = forms.CharField(required=False, max_length=200)
+    quantity = forms.CharField(required=False, max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    unit_price = forms.CharField(required=False, max_length=20,
+                                 widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    discount_percent = forms.CharField(label="Discount %", required=False, max_length=20)
+    discount_amount = forms.CharField(label="Discount", required=False, max_length=20)
+    tax_rate = TaxRateChoiceField(queryset=TaxRate.objects.none(), required=False,
+                                      empty_label="Product's rate or none")
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = tenant_rows(Product, tenant)
+        self.fields["tax_rate"].queryset = tenant_rows(TaxRate, tenant)
+
+    @property
+    def is_filled(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return any(data.get(name) for name in ("product", "description", "quantity", "unit_price"))
+
+    def line_data(self):
+        data = self.cleaned_data
+        return LineData(
+            description=data["description"], quantity=data["quantity"], unit_price=data["unit_price"],
+            product=data["product"], discount_percent=data["discount_percent"] or None,
+            discount_amount=data["discount_amount"] or None, tax_rate=data["tax_rate"],
+        )
+
+
+def _number(value) -> Decimal | None:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def preview_amounts(line_forms, currency: str) -> dict:
+    """Net, discount, tax and total of the lines typed so far, for the data-entry page to show
+    before saving; a line that cannot be computed yet is counted as incomplete, not an error (the
+    service names the field when the form is saved)."""
+    figures, incomplete = [], 0
+    for form in line_forms:
+        data = form.cleaned_data
+        quantity, unit_price = _number(data["quantity"] or "1"), _number(data["unit_price"])
+        percent = _number(data["discount_percent"]) if data["discount_percent"] else None
+        given = _number(data["discount_amount"]) if data["discount_amount"] else None
+        rate = data["tax_rate"] or (data["product"].default_tax_rate if data["product"] else None)
+        if None in (quantity, unit_price) or (data["discount_percent"] and percent is None) or (
+                data["discount_amount"] and given is None):
+            incomplete += 1
+            continue
+        try:
+            figures.append(amounts.line_amounts(amounts.LineInput(
+                quantity=quantity, unit_price=unit_price, discount_percent=percent, discount_amount=given,
+                tax_percent=rate.percent if rate else Decimal(0)), currency))
+        except ValueError:
+            incomplete += 1
+    return {"totals": amounts.total_amounts(figures, currency), "incomplete": incomplete, "currency": currency}
+
+
+LineFormSet = formset_factory(LineForm, extra=3, max_num=100, absolute_max=100)
+
+
+def line_initial(line) -> dict:
+    return {
+        "product": line.product_id, "description": line.description, "quantity": f"{line.quantity.normalize():f}",
+        "unit_price": line.unit_price, "discount_percent": line.discount_percent or "",
+        "discount_amount": line.discount_given or "", "tax_rate": line.tax_rate_id,
+    }
+
+
+def apply_errors(error: ValidationError, form: forms.Form, line_forms: list[forms.Form] = ()) -> None:
+    """Show a service's ``ValidationError`` on the fields it names (``lines[1].quantity`` on the
+    second filled line), and anything else above the form, prefixed with what it is about."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for key, messages in error.message_dict.items():
+        match = LINE_KEY.match(key)
+        if match and int(match[1]) < len(line_forms):
+            line_form = line_forms[int(match[1])]
+            field = match[2] if match[2] in line_form.fields else None
+            line_form.add_error(field, messages)
+            form.add_error(None, [f"Line {int(match[1]) + 1}, {match[2].replace('_', ' ')}: {m}" for m in messages])
+        elif key in form.fields:
+            form.add_error(key, messages)
+        else:
+            form.add_error(None, [f"{key.replace('_', ' ').capitalize()}: {m}" for m in messages])
+
+
+def flash_text(error: ValidationError, form: forms.Form | None = None) -> str:
+    """One line for a flash message: each message prefixed with the field it is about."""
+    if not hasattr(error, "error_dict"):
+        return " ".join(error.messages)
+    parts = []
+    for key, messages in error.message_dict.items():
+        label = form.fields[key].label if form is not None and key in form.fields and form.fields[key].label else key
+        prefix = "" if key == "__all__" else f"{str(label).replace('_', ' ').capitalize()}: "
+        parts += [f"{prefix}{m}" for m in messages]
+    return " ".join(parts)
+
+
+# --- action forms (the menu of the transaction page and the account page) ------------------------
+
+
+class RejectForm(forms.Form):
+    reason = forms.ModelChoiceField(queryset=RejectionReason.objects.none())
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].queryset = tenant_rows(RejectionReason, tenant)
+
+
+class QuickPayForm(forms.Form):
+    payment_method = forms.ModelChoiceField(queryset=PaymentMethod.objects.none())
+    external_reference = forms.CharField(required=False, max_length=120)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["payment_method"].queryset = tenant_rows(PaymentMethod, tenant)
+
+
+class MoveForm(forms.Form):
+    destination = AccountChoiceField(queryset=Account.objects.none(), label="Destination account")
+
+    def __init__(self, *args, txn, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["destination"].queryset = selectors.move_destinations(txn=txn)
+
+
+class CommunicateForm(forms.Form):
+    """A message about the transaction to its customer, sent by ``notifications.services.communicate``.
+    ``templates`` are the messages whose #tags this transaction can fill."""
+
+    channels = forms.MultipleChoiceField(label="Send by", choices=[(Channel.EMAIL, "Email"), (Channel.SMS, "SMS")],
+                                         widget=forms.CheckboxSelectMultiple, required=False)
+    template = forms.ChoiceField(label="Message", required=False)
+    subject = forms.CharField(required=False, max_length=300, help_text="For email.")
+    message = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text="Or write your own; #tags such as #invoice.number are filled in.")
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, templates=(), **kwargs):
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("idempotency_key", uuid.uuid4().hex)
+        kwargs["initial"].setdefault("channels", [Channel.EMAIL])
+        super().__init__(*args, **kwargs)
+        self.fields["template"].choices = [("", "— write my own —"), *((m.key, m.label) for m in templates)]
+
+
+class NotesForm(forms.Form):
+    text = forms.CharField(label="Shared notes", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RefundForm(forms.Form):
+    amount = forms.CharField(max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    refund_method = forms.ModelChoiceField(queryset=RefundMethod.objects.none())
+    external_reference = forms.CharField(required=False, max_length=120)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["refund_method"].queryset = tenant_rows(RefundMethod, tenant)
+
+
+class AccountStateForm(forms.Form):
+    action = forms.ChoiceField(choices=[(a, a) for a in ("suspend", "reactivate", "terminate")])
+
+
+class OpenAccountForm(forms.Form):
+    currency = forms.ChoiceField(choices=[(c, c) for c in settings.CURRENCIES])
+    credit_limit = forms.CharField(max_length=20, initial="0.00")
+    due_date_rule = forms.ModelChoiceField(queryset=DueDateRule.objects.none(), required=False,
+                                           empty_label="The ledger's rule")
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["due_date_rule"].queryset = tenant_rows(DueDateRule, tenant)
+        self.fields["currency"].initial = tenant.default_currency
+
+
+# --- the summary's filters -----------------------------------------------------------------------
+
+
+class TransactionFilterForm(forms.Form):
+    classification = forms.ChoiceField(required=False, choices=[("", "Any classification"), *Classification.choices])
+    state = forms.ChoiceField(required=False, choices=[("", "Any state"), *TransactionState.choices])
+    account = forms.ModelChoiceField(queryset=Account.objects.none(), required=False, empty_label="Any account")
+    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), required=False, empty_label="Any customer")
+    posted_from = forms.DateField(required=False, widget=DATE)
+    posted_to = forms.DateField(required=False, widget=DATE)
+    number = forms.CharField(required=False, max_length=60,
+                             widget=forms.TextInput(attrs={"placeholder": "Number, reference or code"}))
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = selectors.accounts_for(tenant=tenant).select_related(None)
+        self.fields["customer"].queryset = Customer.objects.filter(tenant=tenant, accounts__isnull=False).distinct()
+
+    def filters(self) -> selectors.TransactionFilter:
+        self.is_valid()  # a malformed filter is shown on its field and left out
+        data = self.cleaned_data
+        return selectors.TransactionFilter(
+            classification=data.get("classification") or "", state=data.get("state") or "",
+            account_id=data["account"].pk if data.get("account") else None,
+            customer_id=data["customer"].pk if data.get("customer") else None,
+            posted_from=data.get("posted_from"), posted_to=data.get("posted_to"), number=data.get("number") or "",
+        )
+
+
+# --- the settings area -----------------------------------------------------------------------------
+
+
+class SettingForm(forms.ModelForm):
+    """The base of the settings forms: every choice is limited to the tenant's own rows."""
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.ModelChoiceField):
+                field.queryset = field.queryset.model.objects.filter(tenant=tenant)
+
+    def _post_clean(self):
+        # The service validates the row with its tenant (model forms skip constraints on ``tenant``).
+        pass
+
+    def split_values(self) -> tuple[dict, dict]:
+        many = {f.name for f in self._meta.model._meta.many_to_many}
+        values = {k: v for k, v in self.cleaned_data.items() if k not in many}
+        return values, {k: list(v) for k, v in self.cleaned_data.items() if k in many}
+
+
+def _unscoped_formfield(field, **kwargs):
+    # Built at import, outside any tenant scope: start from an empty queryset; ``SettingForm``
+    # gives each choice the tenant's rows.
+    if field.is_relation:
+        kwargs["queryset"] = field.related_model._base_manager.none()
+    return field.formfield(**kwargs)
+
+
+def setting_form(model, field_names: list[str]):
+    overrides = {}
+    if model is TaxRate:
+        overrides["percent"] = forms.DecimalField(max_digits=6, decimal_places=3, min_value=0, max_value=100)
+    return forms.modelform_factory(
+        model, form=type(f"{model.__name__}Form", (SettingForm,), overrides), fields=field_names,
+        formfield_callback=_unscoped_formfield,
+        widgets={name: forms.CheckboxSelectMultiple for name in ("payment_methods", "refund_methods", "categories")},
+    )
+
+
+LEDGER_FIELDS = ["allocation_principle", "due_date_rule", "default_write_off_product"]
+LedgerDefinitionForm = setting_form(LedgerDefinition, LEDGER_FIELDS)

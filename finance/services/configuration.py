@@ -1,0 +1,63 @@
+"""Saving the ledger's configuration rows (tax rates, products, types, methods, reasons, due-date
+rules, the ledger definition) with their database constraints checked first, so that a duplicate
+name is a message naming the field rather than an ``IntegrityError``."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F
+
+from crm.models import Tenant
+
+
+def _constraint_field(constraint) -> str:
+    if isinstance(constraint, models.UniqueConstraint):
+        if constraint.condition is not None:
+            return constraint.condition.children[0][0].split("__")[0]
+        names = list(constraint.fields) or [e.name for e in constraint.expressions if isinstance(e, F)]
+        return names[-1]
+    return constraint.condition.children[0][0].split("__")[0]
+
+
+@transaction.atomic
+def save_configuration(*, tenant: Tenant, instance: models.Model, values: dict, many: dict | None = None):
+    """Create or change one configuration row of ``tenant`` (``instance`` is new or the tenant's own).
+
+    ``values`` are the row's fields, ``many`` its many-to-many fields (lists of the tenant's rows).
+
+    :raises ValidationError: a value breaks a field rule or a constraint (a duplicate name, a
+        percentage out of range), or names another tenant's row; the field is named.
+    """
+    if instance.pk is not None and instance.tenant_id != tenant.pk:
+        raise ValidationError("Unknown row.")
+    errors: dict[str, list[str]] = {}
+    for name, value in {**values, **(many or {})}.items():
+        rows = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(row, models.Model) and getattr(row, "tenant_id", tenant.pk) != tenant.pk for row in rows):
+            errors[name] = ["Unknown choice."]
+    if errors:
+        raise ValidationError(errors)
+    instance.tenant = tenant
+    for name, value in values.items():
+        setattr(instance, name, value)
+    try:
+        instance.full_clean(exclude=["tenant"], validate_constraints=False)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    for constraint in instance._meta.constraints:
+        try:
+            constraint.validate(type(instance), instance)
+        except ValidationError:
+            field = _constraint_field(constraint)
+            label = instance._meta.get_field(field).verbose_name
+            unique = isinstance(constraint, models.UniqueConstraint)
+            message = (f"Another {instance._meta.verbose_name} has this {label}." if unique
+                       else f"This {label} is not allowed.")
+            errors.setdefault(field, []).append(message)
+    if errors:
+        raise ValidationError(errors)
+    instance.save()
+    for name, rows in (many or {}).items():
+        getattr(instance, name).set(rows)
+    return instance

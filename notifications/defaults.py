@@ -1,0 +1,147 @@
+"""The messages Duly sends, with the text used when a tenant has not written its own.
+
+Each message declares the tags its sender provides; a tenant's version may use only those, so a
+template can never ask for a value the event does not have. Reminders are not urgent: they wait
+for the tenant's sending hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+COMMON_TAGS = ("customer.name", "customer.email", "customer.phone", "tenant.name", "tenant.email")
+INVOICE_TAGS = ("invoice.number", "invoice.reference", "invoice.date", "invoice.total", "invoice.outstanding")
+PAYMENT_TAGS = ("payment.number", "payment.reference", "payment.date", "payment.method")
+
+
+@dataclass(frozen=True)
+class DefaultMessage:
+    key: str
+    label: str
+    subject: str
+    body: str
+    sms: str
+    tags: tuple[str, ...]
+    urgent: bool = True
+
+    @property
+    def allowed_tags(self) -> tuple[str, ...]:
+        return (*COMMON_TAGS, *self.tags)
+
+
+MESSAGES: dict[str, DefaultMessage] = {
+    message.key: message
+    for message in [
+        DefaultMessage(
+            key="generic",
+            label="General message",
+            subject="A message from #tenant.name",
+            body=(
+                "Dear #customer.name,\n\nPlease get in touch with us about your account.\n\n"
+                "Kind regards,\n#staff.name\n#tenant.name"
+            ),
+            sms="#tenant.name: please get in touch with us about your account.",
+            tags=("staff.name",),
+        ),
+        DefaultMessage(
+            key="payment_request",
+            label="Payment request",
+            subject="#tenant.name requests a payment of #amount",
+            body=(
+                "Dear #customer.name,\n\n#tenant.name asks you to pay #amount.\n\nPay securely here: #pay_link\n"
+                "The link works until #link_expires.\n\nKind regards,\n#tenant.name"
+            ),
+            sms="#tenant.name requests #amount. Pay here: #pay_link (valid until #link_expires)",
+            tags=("amount", "currency", "pay_link", "link_expires", "invoice.number", "staff.name"),
+        ),
+        DefaultMessage(
+            key="invoice_email_pay",
+            label="Invoice with a pay-now link",
+            subject="Invoice #invoice.number from #tenant.name",
+            body=(
+                "Dear #customer.name,\n\nPlease find invoice #invoice.number for #invoice.total, due on #due_date.\n\n"
+                "Pay now: #pay_link\n\nKind regards,\n#tenant.name"
+            ),
+            sms="#tenant.name: invoice #invoice.number for #invoice.total is due on #due_date. Pay: #pay_link",
+            tags=(*INVOICE_TAGS, "amount", "currency", "due_date", "pay_link", "staff.name"),
+        ),
+        DefaultMessage(
+            key="payment_received",
+            label="Payment received",
+            subject="We received your payment of #amount",
+            body=(
+                "Dear #customer.name,\n\nThank you: we received your payment of #amount on #payment.date "
+                "(reference #payment.reference).\n\nKind regards,\n#tenant.name"
+            ),
+            sms="#tenant.name: thank you, we received #amount (ref #payment.reference).",
+            tags=(*PAYMENT_TAGS, *INVOICE_TAGS, "amount", "currency", "receipt_link"),
+        ),
+        DefaultMessage(
+            key="receipt",
+            label="Receipt",
+            subject="Your receipt from #tenant.name",
+            body=(
+                "Dear #customer.name,\n\nHere is your receipt for #amount paid on #payment.date, "
+                "payment #payment.number.\n\nView or print it: #receipt_link\n\nKind regards,\n#tenant.name"
+            ),
+            sms="#tenant.name: receipt for #amount: #receipt_link",
+            tags=(*PAYMENT_TAGS, "amount", "currency", "receipt_link"),
+        ),
+        DefaultMessage(
+            key="instalment_reminder",
+            label="Instalment reminder",
+            subject="Instalment #instalment.number of #instalment.count is due on #due_date",
+            body=(
+                "Dear #customer.name,\n\nA reminder that instalment #instalment.number of #instalment.count "
+                "for #obligation.name, #amount, is due on #due_date.\n\nPay here: #pay_link\n\n"
+                "Kind regards,\n#tenant.name"
+            ),
+            sms="#tenant.name: #amount for #obligation.name is due on #due_date. Pay: #pay_link",
+            tags=("obligation.name", "instalment.number", "instalment.count", "amount", "currency", "due_date",
+                  "pay_link"),
+            urgent=False,
+        ),
+        DefaultMessage(
+            key="instalment_overdue",
+            label="Instalment overdue",
+            subject="Instalment #instalment.number for #obligation.name is overdue",
+            body=(
+                "Dear #customer.name,\n\nInstalment #instalment.number of #instalment.count for #obligation.name, "
+                "#amount, was due on #due_date and is still unpaid.\n\nPay here: #pay_link\n\n"
+                "If you have already paid, please ignore this message.\n\nKind regards,\n#tenant.name"
+            ),
+            sms="#tenant.name: #amount for #obligation.name was due on #due_date. Pay: #pay_link",
+            tags=("obligation.name", "instalment.number", "instalment.count", "amount", "currency", "due_date",
+                  "pay_link"),
+            urgent=False,
+        ),
+        DefaultMessage(
+            key="obligation_created",
+            label="Obligation created",
+            subject="Your payment plan for #obligation.name",
+            body=(
+                "Dear #customer.name,\n\n#tenant.name has set up #obligation.name: #amount in "
+                "#instalment.count instalments, the first due on #due_date.\n\n"
+                "See your plan and pay: #portal_link\n\nKind regards,\n#tenant.name"
+            ),
+            sms="#tenant.name: your plan for #obligation.name is ready: #portal_link",
+            tags=("obligation.name", "instalment.count", "amount", "currency", "due_date", "portal_link"),
+        ),
+        DefaultMessage(
+            key="portal_magic_link",
+            label="Portal sign-in link",
+            subject="Your sign-in link for #tenant.name",
+            body=(
+                "Dear #customer.name,\n\nUse this link to see your payments and receipts: #magic_link\n"
+                "It works once, until #link_expires.\n\n#tenant.name"
+            ),
+            sms="#tenant.name sign-in link: #magic_link (until #link_expires)",
+            tags=("magic_link", "link_expires"),
+        ),
+    ]
+}
+
+
+def get(key: str) -> DefaultMessage:
+    """The default message ``key``; ``KeyError`` for a message Duly does not send."""
+    return MESSAGES[key]

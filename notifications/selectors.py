@@ -1,0 +1,145 @@
+"""Reads of the notifications app. Getters answer 404 alike for "missing" and "another tenant's"
+(and, for the in-app inbox, "another user's")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import Http404
+
+from crm.models import Tenant, User
+from notifications import defaults, tags
+from notifications.models import Channel, DevMail, DevSms, MessageTemplate, Notification, NotificationSettings
+
+OUTBOX_RELATED = ("customer", "actor", "recipient_user")
+
+
+@dataclass(frozen=True)
+class ResolvedMessage:
+    """The wording a tenant uses for one message: its own for the language, or Duly's default."""
+
+    key: str
+    label: str
+    subject: str
+    body: str
+    sms: str
+    urgent: bool
+    allowed_tags: tuple[str, ...]
+    customised: bool
+
+    @property
+    def tags_used(self) -> list[str]:
+        return tags.tags_in("\n".join([self.subject, self.body, self.sms]))
+
+
+def get_notification_settings(*, tenant: Tenant) -> NotificationSettings:
+    """The tenant's settings, or the defaults (unsaved) when it has never changed them."""
+    return NotificationSettings.objects.filter(tenant=tenant).first() or NotificationSettings(tenant=tenant)
+
+
+def resolve_message(*, tenant: Tenant, key: str, language: str) -> ResolvedMessage:
+    """The tenant's version of message ``key`` for ``language``, else for its own locale, else the
+    default. ``KeyError`` for a message Duly does not send."""
+    default = defaults.get(key)
+    overrides = {
+        template.language: template
+        for template in MessageTemplate.objects.filter(tenant=tenant, key=key, language__in=[language, tenant.locale])
+    }
+    override = overrides.get(language) or overrides.get(tenant.locale)
+    source = override or default
+    return ResolvedMessage(
+        key=key, label=default.label, subject=source.subject, body=source.body, sms=source.sms or "",
+        urgent=default.urgent, allowed_tags=default.allowed_tags, customised=override is not None,
+    )
+
+
+def template_overview(*, tenant: Tenant) -> list[dict]:
+    """Every message Duly sends, with the languages the tenant has its own wording for."""
+    languages: dict[str, list[str]] = {}
+    for key, language in MessageTemplate.objects.filter(tenant=tenant).values_list("key", "language"):
+        languages.setdefault(key, []).append(language)
+    return [
+        {"message": message, "languages": sorted(languages.get(key, []))}
+        for key, message in defaults.MESSAGES.items()
+    ]
+
+
+def get_message_template(*, tenant: Tenant, key: str, language: str) -> MessageTemplate | None:
+    """The tenant's own wording of ``key`` in ``language``, or ``None``; 404 for an unknown message or
+    language."""
+    if key not in defaults.MESSAGES or language not in dict(settings.LANGUAGES):
+        raise Http404("No such message.")
+    return MessageTemplate.objects.filter(tenant=tenant, key=key, language=language).first()
+
+
+def available_messages(*, tenant: Tenant, language: str, provided: Iterable[str]) -> list[ResolvedMessage]:
+    """The messages that can be sent about a record offering the tag values ``provided``: those whose
+    (tenant's or default) wording uses no other tag."""
+    provided = set(provided)
+    resolved = [resolve_message(tenant=tenant, key=key, language=language) for key in defaults.MESSAGES]
+    return [message for message in resolved if set(message.tags_used) <= provided]
+
+
+def sent_for(*, tenant: Tenant, subject_ref: str) -> QuerySet[Notification]:
+    """What was sent about one record (``"finance.invoice:42"``), newest first: when, by whom, on which
+    channel, to whom, and how its delivery stands."""
+    return (
+        Notification.objects.filter(tenant=tenant, subject_ref=subject_ref)
+        .exclude(channel=Channel.IN_APP)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+    )
+
+
+def outbox(*, tenant: Tenant, state: str = "") -> QuerySet[Notification]:
+    notifications = Notification.objects.filter(tenant=tenant).exclude(channel=Channel.IN_APP)
+    if state:
+        notifications = notifications.filter(state=state)
+    return notifications.select_related(*OUTBOX_RELATED).order_by("-created_at", "-id")
+
+
+def get_notification(*, tenant: Tenant, notification_id: int) -> Notification:
+    try:
+        return Notification.objects.select_related(*OUTBOX_RELATED).get(tenant=tenant, pk=notification_id)
+    except (Notification.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such notification.") from None
+
+
+def inbox(*, tenant: Tenant, user: User) -> QuerySet[Notification]:
+    """A staff user's in-app notifications, newest first."""
+    return (
+        Notification.objects.filter(tenant=tenant, channel=Channel.IN_APP, recipient_user=user)
+        .select_related("actor", "customer")
+        .order_by("-created_at", "-id")
+    )
+
+
+def unread_count(*, tenant: Tenant, user: User) -> int:
+    return Notification.objects.filter(
+        tenant=tenant, channel=Channel.IN_APP, recipient_user=user, read_at__isnull=True
+    ).count()
+
+
+def get_inbox_notification(*, tenant: Tenant, user: User, notification_id: int) -> Notification:
+    """One of ``user``'s own in-app notifications; 404 for anyone else's."""
+    try:
+        return Notification.objects.get(
+            tenant=tenant, channel=Channel.IN_APP, recipient_user=user, pk=notification_id
+        )
+    except (Notification.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such notification.") from None
+
+
+def dev_mailbox(*, tenant: Tenant) -> tuple[QuerySet[DevMail], QuerySet[DevSms]]:
+    """The emails and text messages the development backends caught for ``tenant``."""
+    return DevMail.objects.filter(tenant=tenant), DevSms.objects.filter(tenant=tenant)
+
+
+def get_dev_mail(*, tenant: Tenant, mail_id: int) -> DevMail:
+    try:
+        return DevMail.objects.get(tenant=tenant, pk=mail_id)
+    except (DevMail.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such email.") from None

@@ -1,0 +1,71 @@
+import re
+from decimal import Decimal
+
+import pytest
+from django_scopes import scope, scopes_disabled
+from playwright.sync_api import expect
+
+from crm.models import Role
+from finance import services
+from finance.models import Account, Classification, FinancialTransaction
+from tests.browser.test_staff_login import SCREENSHOTS
+from tests.factories import PASSWORD, CustomerFactory, UserFactory
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+class TestFinance:
+    def test_an_accountant_creates_posts_and_quick_pays_an_invoice(self, live_server, page, tenant):
+        accountant = UserFactory(tenant=tenant, username="anna", role_keys=[Role.STAFF, Role.ACCOUNTANT])
+        customer = CustomerFactory(tenant=tenant, name="Harriet Holloway")
+        with scope(tenant=tenant):
+            account = services.open_account(customer=customer, currency="EUR", credit_limit="500.00")
+
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(accountant.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("link", name="Harriet Holloway").click()
+        panel = page.locator("#panel-finance")
+        expect(panel).to_contain_text("€0.00")  # loaded by htmx
+        panel.get_by_role("link", name="New invoice").click()
+
+        expect(page.get_by_role("heading", name="New invoice")).to_be_visible()
+        page.locator("[name=lines-0-description]").fill("Consulting")
+        page.locator("[name=lines-0-quantity]").fill("2")
+        page.locator("[name=lines-0-unit_price]").fill("45.50")
+        page.locator("[name=lines-0-tax_rate]").select_option(label="Standard (20 %)")
+        page.locator("[name=lines-1-description]").fill("Travel")
+        page.locator("[name=lines-1-quantity]").fill("1")
+        page.locator("[name=lines-1-unit_price]").fill("20.00")
+        page.locator("[name=lines-1-unit_price]").blur()
+        expect(page.locator("#amounts")).to_contain_text("€129.20")  # previewed by htmx before saving
+        page.get_by_role("button", name="Save and post").click()
+
+        expect(page.get_by_role("heading", name="Invoice INV-000001")).to_be_visible()
+        expect(page.locator("#txn-number")).to_have_text("INV-000001")
+        expect(page.locator("#txn-total")).to_have_text("€129.20")
+        expect(page.locator("#txn-open")).to_have_text("€129.20")
+        expect(page.locator("[data-action=post]")).to_have_count(0)
+        page.locator("[data-action=quick_pay] select[name=payment_method]").select_option(label="Cash")
+        page.get_by_role("button", name="Quick pay €129.20").click()
+
+        expect(page.get_by_role("status")).to_contain_text("Invoice INV-000001 paid by Payment PAY-000001 (€129.20).")
+        expect(page.locator("#txn-open")).to_have_text("€0.00")
+        expect(page.locator("[data-action=quick_pay]")).to_have_count(0)
+        expect(page.locator("#panel-allocations")).to_contain_text("Payment PAY-000001")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / "finance_invoice.png", full_page=True)
+
+        with scopes_disabled():
+            invoice = FinancialTransaction.objects.get(classification=Classification.INVOICE)
+            payment = FinancialTransaction.objects.get(classification=Classification.PAYMENT)
+            assert (invoice.number, invoice.state, invoice.created_by) == ("INV-000001", "posted", accountant)
+            assert [(ln.description, ln.total_amount) for ln in invoice.lines.all()] == [
+                ("Consulting", Decimal("109.20")), ("Travel", Decimal("20.00"))]
+            assert (invoice.total_amount, invoice.open_amount) == (Decimal("129.20"), Decimal("0.00"))
+            assert (payment.total_amount, payment.payment_method.name) == (Decimal("129.20"), "Cash")
+            assert list(payment.credit_allocations.values_list("debit_id", "amount")) == [
+                (invoice.pk, Decimal("129.20"))]
+            assert Account.objects.get(pk=account.pk).balance == Decimal("0.00")
+        expect(page).to_have_url(re.compile(rf"/finance/transactions/{invoice.pk}/$"))
