@@ -8,6 +8,7 @@ and to embedded PostgreSQL and Redis (see ``config.embedded``).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,7 +46,11 @@ GATEWAY_BASE_URLS: dict[str, str] = {
     for name in ("stripe", "cashflows", "credicorp")
     if os.environ.get(f"DULY_{name.upper()}_BASE_URL")
 }
+# Duly's own address as a browser or the sandbox adapter reaches it (the offline Sandbox provider's server).
+DULY_SITE_URL = os.environ.get("DULY_SITE_URL", "http://127.0.0.1:8000")
 GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("DULY_GATEWAY_TIMEOUT_SECONDS", "10"))
+# A gateway payment pending or processing this long is re-polled by the janitor.
+PAYMENTS_STALE_AFTER = timedelta(minutes=int(os.environ.get("DULY_PAYMENTS_STALE_AFTER_MINUTES", "15")))
 
 # Fernet keys that encrypt tenants' gateway secrets, newest first; older keys still decrypt (rotation).
 DULY_SECRETS_KEYS = env_list("DULY_SECRETS_KEYS", "ZGV2LW9ubHktc2VjcmV0cy1rZXktMzItYnl0ZXMhISE=")

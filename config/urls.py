@@ -13,6 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("finance/", include("finance.urls")),
+    path("payments/", include("payments.urls")),
     path("", include("notifications.urls")),
+    path("", include("gateways.urls")),
     path("", include("crm.urls")),
 ]

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from gateways import services
-from gateways.models import GatewayAccount, WebhookDelivery
+from gateways.models import GatewayAccount, SandboxCheckout, SandboxRefund, WebhookDelivery
 
 
 class GatewayAccountForm(forms.ModelForm):
@@ -65,4 +65,36 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SandboxRefundInline(admin.TabularInline):
+    model = SandboxRefund
+    fields = ["id", "amount_minor", "idempotency_key", "status", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SandboxCheckout)
+class SandboxCheckoutAdmin(admin.ModelAdmin):
+    """The offline provider's own records, read-only: they change only through the sandbox's pages and API."""
+
+    list_display = ["id", "tenant", "reference", "amount_minor", "currency", "mode", "status", "created_at"]
+    list_filter = ["status", "mode", "currency"]
+    list_select_related = ["tenant"]
+    search_fields = ["id", "reference"]
+    readonly_fields = [f.name for f in SandboxCheckout._meta.fields]
+    inlines = [SandboxRefundInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -10,12 +10,14 @@ from gateways.base import Capabilities, Gateway
 from gateways.cashflows import CashflowsGateway
 from gateways.credicorp import CredicorpGateway
 from gateways.models import GatewayAccount, Provider
+from gateways.sandbox import SandboxGateway
 from gateways.stripe import StripeGateway
 
 ADAPTERS = {
     Provider.STRIPE: StripeGateway,
     Provider.CASHFLOWS: CashflowsGateway,
     Provider.CREDICORP: CredicorpGateway,
+    Provider.SANDBOX: SandboxGateway,
 }
 
 
@@ -30,6 +32,16 @@ def gateway_for(*, account: GatewayAccount) -> Gateway:
     adapter = ADAPTERS[account.provider]
     return adapter(
         services.credentials_for(account=account),
-        base_url=settings.GATEWAY_BASE_URLS.get(account.provider) or None,
+        base_url=_base_url(account),
         timeout=settings.GATEWAY_TIMEOUT_SECONDS,
     )
+
+
+def _base_url(account: GatewayAccount) -> str | None:
+    configured = settings.GATEWAY_BASE_URLS.get(account.provider)
+    if configured:
+        return configured
+    if account.provider == Provider.SANDBOX:
+        # The sandbox's server is Duly itself.
+        return account.settings.get("base_url") or settings.DULY_SITE_URL
+    return None

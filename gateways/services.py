@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -73,6 +74,29 @@ def credentials_for(*, account: GatewayAccount) -> Credentials:
         provider=account.provider, live=account.live, secret=secrets.decrypt(account.secret_encrypted),
         settings=dict(account.settings),
     )
+
+
+def sandbox_account_for_secret(*, secret: str) -> GatewayAccount | None:
+    """The enabled sandbox account whose secret is ``secret``, for the sandbox server to authenticate
+    an API call; ``None`` when none matches, or when several do (never guess a tenant).
+
+    Reads across tenants and decrypts every candidate: fine for the sandbox's handful of accounts, and
+    the reason no real provider works this way.
+    """
+    if not secret:
+        return None
+    matches = []
+    accounts = GatewayAccount.objects.with_scopes_disabled().select_related("tenant").filter(
+        provider=Provider.SANDBOX, enabled=True
+    )
+    for account in accounts:
+        try:
+            candidate = secrets.decrypt(account.secret_encrypted)
+        except secrets.InvalidToken:
+            continue
+        if hmac.compare_digest(candidate.encode(), secret.encode()):
+            matches.append(account)
+    return matches[0] if len(matches) == 1 else None
 
 
 @transaction.atomic

@@ -1,0 +1,86 @@
+"""The webhook inbox: every delivery is verified, stored and answered at once; a task processes it.
+
+Processing belongs to ``payments`` (it settles what a payment was for), which this app must not
+import; the task is enqueued by its stable name instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from celery import current_app
+from django.db import IntegrityError, transaction
+
+from gateways import registry
+from gateways.base import InvalidWebhookSignature, WebhookEvent
+from gateways.models import GatewayAccount, WebhookDelivery, WebhookOutcome
+
+logger = logging.getLogger(__name__)
+PROCESS_TASK = "payments.process_webhook_delivery"
+MAX_BODY_BYTES = 256 * 1024
+KEPT_HEADERS = ("content-type", "user-agent", "stripe-signature", "x-credicorp-signature", "x-credicorp-timestamp",
+                "x-sandbox-signature", "x-sandbox-timestamp")
+
+
+@dataclass(frozen=True)
+class Received:
+    delivery: WebhookDelivery
+    duplicate: bool
+
+
+def _kept(headers: Mapping[str, str]) -> dict[str, str]:
+    lowered = {key.lower(): value for key, value in headers.items()}
+    return {key: lowered[key] for key in KEPT_HEADERS if key in lowered}
+
+
+def _body_text(body: bytes) -> str:
+    return body.decode("utf-8", errors="replace")
+
+
+def receive_webhook(
+    *, account: GatewayAccount, headers: Mapping[str, str], body: bytes, at: datetime
+) -> Received:
+    """Verify a delivery for ``account`` and store it, once per provider and event id; enqueue its
+    processing after commit. A duplicate is answered like the first and changes nothing.
+
+    :raises InvalidWebhookSignature: a bad, missing or stale signature, or not the provider's event;
+        the refusal is stored (outcome "rejected") for support to see.
+    """
+    try:
+        event: WebhookEvent = registry.gateway_for(account=account).parse_webhook(headers=headers, body=body, now=at)
+    except InvalidWebhookSignature as error:
+        logger.warning("Refused a %s webhook for tenant %s: %s", account.provider, account.tenant_id, error)
+        WebhookDelivery.objects.create(  # its own transaction: the refusal is kept
+            provider=account.provider, tenant_id=account.tenant_id, gateway_account=account,
+            event_id=f"rejected:{uuid.uuid4()}",
+            headers=_kept(headers), body=_body_text(body)[:MAX_BODY_BYTES], received_at=at,
+            outcome=WebhookOutcome.REJECTED, detail=str(error),
+        )
+        raise
+    try:
+        with transaction.atomic():
+            delivery = WebhookDelivery.objects.create(
+                provider=account.provider, tenant_id=account.tenant_id, gateway_account=account,
+                event_id=event.event_id,
+                event_type=event.event_type, headers=_kept(headers), body=_body_text(body), received_at=at,
+            )
+            transaction.on_commit(lambda: enqueue_processing(delivery_id=delivery.pk, tenant_id=delivery.tenant_id))
+    except IntegrityError:
+        existing = WebhookDelivery.objects.get(provider=account.provider, event_id=event.event_id)
+        return Received(delivery=existing, duplicate=True)
+    return Received(delivery=delivery, duplicate=False)
+
+
+def enqueue_processing(*, delivery_id: int, tenant_id: int) -> None:
+    current_app.send_task(PROCESS_TASK, kwargs={"delivery_id": delivery_id, "tenant_id": tenant_id})
+
+
+def event_of(delivery: WebhookDelivery, account: GatewayAccount) -> WebhookEvent:
+    """Parse a stored delivery again (it was verified when it arrived), for processing or replay."""
+    return registry.gateway_for(account=account).parse_webhook(
+        headers=delivery.headers, body=delivery.body.encode(), now=delivery.received_at
+    )

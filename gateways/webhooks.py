@@ -1,0 +1,46 @@
+"""Where providers deliver webhooks: ``/webhooks/<provider>/<account token>/``.
+
+The token names the tenant's gateway account, so a delivery is tied to its tenant before its body
+is read. Answers: 200 stored (or a duplicate of one stored), 400 bad signature, 404 unknown
+account, 413 a body over 256 KiB.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from django_scopes import scope
+
+from gateways import inbox
+from gateways.base import InvalidWebhookSignature
+from gateways.models import GatewayAccount
+
+
+@csrf_exempt
+@require_POST
+def receive(request: HttpRequest, provider: str, token) -> HttpResponse:
+    length = int(request.headers.get("Content-Length") or 0)
+    if length > inbox.MAX_BODY_BYTES:
+        return JsonResponse({"detail": "The body is too large."}, status=413)
+    account = (
+        GatewayAccount.objects.with_scopes_disabled()
+        .select_related("tenant")
+        .filter(provider=provider, webhook_token=token, enabled=True)
+        .first()
+    )
+    if account is None:
+        return JsonResponse({"detail": "Unknown webhook endpoint."}, status=404)
+    body = request.body
+    if len(body) > inbox.MAX_BODY_BYTES:
+        return JsonResponse({"detail": "The body is too large."}, status=413)
+    with scope(tenant=account.tenant):
+        try:
+            received = inbox.receive_webhook(account=account, headers=request.headers, body=body, at=timezone.now())
+        except InvalidWebhookSignature:
+            return JsonResponse({"detail": "Invalid signature."}, status=400)
+    if provider == "cashflows":
+        # Cashflows keeps re-sending until the answer echoes the references it sent.
+        return HttpResponse(body, content_type="application/json")
+    return JsonResponse({"received": True, "duplicate": received.duplicate})

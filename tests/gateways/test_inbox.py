@@ -1,0 +1,143 @@
+import hashlib
+import hmac
+import json
+import threading
+import time
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_scopes import scope
+
+from gateways import services
+from gateways.models import WebhookDelivery, WebhookOutcome
+
+SECRET = "whsec_inbox_test"
+
+
+def stripe_event(event_id="evt_1", event_type="payment_intent.succeeded", intent="pi_1"):
+    return json.dumps({
+        "id": event_id, "object": "event", "type": event_type, "created": int(time.time()),
+        "data": {"object": {"id": intent, "object": "payment_intent", "amount": 1250, "currency": "eur",
+                            "status": "succeeded"}},
+    }).encode()
+
+
+def signed(body, *, at=None, secret=SECRET):
+    at = int(time.time()) if at is None else at
+    signature = hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"HTTP_STRIPE_SIGNATURE": f"t={at},v1={signature}"}
+
+
+@pytest.fixture
+def stripe_account(tenant):
+    with scope(tenant=tenant):
+        return services.save_gateway_account(tenant=tenant, provider="stripe", live=False, secret="sk_test_1",
+                                             settings={"webhook_secret": SECRET})
+
+
+def url(account):
+    return f"/webhooks/{account.provider}/{account.webhook_token}/"
+
+
+def deliver(account, body, **headers):
+    return Client().post(url(account), data=body, content_type="application/json", **headers)
+
+
+@pytest.mark.django_db
+class TestWebhookInbox:
+    def test_a_valid_delivery_is_stored_and_answered_at_once(self, stripe_account, django_capture_on_commit_callbacks):
+        body = stripe_event()
+
+        with django_capture_on_commit_callbacks() as callbacks:
+            response = deliver(stripe_account, body, **signed(body))
+
+        assert response.status_code == 200
+        assert response.json() == {"received": True, "duplicate": False}
+        delivery = WebhookDelivery.objects.get()
+        assert (delivery.provider, delivery.event_id, delivery.event_type, delivery.tenant_id) == (
+            "stripe", "evt_1", "payment_intent.succeeded", stripe_account.tenant_id)
+        assert delivery.body == body.decode()
+        assert delivery.outcome == WebhookOutcome.RECEIVED
+        assert len(callbacks) == 1  # processing is enqueued after commit
+
+    def test_a_duplicate_is_answered_alike_and_stored_once(self, stripe_account, django_capture_on_commit_callbacks):
+        body = stripe_event()
+        deliver(stripe_account, body, **signed(body))
+
+        with django_capture_on_commit_callbacks() as callbacks:
+            response = deliver(stripe_account, body, **signed(body))
+
+        assert response.json() == {"received": True, "duplicate": True}
+        assert WebhookDelivery.objects.count() == 1
+        assert callbacks == []
+
+    @pytest.mark.parametrize("headers", [
+        {}, {"HTTP_STRIPE_SIGNATURE": "t=1,v1=deadbeef"}, "stale", "wrong-secret",
+    ])
+    def test_a_bad_signature_is_refused_with_400_and_kept_for_support(self, stripe_account, headers):
+        body = stripe_event()
+        if headers == "stale":
+            headers = signed(body, at=int(time.time()) - 3600)
+        elif headers == "wrong-secret":
+            headers = signed(body, secret="whsec_other")
+
+        response = deliver(stripe_account, body, **headers)
+
+        assert response.status_code == 400
+        rejected = WebhookDelivery.objects.get()
+        assert rejected.outcome == WebhookOutcome.REJECTED
+        assert rejected.event_id.startswith("rejected:")
+
+    def test_an_unknown_event_type_is_stored(self, stripe_account):
+        body = stripe_event(event_type="customer.created")
+
+        response = deliver(stripe_account, body, **signed(body))
+
+        assert response.status_code == 200
+        assert WebhookDelivery.objects.get().event_type == "customer.created"
+
+    def test_an_unknown_account_is_404_and_stores_nothing(self, stripe_account):
+        body = stripe_event()
+
+        response = Client().post("/webhooks/stripe/00000000-0000-0000-0000-000000000000/", data=body,
+                                 content_type="application/json", **signed(body))
+
+        assert response.status_code == 404
+        assert WebhookDelivery.objects.count() == 0
+
+    def test_an_oversized_body_is_refused(self, stripe_account):
+        body = b'{"id": "evt_big", "padding": "' + b"x" * (300 * 1024) + b'"}'
+
+        response = deliver(stripe_account, body, **signed(body))
+
+        assert response.status_code == 413
+        assert WebhookDelivery.objects.count() == 0
+
+    def test_only_post_is_accepted(self, stripe_account):
+        assert Client().get(url(stripe_account)).status_code == 405
+
+
+@pytest.mark.django_db(transaction=True)
+class TestConcurrentDuplicates:
+    def test_ten_simultaneous_copies_are_stored_once(self, stripe_account):
+        body = stripe_event(event_id="evt_race")
+        barrier = threading.Barrier(10)
+        answers = []
+
+        def send():
+            try:
+                barrier.wait(timeout=10)
+                answers.append(deliver(stripe_account, body, **signed(body)).json())
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=send) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+        assert len(answers) == 10
+        assert sorted(a["duplicate"] for a in answers) == [False] + [True] * 9
+        assert WebhookDelivery.objects.filter(event_id="evt_race").count() == 1

@@ -1,0 +1,3 @@
+from tests.finance.conftest import card, ledger
+
+__all__ = ["card", "ledger"]
