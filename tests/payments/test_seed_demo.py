@@ -6,12 +6,13 @@ from django_scopes import scopes_disabled
 
 from crm.models import Customer, Tenant, User
 from finance.models import Account, Allocation, FinancialTransaction
+from gateways.models import GatewayAccount
 
 
 def counts():
     with scopes_disabled():
         return {model.__name__: model.objects.count()
-                for model in (Tenant, User, Customer, Account, FinancialTransaction, Allocation)}
+                for model in (Tenant, User, Customer, Account, FinancialTransaction, Allocation, GatewayAccount)}
 
 
 @pytest.mark.django_db
@@ -25,5 +26,5 @@ class TestSeedDemo:
 
         assert counts() == first
         assert first == {"Tenant": 2, "User": 4, "Customer": 7, "Account": 7, "FinancialTransaction": 15,
-                         "Allocation": 6}
+                         "Allocation": 6, "GatewayAccount": 2}
         assert "alice / duly-demo-2026" in output.getvalue()

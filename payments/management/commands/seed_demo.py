@@ -4,6 +4,7 @@ Running it again adds nothing twice.
 It lives in the top app because it seeds every app below it.
 """
 
+import secrets
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,6 +17,8 @@ from crm import services
 from crm.models import Customer, Role, Tenant, User
 from finance import services as ledger
 from finance.models import Account, Classification, PaymentMethod
+from gateways import services as gateway_services
+from gateways.models import GatewayAccount
 
 DEMO_PASSWORD = "duly-demo-2026"
 
@@ -97,6 +100,11 @@ class Command(BaseCommand):
                             address_line1=street, city=city, postcode=postcode, country=spec["country"],
                         )
                 seed_ledger(tenant=tenant)
+                if not GatewayAccount.objects.filter(tenant=tenant, provider="sandbox").exists():
+                    # The offline sandbox provider, so the demo takes payments with no network.
+                    gateway_services.save_gateway_account(
+                        tenant=tenant, provider="sandbox", live=False, secret=f"sbx_{secrets.token_urlsafe(24)}"
+                    )
         if not User.objects.filter(username="support").exists():
             User.objects.create_superuser(username="support", email="support@duly.example", password=DEMO_PASSWORD)
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
