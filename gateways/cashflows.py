@@ -59,8 +59,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import httpx
-
+from gateways import http
 from gateways.base import (
     Capabilities,
     Checkout,
@@ -234,22 +233,10 @@ class CashflowsGateway:
         }
         if payload is not None:
             headers["Content-Type"] = "application/json"
-        try:
-            response = httpx.request(method, self.base_url + path, content=body or None, headers=headers,
-                                     timeout=self._timeout)
-        except httpx.TransportError as exc:
-            raise GatewayUnavailable(f"Cashflows did not answer {method} {path}: {type(exc).__name__}.") from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise GatewayUnavailable(f"Cashflows answered HTTP {response.status_code} to {method} {path}.")
-        try:
-            answer = response.json(parse_float=Decimal)
-        except ValueError:
-            answer = None
-        if response.status_code >= 400:
-            raise _error(response.status_code, answer)
-        if not isinstance(answer, dict):
-            raise GatewayUnavailable(f"Cashflows answered {method} {path} with something other than JSON.")
-        return answer
+        return http.call_json(
+            provider="Cashflows", method=method, url=self.base_url + path, headers=headers, timeout=self._timeout,
+            error=_error, content=body or None,
+        )
 
 
 def _error(status_code: int, answer: Any) -> GatewayError:

@@ -30,8 +30,6 @@ Capabilities: hosted page only (the bank's page), PAB and USD (Panama's two lega
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -39,8 +37,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import httpx
-
+from gateways import http
 from gateways.base import (
     Capabilities,
     Checkout,
@@ -60,7 +57,6 @@ from gateways.base import (
     to_minor_units,
 )
 
-CALLBACK_TOLERANCE_SECONDS = 300
 SIGNATURE_HEADER = "X-Credicorp-Signature"
 TIMESTAMP_HEADER = "X-Credicorp-Timestamp"
 
@@ -174,44 +170,22 @@ class CredicorpGateway:
     # --- plumbing -----------------------------------------------------------------------------------------
 
     def _verify(self, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
-        signature, timestamp = _header(headers, SIGNATURE_HEADER), _header(headers, TIMESTAMP_HEADER)
-        if not signature or not timestamp:
-            raise InvalidWebhookSignature(f"{SIGNATURE_HEADER} or {TIMESTAMP_HEADER} is missing.")
         if not self._callback_secret:
             raise InvalidWebhookSignature("No Credicorp callback secret is configured, so nothing can be verified.")
-        expected = hmac.new(self._callback_secret.encode(), timestamp.encode() + b"." + body,
-                            hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, signature.strip().lower()):
-            raise InvalidWebhookSignature(f"The {SIGNATURE_HEADER} does not match the body.")
-        try:
-            signed_at = int(timestamp)
-        except ValueError:
-            raise InvalidWebhookSignature(f"The {TIMESTAMP_HEADER} is not a Unix time.") from None
-        received = (now if now.tzinfo else now.replace(tzinfo=UTC)).timestamp()
-        if abs(received - signed_at) > CALLBACK_TOLERANCE_SECONDS:
-            raise InvalidWebhookSignature(f"The callback is stale (signed at {signed_at}).")
+        http.verify_timestamped_signature(
+            headers=headers, body=body, now=now, secret=self._callback_secret, signature_header=SIGNATURE_HEADER,
+            timestamp_header=TIMESTAMP_HEADER,
+        )
 
     def _send(self, method: str, path: str, payload: dict[str, Any] | None = None, *,
               idempotency_key: str = "") -> Mapping[str, Any]:
         headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        try:
-            response = httpx.request(method, self.base_url + path, json=payload, headers=headers,
-                                     timeout=self._timeout)
-        except httpx.TransportError as exc:
-            raise GatewayUnavailable(f"Credicorp did not answer {method} {path}: {type(exc).__name__}.") from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise GatewayUnavailable(f"Credicorp answered HTTP {response.status_code} to {method} {path}.")
-        try:
-            answer = response.json(parse_float=Decimal)
-        except ValueError:
-            answer = None
-        if response.status_code >= 400:
-            raise _error(response.status_code, answer)
-        if not isinstance(answer, Mapping):
-            raise GatewayUnavailable(f"Credicorp answered {method} {path} with something other than JSON.")
-        return answer
+        return http.call_json(
+            provider="Credicorp", method=method, url=self.base_url + path, headers=headers, timeout=self._timeout,
+            error=_error, json=payload,
+        )
 
 
 def _error(status_code: int, answer: Any) -> GatewayError:
@@ -261,8 +235,3 @@ def _text(answer: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise GatewayUnavailable(f"Credicorp's answer lacks {key!r}.")
     return value
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)

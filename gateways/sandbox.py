@@ -44,8 +44,6 @@ GBP, AUD, CAD and USD, only so that the option can be demonstrated.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -54,6 +52,7 @@ from typing import Any
 
 import httpx
 
+from gateways import http
 from gateways.base import (
     Capabilities,
     Checkout,
@@ -71,7 +70,6 @@ from gateways.base import (
     WebhookEvent,
 )
 
-WEBHOOK_TOLERANCE_SECONDS = 300
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 TIMESTAMP_HEADER = "X-Sandbox-Timestamp"
 
@@ -179,46 +177,20 @@ class SandboxGateway:
     # --- plumbing -----------------------------------------------------------------------------------------
 
     def _verify(self, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
-        signature, timestamp = _header(headers, SIGNATURE_HEADER), _header(headers, TIMESTAMP_HEADER)
-        if not signature or not timestamp:
-            raise InvalidWebhookSignature(f"{SIGNATURE_HEADER} or {TIMESTAMP_HEADER} is missing.")
-        expected = hmac.new(self._secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, signature.strip().lower()):
-            raise InvalidWebhookSignature(f"The {SIGNATURE_HEADER} does not match the body.")
-        try:
-            signed_at = int(timestamp)
-        except ValueError:
-            raise InvalidWebhookSignature(f"The {TIMESTAMP_HEADER} is not a Unix time.") from None
-        received = (now if now.tzinfo else now.replace(tzinfo=UTC)).timestamp()
-        if abs(received - signed_at) > WEBHOOK_TOLERANCE_SECONDS:
-            raise InvalidWebhookSignature(f"The event is stale (signed at {signed_at}).")
+        http.verify_timestamped_signature(
+            headers=headers, body=body, now=now, secret=self._secret, signature_header=SIGNATURE_HEADER,
+            timestamp_header=TIMESTAMP_HEADER,
+        )
 
     def _send(self, method: str, path: str, payload: dict[str, Any] | None = None, *,
               idempotency_key: str = "") -> Mapping[str, Any]:
         headers = {"Authorization": f"Bearer {self._secret}", "Accept": "application/json"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
-        try:
-            if self._transport is None:
-                response = httpx.request(method, self.base_url + path, json=payload, headers=headers,
-                                         timeout=self._timeout)
-            else:
-                # Not closed: closing the client would close a transport the caller owns.
-                client = httpx.Client(transport=self._transport, timeout=self._timeout)
-                response = client.request(method, self.base_url + path, json=payload, headers=headers)
-        except httpx.TransportError as exc:
-            raise GatewayUnavailable(f"The sandbox did not answer {method} {path}: {type(exc).__name__}.") from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise GatewayUnavailable(f"The sandbox answered HTTP {response.status_code} to {method} {path}.")
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if response.status_code >= 400:
-            raise _error(response.status_code, answer)
-        if not isinstance(answer, Mapping):
-            raise GatewayUnavailable(f"The sandbox answered {method} {path} with something other than JSON.")
-        return answer
+        return http.call_json(
+            provider="The sandbox", method=method, url=self.base_url + path, headers=headers, timeout=self._timeout,
+            error=_error, json=payload, transport=self._transport, decimals=False,
+        )
 
 
 def _error(status_code: int, answer: Any) -> GatewayError:
@@ -266,8 +238,3 @@ def _text(answer: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise GatewayUnavailable(f"The sandbox's answer lacks {key!r}.")
     return value
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)

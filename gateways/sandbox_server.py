@@ -31,8 +31,6 @@ the payment is settled by the webhook or by fetching the status, never by the me
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import re
@@ -58,7 +56,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scope, scopes_disabled
 
 from crm.models import Tenant
-from gateways import inbox, services
+from gateways import http, inbox, services
 from gateways.base import InvalidWebhookSignature, from_minor_units
 from gateways.models import GatewayAccount, SandboxCheckout, SandboxMode, SandboxRefund, SandboxStatus
 
@@ -266,7 +264,7 @@ def _send_event(checkout: SandboxCheckout, event_type: str, at: datetime) -> Non
 
 def signed_headers(*, secret: str, body: bytes, at: datetime) -> dict[str, str]:
     timestamp = str(int(at.timestamp()))
-    signature = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    signature = http.sign(secret, timestamp, body)
     return {"Content-Type": "application/json", "User-Agent": "Duly-Sandbox/1.0",
             "X-Sandbox-Timestamp": timestamp, "X-Sandbox-Signature": signature}
 

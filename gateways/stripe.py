@@ -29,6 +29,7 @@ from typing import Any
 
 import stripe
 
+from gateways import http
 from gateways.base import (
     Capabilities,
     Checkout,
@@ -130,7 +131,7 @@ class StripeGateway:
                             succeeded=refund.get("status") in ACCEPTED_REFUND_STATUSES)
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookEvent:
-        self._verify_signature(_header(headers, "Stripe-Signature"), body, now)
+        self._verify_signature(http.header(headers, "Stripe-Signature"), body, now)
         try:
             event = json.loads(body)
             event_id, event_type, obj = event["id"], event["type"], event["data"]["object"]
@@ -317,10 +318,6 @@ def _required(obj: Mapping[str, Any], key: str) -> str:
         raise GatewayUnavailable(f"Stripe's answer lacks {key!r}.")
     return value
 
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)
 
 
 def _signature_timestamp(header: str) -> int:
