@@ -14,8 +14,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -67,7 +68,12 @@ def mark_read(request, notification_id: int):
                                                     notification_id=notification_id)
     services.mark_read(notification=notification, user=request.user, at=timezone.now())
     if request.htmx:
-        response = render(request, "notifications/_notification_row.html", {"notification": notification})
+        # The new bell travels with the row (an out-of-band swap), so the count can never lag behind
+        # a bell refresh that was already under way.
+        unread = selectors.unread_count(tenant=request.tenant, user=request.user)
+        row = render_to_string("notifications/_notification_row.html", {"notification": notification}, request)
+        bell = render_to_string("notifications/_bell.html", {"unread": unread, "oob": True}, request)
+        response = HttpResponse(row + bell)
         response["HX-Trigger"] = CHANGED
         return response
     return redirect("notifications:inbox")
