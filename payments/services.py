@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django_fsm import can_proceed
@@ -124,27 +125,28 @@ def _payment_method(payment: GatewayPayment) -> PaymentMethod:
     return method
 
 
-def _book(payment: GatewayPayment, at: datetime) -> FinancialTransaction:
+def _book(payment: GatewayPayment, at: datetime, *, actor: User | None = None,
+          external_reference: str = "") -> FinancialTransaction:
     """Post the one ledger payment of a succeeded gateway payment, allocated to what it paid for."""
     invoice = payment.invoice
     targets = [invoice] if invoice is not None else []
     draft = ledger.create_transaction(
-        account=payment.account, classification=Classification.PAYMENT, actor=payment.created_by, at=at,
+        account=payment.account, classification=Classification.PAYMENT, actor=actor or payment.created_by, at=at,
         amount=payment.amount, payment_method=_payment_method(payment), targets=targets,
-        external_reference=payment.provider_reference or payment.reference,
+        external_reference=external_reference or payment.provider_reference or payment.reference,
         issue_reason=f"{payment.gateway_account.get_provider_display()} payment {payment.reference}",
     )
     settle = None
     if invoice is not None:
         invoice = FinancialTransaction.objects.get(pk=invoice.pk)
         settle = invoice if invoice.open_amount > 0 else None
-    return ledger.post_transaction(txn=draft, actor=payment.created_by, at=at, settle=settle).transaction
+    return ledger.post_transaction(txn=draft, actor=actor or payment.created_by, at=at, settle=settle).transaction
 
 
 @transaction.atomic
 def apply_state(
     *, payment: GatewayPayment, status: str, at: datetime, source: str, failure_message: str = "",
-    amount_minor: int | None = None,
+    amount_minor: int | None = None, actor: User | None = None, external_reference: str = "",
 ) -> GatewayPayment:
     """Move a payment to what the provider says, once. A success books exactly one ledger payment;
     a success after a success, or anything after one, changes nothing; a status the payment cannot
@@ -164,7 +166,8 @@ def apply_state(
                 f"{locked.reference}: the provider reports {from_minor_units(amount_minor, locked.currency)} "
                 f"{locked.currency}, not {locked.amount}."
             )
-        locked.mark_succeeded(ledger_payment=_book(locked, at), at=at)
+        booked = _book(locked, at, actor=actor, external_reference=external_reference)
+        locked.mark_succeeded(ledger_payment=booked, at=at)
     elif status in TRANSITIONS:
         move = getattr(locked, TRANSITIONS[status])
         if can_proceed(move):
@@ -176,6 +179,24 @@ def apply_state(
     PaymentEvent.objects.create(tenant_id=locked.tenant_id, payment=locked, from_status=before,
                                 to_status=locked.status, source=source[:60], at=at)
     return locked
+
+
+def record_bank_confirmation(
+    *, payment: GatewayPayment, bank_reference: str, actor: User, at: datetime
+) -> GatewayPayment:
+    """The manual path of a bank email-pay provider (Credicorp): an accountant records the bank's
+    confirmation, which books the same single ledger payment a callback would. A callback arriving
+    afterwards, or a second confirmation, changes nothing.
+
+    :raises ValidationError: no bank reference, or the payment already succeeded.
+    """
+    bank_reference = (bank_reference or "").strip()
+    if not bank_reference:
+        raise ValidationError({"bank_reference": "Enter the bank's reference for the payment."})
+    if payment.status == PaymentStatus.SUCCEEDED:
+        raise ValidationError({"bank_reference": f"{payment.reference} is already paid."})
+    return apply_state(payment=payment, status=Normalised.SUCCEEDED, at=at, actor=actor,
+                       source=f"bank confirmation by {actor.get_username()}", external_reference=bank_reference)
 
 
 def _confirm(payment: GatewayPayment) -> PaymentState:

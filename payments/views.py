@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from crm.access import require_permission, staff_view
-from gateways.models import WebhookOutcome
+from gateways.models import Provider, WebhookOutcome
 from payments import selectors, services
+from payments.models import PaymentStatus
 
 PER_PAGE = 50
 
@@ -37,3 +40,49 @@ def webhook_replay(request, delivery_id: int):
         services.replay_webhook_delivery(delivery=delivery)
         messages.success(request, f"Delivery {delivery.event_id} will be processed again.")
     return redirect("payments:webhook_list")
+
+
+@staff_view
+def payment_list(request):
+    status = request.GET.get("status", "") if request.GET.get("status") in PaymentStatus.values else ""
+    provider = request.GET.get("provider", "") if request.GET.get("provider") in Provider.values else ""
+    rows = selectors.gateway_payments(tenant=request.tenant, status=status, provider=provider)
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "payments/payment_list.html", {
+        "page": page, "status": status, "provider": provider, "statuses": PaymentStatus.choices,
+        "providers": Provider.choices,
+    })
+
+
+def _can_confirm(request, payment) -> bool:
+    return (payment.provider == Provider.CREDICORP and payment.status != PaymentStatus.SUCCEEDED
+            and request.user.has_perm("crm.post_transactions"))
+
+
+@staff_view
+def payment_detail(request, payment_id: int):
+    payment = selectors.get_gateway_payment(tenant=request.tenant, payment_id=payment_id)
+    return render(request, "payments/payment_detail.html", {
+        "payment": payment, "events": payment.events.all(), "refunds": payment.refunds.all(),
+        "can_confirm": _can_confirm(request, payment), "errors": {},
+    })
+
+
+@staff_view
+@require_POST
+def payment_confirm(request, payment_id: int):
+    require_permission(request, "crm.post_transactions", "Only accountants record bank confirmations.")
+    payment = selectors.get_gateway_payment(tenant=request.tenant, payment_id=payment_id)
+    if payment.provider != Provider.CREDICORP:
+        messages.error(request, "Only bank email-pay payments are confirmed by hand.")
+        return redirect("payments:payment_detail", payment_id=payment.pk)
+    try:
+        services.record_bank_confirmation(payment=payment, bank_reference=request.POST.get("bank_reference", ""),
+                                          actor=request.user, at=timezone.now())
+    except ValidationError as error:
+        return render(request, "payments/payment_detail.html", {
+            "payment": payment, "events": payment.events.all(), "refunds": payment.refunds.all(),
+            "can_confirm": _can_confirm(request, payment), "errors": error.message_dict,
+        }, status=422)
+    messages.success(request, "The bank's confirmation is recorded and the payment is booked.")
+    return redirect("payments:payment_detail", payment_id=payment.pk)
