@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from gateways import services
+from gateways import registry, services
 from gateways.models import GatewayAccount, SandboxCheckout, SandboxRefund, WebhookDelivery
 
 
@@ -40,6 +40,14 @@ class GatewayAccountAdmin(admin.ModelAdmin):
     list_filter = ["provider", "live", "enabled"]
     list_select_related = ["tenant"]
     readonly_fields = ["secret_hint", "webhook_token"]
+    actions = ["test_connection"]
+
+    @admin.action(description="Test connection")
+    def test_connection(self, request, queryset):
+        for account in queryset.select_related("tenant"):
+            outcome = registry.check_connection(account=account)
+            level = messages.SUCCESS if outcome.endswith("accepted.") else messages.ERROR
+            self.message_user(request, outcome, level=level)
 
     @admin.display(description="Secret")
     def secret_hint(self, obj):

@@ -173,3 +173,11 @@ class Gateway(Protocol):
     def refund(self, request: RefundRequest) -> RefundResult: ...
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookEvent: ...
+
+    def check_connection(self) -> None:
+        """One cheap authenticated call ("test connection").
+
+        :raises GatewayError: the provider refused the credentials (the message says why).
+        :raises GatewayUnavailable: the provider did not answer.
+        """
+        ...

@@ -107,6 +107,7 @@ DECLINES = {
     "NonThreeDSecureNotAllowed": "The card must pass 3-D Secure.",
 }
 
+CONNECTION_CHECK_JOB = "duly-connection-check"
 WEBHOOK_EVENT_TYPE = "payment.notification"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -198,6 +199,15 @@ class CashflowsGateway:
         return RefundResult(refund_reference=_reference(data.get("reference")),
                             succeeded=data.get("status") != "Failed")
 
+    def check_connection(self) -> None:
+        """A signed GET of a payment job that cannot exist. Assumed: Cashflows checks the
+        ConfigurationId and Hash before looking the job up, so 404 means the credentials were
+        accepted and 401/403 that they were not."""
+        try:
+            self._send("GET", f"/api/gateway/payment-jobs/{CONNECTION_CHECK_JOB}")
+        except _UnknownJob:
+            return
+
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookEvent:
         """Unsigned: the event only says *which* payment changed; the caller confirms with :meth:`fetch_status`.
 
@@ -239,7 +249,13 @@ class CashflowsGateway:
         )
 
 
+class _UnknownJob(GatewayError):
+    """HTTP 404: no such payment job (or payment)."""
+
+
 def _error(status_code: int, answer: Any) -> GatewayError:
+    if status_code == 404:
+        return _UnknownJob("Cashflows knows no such payment job.")
     errors = _dig_or_none(answer, "errorReport", "errors") or []
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], Mapping) else {}
     code, message = first.get("code") or "", first.get("message") or ""

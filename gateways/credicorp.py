@@ -149,6 +149,10 @@ class CredicorpGateway:
         }, idempotency_key=request.idempotency_key)
         return RefundResult(refund_reference=_id(answer), succeeded=answer.get("status") != "failed")
 
+    def check_connection(self) -> None:
+        """``GET /v1/account`` (assumed, like the rest of this contract) answers 200 for a valid key."""
+        self._send("GET", "/v1/account")
+
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookEvent:
         self._verify(headers, body, now)
         try:

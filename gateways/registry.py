@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from gateways import services
-from gateways.base import Capabilities, Gateway
+from gateways.base import Capabilities, Gateway, GatewayError, GatewayUnavailable
 from gateways.cashflows import CashflowsGateway
 from gateways.credicorp import CredicorpGateway
 from gateways.models import GatewayAccount, Provider
@@ -45,3 +45,14 @@ def _base_url(account: GatewayAccount) -> str | None:
         # The sandbox's server is Duly itself.
         return account.settings.get("base_url") or settings.DULY_SITE_URL
     return None
+
+
+def check_connection(*, account: GatewayAccount) -> str:
+    """Try the account's credentials with one cheap call; say what happened, in words for support."""
+    try:
+        gateway_for(account=account).check_connection()
+    except GatewayUnavailable as error:
+        return f"{account}: the provider did not answer ({error})."
+    except GatewayError as error:
+        return f"{account}: refused — {error}"
+    return f"{account}: connected, the credentials are accepted."

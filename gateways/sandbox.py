@@ -156,6 +156,10 @@ class SandboxGateway:
         }, idempotency_key=request.idempotency_key)
         return RefundResult(refund_reference=_id(answer, _REFUND_ID), succeeded=answer.get("status") == "succeeded")
 
+    def check_connection(self) -> None:
+        """``GET /sandbox/api/account`` answers 200 for the secret of a sandbox account."""
+        self._send("GET", "/sandbox/api/account")
+
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookEvent:
         self._verify(headers, body, now)
         try:

@@ -392,6 +392,12 @@ def _state_json(checkout: SandboxCheckout) -> dict[str, Any]:
 
 
 @_api
+@require_GET
+def api_account(request: HttpRequest, account: GatewayAccount) -> HttpResponse:
+    return JsonResponse({"account": str(account.webhook_token), "live": account.live})
+
+
+@_api
 @require_POST
 def api_checkouts(request: HttpRequest, account: GatewayAccount) -> HttpResponse:
     values = _checkout_values(_json_body(request), account, timezone.now())

@@ -130,6 +130,11 @@ class StripeGateway:
         return RefundResult(refund_reference=_required(refund, "id"),
                             succeeded=refund.get("status") in ACCEPTED_REFUND_STATUSES)
 
+    def check_connection(self) -> None:
+        """Reads the account's balance: the lightest call every secret key may make."""
+        with self._client() as client:
+            client.v1.balance.retrieve()
+
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookEvent:
         self._verify_signature(http.header(headers, "Stripe-Signature"), body, now)
         try:

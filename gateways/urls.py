@@ -6,6 +6,7 @@ app_name = "gateways"
 urlpatterns = [
     path("webhooks/<str:provider>/<uuid:token>/", webhooks.receive, name="webhook"),
     # The offline Sandbox provider, served by Duly itself (see gateways.sandbox for the contract).
+    path("sandbox/api/account", sandbox_server.api_account, name="sandbox_api_account"),
     path("sandbox/api/checkouts", sandbox_server.api_checkouts, name="sandbox_api_checkouts"),
     path("sandbox/api/checkouts/<str:checkout_id>", sandbox_server.api_checkout, name="sandbox_api_checkout"),
     path("sandbox/api/checkouts/<str:checkout_id>/refunds", sandbox_server.api_refunds, name="sandbox_api_refunds"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -25,14 +26,33 @@ def base_url(httpserver) -> str:
     return httpserver.url_for("").rstrip("/")
 
 
+_slow_in_flight = threading.Semaphore(0)
+_slow_started = []
+
+
 def slow_json(payload: dict, status: int = 200):
     """A handler that answers only after the adapter has given up."""
 
     def handler(request: Request) -> Response:
-        time.sleep(SLOW_ANSWER_SECONDS)
-        return Response(json.dumps(payload), status=status, content_type="application/json")
+        _slow_started.append(1)
+        try:
+            time.sleep(SLOW_ANSWER_SECONDS)
+            return Response(json.dumps(payload), status=status, content_type="application/json")
+        finally:
+            _slow_in_flight.release()
 
     return handler
+
+
+@pytest.fixture(autouse=True)
+def _slow_answers_finish_within_their_test(httpserver):
+    """A slow answer outlives the adapter's timeout; wait for it, so the fake server logs it within
+    the test that asked for it and not in the next one."""
+    yield
+    while _slow_started:
+        _slow_started.pop()
+        _slow_in_flight.acquire(timeout=SLOW_ANSWER_SECONDS * 5)
+    time.sleep(0.05)
 
 
 def closed_port_url() -> str:
