@@ -162,6 +162,18 @@ class InvalidWebhookSignature(GatewayError):
     """A webhook whose signature is missing, wrong or stale."""
 
 
+class Capturing(Protocol):
+    """A provider that can authorise first and capture later (``Capabilities.capture``)."""
+
+    def capture(self, provider_reference: str, amount_minor: int | None = None) -> PaymentState:
+        """Capture an authorised payment, in full or (``amount_minor``) in part.
+
+        :raises GatewayError: nothing to capture (not authorised, or already captured).
+        :raises GatewayUnavailable: the provider did not answer.
+        """
+        ...
+
+
 class Gateway(Protocol):
     name: str
     capabilities: Capabilities

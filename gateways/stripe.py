@@ -91,6 +91,7 @@ class StripeGateway:
         partial_refunds=True,
         currencies=frozenset({"EUR", "GBP", "USD", "AUD", "CAD", "NZD", "JPY"}),
         pay_in_4_currencies=AFTERPAY_CURRENCIES,
+        capture=True,
     )
 
     def __init__(self, credentials: Credentials, *, base_url: str | None = None, timeout: float = 10.0) -> None:
@@ -129,6 +130,15 @@ class StripeGateway:
             ).to_dict()
         return RefundResult(refund_reference=_required(refund, "id"),
                             succeeded=refund.get("status") in ACCEPTED_REFUND_STATUSES)
+
+    def capture(self, provider_reference: str, amount_minor: int | None = None) -> PaymentState:
+        """Capture an authorised PaymentIntent (created with ``capture_method=manual``)."""
+        if not provider_reference.startswith("pi_"):
+            raise ValueError(f"Only a PaymentIntent can be captured, not {provider_reference!r}.")
+        params = {} if amount_minor is None else {"amount_to_capture": amount_minor}
+        with self._client() as client:
+            intent = client.v1.payment_intents.capture(provider_reference, params=params)
+        return _intent_state(intent.to_dict())
 
     def check_connection(self) -> None:
         """Reads the account's balance: the lightest call every secret key may make."""

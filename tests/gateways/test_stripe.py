@@ -394,3 +394,30 @@ class TestParseWebhook:
 
         with pytest.raises(InvalidWebhookSignature, match="not a Stripe event"):
             gateway.parse_webhook(headers=signed(body, int(now.timestamp())), body=body, now=now)
+
+
+class TestCapture:
+    def test_captures_an_authorised_payment_intent_in_part(self, gateway, httpserver):
+        httpserver.expect_request("/v1/payment_intents/pi_3Duly/capture", method="POST").respond_with_json(
+            intent_json(status="succeeded", amount_received=1000))
+
+        state = gateway.capture("pi_3Duly", amount_minor=1000)
+
+        assert sent_form(httpserver) == {"amount_to_capture": "1000"}
+        assert (state.provider_reference, state.status) == ("pi_3Duly", PaymentStatus.SUCCEEDED)
+
+    def test_nothing_to_capture_is_a_gateway_error(self, gateway, httpserver):
+        httpserver.expect_request("/v1/payment_intents/pi_3Duly/capture", method="POST").respond_with_json(
+            {"error": {"type": "invalid_request_error", "code": "payment_intent_unexpected_state",
+                       "message": "This PaymentIntent could not be captured because it has a status of succeeded."}},
+            status=400)
+
+        with pytest.raises(GatewayError, match="could not be captured"):
+            gateway.capture("pi_3Duly")
+
+    def test_only_a_payment_intent_can_be_captured(self, gateway):
+        with pytest.raises(ValueError, match="Only a PaymentIntent can be captured"):
+            gateway.capture("cs_test_a1B2c3")
+
+    def test_stripe_says_it_can_capture(self):
+        assert StripeGateway.capabilities.capture is True
