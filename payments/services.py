@@ -170,8 +170,10 @@ def apply_state(
         locked.mark_succeeded(ledger_payment=booked, at=at)
     elif status in TRANSITIONS:
         move = getattr(locked, TRANSITIONS[status])
-        if can_proceed(move):
-            move(message=failure_message or "The payment failed.") if status == Normalised.FAILED else move()
+        if can_proceed(move) and status == Normalised.FAILED:
+            move(message=failure_message or "The payment failed.")
+        elif can_proceed(move):
+            move()
     if locked.status == before:
         return locked
     locked.updated_at = at

@@ -264,3 +264,32 @@ class TestRefunds:
         assert keys == [refund.idempotency_key, refund.idempotency_key]
         assert retried.status == RefundStatus.SUCCEEDED
         assert FinancialTransaction.objects.filter(classification=Classification.REFUND).count() == 1
+
+
+@pytest.fixture
+def eager_tasks():
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.mark.django_db
+class TestJanitorTask:
+    def test_the_beat_task_polls_each_stale_payment_in_its_tenant(self, stripe_account, gbp_account, httpserver,
+                                                                  eager_tasks, settings):
+        from payments import tasks
+
+        settings.PAYMENTS_STALE_AFTER = timedelta(minutes=15)
+        payment = new_payment(stripe_account, gbp_account, reference="pi_3Duly", amount="12.34")
+        GatewayPayment.objects.filter(pk=payment.pk).update(updated_at=AT - timedelta(days=1))
+        httpserver.expect_request("/v1/payment_intents/pi_3Duly", method="GET").respond_with_json(
+            intent_json(status="succeeded", amount_received=1234))
+
+        tasks.poll_stale_payments.apply()
+
+        settled = GatewayPayment.objects.get(pk=payment.pk)
+        assert settled.status == PaymentStatus.SUCCEEDED
+        assert [e.source for e in settled.events.all()] == ["janitor"]
+        assert ledger_payments().count() == 1
