@@ -1,38 +1,26 @@
-"""Staff pages of the ledger: the transactions summary, data entry, the transaction and account
-pages with their actions, the finance panel of the customer file, and the settings area.
-
-Every page parses its input, makes one service call and renders. Objects are reached through
-``finance.selectors`` (404 alike for "missing" and "another tenant's"); what changes the ledger is
-for accountants (``crm.post_transactions``), except drafts and shared notes, which all staff write.
-"""
+"""The transactions summary, data entry, and the transaction page with its actions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from crm import selectors as crm_selectors
 from crm.access import staff_view
 from finance import selectors, services
 from finance.forms import (
     ENTRY_CLASSIFICATIONS,
-    LEDGER_FIELDS,
-    AccountStateForm,
     CommunicateForm,
-    LedgerDefinitionForm,
     LineFormSet,
     MoveForm,
     NotesForm,
-    OpenAccountForm,
     QuickPayForm,
-    RefundForm,
     RejectForm,
     TransactionFilterForm,
     TransactionForm,
@@ -40,40 +28,16 @@ from finance.forms import (
     flash_text,
     line_initial,
     preview_amounts,
-    setting_form,
 )
 from finance.models import (
     WITH_LINES,
     AccountKind,
-    Category,
     Classification,
-    DueDateRule,
-    LedgerDefinition,
-    PaymentMethod,
-    Product,
-    RefundMethod,
-    RejectionReason,
-    TaxRate,
     TransactionState,
-    TransactionType,
 )
+from finance.views.common import ACCOUNTANT, TRANSACTIONS_PER_PAGE, entry_links, form_errors, require_accountant
 from notifications import selectors as notification_selectors
 from notifications import services as notification_services
-
-ACCOUNTANT = "crm.post_transactions"
-TRANSACTIONS_PER_PAGE = 25
-ACCOUNTS_PER_PAGE = 25
-ACCOUNT_ROWS_PER_PAGE = 25
-
-
-def _require_accountant(request) -> None:
-    if not request.user.has_perm(ACCOUNTANT):
-        raise PermissionDenied("Only accountants may do this.")
-
-
-def _invalid(form) -> ValidationError:
-    return ValidationError({name: list(errors) for name, errors in form.errors.items()})
-
 
 # --- the summary ----------------------------------------------------------------------------------
 
@@ -83,13 +47,9 @@ def transaction_list(request):
     form = TransactionFilterForm(request.GET, tenant=request.tenant)
     rows = selectors.cancelled_flags(selectors.filter_transactions(tenant=request.tenant, filters=form.filters()))
     page = Paginator(rows, TRANSACTIONS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"page": page, "form": form, "entry_classifications": _entry_links()}
+    context = {"page": page, "form": form, "entry_classifications": entry_links()}
     template = "finance/_transaction_rows.html" if request.htmx else "finance/transaction_list.html"
     return render(request, template, context)
-
-
-def _entry_links() -> list[tuple[str, str]]:
-    return [(c.value, c.label) for c in ENTRY_CLASSIFICATIONS]
 
 
 # --- data entry -----------------------------------------------------------------------------------
@@ -117,7 +77,7 @@ def transaction_create(request, classification: str):
     if request.method == "POST":
         post_it = "save_and_post" in request.POST
         if post_it:
-            _require_accountant(request)
+            require_accountant(request)
         if form.is_valid() and (formset is None or formset.is_valid()):
             line_forms = [f for f in formset if f.is_filled] if formset is not None else []
             values = form.values()
@@ -235,7 +195,7 @@ def _post(request, txn, at):
 def _reject(request, txn, at):
     form = RejectForm(request.POST, tenant=request.tenant)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_errors(form)
     rejected = services.reject_transaction(txn=txn, reason=form.cleaned_data["reason"], actor=request.user, at=at)
     return f"{rejected} rejected: {rejected.rejection_reason}.", []
 
@@ -256,7 +216,7 @@ def _write_off(request, txn, at):
 def _quick_pay(request, txn, at):
     form = QuickPayForm(request.POST, tenant=request.tenant)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_errors(form)
     payment = services.quick_pay(invoice=txn, actor=request.user, at=at, **form.cleaned_data)
     return f"{txn} paid by {payment} ({payment.money(payment.total_amount)}).", []
 
@@ -264,7 +224,7 @@ def _quick_pay(request, txn, at):
 def _move(request, txn, at):
     form = MoveForm(request.POST, txn=txn)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_errors(form)
     moved = services.move_payment(payment=txn, destination=form.cleaned_data["destination"], actor=request.user,
                                   at=at)
     return f"{txn} moved to {moved.account} as {moved}.", []
@@ -275,7 +235,7 @@ def _communicate(request, txn, at):
         raise ValidationError("There is no customer to write to about this transaction.")
     form = CommunicateForm(request.POST, templates=_message_templates(request, txn))
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_errors(form)
     data = form.cleaned_data
     sent = notification_services.communicate(
         tenant=request.tenant, actor=request.user, customer=txn.account.customer,
@@ -289,7 +249,7 @@ def _communicate(request, txn, at):
 def _amend_notes(request, txn, at):
     form = NotesForm(request.POST)
     if not form.is_valid():
-        raise _invalid(form)
+        raise form_errors(form)
     services.amend_notes(txn=txn, text=form.cleaned_data["text"], actor=request.user, at=at)
     return "Shared notes amended.", []
 
@@ -320,7 +280,7 @@ def transaction_action(request, transaction_id: int, action: str):
     if handler is None:
         raise Http404("No such action.")
     if handler.accountants_only:
-        _require_accountant(request)
+        require_accountant(request)
     try:
         message, warnings = handler.run(request, txn, timezone.now())
     except ValidationError as error:  # ActionNotAllowed included: the refusal says why
@@ -330,207 +290,3 @@ def transaction_action(request, transaction_id: int, action: str):
         for warning in warnings:
             messages.warning(request, warning)
     return redirect("finance:transaction_detail", transaction_id=txn.pk)
-
-
-# --- accounts -------------------------------------------------------------------------------------
-
-
-@staff_view
-def account_list(request):
-    page = Paginator(selectors.accounts_for(tenant=request.tenant), ACCOUNTS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "finance/account_list.html", {"page": page})
-
-
-@staff_view
-def account_detail(request, account_id: int):
-    account = selectors.get_account(tenant=request.tenant, account_id=account_id)
-    can_post = request.user.has_perm(ACCOUNTANT)
-    page = Paginator(selectors.transactions_of_account(account=account), ACCOUNT_ROWS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
-    return render(request, "finance/account_detail.html", {
-        "account": account,
-        "open_items": selectors.open_items(account=account),
-        "allocations": selectors.allocations_of_account(account=account)[:50],
-        "page": page,
-        "transitions": selectors.account_transitions(account=account) if can_post else [],
-        "refund_form": RefundForm(tenant=request.tenant) if can_post and account.state != "terminated" else None,
-        "entry_classifications": _entry_links(),
-    })
-
-
-@require_POST
-@staff_view
-def account_state(request, account_id: int):
-    account = selectors.get_account(tenant=request.tenant, account_id=account_id)
-    _require_accountant(request)
-    form = AccountStateForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise _invalid(form)
-        changed = services.change_account_state(account=account, action=form.cleaned_data["action"],
-                                                actor=request.user, at=timezone.now())
-    except ValidationError as error:
-        messages.error(request, flash_text(error))
-    else:
-        messages.success(request, f"The account is {changed.get_state_display().lower()}.")
-    return redirect("finance:account_detail", account_id=account.pk)
-
-
-@require_POST
-@staff_view
-def account_refund(request, account_id: int):
-    account = selectors.get_account(tenant=request.tenant, account_id=account_id)
-    _require_accountant(request)
-    form = RefundForm(request.POST, tenant=request.tenant)
-    try:
-        if not form.is_valid():
-            raise _invalid(form)
-        result = services.refund(account=account, actor=request.user, at=timezone.now(), **form.cleaned_data)
-    except ValidationError as error:
-        messages.error(request, flash_text(error))
-        return redirect("finance:account_detail", account_id=account.pk)
-    refund = result.transaction
-    messages.success(request, f"{refund} of {refund.money(refund.total_amount)} posted.")
-    for warning in result.warnings:
-        messages.warning(request, warning)
-    return redirect("finance:transaction_detail", transaction_id=refund.pk)
-
-
-# --- the finance panel of the customer file -------------------------------------------------------
-
-
-@staff_view
-def customer_panel(request, customer_id: int):
-    customer = crm_selectors.get_customer(tenant=request.tenant, customer_id=customer_id)
-    return render(request, "finance/_customer_panel.html", {
-        "customer": customer,
-        "accounts": selectors.accounts_of(customer=customer),
-        "open_form": OpenAccountForm(tenant=request.tenant),
-    })
-
-
-@require_POST
-@staff_view
-def account_open(request, customer_id: int):
-    customer = crm_selectors.get_customer(tenant=request.tenant, customer_id=customer_id)
-    form = OpenAccountForm(request.POST, tenant=request.tenant)
-    try:
-        if not form.is_valid():
-            raise _invalid(form)
-        account = services.open_account(customer=customer, **form.cleaned_data)
-    except ValidationError as error:
-        messages.error(request, f"No account was opened. {flash_text(error)}")
-        return redirect("crm:customer_detail", customer_id=customer.pk)
-    messages.success(request, f"Account “{account}” opened.")
-    return redirect("finance:account_detail", account_id=account.pk)
-
-
-# --- settings ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Setting:
-    model: type
-    fields: list[str]
-    title: str
-    columns: list[str]
-
-
-SETTINGS = {
-    "products": Setting(Product, ["code", "name", "default_tax_rate", "unit_price"], "Products",
-                        ["code", "name", "default_tax_rate", "unit_price"]),
-    "tax-rates": Setting(TaxRate, ["name", "percent"], "Tax rates", ["name", "percent"]),
-    "transaction-types": Setting(
-        TransactionType, ["name", "classification", "is_default", "payment_methods", "refund_methods", "categories"],
-        "Transaction types", ["name", "classification", "is_default"],
-    ),
-    "payment-methods": Setting(PaymentMethod, ["name"], "Payment methods", ["name"]),
-    "refund-methods": Setting(RefundMethod, ["name"], "Refund methods", ["name"]),
-    "categories": Setting(Category, ["name"], "Categories", ["name"]),
-    "rejection-reasons": Setting(RejectionReason, ["text"], "Rejection reasons", ["text"]),
-    "due-date-rules": Setting(DueDateRule, ["name", "kind", "days", "nth_day", "months", "proximity_days"],
-                              "Due-date rules", ["name", "kind", "days", "nth_day", "months", "proximity_days"]),
-}
-
-
-def _setting(entity: str) -> Setting:
-    if entity not in SETTINGS:
-        raise Http404("No such setting.")
-    return SETTINGS[entity]
-
-
-@staff_view
-def settings_index(request):
-    _require_accountant(request)
-    return render(request, "finance/settings_index.html", {"settings": SETTINGS})
-
-
-@staff_view
-def setting_list(request, entity: str):
-    setting = _setting(entity)
-    _require_accountant(request)
-    rows = setting.model.objects.filter(tenant=request.tenant)
-    related = [c for c in setting.columns if setting.model._meta.get_field(c).is_relation]
-    if related:
-        rows = rows.select_related(*related)
-    table = [(row, [_cell(row, column) for column in setting.columns]) for row in rows]
-    headers = [setting.model._meta.get_field(c).verbose_name for c in setting.columns]
-    return render(request, "finance/setting_list.html", {
-        "setting": setting, "entity": entity, "table": table, "headers": headers,
-    })
-
-
-def _cell(row, column: str):
-    display = getattr(row, f"get_{column}_display", None)
-    value = display() if display else getattr(row, column)
-    if value is True or value is False:
-        return "yes" if value else ""
-    return "" if value is None else value
-
-
-@staff_view
-def setting_edit(request, entity: str, pk: int | None = None):
-    setting = _setting(entity)
-    instance = setting.model(tenant=request.tenant)
-    if pk is not None:
-        instance = selectors.find(tenant=request.tenant, model=setting.model, pk=pk)
-        if instance is None:
-            raise Http404("No such row.")
-    _require_accountant(request)
-    form = setting_form(setting.model, setting.fields)(request.POST or None, instance=instance,
-                                                       tenant=request.tenant)
-    if request.method == "POST" and form.is_valid():
-        values, many = form.split_values()
-        try:
-            services.save_configuration(tenant=request.tenant, instance=instance, values=values, many=many)
-        except ValidationError as error:
-            apply_errors(error, form)
-        else:
-            messages.success(request, f"{setting.model._meta.verbose_name.capitalize()} “{instance}” saved.")
-            return redirect("finance:setting_list", entity=entity)
-    return render(request, "finance/setting_form.html", {
-        "form": form, "setting": setting, "entity": entity, "instance": instance,
-    })
-
-
-@staff_view
-def ledger_settings(request):
-    _require_accountant(request)
-    definition = services.set_up_ledger(tenant=request.tenant)  # the existing one, or the defaults
-    form = LedgerDefinitionForm(request.POST or None, instance=definition, tenant=request.tenant)
-    if request.method == "POST" and form.is_valid():
-        values, _ = form.split_values()
-        try:
-            services.save_configuration(tenant=request.tenant, instance=definition, values=values)
-        except ValidationError as error:
-            apply_errors(error, form)
-        else:
-            messages.success(request, "Ledger definition saved.")
-            return redirect("finance:settings_index")
-    return render(request, "finance/setting_form.html", {
-        "form": form, "setting": Setting(LedgerDefinition, LEDGER_FIELDS, "Ledger definition", []),
-        "entity": None, "instance": definition,
-    })

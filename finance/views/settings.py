@@ -1,0 +1,138 @@
+"""The ledger's settings area for accountants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from crm.access import staff_view
+from finance import selectors, services
+from finance.forms import (
+    LEDGER_FIELDS,
+    LedgerDefinitionForm,
+    apply_errors,
+    setting_form,
+)
+from finance.models import (
+    Category,
+    DueDateRule,
+    LedgerDefinition,
+    PaymentMethod,
+    Product,
+    RefundMethod,
+    RejectionReason,
+    TaxRate,
+    TransactionType,
+)
+from finance.views.common import require_accountant
+
+# --- settings ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    model: type
+    fields: list[str]
+    title: str
+    columns: list[str]
+
+
+SETTINGS = {
+    "products": Setting(Product, ["code", "name", "default_tax_rate", "unit_price"], "Products",
+                        ["code", "name", "default_tax_rate", "unit_price"]),
+    "tax-rates": Setting(TaxRate, ["name", "percent"], "Tax rates", ["name", "percent"]),
+    "transaction-types": Setting(
+        TransactionType, ["name", "classification", "is_default", "payment_methods", "refund_methods", "categories"],
+        "Transaction types", ["name", "classification", "is_default"],
+    ),
+    "payment-methods": Setting(PaymentMethod, ["name"], "Payment methods", ["name"]),
+    "refund-methods": Setting(RefundMethod, ["name"], "Refund methods", ["name"]),
+    "categories": Setting(Category, ["name"], "Categories", ["name"]),
+    "rejection-reasons": Setting(RejectionReason, ["text"], "Rejection reasons", ["text"]),
+    "due-date-rules": Setting(DueDateRule, ["name", "kind", "days", "nth_day", "months", "proximity_days"],
+                              "Due-date rules", ["name", "kind", "days", "nth_day", "months", "proximity_days"]),
+}
+
+
+def _setting(entity: str) -> Setting:
+    if entity not in SETTINGS:
+        raise Http404("No such setting.")
+    return SETTINGS[entity]
+
+
+@staff_view
+def settings_index(request):
+    require_accountant(request)
+    return render(request, "finance/settings_index.html", {"settings": SETTINGS})
+
+
+@staff_view
+def setting_list(request, entity: str):
+    setting = _setting(entity)
+    require_accountant(request)
+    rows = setting.model.objects.filter(tenant=request.tenant)
+    related = [c for c in setting.columns if setting.model._meta.get_field(c).is_relation]
+    if related:
+        rows = rows.select_related(*related)
+    table = [(row, [_cell(row, column) for column in setting.columns]) for row in rows]
+    headers = [setting.model._meta.get_field(c).verbose_name for c in setting.columns]
+    return render(request, "finance/setting_list.html", {
+        "setting": setting, "entity": entity, "table": table, "headers": headers,
+    })
+
+
+def _cell(row, column: str):
+    display = getattr(row, f"get_{column}_display", None)
+    value = display() if display else getattr(row, column)
+    if value is True or value is False:
+        return "yes" if value else ""
+    return "" if value is None else value
+
+
+@staff_view
+def setting_edit(request, entity: str, pk: int | None = None):
+    setting = _setting(entity)
+    instance = setting.model(tenant=request.tenant)
+    if pk is not None:
+        instance = selectors.find(tenant=request.tenant, model=setting.model, pk=pk)
+        if instance is None:
+            raise Http404("No such row.")
+    require_accountant(request)
+    form = setting_form(setting.model, setting.fields)(request.POST or None, instance=instance,
+                                                       tenant=request.tenant)
+    if request.method == "POST" and form.is_valid():
+        values, many = form.split_values()
+        try:
+            services.save_configuration(tenant=request.tenant, instance=instance, values=values, many=many)
+        except ValidationError as error:
+            apply_errors(error, form)
+        else:
+            messages.success(request, f"{setting.model._meta.verbose_name.capitalize()} “{instance}” saved.")
+            return redirect("finance:setting_list", entity=entity)
+    return render(request, "finance/setting_form.html", {
+        "form": form, "setting": setting, "entity": entity, "instance": instance,
+    })
+
+
+@staff_view
+def ledger_settings(request):
+    require_accountant(request)
+    definition = services.set_up_ledger(tenant=request.tenant)  # the existing one, or the defaults
+    form = LedgerDefinitionForm(request.POST or None, instance=definition, tenant=request.tenant)
+    if request.method == "POST" and form.is_valid():
+        values, _ = form.split_values()
+        try:
+            services.save_configuration(tenant=request.tenant, instance=definition, values=values)
+        except ValidationError as error:
+            apply_errors(error, form)
+        else:
+            messages.success(request, "Ledger definition saved.")
+            return redirect("finance:settings_index")
+    return render(request, "finance/setting_form.html", {
+        "form": form, "setting": Setting(LedgerDefinition, LEDGER_FIELDS, "Ledger definition", []),
+        "entity": None, "instance": definition,
+    })
