@@ -15,6 +15,7 @@ from crm.api import TenantApiKey
 from crm.api import router as customers_router
 from finance.api import router as finance_router
 from finance.exceptions import ActionNotAllowed
+from payments.api import router as payments_router
 
 api = NinjaAPI(
     title="Duly API",
@@ -25,6 +26,7 @@ api = NinjaAPI(
 )
 api.add_router("/", customers_router)
 api.add_router("/", finance_router)
+api.add_router("/", payments_router)
 
 
 def _field_of(loc: list) -> str:

@@ -5,4 +5,6 @@ SCHEDULE: dict[str, dict] = {
     "notifications.sweep_outbox": {"task": "notifications.sweep_outbox", "schedule": 60.0},
     # The janitor: re-polls gateway payments stuck pending or processing (PAYMENTS_STALE_AFTER).
     "payments.poll_stale_payments": {"task": "payments.poll_stale_payments", "schedule": 300.0},
+    # Open payment requests whose 24-hour link ran out become expired (the pay page also checks the time).
+    "payments.expire_payment_requests": {"task": "payments.expire_payment_requests", "schedule": 300.0},
 }

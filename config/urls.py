@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from config.api import api
 from crm import views as crm_views
+from payments import views as payments_views
 
 admin.site.site_header = "Duly support"
 admin.site.site_title = "Duly support"
@@ -14,6 +15,9 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("finance/", include("finance.urls")),
     path("payments/", include("payments.urls")),
+    path("", include("payments.public_urls")),
+    path("receipts/<str:token>/", payments_views.receipt_public, name="receipt_public"),
+    path("receipts/<str:token>.pdf", payments_views.receipt_public, {"as_pdf": True}, name="receipt_public_pdf"),
     path("", include("notifications.urls")),
     path("", include("gateways.urls")),
     path("", include("crm.urls")),

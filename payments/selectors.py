@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from crm.models import Tenant
-from gateways.models import WebhookDelivery
-from payments.models import GatewayPayment
+from gateways.models import GatewayAccount, WebhookDelivery
+from payments.models import GatewayPayment, PaymentRequest, Receipt
 
 
 def webhook_deliveries(*, tenant: Tenant, outcome: str = "") -> QuerySet[WebhookDelivery]:
@@ -38,7 +41,86 @@ def gateway_payments(*, tenant: Tenant, status: str = "", provider: str = "") ->
 def get_gateway_payment(*, tenant: Tenant, payment_id: int) -> GatewayPayment:
     try:
         return GatewayPayment.objects.select_related(
-            "account__customer", "gateway_account", "invoice", "ledger_payment", "created_by"
+            "account__customer", "gateway_account", "invoice", "ledger_payment", "created_by", "receipt"
         ).get(tenant=tenant, pk=payment_id)
     except (GatewayPayment.DoesNotExist, ValueError, TypeError):
         raise Http404("No such payment.") from None
+
+
+def get_receipt(*, tenant: Tenant, receipt_id: int) -> Receipt:
+    try:
+        return Receipt.objects.select_related("tenant").get(tenant=tenant, pk=receipt_id)
+    except (Receipt.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such receipt.") from None
+
+
+def get_receipt_by_token(*, token: str) -> Receipt:
+    """The receipt a customer's link names, found by the token's hash before any tenant is known."""
+    receipt = (
+        Receipt.objects.with_scopes_disabled().select_related("tenant")
+        .filter(public_token_hash=Receipt.hash_token(token)).first()
+    )
+    if receipt is None:
+        raise Http404
+    return receipt
+
+
+# --- payment requests ----------------------------------------------------------------------------
+
+REQUEST_SORTS = {
+    "created": ("created_at", "id"), "-created": ("-created_at", "-id"),
+    "amount": ("amount", "id"), "-amount": ("-amount", "-id"),
+    "status": ("status", "-created_at", "-id"), "-status": ("-status", "-created_at", "-id"),
+}
+
+
+@dataclass(frozen=True)
+class RequestFilters:
+    status: str = ""
+    created_from: date | None = None
+    created_to: date | None = None
+    created_by: int | None = None
+    customer: int | None = None
+    reference: str = ""
+    sort: str = "-created"
+
+
+def payment_requests(*, tenant: Tenant, filters: RequestFilters = RequestFilters()) -> QuerySet[PaymentRequest]:
+    """Payment requests of ``tenant`` for the lists: "My payments" (``created_by``) and "Payment list"."""
+    rows = PaymentRequest.objects.filter(tenant=tenant).select_related(
+        "customer", "created_by", "consolidated_by"
+    ).annotate(attempt_count=Count("attempts"))
+    if filters.status:
+        rows = rows.filter(status=filters.status)
+    if filters.created_from:
+        rows = rows.filter(created_at__date__gte=filters.created_from)
+    if filters.created_to:
+        rows = rows.filter(created_at__date__lte=filters.created_to)
+    if filters.created_by:
+        rows = rows.filter(created_by=filters.created_by)
+    if filters.customer:
+        rows = rows.filter(customer=filters.customer)
+    if filters.reference:
+        rows = rows.filter(reference__icontains=filters.reference)
+    return rows.order_by(*REQUEST_SORTS.get(filters.sort, REQUEST_SORTS["-created"]))
+
+
+def requests_of(*, customer) -> QuerySet[PaymentRequest]:
+    return payment_requests(tenant=customer.tenant, filters=RequestFilters(customer=customer.pk))
+
+
+def get_payment_request(*, tenant: Tenant, request_id: int) -> PaymentRequest:
+    try:
+        return PaymentRequest.objects.select_related("customer", "account", "created_by", "consolidated_by").get(
+            tenant=tenant, pk=request_id
+        )
+    except (PaymentRequest.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such payment request.") from None
+
+
+def pay_gateway_account(*, tenant: Tenant) -> GatewayAccount | None:
+    """The gateway account a payer pays requests through: the tenant's enabled one, live before test,
+    the sandbox first among test accounts."""
+    accounts = list(GatewayAccount.objects.filter(tenant=tenant, enabled=True))
+    accounts.sort(key=lambda a: (not a.live, a.provider != "sandbox", a.pk))
+    return accounts[0] if accounts else None

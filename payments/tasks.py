@@ -3,6 +3,8 @@ did not answer."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
@@ -37,3 +39,9 @@ def poll_stale_payments(**kwargs) -> None:
         )
     for tenant_id, payment_id in stale:
         poll_payment.delay(tenant_id=tenant_id, payment_id=payment_id)
+
+
+@shared_task(name="payments.expire_payment_requests", acks_late=True, ignore_result=True)
+def expire_payment_requests(*, as_of: str | None = None, **kwargs) -> None:
+    """The sweep: open payment requests whose link ran out become expired (beat, every 5 minutes)."""
+    services.expire_payment_requests(at=datetime.fromisoformat(as_of) if as_of else timezone.now())

@@ -4,9 +4,17 @@ from payments import views
 
 app_name = "payments"
 urlpatterns = [
+    path("requests/", views.request_list, name="request_list"),
+    path("requests/<int:request_id>/cancel/", views.request_cancel, name="request_cancel"),
+    path("requests/<int:request_id>/resend/", views.request_resend, name="request_resend"),
+    path("requests/<int:request_id>/consolidate/", views.request_consolidate, name="request_consolidate"),
+    path("customers/<int:customer_id>/requests/", views.customer_panel, name="customer_panel"),
+    path("customers/<int:customer_id>/requests/new/", views.request_create, name="request_create"),
     path("", views.payment_list, name="payment_list"),
     path("<int:payment_id>/", views.payment_detail, name="payment_detail"),
     path("<int:payment_id>/confirm/", views.payment_confirm, name="payment_confirm"),
+    path("receipts/<int:receipt_id>/", views.receipt_detail, name="receipt_detail"),
+    path("receipts/<int:receipt_id>/link/", views.receipt_new_link, name="receipt_new_link"),
     path("webhooks/", views.webhook_list, name="webhook_list"),
     path("webhooks/<int:delivery_id>/replay/", views.webhook_replay, name="webhook_replay"),
 ]

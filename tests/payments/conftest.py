@@ -1,3 +1,4 @@
 from tests.finance.conftest import card, ledger
+from tests.payments.request_fixtures import fresh_pay_throttle, gbp, sandbox
 
-__all__ = ["card", "ledger"]
+__all__ = ["card", "fresh_pay_throttle", "gbp", "ledger", "sandbox"]

@@ -1,5 +1,5 @@
-"""Collecting money through a provider: start a payment, apply what the provider says about it,
-process webhook deliveries, re-poll stale payments, refund.
+"""Gateway payments: start one, apply what the provider says (booking one ledger payment), re-poll
+stale ones, and the bank's manual confirmation.
 
 A provider is called outside any database transaction (its answer is stored in a second one), so a
 slow provider holds no lock and a failing one leaves the payment pending and visible.
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -18,10 +17,15 @@ from django.db import transaction
 from django.db.models import Q
 from django_fsm import can_proceed
 
-from crm.models import Tenant, User
+from crm.models import User
 from finance import services as ledger
-from finance.models import Account, Classification, FinancialTransaction, PaymentMethod, RefundMethod
-from gateways import inbox, registry
+from finance.models import (
+    Account,
+    Classification,
+    FinancialTransaction,
+    PaymentMethod,
+)
+from gateways import registry
 from gateways.base import (
     CheckoutMode,
     CheckoutRequest,
@@ -29,13 +33,18 @@ from gateways.base import (
     GatewayUnavailable,
     PaymentDeclined,
     PaymentState,
-    RefundRequest,
     from_minor_units,
     to_minor_units,
 )
 from gateways.base import PaymentStatus as Normalised
-from gateways.models import GatewayAccount, WebhookDelivery, WebhookOutcome
-from payments.models import GatewayPayment, GatewayRefund, PaymentEvent, PaymentStatus, RefundStatus
+from gateways.models import GatewayAccount
+from payments.models import (
+    GatewayPayment,
+    PaymentEvent,
+    PaymentStatus,
+)
+from payments.services.receipts import issue_receipt
+from payments.services.request_records import complete_request
 
 logger = logging.getLogger(__name__)
 TRANSITIONS = {
@@ -45,10 +54,9 @@ TRANSITIONS = {
     Normalised.EXPIRED: "mark_expired",
 }
 DEFAULT_PAYMENT_METHOD = "Card"
-DEFAULT_REFUND_METHOD = "Card refund"
 
 
-def _new_reference(prefix: str) -> str:
+def new_reference(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(12)}"
 
 
@@ -56,7 +64,7 @@ def _new_reference(prefix: str) -> str:
 
 
 @transaction.atomic
-def _create_payment(**fields) -> GatewayPayment:
+def create_payment_row(**fields) -> GatewayPayment:
     return GatewayPayment.objects.create(**fields)
 
 
@@ -76,11 +84,22 @@ def start_payment(
     capabilities = registry.capabilities_of(gateway_account.provider)
     if not capabilities.supports(mode=CheckoutMode(mode), currency=account.currency, pay_in_4=pay_in_4):
         raise ValueError(f"{gateway_account} cannot take {account.currency} this way.")
-    payment = _create_payment(
-        tenant=account.tenant, reference=_new_reference("dp"), gateway_account=gateway_account,
+    payment = create_payment_row(
+        tenant=account.tenant, reference=new_reference("dp"), gateway_account=gateway_account,
         provider=gateway_account.provider, account=account, invoice=invoice, amount=amount,
         currency=account.currency, mode=mode, description=description[:200], expires_at=expires_at,
         created_by=actor, created_at=at, updated_at=at,
+    )
+    return open_checkout(payment=payment, return_url=return_url, webhook_url=webhook_url, at=at,
+                          cancel_url=cancel_url, customer_email=customer_email, pay_in_4=pay_in_4)
+
+
+def open_checkout(*, payment: GatewayPayment, return_url: str, webhook_url: str, at: datetime,
+                   cancel_url: str = "", customer_email: str = "", pay_in_4: bool = False) -> GatewayPayment:
+    """Ask the provider for the checkout of a recorded payment; outside any transaction."""
+    gateway_account, account, amount, description, mode, expires_at = (
+        payment.gateway_account, payment.account, payment.amount, payment.description, payment.mode,
+        payment.expires_at,
     )
     request = CheckoutRequest(
         reference=payment.reference, amount_minor=to_minor_units(amount, account.currency),
@@ -168,6 +187,8 @@ def apply_state(
             )
         booked = _book(locked, at, actor=actor, external_reference=external_reference)
         locked.mark_succeeded(ledger_payment=booked, at=at)
+        if locked.payment_request_id is not None:
+            complete_request(attempt=locked, at=at)
     elif status in TRANSITIONS:
         move = getattr(locked, TRANSITIONS[status])
         if can_proceed(move) and status == Normalised.FAILED:
@@ -180,6 +201,9 @@ def apply_state(
     locked.save()
     PaymentEvent.objects.create(tenant_id=locked.tenant_id, payment=locked, from_status=before,
                                 to_status=locked.status, source=source[:60], at=at)
+    if locked.status == PaymentStatus.SUCCEEDED:
+        # Like a client token, the receipt's link token is handed to the caller, never stored.
+        _, locked.receipt_token = issue_receipt(ledger_payment=locked.ledger_payment, gateway_payment=locked, at=at)
     return locked
 
 
@@ -201,7 +225,7 @@ def record_bank_confirmation(
                        source=f"bank confirmation by {actor.get_username()}", external_reference=bank_reference)
 
 
-def _confirm(payment: GatewayPayment) -> PaymentState:
+def fetch_provider_state(payment: GatewayPayment) -> PaymentState:
     """Ask the provider (outside any transaction) where the payment stands."""
     return registry.gateway_for(account=payment.gateway_account).fetch_status(payment.provider_reference)
 
@@ -213,81 +237,10 @@ def refresh_payment(*, payment: GatewayPayment, at: datetime, source: str = "pol
     """
     if not payment.provider_reference:
         return payment
-    state = _confirm(payment)
+    state = fetch_provider_state(payment)
     GatewayPayment.objects.filter(pk=payment.pk).update(last_checked_at=at)
     return apply_state(payment=payment, status=state.status, at=at, source=source,
                        failure_message=state.failure_message, amount_minor=state.amount_minor)
-
-
-# --- webhooks ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    outcome: str
-    detail: str = ""
-
-
-@transaction.atomic
-def _finish(delivery: WebhookDelivery, outcome: str, detail: str, at: datetime) -> DeliveryResult:
-    WebhookDelivery.objects.filter(pk=delivery.pk, outcome=WebhookOutcome.RECEIVED).update(
-        outcome=outcome, detail=detail[:2000], processed_at=at
-    )
-    return DeliveryResult(outcome=outcome, detail=detail)
-
-
-def process_webhook_delivery(*, tenant: Tenant, delivery_id: int, at: datetime) -> DeliveryResult:
-    """Settle what a stored webhook delivery says. Safe to run twice: a delivery is processed once,
-    and applying a status twice changes nothing.
-
-    :raises GatewayUnavailable: confirming with the provider failed; the delivery stays received.
-    """
-    delivery = WebhookDelivery.objects.select_related("gateway_account").get(pk=delivery_id, tenant=tenant)
-    if delivery.outcome != WebhookOutcome.RECEIVED:
-        return DeliveryResult(outcome=delivery.outcome, detail="already processed")
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
-    event = inbox.event_of(delivery, delivery.gateway_account)
-    payment = _payment_for(tenant, delivery.provider, event.provider_reference)
-    if payment is None:
-        detail = f"No payment has the reference {event.provider_reference}."
-        return _finish(delivery, WebhookOutcome.IGNORED, detail, at)
-    if event.needs_confirmation:
-        state = _confirm(payment)
-        status, amount_minor, message = state.status, state.amount_minor, state.failure_message
-    elif event.status is None:
-        return _finish(delivery, WebhookOutcome.IGNORED, f"Event type {event.event_type} is not acted on.", at)
-    else:
-        status, amount_minor, message = event.status, event.amount_minor, ""
-    try:
-        apply_state(payment=payment, status=status, at=at, source=f"webhook {delivery.event_id}",
-                    failure_message=message, amount_minor=amount_minor)
-    except ValueError as error:
-        return _finish(delivery, WebhookOutcome.FAILED, str(error), at)
-    return _finish(delivery, WebhookOutcome.PROCESSED, f"{payment.reference}: {status}", at)
-
-
-def _payment_for(tenant: Tenant, provider: str, reference: str) -> GatewayPayment | None:
-    """The payment a provider reference names. A provider may refine a reference after the checkout
-    (Cashflows: the job ``j`` becomes ``j/p`` once the payer pays); the payment then takes the fuller one."""
-    payments = GatewayPayment.objects.select_related("gateway_account").filter(tenant=tenant, provider=provider)
-    payment = payments.filter(provider_reference=reference).first()
-    if payment is None and "/" in reference:
-        payment = payments.filter(provider_reference=reference.split("/", 1)[0]).first()
-        if payment is not None:
-            GatewayPayment.objects.filter(pk=payment.pk).update(provider_reference=reference)
-            payment.provider_reference = reference
-    return payment
-
-
-@transaction.atomic
-def replay_webhook_delivery(*, delivery: WebhookDelivery) -> WebhookDelivery:
-    """Process a delivery again (support's "replay"): back to received, enqueued after commit."""
-    WebhookDelivery.objects.filter(pk=delivery.pk).exclude(outcome=WebhookOutcome.REJECTED).update(
-        outcome=WebhookOutcome.RECEIVED, detail="", processed_at=None
-    )
-    transaction.on_commit(lambda: inbox.enqueue_processing(delivery_id=delivery.pk, tenant_id=delivery.tenant_id))
-    delivery.refresh_from_db()
-    return delivery
 
 
 # --- the janitor ---------------------------------------------------------------------------------
@@ -298,75 +251,3 @@ def stale_payments(*, older_than: timedelta, at: datetime):
     return GatewayPayment.objects.filter(
         status__in=[PaymentStatus.PENDING, PaymentStatus.PROCESSING], updated_at__lt=at - older_than,
     ).exclude(provider_reference="").filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=at - older_than))
-
-
-# --- refunds -------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def _request_refund(*, payment: GatewayPayment, amount: Decimal, actor: User | None, at: datetime) -> GatewayRefund:
-    locked = GatewayPayment.objects.select_for_update().get(tenant=payment.tenant_id, pk=payment.pk)
-    if locked.status != PaymentStatus.SUCCEEDED:
-        raise ValueError("Only a succeeded payment can be refunded.")
-    already = sum((r.amount for r in locked.refunds.exclude(status=RefundStatus.FAILED)), Decimal(0))
-    if amount <= 0 or already + amount > locked.amount:
-        raise ValueError(f"At most {locked.amount - already} {locked.currency} can still be refunded.")
-    return GatewayRefund.objects.create(
-        tenant_id=locked.tenant_id, payment=locked, amount=amount, idempotency_key=_new_reference("rf"),
-        created_by=actor, created_at=at,
-    )
-
-
-def refund_payment(*, payment: GatewayPayment, amount: Decimal, actor: User | None, at: datetime) -> GatewayRefund:
-    """Refund part or all of a succeeded payment: our record first, then the provider (with the
-    record's idempotency key), then the ledger refund.
-
-    :raises ValueError: the payment did not succeed, or the amount is more than is left to refund.
-    :raises GatewayUnavailable: the provider did not answer; ``retry_refund`` sends the same key again.
-    """
-    return retry_refund(refund=_request_refund(payment=payment, amount=amount, actor=actor, at=at), at=at)
-
-
-def retry_refund(*, refund: GatewayRefund, at: datetime) -> GatewayRefund:
-    """Send a requested refund to the provider (again); the same idempotency key never refunds twice."""
-    if refund.status != RefundStatus.REQUESTED:
-        return refund
-    payment = refund.payment
-    try:
-        result = registry.gateway_for(account=payment.gateway_account).refund(RefundRequest(
-            provider_reference=payment.provider_reference, amount_minor=to_minor_units(refund.amount, payment.currency),
-            currency=payment.currency, idempotency_key=refund.idempotency_key,
-        ))
-    except (PaymentDeclined, GatewayError) as error:
-        if isinstance(error, GatewayUnavailable):
-            raise
-        return _refund_failed(refund, str(error))
-    return _refund_done(refund, result.refund_reference, result.succeeded, at)
-
-
-@transaction.atomic
-def _refund_failed(refund: GatewayRefund, message: str) -> GatewayRefund:
-    GatewayRefund.objects.filter(pk=refund.pk, status=RefundStatus.REQUESTED).update(
-        status=RefundStatus.FAILED, failure_message=message[:300]
-    )
-    refund.refresh_from_db()
-    return refund
-
-
-@transaction.atomic
-def _refund_done(refund: GatewayRefund, reference: str, succeeded: bool, at: datetime) -> GatewayRefund:
-    locked = GatewayRefund.objects.select_for_update().select_related("payment__account").get(pk=refund.pk)
-    if locked.status != RefundStatus.REQUESTED:
-        return locked
-    if not succeeded:
-        return _refund_failed(locked, "The provider did not accept the refund.")
-    method, _ = RefundMethod.objects.get_or_create(tenant_id=locked.tenant_id, name=DEFAULT_REFUND_METHOD)
-    posted = ledger.refund(
-        account=locked.payment.account, amount=locked.amount, refund_method=method, actor=locked.created_by, at=at,
-        external_reference=reference, issue_reason=f"Refund of {locked.payment.reference}",
-    ).transaction
-    locked.status = RefundStatus.SUCCEEDED
-    locked.provider_refund_reference = reference
-    locked.ledger_refund = posted
-    locked.save()
-    return locked

@@ -5,13 +5,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
+from django_scopes import scope
 
 from crm.access import require_permission, staff_view
 from gateways.models import Provider, WebhookOutcome
-from payments import selectors, services
+from payments import printing, selectors, services
 from payments.models import PaymentStatus
 
 PER_PAGE = 50
@@ -86,3 +90,50 @@ def payment_confirm(request, payment_id: int):
         }, status=422)
     messages.success(request, "The bank's confirmation is recorded and the payment is booked.")
     return redirect("payments:payment_detail", payment_id=payment.pk)
+
+
+# --- receipts ------------------------------------------------------------------------------------
+
+
+def _receipt_response(request, receipt, *, public: bool, link: str = "", as_pdf: bool = False) -> HttpResponse:
+    pdf_url = request.path.rstrip("/") + ".pdf" if public else "?format=pdf"
+    context = {"receipt": receipt, "tenant": receipt.tenant, "public": public, "link": link, "as_pdf": as_pdf,
+               "pdf_url": pdf_url}
+    if not as_pdf:
+        return render(request, "payments/receipt.html", context)
+    html = render_to_string("payments/receipt.html", context, request=request)
+    document = printing.render_pdf(html=html, base_url=request.build_absolute_uri())
+    response = HttpResponse(document, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="receipt-{receipt.number}.pdf"'
+    return response
+
+
+@staff_view
+def receipt_detail(request, receipt_id: int):
+    receipt = selectors.get_receipt(tenant=request.tenant, receipt_id=receipt_id)
+    return _receipt_response(request, receipt, public=False, as_pdf=request.GET.get("format") == "pdf")
+
+
+@staff_view
+@require_POST
+def receipt_new_link(request, receipt_id: int):
+    receipt = selectors.get_receipt(tenant=request.tenant, receipt_id=receipt_id)
+    token = services.receipt_link(receipt=receipt)
+    response = _receipt_response(
+        request, receipt, public=False, link=request.build_absolute_uri(reverse("receipt_public", args=[token]))
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def receipt_public(request, token: str, as_pdf: bool = False):
+    """The customer's receipt, reached by the link's token alone: no login, and no tenant until found."""
+    receipt = selectors.get_receipt_by_token(token=token)
+    with scope(tenant=receipt.tenant):
+        response = _receipt_response(request, receipt, public=True, as_pdf=as_pdf)
+    # The token is the key: keep it out of caches and out of the Referer of any link followed.
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -1,0 +1,11 @@
+"""The payer's pages, at the site root: ``/pay/<token>/``. No login; the token is the capability."""
+
+from django.urls import path
+
+from payments import views
+
+app_name = "pay"
+urlpatterns = [
+    path("pay/<str:token>/", views.pay_page, name="page"),
+    path("pay/<str:token>/done/", views.pay_done, name="done"),
+]

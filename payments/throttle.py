@@ -1,0 +1,29 @@
+"""A small fixed-window rate limit on Django's cache (Redis), shared by every web process."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.http import HttpRequest
+
+
+def client_ip(request: HttpRequest) -> str:
+    # REMOTE_ADDR is the proxy's address behind a load balancer; the proxy must set it from the client
+    # (e.g. uvicorn/gunicorn --forwarded-allow-ips) rather than us trusting a spoofable header here.
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def allow(*, key: str, limit: int, window_seconds: int) -> bool:
+    """Count one hit on ``key``; ``False`` once more than ``limit`` hits fall in the window that the
+    first hit opened."""
+    cache_key = f"throttle:{key}"
+    cache.add(cache_key, 0, timeout=window_seconds)
+    try:
+        hits = cache.incr(cache_key)
+    except ValueError:  # expired between add and incr: this hit opens a new window
+        cache.set(cache_key, 1, timeout=window_seconds)
+        hits = 1
+    return hits <= limit
+
+
+def reset(*, key: str) -> None:
+    cache.delete(f"throttle:{key}")

@@ -1,0 +1,252 @@
+"""Payment requests: the staff pages (the customer file's panel, "My payments", "Payment list") and the
+payer's public page ``/pay/<token>/``."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+from django_scopes import scope
+
+from crm import selectors as crm_selectors
+from crm.access import require_permission, staff_view
+from crm.models import User
+from finance.models import Account
+from gateways import registry
+from gateways.base import CheckoutMode, GatewayError
+from payments import selectors, services, throttle
+from payments.models import COMPLETE_STATES, PaymentStatus, RequestChannel, RequestStatus
+
+PER_PAGE = 50
+LOOKUPS_PER_MINUTE = getattr(settings, "PAY_LOOKUPS_PER_MINUTE", 30)
+
+
+def _flash(error: ValidationError) -> str:
+    if hasattr(error, "error_dict"):
+        return " ".join(f"{field}: {m}" for field, msgs in error.message_dict.items() for m in msgs)
+    return " ".join(error.messages)
+
+
+# --- staff: the customer file's panel --------------------------------------------------------------
+
+
+def _panel(request, customer, *, errors=None, values=None, status=200):
+    accounts = Account.objects.filter(tenant=request.tenant, customer=customer, state="active").order_by("currency")
+    return render(request, "payments/_customer_panel.html", {
+        "customer": customer, "accounts": accounts, "requests": selectors.requests_of(customer=customer)[:20],
+        "channels": RequestChannel.choices, "errors": errors or {}, "values": values or {},
+        "open_status": RequestStatus.OPEN, "can_consolidate": request.user.has_perm("crm.manage_payments"),
+    }, status=status)
+
+
+@staff_view
+def customer_panel(request, customer_id: int):
+    customer = crm_selectors.get_customer(tenant=request.tenant, customer_id=customer_id)
+    return _panel(request, customer)
+
+
+@staff_view
+@require_POST
+def request_create(request, customer_id: int):
+    customer = crm_selectors.get_customer(tenant=request.tenant, customer_id=customer_id)
+    account = Account.objects.filter(tenant=request.tenant, customer=customer, pk=_int(request.POST.get("account"))
+                                     ).first()
+    try:
+        if account is None:
+            raise ValidationError({"account": "Choose one of the customer's accounts."})
+        services.request_payment(
+            customer=customer, account=account, amount=request.POST.get("amount", ""),
+            reference=request.POST.get("reference", ""), message=request.POST.get("message", ""),
+            channels=request.POST.getlist("channels"), actor=request.user, at=timezone.now(),
+        )
+    except ValidationError as error:
+        if request.htmx:
+            return _panel(request, customer, errors=error.message_dict, values=request.POST, status=422)
+        messages.error(request, f"No request was sent. {_flash(error)}")
+        return redirect("crm:customer_detail", customer_id=customer.pk)
+    if request.htmx:
+        return _panel(request, customer)
+    messages.success(request, f"The payment request was sent to {customer.name}.")
+    return redirect("crm:customer_detail", customer_id=customer.pk)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _back(request, payment_request):
+    if request.htmx:
+        return _panel(request, payment_request.customer)
+    target = request.POST.get("next", "")
+    if target.startswith("/payments/requests/") or target.startswith("/customers/"):
+        return redirect(target)
+    return redirect("payments:request_list")
+
+
+def _act(request, request_id: int, action, done: str):
+    payment_request = selectors.get_payment_request(tenant=request.tenant, request_id=request_id)
+    try:
+        action(request=payment_request, actor=request.user, at=timezone.now())
+    except ValidationError as error:
+        messages.error(request, _flash(error))
+    else:
+        messages.success(request, done)
+    return _back(request, payment_request)
+
+
+@staff_view
+@require_POST
+def request_cancel(request, request_id: int):
+    return _act(request, request_id, services.cancel_payment_request, "The payment request is cancelled.")
+
+
+@staff_view
+@require_POST
+def request_resend(request, request_id: int):
+    return _act(request, request_id, services.resend_payment_request,
+                "A new link, valid for 24 hours, was sent; the old link no longer works.")
+
+
+@staff_view
+@require_POST
+def request_consolidate(request, request_id: int):
+    require_permission(request, "crm.manage_payments", "Only payment managers consolidate payments.")
+    return _act(request, request_id, services.consolidate_payment_request, "The payment is consolidated.")
+
+
+# --- staff: "My payments" and "Payment list" -------------------------------------------------------
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@staff_view
+def request_list(request):
+    query = request.GET
+    mine = query.get("mine") == "1"
+    filters = selectors.RequestFilters(
+        status=query.get("status", "") if query.get("status") in RequestStatus.values else "",
+        created_from=_date(query.get("from", "")), created_to=_date(query.get("to", "")),
+        created_by=request.user.pk if mine else _int(query.get("staff")),
+        customer=_int(query.get("customer")), reference=query.get("reference", "").strip()[:100],
+        sort=query.get("sort", "-created") if query.get("sort") in selectors.REQUEST_SORTS else "-created",
+    )
+    page = Paginator(selectors.payment_requests(tenant=request.tenant, filters=filters), PER_PAGE).get_page(
+        query.get("page")
+    )
+    params = query.copy()
+    params.pop("page", None)
+    return render(request, "payments/request_list.html", {
+        "page": page, "filters": filters, "mine": mine, "statuses": RequestStatus.choices,
+        "staff": User.objects.filter(tenant=request.tenant).order_by("username"),
+        "can_consolidate": request.user.has_perm("crm.manage_payments"), "complete_states": COMPLETE_STATES,
+        "open_status": RequestStatus.OPEN, "query": params.urlencode(),
+    })
+
+
+# --- the payer's page ------------------------------------------------------------------------------
+
+
+def _payer_page(view):
+    """The token in the URL is the capability to pay: no caching, and never sent to another site.
+    ``same-origin`` rather than ``no-referrer``: under ``no-referrer`` browsers send ``Origin: null`` with
+    the form's POST, which CSRF protection rightly refuses (see gateways.sandbox_server)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, token: str) -> HttpResponse:
+        if not throttle.allow(key=f"pay:{throttle.client_ip(request)}", limit=LOOKUPS_PER_MINUTE,
+                              window_seconds=60):
+            response = render(request, "payments/pay_message.html",
+                              {"message": "Too many attempts. Wait a minute and try again."}, status=429)
+        else:
+            payment_request = services.request_for_token(token=token, at=timezone.now())
+            if payment_request is None:
+                raise Http404("No such payment link.")
+            with scope(tenant=payment_request.tenant):
+                response = view(request, payment_request, token)
+        response["Referrer-Policy"] = "same-origin"
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return wrapped
+
+
+def _pay_context(payment_request, gateway_account) -> dict:
+    pay_in_4 = gateway_account is not None and registry.capabilities_of(gateway_account.provider).supports(
+        mode=CheckoutMode.HOSTED_PAGE, currency=payment_request.currency, pay_in_4=True
+    )
+    return {
+        "tenant_name": payment_request.tenant.name, "amount": payment_request.amount,
+        "currency": payment_request.currency, "reference": payment_request.reference,
+        "message": payment_request.message, "expires_at": payment_request.expires_at,
+        "payable": payment_request.status == RequestStatus.OPEN and gateway_account is not None,
+        "notice": services.PAYER_STATUS_TEXT.get(payment_request.status, ""), "pay_in_4": pay_in_4,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@_payer_page
+def pay_page(request, payment_request, token: str):
+    gateway_account = selectors.pay_gateway_account(tenant=payment_request.tenant)
+    context = _pay_context(payment_request, gateway_account)
+    if gateway_account is None and payment_request.status == RequestStatus.OPEN:
+        context["notice"] = "Online payment is not available at the moment. Please contact us."
+    if request.method == "GET" or not context["payable"]:
+        return render(request, "payments/pay_page.html", context, status=200 if request.method == "GET" else 409)
+    site = settings.DULY_SITE_URL.rstrip("/")
+    try:
+        attempt = services.start_request_attempt(
+            request=payment_request, gateway_account=gateway_account, at=timezone.now(),
+            pay_in_4=context["pay_in_4"] and request.POST.get("pay_in_4") == "1",
+            return_url=site + reverse("pay:done", kwargs={"token": token}),
+            webhook_url=site + reverse("gateways:webhook", kwargs={
+                "provider": gateway_account.provider, "token": gateway_account.webhook_token}),
+        )
+    except services.AttemptRefused as refusal:
+        return render(request, "payments/pay_page.html", context | {"payable": False, "notice": str(refusal)},
+                      status=409)
+    if attempt.status == PaymentStatus.PENDING and attempt.redirect_url:
+        return redirect(attempt.redirect_url)
+    return render(request, "payments/pay_page.html", context | {
+        "notice": attempt.failure_message or "The payment could not be started. Please try again."
+    }, status=502)
+
+
+@require_http_methods(["GET"])
+@_payer_page
+def pay_done(request, payment_request, token: str):
+    """Where the provider sends the payer back. The webhook settles the attempt; asking the provider
+    here as well means the payer sees the outcome even if the webhook is late."""
+    attempt = payment_request.attempts.order_by("-created_at", "-id").first()
+    if attempt is not None and attempt.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING):
+        try:
+            services.refresh_payment(payment=attempt, at=timezone.now(), source="payer returned")
+        except (GatewayError, ValueError):
+            pass  # the webhook or the janitor settles it
+        payment_request = selectors.get_payment_request(tenant=payment_request.tenant, request_id=payment_request.pk)
+    attempt = payment_request.attempts.order_by("-created_at", "-id").first()
+    context = _pay_context(payment_request, None)
+    if payment_request.status in COMPLETE_STATES:
+        context["notice"] = "Thank you: your payment was received."
+    elif attempt is not None and attempt.status == PaymentStatus.FAILED:
+        context["notice"] = f"The payment did not go through: {attempt.failure_message} You can try again."
+        context["payable"] = payment_request.status == RequestStatus.OPEN
+    elif attempt is not None and attempt.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING):
+        context["notice"] = "Your payment is being confirmed. You will not be charged twice."
+    return render(request, "payments/pay_page.html", context | {"done": True})
