@@ -121,12 +121,25 @@ class Category(TenantOwned):
         return self.name
 
 
+class FeePayer(models.TextChoices):
+    """Who pays an invoice of a fee type: the customer (staff may take a card payment for it) or a
+    lender/provider (a commission: never taken from the customer)."""
+
+    NONE = "", "Not a fee"
+    CUSTOMER = "customer", "Fee due from the customer"
+    PROVIDER = "provider", "Fee due from a lender or provider"
+
+
 class TransactionType(TenantOwned):
     """A user-defined type within a classification, e.g. "cash payment" or "voucher payment"."""
 
     name = models.CharField(max_length=100)
     classification = models.CharField(max_length=24, choices=Classification.choices)
     is_default = models.BooleanField(default=False)
+    fee_payer = models.CharField(
+        max_length=10, choices=FeePayer.choices, default=FeePayer.NONE, blank=True,
+        help_text="For invoice types: whether their invoices are fees, and who pays them.",
+    )
     payment_methods = models.ManyToManyField(PaymentMethod, blank=True)
     refund_methods = models.ManyToManyField(RefundMethod, blank=True)
     categories = models.ManyToManyField(Category, blank=True)
@@ -137,6 +150,9 @@ class TransactionType(TenantOwned):
             models.UniqueConstraint("tenant", "classification", "name", name="txntype_name_unique"),
             models.UniqueConstraint(
                 "tenant", "classification", condition=Q(is_default=True), name="txntype_one_default"
+            ),
+            models.CheckConstraint(
+                condition=Q(fee_payer="") | Q(classification="invoice"), name="txntype_fee_is_an_invoice"
             ),
         ]
 

@@ -61,6 +61,10 @@ class GatewayPayment(TenantOwned):
     payment_request = models.ForeignKey(
         "payments.PaymentRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="attempts"
     )
+    invoice_pay_link = models.ForeignKey(
+        "payments.InvoicePayLink", on_delete=models.PROTECT, null=True, blank=True, related_name="attempts",
+        help_text="The emailed pay-now link the customer paid through, if any.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -326,3 +330,34 @@ class Receipt(TenantOwned):
     @property
     def provider_label(self) -> str:
         return Provider(self.provider).label if self.provider in Provider.values else self.provider
+
+
+# --- email pay: an invoice's pay-now link ------------------------------------------------------------
+
+
+class InvoicePayLink(TenantOwned):
+    """A pay-now link emailed with a posted invoice ("Email Pago"). The link carries a random token;
+    only its SHA-256 is stored. Unlike a payment request (a fixed amount, paid once) the link pays the
+    invoice's outstanding amount in one or several parts until the invoice is settled or the link
+    expires. Each payment made through it is a ``GatewayPayment`` with ``invoice`` set and
+    ``invoice_pay_link`` naming the link."""
+
+    invoice = models.ForeignKey(FinancialTransaction, on_delete=models.PROTECT, related_name="pay_links")
+    token_hash = models.CharField(max_length=64)
+    sent_to = models.EmailField()
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(token_hash__regex=r"^[0-9a-f]{64}$"), name="invoicepaylink_token_hash"),
+        ]
+        # Found by the token's hash before the tenant is known (as receipts are).
+        indexes = [models.Index("token_hash", name="invoicepaylink_token")]
+
+    def __str__(self) -> str:
+        return f"Pay link #{self.pk}"

@@ -6,6 +6,8 @@ from payments import views
 
 app_name = "pay"
 urlpatterns = [
+    path("pay/invoice/<str:token>/", views.invoice_pay_page, name="invoice"),
+    path("pay/invoice/<str:token>/done/", views.invoice_pay_done, name="invoice_done"),
     path("pay/<str:token>/", views.pay_page, name="page"),
     path("pay/<str:token>/done/", views.pay_done, name="done"),
 ]

@@ -9,6 +9,9 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from crm.models import Tenant
+from finance.models import Classification, FeePayer, FinancialTransaction, TransactionState
+from gateways import registry
+from gateways.base import CheckoutMode
 from gateways.models import GatewayAccount, WebhookDelivery
 from payments.models import GatewayPayment, PaymentRequest, Receipt
 
@@ -123,4 +126,33 @@ def pay_gateway_account(*, tenant: Tenant) -> GatewayAccount | None:
     the sandbox first among test accounts."""
     accounts = list(GatewayAccount.objects.filter(tenant=tenant, enabled=True))
     accounts.sort(key=lambda a: (not a.live, a.provider != "sandbox", a.pk))
+    return accounts[0] if accounts else None
+
+
+def _fees(tenant: Tenant) -> QuerySet[FinancialTransaction]:
+    return FinancialTransaction.objects.filter(
+        tenant=tenant, classification=Classification.INVOICE, state=TransactionState.POSTED,
+    ).exclude(type__fee_payer=FeePayer.NONE)
+
+
+def fees_of(*, tenant: Tenant, customer_id: int) -> QuerySet[FinancialTransaction]:
+    """The customer's posted fee invoices (fees and commissions), newest first."""
+    return _fees(tenant).filter(account__customer_id=customer_id).select_related("type", "account").order_by(
+        "-posted_at", "-id"
+    )
+
+
+def get_fee(*, tenant: Tenant, invoice_id: int) -> FinancialTransaction:
+    try:
+        return _fees(tenant).select_related("type", "account__customer").get(pk=invoice_id)
+    except (FinancialTransaction.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such fee.") from None
+
+
+def card_gateway_account(*, tenant: Tenant, currency: str) -> GatewayAccount | None:
+    """The tenant's enabled gateway account that takes ``currency`` in embedded card fields, live first.
+    Duly embeds the sandbox's fields itself; other providers' field scripts are not wired yet."""
+    accounts = [a for a in GatewayAccount.objects.filter(tenant=tenant, enabled=True, provider="sandbox")
+                if registry.capabilities_of(a.provider).supports(mode=CheckoutMode.CARD_FIELDS, currency=currency)]
+    accounts.sort(key=lambda a: (not a.live, a.pk))
     return accounts[0] if accounts else None

@@ -4,11 +4,16 @@ from payments import views
 
 app_name = "payments"
 urlpatterns = [
+    path("customers/<int:customer_id>/fees/", views.fees_panel, name="fees_panel"),
+    path("fees/<int:invoice_id>/take/", views.take_payment, name="take_payment"),
+    path("<int:payment_id>/status/", views.payment_status, name="payment_status"),
     path("requests/", views.request_list, name="request_list"),
     path("requests/<int:request_id>/cancel/", views.request_cancel, name="request_cancel"),
     path("requests/<int:request_id>/resend/", views.request_resend, name="request_resend"),
     path("requests/<int:request_id>/consolidate/", views.request_consolidate, name="request_consolidate"),
     path("customers/<int:customer_id>/requests/", views.customer_panel, name="customer_panel"),
+    path("invoices/<int:invoice_id>/email-pay/", views.invoice_pay_panel, name="invoice_pay_panel"),
+    path("invoices/<int:invoice_id>/email-pay/send/", views.invoice_pay_send, name="invoice_pay_send"),
     path("customers/<int:customer_id>/requests/new/", views.request_create, name="request_create"),
     path("", views.payment_list, name="payment_list"),
     path("<int:payment_id>/", views.payment_detail, name="payment_detail"),

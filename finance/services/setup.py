@@ -13,6 +13,7 @@ from finance.models import (
     AccountKind,
     Classification,
     DueDateRule,
+    FeePayer,
     LedgerDefinition,
     PaymentMethod,
     Product,
@@ -53,6 +54,10 @@ def set_up_ledger(*, tenant: Tenant) -> LedgerDefinition:
             kind.payment_methods.set(payment_methods)
         if classification == Classification.REFUND:
             kind.refund_methods.set(refund_methods)
+    for name, payer in (("Broker fee", FeePayer.CUSTOMER), ("Procuration fee", FeePayer.PROVIDER)):
+        TransactionType.objects.get_or_create(
+            tenant=tenant, classification=Classification.INVOICE, name=name, defaults={"fee_payer": payer}
+        )
     rule, _ = DueDateRule.objects.get_or_create(
         tenant=tenant, name="30 days", defaults={"kind": duedates.DAYS_AFTER, "days": 30}
     )

@@ -46,8 +46,9 @@ SETTINGS = {
                         ["code", "name", "default_tax_rate", "unit_price"]),
     "tax-rates": Setting(TaxRate, ["name", "percent"], "Tax rates", ["name", "percent"]),
     "transaction-types": Setting(
-        TransactionType, ["name", "classification", "is_default", "payment_methods", "refund_methods", "categories"],
-        "Transaction types", ["name", "classification", "is_default"],
+        TransactionType,
+        ["name", "classification", "is_default", "fee_payer", "payment_methods", "refund_methods", "categories"],
+        "Transaction types", ["name", "classification", "is_default", "fee_payer"],
     ),
     "payment-methods": Setting(PaymentMethod, ["name"], "Payment methods", ["name"]),
     "refund-methods": Setting(RefundMethod, ["name"], "Refund methods", ["name"]),

@@ -16,6 +16,15 @@ from payments.services.gateway_payments import (
     stale_payments,
     start_payment,
 )
+from payments.services.invoice_pay import (
+    INVOICE_LINK_LIFETIME,
+    invoice_gateway_account,
+    invoice_pay_link,
+    link_for_token,
+    send_invoice_pay_link,
+    send_refusal,
+    start_invoice_payment,
+)
 from payments.services.receipts import (
     issue_receipt,
     receipt_link,
@@ -51,6 +60,7 @@ from payments.services.webhooks import (
 __all__ = [
     "DEFAULT_PAYMENT_METHOD",
     "DEFAULT_REFUND_METHOD",
+    "INVOICE_LINK_LIFETIME",
     "MAX_MESSAGE",
     "MAX_REFERENCE",
     "PAYER_STATUS_TEXT",
@@ -64,7 +74,10 @@ __all__ = [
     "create_payment_row",
     "expire_payment_requests",
     "fetch_provider_state",
+    "invoice_gateway_account",
+    "invoice_pay_link",
     "issue_receipt",
+    "link_for_token",
     "new_reference",
     "open_checkout",
     "pay_link",
@@ -78,7 +91,10 @@ __all__ = [
     "request_payment",
     "resend_payment_request",
     "retry_refund",
+    "send_invoice_pay_link",
+    "send_refusal",
     "stale_payments",
+    "start_invoice_payment",
     "start_payment",
     "start_request_attempt",
 ]

@@ -15,7 +15,9 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django_fsm import can_proceed
+from djmoney.money import Money
 
 from crm.models import User
 from finance import services as ledger
@@ -38,11 +40,13 @@ from gateways.base import (
 )
 from gateways.base import PaymentStatus as Normalised
 from gateways.models import GatewayAccount
+from notifications.services import notify
 from payments.models import (
     GatewayPayment,
     PaymentEvent,
     PaymentStatus,
 )
+from payments.services.invoice_pay_records import confirm_invoice_payment
 from payments.services.receipts import issue_receipt
 from payments.services.request_records import complete_request
 
@@ -204,7 +208,25 @@ def apply_state(
     if locked.status == PaymentStatus.SUCCEEDED:
         # Like a client token, the receipt's link token is handed to the caller, never stored.
         _, locked.receipt_token = issue_receipt(ledger_payment=locked.ledger_payment, gateway_payment=locked, at=at)
+        if locked.invoice_pay_link_id is not None:
+            confirm_invoice_payment(payment=locked, receipt_token=locked.receipt_token, at=at)
+        if locked.payment_request_id is None and locked.created_by_id is not None:
+            _tell_staff_it_succeeded(locked, at)
     return locked
+
+
+def _tell_staff_it_succeeded(payment: GatewayPayment, at: datetime) -> None:
+    """The staff member who took a payment (Take Payment) hears, in-app, when the provider finishes."""
+    account = payment.account
+    notify(
+        tenant=account.tenant, event_key=f"gateway_payment:{payment.pk}:succeeded", template_key="payment_received",
+        channels=["in_app"], users=[payment.created_by], customer=account.customer,
+        context={"amount": str(Money(payment.amount, payment.currency)), "currency": payment.currency,
+                 "payment.reference": payment.provider_reference or payment.reference,
+                 "payment.number": payment.ledger_payment.number},
+        subject_ref=f"payments.gatewaypayment:{payment.pk}", urgent=True, at=at,
+        link=reverse("payments:payment_detail", args=[payment.pk]),
+    )
 
 
 def record_bank_confirmation(
@@ -239,7 +261,12 @@ def refresh_payment(*, payment: GatewayPayment, at: datetime, source: str = "pol
         return payment
     state = fetch_provider_state(payment)
     GatewayPayment.objects.filter(pk=payment.pk).update(last_checked_at=at)
-    return apply_state(payment=payment, status=state.status, at=at, source=source,
+    status = state.status
+    if status == Normalised.PENDING and state.failure_message:
+        # A provider that keeps a checkout open after a declined card (the sandbox does) reports the
+        # decline as its last failure: this attempt failed, and a later success still wins.
+        status = Normalised.FAILED
+    return apply_state(payment=payment, status=status, at=at, source=source,
                        failure_message=state.failure_message, amount_minor=state.amount_minor)
 
 

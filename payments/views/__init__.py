@@ -1,5 +1,6 @@
 """Staff and public pages of payments."""
 
+from payments.views.fees import fees_panel, payment_status, take_payment
 from payments.views.gateway_payments import (
     payment_confirm,
     payment_detail,
@@ -9,6 +10,12 @@ from payments.views.gateway_payments import (
     receipt_public,
     webhook_list,
     webhook_replay,
+)
+from payments.views.invoice_pay import (
+    invoice_pay_done,
+    invoice_pay_page,
+    invoice_pay_panel,
+    invoice_pay_send,
 )
 from payments.views.requests import (
     customer_panel,
@@ -23,11 +30,17 @@ from payments.views.requests import (
 
 __all__ = [
     "customer_panel",
+    "fees_panel",
+    "invoice_pay_done",
+    "invoice_pay_page",
+    "invoice_pay_panel",
+    "invoice_pay_send",
     "pay_done",
     "pay_page",
     "payment_confirm",
     "payment_detail",
     "payment_list",
+    "payment_status",
     "receipt_detail",
     "receipt_new_link",
     "receipt_public",
@@ -36,6 +49,7 @@ __all__ = [
     "request_create",
     "request_list",
     "request_resend",
+    "take_payment",
     "webhook_list",
     "webhook_replay",
 ]

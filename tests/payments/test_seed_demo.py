@@ -25,6 +25,6 @@ class TestSeedDemo:
         call_command("seed_demo", stdout=output)
 
         assert counts() == first
-        assert first == {"Tenant": 2, "User": 4, "Customer": 7, "Account": 7, "FinancialTransaction": 15,
+        assert first == {"Tenant": 2, "User": 4, "Customer": 7, "Account": 7, "FinancialTransaction": 17,
                          "Allocation": 6, "GatewayAccount": 2}
         assert "alice / duly-demo-2026" in output.getvalue()

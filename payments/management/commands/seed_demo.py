@@ -16,7 +16,7 @@ from django_scopes import scope
 from crm import services
 from crm.models import Customer, Role, Tenant, User
 from finance import services as ledger
-from finance.models import Account, Classification, PaymentMethod
+from finance.models import Account, Classification, PaymentMethod, TransactionType
 from gateways import services as gateway_services
 from gateways.models import GatewayAccount
 
@@ -74,6 +74,15 @@ def seed_ledger(*, tenant: Tenant) -> None:
             amount=Decimal("150.00") + 50 * index, payment_method=card, external_reference=f"DEMO-{index + 1}",
         )
         ledger.post_transaction(txn=payment, actor=None, at=start + timedelta(days=25))
+        if index == 0:
+            # A broker fee due from the customer: its row on the customer file offers "Take Payment".
+            fee_type = TransactionType.objects.get(tenant=tenant, classification=Classification.INVOICE,
+                                                   name="Broker fee")
+            fee = ledger.create_transaction(
+                account=account, classification=Classification.INVOICE, actor=None, at=now, type=fee_type,
+                lines=[ledger.LineData("Broker fee", Decimal(1), Decimal("150.00"))],
+            )
+            ledger.post_transaction(txn=fee, actor=None, at=now)
 
 
 class Command(BaseCommand):

@@ -1,0 +1,79 @@
+"""Fees on the customer file and "Take Payment": staff type the customer's card into fields hosted
+by the gateway (the sandbox's iframe in Duly), and the page follows the payment until it settles."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from crm import selectors as crm_selectors
+from crm.access import staff_view
+from finance.models import FeePayer
+from gateways.base import CheckoutMode, GatewayUnavailable
+from payments import selectors, services
+from payments.models import PaymentStatus
+
+TAKE_PAYMENT = "crm.take_payment"
+POLL_SECONDS = 2
+UNSETTLED = (PaymentStatus.PENDING, PaymentStatus.PROCESSING)
+
+
+@staff_view
+def fees_panel(request, customer_id: int):
+    customer = crm_selectors.get_customer(tenant=request.tenant, customer_id=customer_id)
+    fees = selectors.fees_of(tenant=request.tenant, customer_id=customer.pk)
+    return render(request, "payments/_fees_panel.html", {
+        "customer": customer, "fees": fees, "can_take": request.user.has_perm(TAKE_PAYMENT),
+        "from_customer": FeePayer.CUSTOMER,
+    })
+
+
+@staff_view
+def take_payment(request, invoice_id: int):
+    """GET shows the fee; POST starts a card-fields checkout for what is outstanding and embeds it."""
+    if not request.user.has_perm(TAKE_PAYMENT):
+        raise PermissionDenied("You may not take payments.")
+    fee = selectors.get_fee(tenant=request.tenant, invoice_id=invoice_id)
+    if fee.type.fee_payer != FeePayer.CUSTOMER:
+        raise PermissionDenied("This fee is due from a lender or provider; it is not taken from the customer.")
+    context = {"fee": fee, "payment": None, "problem": "", "paid": fee.open_amount <= 0}
+    gateway_account = selectors.card_gateway_account(tenant=request.tenant, currency=fee.currency)
+    if context["paid"]:
+        return render(request, "payments/take_payment.html", context)
+    if gateway_account is None:
+        context["problem"] = f"No payment gateway of this tenant takes {fee.currency} card payments here."
+    elif request.method == "POST":
+        payment = services.start_payment(
+            gateway_account=gateway_account, account=fee.account, amount=fee.open_amount, invoice=fee,
+            description=f"{fee.type.name} {fee.number}", mode=CheckoutMode.CARD_FIELDS,
+            return_url=request.build_absolute_uri(),
+            webhook_url=request.build_absolute_uri(
+                reverse("gateways:webhook", args=[gateway_account.provider, gateway_account.webhook_token])
+            ),
+            at=timezone.now(), actor=request.user,
+        )
+        context["payment"] = payment
+        context["fields_url"] = (
+            reverse("gateways:sandbox_fields", args=[payment.client_token]) if payment.client_token else ""
+        )
+    return render(request, "payments/take_payment.html", context)
+
+
+@staff_view
+def payment_status(request, payment_id: int):
+    """The htmx fragment the Take Payment page polls: asks the provider while the payment is unsettled."""
+    payment = selectors.get_gateway_payment(tenant=request.tenant, payment_id=payment_id)
+    now = timezone.now()
+    recently = payment.last_checked_at and now - payment.last_checked_at < timedelta(seconds=POLL_SECONDS)
+    if payment.status in UNSETTLED and payment.provider_reference and not recently:
+        try:
+            payment = services.refresh_payment(payment=payment, at=now, source="take payment page")
+        except GatewayUnavailable:
+            pass  # still unsettled; the next poll asks again
+    return render(request, "payments/_payment_status.html", {
+        "payment": payment, "polling": payment.status in UNSETTLED, "poll_seconds": POLL_SECONDS,
+    })
