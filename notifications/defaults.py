@@ -71,10 +71,18 @@ MESSAGES: dict[str, DefaultMessage] = {
             subject="We received your payment of #amount",
             body=(
                 "Dear #customer.name,\n\nThank you: we received your payment of #amount on #payment.date "
-                "(reference #payment.reference).\n\nKind regards,\n#tenant.name"
+                "(reference #payment.reference).\n\n#receipt_link\n\nKind regards,\n#tenant.name"
             ),
             sms="#tenant.name: thank you, we received #amount (ref #payment.reference).",
             tags=(*PAYMENT_TAGS, *INVOICE_TAGS, "amount", "currency", "receipt_link"),
+        ),
+        DefaultMessage(
+            key="payment_failed",
+            label="Payment failed (to staff)",
+            subject="A payment of #amount failed",
+            body="The payment #payment.reference of #amount for #customer.name failed: #reason",
+            sms="#tenant.name: the payment of #amount for #customer.name failed: #reason",
+            tags=(*PAYMENT_TAGS, "amount", "currency", "reason"),
         ),
         DefaultMessage(
             key="receipt",

@@ -55,6 +55,7 @@ VOCABULARY: dict[str, Tag] = {
         Tag("portal_link", "The link to the customer portal", "https://pay.duly.example/portal/"),
         Tag("magic_link", "A one-time sign-in link to the customer portal", "https://pay.duly.example/m/Q9x"),
         Tag("link_expires", "When the link stops working", "6 March 2026 18:00"),
+        Tag("reason", "Why it failed, in the provider's words", "Your card was declined."),
     ]
 }
 

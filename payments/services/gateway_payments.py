@@ -210,20 +210,24 @@ def apply_state(
         _, locked.receipt_token = issue_receipt(ledger_payment=locked.ledger_payment, gateway_payment=locked, at=at)
         if locked.invoice_pay_link_id is not None:
             confirm_invoice_payment(payment=locked, receipt_token=locked.receipt_token, at=at)
-        if locked.payment_request_id is None and locked.created_by_id is not None:
-            _tell_staff_it_succeeded(locked, at)
+    taken_by_staff = locked.created_by_id is not None and locked.payment_request_id is None
+    if taken_by_staff and locked.status in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED):
+        _tell_staff(locked, at)
     return locked
 
 
-def _tell_staff_it_succeeded(payment: GatewayPayment, at: datetime) -> None:
+def _tell_staff(payment: GatewayPayment, at: datetime) -> None:
     """The staff member who took a payment (Take Payment) hears, in-app, when the provider finishes."""
     account = payment.account
+    context = {"amount": str(Money(payment.amount, payment.currency)), "currency": payment.currency,
+               "payment.reference": payment.provider_reference or payment.reference}
+    if payment.status == PaymentStatus.SUCCEEDED:
+        template_key, context["payment.number"] = "payment_received", payment.ledger_payment.number
+    else:
+        template_key, context["reason"] = "payment_failed", payment.failure_message
     notify(
-        tenant=account.tenant, event_key=f"gateway_payment:{payment.pk}:succeeded", template_key="payment_received",
-        channels=["in_app"], users=[payment.created_by], customer=account.customer,
-        context={"amount": str(Money(payment.amount, payment.currency)), "currency": payment.currency,
-                 "payment.reference": payment.provider_reference or payment.reference,
-                 "payment.number": payment.ledger_payment.number},
+        tenant=account.tenant, event_key=f"gateway_payment:{payment.pk}:{payment.status}", template_key=template_key,
+        channels=["in_app"], users=[payment.created_by], customer=account.customer, context=context,
         subject_ref=f"payments.gatewaypayment:{payment.pk}", urgent=True, at=at,
         link=reverse("payments:payment_detail", args=[payment.pk]),
     )

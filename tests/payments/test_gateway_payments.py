@@ -293,3 +293,24 @@ class TestJanitorTask:
         assert settled.status == PaymentStatus.SUCCEEDED
         assert [e.source for e in settled.events.all()] == ["janitor"]
         assert ledger_payments().count() == 1
+
+
+@pytest.mark.django_db
+class TestStaffHearWhenTheProviderFinishes:
+    def test_the_staff_member_who_took_it_gets_an_in_app_notice_of_a_failure_then_of_the_success(
+        self, stripe_account, gbp_account, staff
+    ):
+        from notifications.models import Notification
+
+        payment = new_payment(stripe_account, gbp_account, amount="12.34")
+        GatewayPayment.objects.filter(pk=payment.pk).update(created_by=staff)
+
+        services.apply_state(payment=payment, status="failed", at=AT, source="test",
+                             failure_message="Your card was declined.")
+        services.apply_state(payment=payment, status="succeeded", at=AT, source="test")
+
+        notices = Notification.objects.filter(recipient_user=staff, channel="in_app").order_by("id")
+        assert [n.subject for n in notices] == ["A payment of £12.34 failed", "We received your payment of £12.34"]
+        assert notices[0].body == (
+            "Acme Brokers: the payment of £12.34 for Harriet Holloway failed: Your card was declined."
+        )
