@@ -16,6 +16,7 @@ from finance.models import FeePayer
 from gateways.base import CheckoutMode, GatewayUnavailable
 from payments import selectors, services
 from payments.models import PaymentStatus
+from payments.views.common import webhook_url
 
 TAKE_PAYMENT = "crm.take_payment"
 POLL_SECONDS = 2
@@ -51,9 +52,7 @@ def take_payment(request, invoice_id: int):
             gateway_account=gateway_account, account=fee.account, amount=fee.open_amount, invoice=fee,
             description=f"{fee.type.name} {fee.number}", mode=CheckoutMode.CARD_FIELDS,
             return_url=request.build_absolute_uri(),
-            webhook_url=request.build_absolute_uri(
-                reverse("gateways:webhook", args=[gateway_account.provider, gateway_account.webhook_token])
-            ),
+            webhook_url=webhook_url(gateway_account),
             at=timezone.now(), actor=request.user,
         )
         context["payment"] = payment

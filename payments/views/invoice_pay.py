@@ -21,6 +21,7 @@ from finance.models import Classification, FinancialTransaction, TransactionStat
 from gateways.base import GatewayError
 from payments import services, throttle
 from payments.models import GatewayPayment, InvoicePayLink, PaymentStatus
+from payments.views.common import site_url, to_checkout, webhook_url
 
 LOOKUPS_PER_MINUTE = getattr(settings, "PAY_LOOKUPS_PER_MINUTE", 30)
 
@@ -127,13 +128,11 @@ def invoice_pay_page(request, link: InvoicePayLink, token: str):
     if not context["payable"]:
         return render(request, "payments/invoice_pay_page.html", context, status=409)
     gateway_account = context["gateway_account"]
-    site = settings.DULY_SITE_URL.rstrip("/")
     try:
         attempt = services.start_invoice_payment(
             link=link, amount=request.POST.get("amount", ""), gateway_account=gateway_account, at=now,
-            return_url=site + reverse("pay:invoice_done", kwargs={"token": token}),
-            webhook_url=site + reverse("gateways:webhook", kwargs={
-                "provider": gateway_account.provider, "token": gateway_account.webhook_token}),
+            return_url=site_url(reverse("pay:invoice_done", kwargs={"token": token})),
+            webhook_url=webhook_url(gateway_account),
         )
     except ValidationError as error:
         return render(request, "payments/invoice_pay_page.html", context | {
@@ -141,11 +140,7 @@ def invoice_pay_page(request, link: InvoicePayLink, token: str):
     except services.AttemptRefused as refusal:
         return render(request, "payments/invoice_pay_page.html", context | {"payable": False, "notice": str(refusal)},
                       status=409)
-    if attempt.status == PaymentStatus.PENDING and attempt.redirect_url:
-        return redirect(attempt.redirect_url)
-    return render(request, "payments/invoice_pay_page.html", context | {
-        "notice": attempt.failure_message or "The payment could not be started. Please try again."
-    }, status=502)
+    return to_checkout(request, attempt, template="payments/invoice_pay_page.html", context=context)
 
 
 @require_http_methods(["GET"])

@@ -25,6 +25,7 @@ from gateways import registry
 from gateways.base import CheckoutMode, GatewayError
 from payments import selectors, services, throttle
 from payments.models import COMPLETE_STATES, PaymentStatus, RequestChannel, RequestStatus
+from payments.views.common import site_url, to_checkout, webhook_url
 
 PER_PAGE = 50
 LOOKUPS_PER_MINUTE = getattr(settings, "PAY_LOOKUPS_PER_MINUTE", 30)
@@ -209,23 +210,17 @@ def pay_page(request, payment_request, token: str):
         context["notice"] = "Online payment is not available at the moment. Please contact us."
     if request.method == "GET" or not context["payable"]:
         return render(request, "payments/pay_page.html", context, status=200 if request.method == "GET" else 409)
-    site = settings.DULY_SITE_URL.rstrip("/")
     try:
         attempt = services.start_request_attempt(
             request=payment_request, gateway_account=gateway_account, at=timezone.now(),
             pay_in_4=context["pay_in_4"] and request.POST.get("pay_in_4") == "1",
-            return_url=site + reverse("pay:done", kwargs={"token": token}),
-            webhook_url=site + reverse("gateways:webhook", kwargs={
-                "provider": gateway_account.provider, "token": gateway_account.webhook_token}),
+            return_url=site_url(reverse("pay:done", kwargs={"token": token})),
+            webhook_url=webhook_url(gateway_account),
         )
     except services.AttemptRefused as refusal:
         return render(request, "payments/pay_page.html", context | {"payable": False, "notice": str(refusal)},
                       status=409)
-    if attempt.status == PaymentStatus.PENDING and attempt.redirect_url:
-        return redirect(attempt.redirect_url)
-    return render(request, "payments/pay_page.html", context | {
-        "notice": attempt.failure_message or "The payment could not be started. Please try again."
-    }, status=502)
+    return to_checkout(request, attempt, template="payments/pay_page.html", context=context)
 
 
 @require_http_methods(["GET"])
