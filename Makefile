@@ -9,7 +9,7 @@ EMBEDDED := $(PY) -m config.embedded --
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench faults clean
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -30,6 +30,11 @@ lint: install
 
 test: lint
 	$(EMBEDDED) $(PY) -m pytest $(ARGS)
+
+# The fault suite (tests/faults) at a larger scale; `make test` runs the same cases at scale 1.
+faults: install
+	$(EMBEDDED) env DULY_TEST_DATABASE=test_duly_faults DULY_FAULTS_SCALE=$${DULY_FAULTS_SCALE:-5} \
+		$(PY) -m pytest tests/faults -v -p no:warnings $(ARGS)
 
 # Benchmarks print JSON lines; they are not part of `make test`.
 bench: install

@@ -6,6 +6,7 @@ Errors are JSON of one shape: ``{"detail": "...", "errors": [{"field": "email", 
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.db import DataError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
@@ -16,8 +17,53 @@ from crm.api import router as customers_router
 from finance.api import router as finance_router
 from finance.exceptions import ActionNotAllowed
 from payments.api import router as payments_router
+from payments.api_obligations import router as obligations_router
 
-api = NinjaAPI(
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {
+            "type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            "required": ["field", "message"],
+        }},
+    },
+    "required": ["detail"],
+}
+ERRORS = {
+    "400": "The body is not JSON.",
+    "401": "No valid API key.",
+    "404": "No such object in the key's tenant (another tenant's is answered alike).",
+    "409": "The object's state refuses the action.",
+    "422": "Invalid input; each error names its field.",
+}
+
+
+class DulyApi(NinjaAPI):
+    """Documents the error answers every operation can give, in the one shape the handlers below use,
+    so that the OpenAPI document describes every status the API sends (schemathesis checks it)."""
+
+    def get_openapi_schema(self, **kwargs):
+        schema = super().get_openapi_schema(**kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                statuses = ["401", "422"]
+                if "requestBody" in operation:
+                    statuses.append("400")
+                if "{" in path:
+                    statuses.append("404")
+                    if method in ("post", "patch", "put", "delete"):
+                        statuses.append("409")
+                for status in statuses:
+                    operation["responses"].setdefault(status, {
+                        "description": ERRORS[status],
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    })
+        return schema
+
+
+api = DulyApi(
     title="Duly API",
     version="1",
     urls_namespace="api-v1",
@@ -27,6 +73,7 @@ api = NinjaAPI(
 api.add_router("/", customers_router)
 api.add_router("/", finance_router)
 api.add_router("/", payments_router)
+api.add_router("/", obligations_router)
 
 
 def _field_of(loc: list) -> str:
@@ -60,6 +107,14 @@ def domain_invalid(request, exc: ValidationError):
 def action_refused(request, exc: ActionNotAllowed):
     # The request was well-formed; the transaction's state refuses it (posted, already cancelled…).
     return api.create_response(request, {"detail": " ".join(exc.messages)}, status=409)
+
+
+@api.exception_handler(DataError)
+def not_storable(request, exc: DataError):
+    # A well-typed value the database cannot hold (an id beyond bigint, an amount beyond its column):
+    # bad input, refused like any other rather than answered 500.
+    return api.create_response(request, {"detail": "Invalid input.", "errors": [
+        {"field": "__all__", "message": "A value is out of range."}]}, status=422)
 
 
 @api.exception_handler(Http404)

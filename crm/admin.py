@@ -13,8 +13,29 @@ from crm import services
 from crm.models import ApiKey, Customer, Role, Tenant, User
 
 
+class TenantForm(forms.ModelForm):
+    logo_file = forms.FileField(required=False, label="Logo", help_text="PNG, JPEG or SVG, at most 256 KB.")
+    remove_logo = forms.BooleanField(required=False)
+
+    class Meta:
+        model = Tenant
+        fields = ["name", "slug", "country", "time_zone", "default_currency", "locale", "address"]
+
+    def clean_logo_file(self):
+        upload = self.cleaned_data.get("logo_file")
+        if upload is None:
+            return None
+        data = upload.read()
+        try:
+            services.logo_type_of(data)
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["logo"]) from None
+        return data
+
+
 @admin.register(Tenant)
 class TenantAdmin(SimpleHistoryAdmin):
+    form = TenantForm
     list_display = ["name", "slug", "country", "default_currency", "time_zone", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -22,6 +43,7 @@ class TenantAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
+            self._save_logo(obj, form)
             return
         # New tenants go through the service so they get their default roles.
         created = services.create_tenant(
@@ -29,6 +51,16 @@ class TenantAdmin(SimpleHistoryAdmin):
             default_currency=obj.default_currency, locale=obj.locale,
         )
         obj.pk = created.pk
+        if obj.address:
+            Tenant.objects.filter(pk=created.pk).update(address=obj.address)
+        self._save_logo(created, form)
+
+    @staticmethod
+    def _save_logo(tenant, form):
+        if form.cleaned_data.get("remove_logo"):
+            services.set_tenant_logo(tenant=tenant, data=None)
+        elif form.cleaned_data.get("logo_file"):
+            services.set_tenant_logo(tenant=tenant, data=form.cleaned_data["logo_file"])
 
 
 @admin.register(Role)

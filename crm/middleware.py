@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
+from django_scopes.state import state as scope_state
 
 from crm import services
 
@@ -25,6 +26,15 @@ class TenantScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        # A request starts with no scope, whatever the calling thread had open (a test's fixture, say):
+        # the user is then loaded outside any tenant, as row-level security expects.
+        token = scope_state.set({})
+        try:
+            return self._in_scope(request)
+        finally:
+            scope_state.reset(token)
+
+    def _in_scope(self, request):
         request.tenant = None
         request.api_key = None
         if request.path.startswith(API_PREFIX):

@@ -6,6 +6,7 @@ django-scopes manager, so a query outside an open scope raises instead of leakin
 
 from __future__ import annotations
 
+import base64
 import zoneinfo
 
 from django.contrib.auth.models import AbstractUser, Group
@@ -28,9 +29,12 @@ class Tenant(models.Model):
     time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
     default_currency = models.CharField(max_length=3, default="EUR")
     locale = models.CharField(max_length=10, default="en")
+    address = models.TextField(blank=True, help_text="Postal address, printed on documents.")
+    logo = models.BinaryField(null=True, blank=True, help_text="Printed on documents (PNG, JPEG or SVG).")
+    logo_type = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["logo"])
 
     class Meta:
         ordering = ["name"]
@@ -45,6 +49,13 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def logo_data_uri(self) -> str:
+        """The logo inline, so a page and its PDF need no file storage and the CSP needs no other origin."""
+        if not self.logo or not self.logo_type:
+            return ""
+        return f"data:{self.logo_type};base64,{base64.b64encode(bytes(self.logo)).decode()}"
 
 
 class TenantOwned(models.Model):

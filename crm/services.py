@@ -71,6 +71,40 @@ def create_tenant(
     return tenant
 
 
+MAX_LOGO_BYTES = 256 * 1024
+LOGO_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
+
+
+def logo_type_of(data: bytes) -> str:
+    """``image/png``, ``image/jpeg`` or ``image/svg+xml`` from the file's own bytes (never its name).
+
+    :raises ValidationError: keyed ``logo``: empty, too large, or not one of those formats.
+    """
+    if not data:
+        raise ValidationError({"logo": "The file is empty."})
+    if len(data) > MAX_LOGO_BYTES:
+        raise ValidationError({"logo": f"A logo is at most {MAX_LOGO_BYTES // 1024} KB."})
+    for signature, content_type in LOGO_SIGNATURES:
+        if data.startswith(signature):
+            return content_type
+    head = data[:512].lstrip().lower()
+    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in data[:2048].lower()):
+        return "image/svg+xml"
+    raise ValidationError({"logo": "A logo is a PNG, JPEG or SVG image."})
+
+
+@transaction.atomic
+def set_tenant_logo(*, tenant: Tenant, data: bytes | None) -> Tenant:
+    """Store ``data`` as the tenant's logo, or remove it with ``None``.
+
+    :raises ValidationError: keyed ``logo`` (see ``logo_type_of``); nothing changes.
+    """
+    content_type = logo_type_of(data) if data is not None else ""
+    Tenant.objects.filter(pk=tenant.pk).update(logo=data, logo_type=content_type)
+    tenant.logo, tenant.logo_type = data, content_type
+    return tenant
+
+
 @transaction.atomic
 def ensure_default_roles(*, tenant: Tenant) -> dict[str, Role]:
     """Create the tenant's standard roles and their groups where missing; safe to run twice."""

@@ -385,7 +385,21 @@ class FinancialTransaction(TenantOwned):
                 condition=Q(state=TransactionState.POSTED, direction=Direction.CREDIT, open_amount__gt=0),
             ),
             models.Index(fields=["tenant", "classification", "state", "-posted_at"], name="txn_summary"),
+            # The transactions summary, newest first: a page is read off the index, not sorted.
+            models.Index(fields=["tenant", "-created_at", "-id"], name="txn_newest_first"),
             models.Index("tenant", "external_reference", name="txn_external_reference"),
+            # Reports: what was posted in a period, whatever its classification; covering what the
+            # aggregates read, so that they scan the index alone.
+            models.Index(
+                "tenant", "posted_at", name="txn_posted_by_date", condition=Q(state=TransactionState.POSTED),
+                include=["classification", "currency", "account", "type", "payment_method", "related", "net_amount",
+                         "discount_amount", "tax_amount", "total_amount"],
+            ),
+            # Aged receivables: a tenant's open debits, by account and due date.
+            models.Index(
+                "tenant", "account", "due_on", name="txn_open_debits_by_tenant", include=["currency", "open_amount"],
+                condition=Q(state=TransactionState.POSTED, direction=Direction.DEBIT, open_amount__gt=0),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ from finance.models import (
     FinancialTransaction,
     TransactionState,
 )
+from notifications.selectors import get_notification_settings
 
 TRANSACTION_LIST_RELATED = ("account", "account__customer", "type", "payment_method", "refund_method")
 
@@ -37,6 +38,14 @@ def get_transaction(*, tenant: Tenant, transaction_id: int) -> FinancialTransact
         ).get(tenant=tenant, pk=transaction_id)
     except (FinancialTransaction.DoesNotExist, ValueError, TypeError):
         raise Http404("No such transaction.") from None
+
+
+def get_customer_with_accounts(*, tenant: Tenant, customer_id) -> Customer:
+    """A customer of ``tenant`` (a filter of the ledger's lists); 404 for another tenant's or none."""
+    try:
+        return Customer.objects.get(tenant=tenant, pk=int(customer_id))
+    except (Customer.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such customer.") from None
 
 
 def accounts_of(*, customer: Customer) -> QuerySet[Account]:
@@ -241,3 +250,66 @@ def message_context(*, txn: FinancialTransaction) -> dict[str, str]:
 def subject_ref(txn: FinancialTransaction) -> str:
     """How the notifications app names this transaction: ``finance.invoice:42``."""
     return f"finance.{txn.classification}:{txn.pk}"
+
+
+# --- printouts and exports ------------------------------------------------------------------------
+
+PRINTABLE = frozenset({
+    Classification.INVOICE, Classification.CREDIT_NOTE, Classification.INVOICE_CANCELLATION, Classification.PAYMENT,
+})
+
+
+@dataclass(frozen=True)
+class Printout:
+    """What a printed ledger document shows. An invoice cancellation prints the lines of the invoice it
+    cancels (seed 004: "individual line items in the canceled invoice"); a payment, what it paid."""
+
+    txn: FinancialTransaction
+    lines: list
+    allocations: list
+    reply_to: str
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.txn.tenant
+
+    @property
+    def title(self) -> str:
+        return f"{self.txn.get_classification_display()} {self.txn.number or self.txn.reference_number}"
+
+
+def get_printable(*, tenant: Tenant, transaction_id: int) -> FinancialTransaction:
+    """A transaction that has a printout; 404 for any other, another tenant's, or a missing one."""
+    txn = get_transaction(tenant=tenant, transaction_id=transaction_id)
+    if txn.classification not in PRINTABLE:
+        raise Http404("This transaction has no printout.")
+    return txn
+
+
+def printout_of(*, txn: FinancialTransaction) -> Printout:
+    source = txn.related if txn.classification == Classification.INVOICE_CANCELLATION and txn.related_id else txn
+    lines = list(lines_of(txn=source))
+    allocations = []
+    if txn.classification == Classification.PAYMENT:
+        allocations = list(
+            Allocation.objects.filter(tenant=txn.tenant_id, credit=txn, reversed_at__isnull=True)
+            .select_related("debit").order_by("created_at", "id")
+        )
+    options = get_notification_settings(tenant=txn.tenant)
+    return Printout(txn=txn, lines=lines, allocations=allocations, reply_to=options.reply_to_email)
+
+
+EXPORT_HEADERS = (
+    "Number", "Reference", "Classification", "Type", "State", "Account", "Customer", "Currency", "Issued at",
+    "Posted at", "Due on", "Net", "Discount", "Tax", "Total", "Open", "Payment method", "External reference",
+)
+EXPORT_FIELDS = (
+    "number", "reference_number", "classification", "type__name", "state", "account__name", "account__customer__name",
+    "currency", "issued_at", "posted_at", "due_on", "net_amount", "discount_amount", "tax_amount", "total_amount",
+    "open_amount", "payment_method__name", "external_reference",
+)
+
+
+def transaction_export_rows(rows: QuerySet[FinancialTransaction], *, limit: int):
+    """The rows of a transaction list export as tuples, read in one query (no model instances)."""
+    return rows.values_list(*EXPORT_FIELDS)[:limit].iterator(chunk_size=2000)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from enum import StrEnum
 from typing import Protocol
 
@@ -44,8 +44,14 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
     exponent = CURRENCY_EXPONENT.get(currency)
     if exponent is None:
         raise ValueError(f"Unsupported currency {currency!r}.")
-    scaled = amount.scaleb(exponent)
-    if scaled != scaled.to_integral_value():
+    if not amount.is_finite():
+        raise ValueError(f"{amount} is not an amount.")
+    try:
+        scaled = amount.scaleb(exponent)
+        whole = scaled == scaled.to_integral_value()
+    except DecimalException:  # beyond what decimal arithmetic can hold: no amount anyone pays
+        raise ValueError(f"{amount} is out of range.") from None
+    if not whole:
         raise ValueError(f"{amount} has more decimals than {currency} allows.")
     return int(scaled)
 

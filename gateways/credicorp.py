@@ -159,6 +159,8 @@ class CredicorpGateway:
             payload = json.loads(body)
             event_id, event_type, link = payload["id"], payload["type"], payload["data"]
             link_id = _checked(link["id"])
+            if not (isinstance(event_id, str | int) and str(event_id) and isinstance(event_type, str)):
+                raise TypeError("an event id and a type")
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidWebhookSignature("The signed body is not a Credicorp callback.") from exc
         currency = link.get("currency") if isinstance(link.get("currency"), str) else ""

@@ -42,7 +42,8 @@ def verify_timestamped_signature(
         raise InvalidWebhookSignature(f"{signature_header} or {timestamp_header} is missing.")
     if not secret:
         raise InvalidWebhookSignature("No signing secret is configured, so nothing can be verified.")
-    if not hmac.compare_digest(sign(secret, timestamp, body), signature.strip().lower()):
+    # As bytes: compare_digest refuses str with non-ASCII characters, which anyone can send.
+    if not hmac.compare_digest(sign(secret, timestamp, body).encode(), signature.strip().lower().encode()):
         raise InvalidWebhookSignature(f"The {signature_header} does not match the body.")
     try:
         signed_at = int(timestamp)

@@ -10,7 +10,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from celery import current_app
 from django.db import IntegrityError, transaction
@@ -34,11 +34,17 @@ class Received:
 
 def _kept(headers: Mapping[str, str]) -> dict[str, str]:
     lowered = {key.lower(): value for key, value in headers.items()}
-    return {key: lowered[key] for key in KEPT_HEADERS if key in lowered}
+    return {key: _storable(lowered[key]) for key in KEPT_HEADERS if key in lowered}
 
 
 def _body_text(body: bytes) -> str:
-    return body.decode("utf-8", errors="replace")
+    return _storable(body.decode("utf-8", errors="replace"))
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL stores no NUL character (in text or jsonb); a body or header carrying one is never a
+    # verifiable event (JSON refuses it), but its refusal must still be kept rather than answered 500.
+    return text.replace("\x00", "\ufffd")
 
 
 def receive_webhook(
@@ -68,7 +74,11 @@ def receive_webhook(
                 event_id=event.event_id,
                 event_type=event.event_type, headers=_kept(headers), body=_body_text(body), received_at=at,
             )
-            transaction.on_commit(lambda: enqueue_processing(delivery_id=delivery.pk, tenant_id=delivery.tenant_id))
+            # robust: a broker that is down must not turn a stored delivery into an error answer (the
+            # provider would resend a duplicate, which is never enqueued); the sweep enqueues it later.
+            transaction.on_commit(
+                lambda: enqueue_processing(delivery_id=delivery.pk, tenant_id=delivery.tenant_id), robust=True
+            )
     except IntegrityError:
         existing = WebhookDelivery.objects.get(provider=account.provider, event_id=event.event_id)
         return Received(delivery=existing, duplicate=True)
@@ -77,6 +87,22 @@ def receive_webhook(
 
 def enqueue_processing(*, delivery_id: int, tenant_id: int) -> None:
     current_app.send_task(PROCESS_TASK, kwargs={"delivery_id": delivery_id, "tenant_id": tenant_id})
+
+
+def sweep_unprocessed(*, older_than: timedelta, at: datetime, limit: int = 1000) -> list[int]:
+    """Enqueue again the deliveries whose processing never started (stored while the broker was down,
+    or whose task was lost), oldest first; returns their ids. Ones that started and are retrying are
+    left to their retries. Safe to run twice: processing a delivery twice changes nothing.
+    """
+    lost = list(
+        WebhookDelivery.objects.filter(outcome=WebhookOutcome.RECEIVED, attempts=0, tenant__isnull=False,
+                                       received_at__lt=at - older_than)
+        .order_by("received_at", "id")
+        .values_list("pk", "tenant_id")[:limit]
+    )
+    for delivery_id, tenant_id in lost:
+        enqueue_processing(delivery_id=delivery_id, tenant_id=tenant_id)
+    return [delivery_id for delivery_id, _ in lost]
 
 
 def event_of(delivery: WebhookDelivery, account: GatewayAccount) -> WebhookEvent:

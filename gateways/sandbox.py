@@ -166,6 +166,8 @@ class SandboxGateway:
             payload = json.loads(body)
             event_id, event_type, data = payload["id"], payload["type"], payload["data"]
             checkout_id = _checked(data["id"])
+            if not (isinstance(event_id, str) and event_id and isinstance(event_type, str)):
+                raise TypeError("an event id and a type")
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidWebhookSignature("The signed body is not a sandbox event.") from exc
         amount, currency = data.get("amount_minor"), data.get("currency")

@@ -150,6 +150,8 @@ class StripeGateway:
         try:
             event = json.loads(body)
             event_id, event_type, obj = event["id"], event["type"], event["data"]["object"]
+            if not (isinstance(event_id, str) and event_id and isinstance(event_type, str) and isinstance(obj, dict)):
+                raise TypeError("an event id, a type and an object")
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidWebhookSignature("The signed body is not a Stripe event.") from exc
         status = EVENT_STATUSES.get(event_type)
@@ -157,13 +159,14 @@ class StripeGateway:
             # Completed with a delayed payment method: async_payment_succeeded/failed follows.
             status = PaymentStatus.PROCESSING
         amount = obj.get("amount_total") if obj.get("object") == "checkout.session" else obj.get("amount")
+        reference, currency = obj.get("id"), obj.get("currency")
         return WebhookEvent(
             event_id=event_id,
             event_type=event_type,
-            provider_reference=obj.get("id", ""),
+            provider_reference=reference if isinstance(reference, str) else "",
             status=status,
-            amount_minor=amount if isinstance(amount, int) else None,
-            currency=(obj.get("currency") or "").upper(),
+            amount_minor=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+            currency=currency.upper() if isinstance(currency, str) else "",
         )
 
     # --- checkout -----------------------------------------------------------------------------------------

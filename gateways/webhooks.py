@@ -1,8 +1,8 @@
 """Where providers deliver webhooks: ``/webhooks/<provider>/<account token>/``.
 
 The token names the tenant's gateway account, so a delivery is tied to its tenant before its body
-is read. Answers: 200 stored (or a duplicate of one stored), 400 bad signature, 404 unknown
-account, 413 a body over 256 KiB.
+is read. Answers: 200 stored (or a duplicate of one stored), 400 bad signature (or a Content-Length
+that is not a number), 404 unknown account, 413 a body over 256 KiB.
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ from gateways.models import GatewayAccount
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, provider: str, token) -> HttpResponse:
-    length = int(request.headers.get("Content-Length") or 0)
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        return JsonResponse({"detail": "The Content-Length is not a number."}, status=400)
     if length > inbox.MAX_BODY_BYTES:
         return JsonResponse({"detail": "The body is too large."}, status=413)
     account = (

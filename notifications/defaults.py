@@ -146,6 +146,29 @@ MESSAGES: dict[str, DefaultMessage] = {
             sms="#tenant.name sign-in link: #magic_link (until #link_expires)",
             tags=("magic_link", "link_expires"),
         ),
+        DefaultMessage(
+            key="obligation_changed",
+            label="Obligation changed",
+            subject="Your payment plan for #obligation.name has changed",
+            body=(
+                "Dear #customer.name,\n\n#tenant.name has changed #obligation.name: #amount in "
+                "#instalment.count instalments, the next due on #due_date.\n\n"
+                "See your plan: #portal_link\n\nKind regards,\n#tenant.name"
+            ),
+            sms="#tenant.name: your plan for #obligation.name has changed: #portal_link",
+            tags=("obligation.name", "instalment.count", "amount", "currency", "due_date", "portal_link"),
+        ),
+        DefaultMessage(
+            key="printout",
+            label="Document (invoice, credit note, cancellation, payment)",
+            subject="#document.title from #tenant.name",
+            body=(
+                "Dear #customer.name,\n\nPlease find #document.title for #amount.\n\n"
+                "View, print or download it: #printout_link\n\nKind regards,\n#tenant.name"
+            ),
+            sms="#tenant.name: #document.title for #amount: #printout_link",
+            tags=("document.title", "amount", "currency", "due_date", "printout_link", *INVOICE_TAGS, *PAYMENT_TAGS),
+        ),
     ]
 }
 

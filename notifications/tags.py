@@ -56,6 +56,8 @@ VOCABULARY: dict[str, Tag] = {
         Tag("magic_link", "A one-time sign-in link to the customer portal", "https://pay.duly.example/m/Q9x"),
         Tag("link_expires", "When the link stops working", "6 March 2026 18:00"),
         Tag("reason", "Why it failed, in the provider's words", "Your card was declined."),
+        Tag("document.title", "The printed document's name and number", "Invoice INV-000042"),
+        Tag("printout_link", "The link to view or print the document", "https://pay.duly.example/finance/p/eJy"),
     ]
 }
 

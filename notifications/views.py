@@ -19,6 +19,8 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.csp import CSP
+from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_POST
 
 from crm import selectors as crm_selectors
@@ -233,6 +235,9 @@ def dev_mailbox(request):
     return render(request, "notifications/dev_mailbox.html", {"emails": emails[:100], "texts": texts[:100]})
 
 
+# The email is shown in a sandboxed srcdoc iframe, which inherits this page's policy: an email's own
+# inline styles and remote logo must load there (no scripts: the sandbox has no allow-scripts).
+@csp_override(settings.SECURE_CSP | {"style-src": [CSP.SELF, CSP.UNSAFE_INLINE], "img-src": ["*", "data:"]})
 @dev_only
 def dev_mail_detail(request, mail_id: int):
     mail = selectors.get_dev_mail(tenant=request.tenant, mail_id=mail_id)

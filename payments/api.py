@@ -14,7 +14,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
 
 from crm.models import Customer, User
-from finance.models import Account
+from finance.models import Account, FinancialTransaction
 from payments import selectors, services
 from payments.models import RequestStatus
 
@@ -30,6 +30,7 @@ class PaymentRequestIn(Schema):
     message: str = ""
     channels: list[str] = Field(..., examples=[["email", "sms"]])
     staff: int | None = Field(None, description="The staff member told when it is paid.")
+    invoice: int | None = Field(None, description="A posted invoice of the account; the payment is allocated to it.")
 
 
 class AttemptOut(Schema):
@@ -44,6 +45,7 @@ class PaymentRequestOut(Schema):
     id: int
     customer: int
     account: int
+    invoice: int | None
     amount: str
     currency: str
     reference: str
@@ -65,6 +67,10 @@ class PaymentRequestOut(Schema):
     @staticmethod
     def resolve_account(obj) -> int:
         return obj.account_id
+
+    @staticmethod
+    def resolve_invoice(obj) -> int | None:
+        return obj.invoice_id
 
     @staticmethod
     def resolve_amount(obj) -> str:
@@ -113,10 +119,11 @@ def create_payment_request(request: HttpRequest, payload: PaymentRequestIn):
     customer = _row(Customer, request.tenant, payload.customer, "customer")
     account = _row(Account, request.tenant, payload.account, "account")
     actor = _row(User, request.tenant, payload.staff, "staff") if payload.staff is not None else None
+    invoice = _row(FinancialTransaction, request.tenant, payload.invoice, "invoice") if payload.invoice else None
     created, token = services.request_payment(
         customer=customer, account=account, amount=payload.amount, currency=payload.currency,
         reference=payload.reference, message=payload.message, channels=payload.channels, actor=actor,
-        at=timezone.now(),
+        at=timezone.now(), invoice=invoice,
     )
     created.pay_link = services.pay_link(token)
     return Status(201, created)

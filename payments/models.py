@@ -65,6 +65,10 @@ class GatewayPayment(TenantOwned):
         "payments.InvoicePayLink", on_delete=models.PROTECT, null=True, blank=True, related_name="attempts",
         help_text="The emailed pay-now link the customer paid through, if any.",
     )
+    instalment = models.ForeignKey(
+        "payments.Instalment", on_delete=models.PROTECT, null=True, blank=True, related_name="attempts",
+        help_text="The obligation's instalment the customer paid from the portal, if any.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -86,6 +90,8 @@ class GatewayPayment(TenantOwned):
                 "updated_at", name="gatewaypayment_unsettled",
                 condition=Q(status__in=[PaymentStatus.PENDING, PaymentStatus.PROCESSING]),
             ),
+            # The payment list, newest first: a page is read off the index, not sorted.
+            models.Index(fields=["tenant", "-created_at", "-id"], name="gatewaypayment_newest_first"),
         ]
 
     def __str__(self) -> str:
@@ -193,6 +199,10 @@ class PaymentRequest(TenantOwned):
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payment_requests")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payment_requests")
+    invoice = models.ForeignKey(
+        FinancialTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="payment_requests",
+        help_text="The invoice the request was sent from; its payment is allocated against it.",
+    )
     amount = models.DecimalField(**AMOUNT)
     currency = models.CharField(max_length=3)
     reference = models.CharField(max_length=100, blank=True, help_text="Invoice or contract number.")
@@ -235,6 +245,7 @@ class PaymentRequest(TenantOwned):
             # The pay page finds a request by its token's hash before it knows the tenant.
             models.Index("token_hash", name="paymentrequest_token_hash"),
             models.Index("expires_at", name="paymentrequest_open_expiry", condition=Q(status=RequestStatus.OPEN)),
+            models.Index(fields=["tenant", "-created_at", "-id"], name="paymentrequest_newest_first"),
         ]
 
     def __str__(self) -> str:
@@ -361,3 +372,17 @@ class InvoicePayLink(TenantOwned):
 
     def __str__(self) -> str:
         return f"Pay link #{self.pk}"
+
+
+# --- obligations, instalments and the customer portal (a module of their own) ------------------------
+
+from payments.obligation_models import (  # noqa: E402, F401
+    ClosingDay,
+    DateRule,
+    Instalment,
+    InstalmentStatus,
+    Obligation,
+    ObligationSettings,
+    PayeeKind,
+    PortalLink,
+)

@@ -84,6 +84,7 @@ class RequestFilters:
     created_to: date | None = None
     created_by: int | None = None
     customer: int | None = None
+    customer_name: str = ""
     reference: str = ""
     sort: str = "-created"
 
@@ -103,6 +104,8 @@ def payment_requests(*, tenant: Tenant, filters: RequestFilters = RequestFilters
         rows = rows.filter(created_by=filters.created_by)
     if filters.customer:
         rows = rows.filter(customer=filters.customer)
+    if filters.customer_name:
+        rows = rows.filter(customer__name__icontains=filters.customer_name)
     if filters.reference:
         rows = rows.filter(reference__icontains=filters.reference)
     return rows.order_by(*REQUEST_SORTS.get(filters.sort, REQUEST_SORTS["-created"]))
@@ -110,6 +113,20 @@ def payment_requests(*, tenant: Tenant, filters: RequestFilters = RequestFilters
 
 def requests_of(*, customer) -> QuerySet[PaymentRequest]:
     return payment_requests(tenant=customer.tenant, filters=RequestFilters(customer=customer.pk))
+
+
+def requests_of_invoice(*, invoice: FinancialTransaction) -> QuerySet[PaymentRequest]:
+    return PaymentRequest.objects.filter(tenant=invoice.tenant_id, invoice=invoice).select_related(
+        "created_by").order_by("-created_at", "-id")
+
+
+def get_posted_invoice(*, tenant: Tenant, invoice_id: int) -> FinancialTransaction:
+    """A posted invoice of ``tenant`` with its account and customer; 404 for anything else."""
+    try:
+        return FinancialTransaction.objects.select_related("account__customer").get(
+            tenant=tenant, pk=invoice_id, classification=Classification.INVOICE, state=TransactionState.POSTED)
+    except (FinancialTransaction.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such invoice.") from None
 
 
 def get_payment_request(*, tenant: Tenant, request_id: int) -> PaymentRequest:
@@ -150,9 +167,8 @@ def get_fee(*, tenant: Tenant, invoice_id: int) -> FinancialTransaction:
 
 
 def card_gateway_account(*, tenant: Tenant, currency: str) -> GatewayAccount | None:
-    """The tenant's enabled gateway account that takes ``currency`` in embedded card fields, live first.
-    Duly embeds the sandbox's fields itself; other providers' field scripts are not wired yet."""
-    accounts = [a for a in GatewayAccount.objects.filter(tenant=tenant, enabled=True, provider="sandbox")
+    """The tenant's enabled gateway account that takes ``currency`` in embedded card fields, live first."""
+    accounts = [a for a in GatewayAccount.objects.filter(tenant=tenant, enabled=True)
                 if registry.capabilities_of(a.provider).supports(mode=CheckoutMode.CARD_FIELDS, currency=currency)]
     accounts.sort(key=lambda a: (not a.live, a.pk))
     return accounts[0] if accounts else None

@@ -45,3 +45,9 @@ def poll_stale_payments(**kwargs) -> None:
 def expire_payment_requests(*, as_of: str | None = None, **kwargs) -> None:
     """The sweep: open payment requests whose link ran out become expired (beat, every 5 minutes)."""
     services.expire_payment_requests(at=datetime.fromisoformat(as_of) if as_of else timezone.now())
+
+
+@shared_task(name="payments.send_instalment_reminders", acks_late=True, ignore_result=True)
+def send_instalment_reminders(*, as_of: str | None = None, **kwargs) -> None:
+    """Reminders before instalments fall due and overdue notices after (beat, every 15 minutes)."""
+    services.send_instalment_reminders(at=datetime.fromisoformat(as_of) if as_of else timezone.now())

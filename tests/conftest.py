@@ -35,7 +35,8 @@ def support_user(db):
 
 def logged_in(user) -> Client:
     client = Client()
-    assert client.login(username=user.username, password=PASSWORD)
+    with scopes_disabled():  # a login happens before any tenant scope, whatever fixture is open
+        assert client.login(username=user.username, password=PASSWORD)
     return client
 
 
@@ -78,7 +79,8 @@ def other_customer(other_tenant):
 
 
 def api_client_for(tenant, name="integration") -> Client:
-    _, raw_key = services.create_api_key(tenant=tenant, name=name)
+    with scope(tenant=tenant):  # the key is the tenant's row, whatever fixture scope is open
+        _, raw_key = services.create_api_key(tenant=tenant, name=name)
     return Client(headers={"Authorization": f"Bearer {raw_key}"})
 
 

@@ -3,6 +3,7 @@
 from finance.services.accounts import change_account_state, open_account
 from finance.services.actions import cancel_invoice, cancel_payment, move_payment, quick_pay, refund, write_off_invoice
 from finance.services.configuration import save_configuration
+from finance.services.printouts import send_printout
 from finance.services.setup import set_up_ledger, system_account
 from finance.services.transactions import (
     LineData,
@@ -18,6 +19,7 @@ from finance.services.transactions import (
 __all__ = [
     "LineData", "PostingResult", "amend_notes", "cancel_invoice", "cancel_payment", "change_account_state",
     "create_posted_transaction", "create_transaction", "move_payment", "open_account", "post_transaction",
-    "quick_pay", "refund", "reject_transaction", "save_configuration", "set_up_ledger", "system_account",
+    "quick_pay", "refund", "reject_transaction", "save_configuration", "send_printout", "set_up_ledger",
+    "system_account",
     "update_draft", "write_off_invoice",
 ]

@@ -14,6 +14,12 @@ from finance.views.accounts import (
     account_state,
     customer_panel,
 )
+from finance.views.printouts import (
+    printout_public,
+    transaction_export,
+    transaction_printout,
+    transaction_printout_send,
+)
 from finance.views.settings import ledger_settings, setting_edit, setting_list, settings_index
 from finance.views.transactions import (
     transaction_action,
@@ -31,12 +37,16 @@ __all__ = [
     "account_state",
     "customer_panel",
     "ledger_settings",
+    "printout_public",
     "setting_edit",
     "setting_list",
     "settings_index",
     "transaction_action",
     "transaction_create",
     "transaction_detail",
+    "transaction_export",
     "transaction_list",
+    "transaction_printout",
+    "transaction_printout_send",
     "transaction_update",
 ]

@@ -162,6 +162,7 @@ def transaction_detail(request, transaction_id: int):
     notes = list(selectors.notes_of(txn=txn))
     return render(request, "finance/transaction_detail.html", {
         "txn": txn,
+        "printable": txn.classification in selectors.PRINTABLE,
         "lines": selectors.lines_of(txn=txn),
         "allocations": selectors.allocations_of(txn=txn),
         "events": selectors.events_of(txn=txn),

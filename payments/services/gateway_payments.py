@@ -46,6 +46,7 @@ from payments.models import (
     PaymentEvent,
     PaymentStatus,
 )
+from payments.services.instalment_records import book_instalment_invoice, mark_instalment_paid_through
 from payments.services.invoice_pay_records import confirm_invoice_payment
 from payments.services.receipts import issue_receipt
 from payments.services.request_records import complete_request
@@ -189,10 +190,14 @@ def apply_state(
                 f"{locked.reference}: the provider reports {from_minor_units(amount_minor, locked.currency)} "
                 f"{locked.currency}, not {locked.amount}."
             )
+        if locked.instalment_id is not None:
+            locked.invoice = book_instalment_invoice(payment=locked, at=at)
         booked = _book(locked, at, actor=actor, external_reference=external_reference)
         locked.mark_succeeded(ledger_payment=booked, at=at)
         if locked.payment_request_id is not None:
             complete_request(attempt=locked, at=at)
+        if locked.instalment_id is not None:
+            mark_instalment_paid_through(payment=locked, at=at)
     elif status in TRANSITIONS:
         move = getattr(locked, TRANSITIONS[status])
         if can_proceed(move) and status == Normalised.FAILED:
@@ -208,7 +213,8 @@ def apply_state(
     if locked.status == PaymentStatus.SUCCEEDED:
         # Like a client token, the receipt's link token is handed to the caller, never stored.
         _, locked.receipt_token = issue_receipt(ledger_payment=locked.ledger_payment, gateway_payment=locked, at=at)
-        if locked.invoice_pay_link_id is not None:
+        # A customer paying an emailed invoice link or a portal instalment is emailed the receipt.
+        if locked.invoice_pay_link_id is not None or (locked.instalment_id is not None and locked.invoice_id):
             confirm_invoice_payment(payment=locked, receipt_token=locked.receipt_token, at=at)
     taken_by_staff = locked.created_by_id is not None and locked.payment_request_id is None
     if taken_by_staff and locked.status in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED):

@@ -15,9 +15,7 @@ from django_scopes import scope, scopes_disabled
 from djmoney.money import Money
 
 from crm.models import Customer, User
-from finance.models import (
-    Account,
-)
+from finance.models import Account, Classification, FinancialTransaction, TransactionState
 from gateways import registry
 from gateways.base import (
     CheckoutMode,
@@ -60,7 +58,7 @@ def _send_link(*, request: PaymentRequest, token: str, actor: User | None, at: d
 
 
 def _request_errors(*, customer: Customer, account: Account, amount, currency: str | None, reference: str,
-                    message: str, channels) -> dict[str, str]:
+                    message: str, channels, invoice: FinancialTransaction | None = None) -> dict[str, str]:
     errors: dict[str, str] = {}
     try:
         amount = Decimal(str(amount).strip())
@@ -73,6 +71,12 @@ def _request_errors(*, customer: Customer, account: Account, amount, currency: s
             errors["amount"] = "The amount has at most 2 decimal places."
         elif amount >= Decimal(10) ** 12:
             errors["amount"] = "The amount is too large."
+        elif invoice is not None and amount > invoice.open_amount:
+            errors["amount"] = (f"Invoice {invoice.number} has {Money(invoice.open_amount, invoice.currency)} "
+                                "outstanding; a request from it cannot ask for more.")
+    if invoice is not None and (invoice.account_id != account.pk or invoice.classification != Classification.INVOICE
+                                or invoice.state != TransactionState.POSTED or invoice.open_amount <= 0):
+        errors["invoice"] = "Only a posted invoice of this account with something outstanding can be requested."
     if account.tenant_id != customer.tenant_id or account.customer_id != customer.pk:
         errors["account"] = f"This account is not {customer.name}'s."
     elif account.state != "active":
@@ -102,22 +106,25 @@ def _request_errors(*, customer: Customer, account: Account, amount, currency: s
 def request_payment(
     *, customer: Customer, account: Account, amount: Decimal | str, reference: str, message: str,
     channels: Collection[str], actor: User | None, at: datetime, currency: str | None = None,
+    invoice: FinancialTransaction | None = None,
 ) -> tuple[PaymentRequest, str]:
     """Create a payment request and send its link to the customer through the outbox.
 
-    Returns the request and the raw token of its link (stored nowhere; only its hash is).
+    Returns the request and the raw token of its link (stored nowhere; only its hash is). A request sent
+    from an ``invoice`` is paid against that invoice.
 
-    :raises ValidationError: keyed ``amount``, ``account``, ``currency``, ``reference``, ``message`` or
-        ``channels`` (none chosen, or the customer has no address for one). Nothing is saved.
+    :raises ValidationError: keyed ``amount``, ``account``, ``currency``, ``reference``, ``message``,
+        ``invoice`` or ``channels`` (none chosen, or the customer has no address for one). Nothing is saved.
     """
     reference, message = (reference or "").strip(), (message or "").strip()
     channels = list(dict.fromkeys(channels or []))
     if errors := _request_errors(customer=customer, account=account, amount=amount, currency=currency,
-                                 reference=reference, message=message, channels=channels):
+                                 reference=reference, message=message, channels=channels, invoice=invoice):
         raise ValidationError(errors)
     token, token_hash = new_token()
     request = PaymentRequest.objects.create(
-        tenant_id=customer.tenant_id, customer=customer, account=account, amount=Decimal(str(amount).strip()),
+        tenant_id=customer.tenant_id, customer=customer, account=account, invoice=invoice,
+        amount=Decimal(str(amount).strip()),
         currency=account.currency, reference=reference, message=message, channels=channels, token_hash=token_hash,
         expires_at=at + REQUEST_LIFETIME, created_by=actor, created_at=at, sent_at=at,
     )
@@ -247,7 +254,8 @@ def start_request_attempt(
     attempt: a pending attempt with a page is resumed, a processing one refuses a second. The provider
     is called after the lock is released, as ``start_payment`` does.
 
-    :raises AttemptRefused: the request is not open, or a payment is already being processed.
+    :raises AttemptRefused: the request is not open, a payment is already being processed, or another
+        tab is still opening this attempt's page.
     :raises ValueError: the provider cannot take this currency or mode.
     """
     capabilities = registry.capabilities_of(gateway_account.provider)
@@ -264,12 +272,17 @@ def start_request_attempt(
         if under_way is not None and under_way.redirect_url and (
                 under_way.expires_at is None or under_way.expires_at > at):
             return under_way
+        if under_way is not None and not under_way.redirect_url and not under_way.failure_message and (
+                under_way.created_at > at - timedelta(seconds=settings.GATEWAY_TIMEOUT_SECONDS + 5)):
+            # Another tab is asking the provider for this attempt's page right now: a second attempt
+            # would open a second checkout, which the payer could pay too.
+            raise AttemptRefused("This payment is being started in another window. Reload this page in a moment.")
         if not capabilities.supports(mode=CheckoutMode.HOSTED_PAGE, currency=locked.currency, pay_in_4=pay_in_4):
             raise ValueError(f"{gateway_account} cannot take {locked.currency} this way.")
         payment = create_payment_row(
             tenant_id=locked.tenant_id, reference=new_reference("dp"), gateway_account=gateway_account,
-            provider=gateway_account.provider, account=locked.account, amount=locked.amount,
-            currency=locked.currency, mode=CheckoutMode.HOSTED_PAGE,
+            provider=gateway_account.provider, account=locked.account, invoice=locked.invoice,
+            amount=locked.amount, currency=locked.currency, mode=CheckoutMode.HOSTED_PAGE,
             description=f"{locked.tenant.name}: {locked.reference}"[:200] if locked.reference else locked.tenant.name,
             expires_at=locked.expires_at, created_by=locked.created_by, created_at=at, updated_at=at,
             payment_request=locked,

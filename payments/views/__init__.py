@@ -19,6 +19,8 @@ from payments.views.invoice_pay import (
 )
 from payments.views.requests import (
     customer_panel,
+    invoice_request_create,
+    invoice_request_panel,
     pay_done,
     pay_page,
     request_cancel,
@@ -35,6 +37,8 @@ __all__ = [
     "invoice_pay_page",
     "invoice_pay_panel",
     "invoice_pay_send",
+    "invoice_request_create",
+    "invoice_request_panel",
     "pay_done",
     "pay_page",
     "payment_confirm",

@@ -3,12 +3,34 @@ started checkout."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
+from django.http import HttpResponse
+from django.middleware.csp import get_nonce
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.csp import CSP, build_policy
 
+from gateways import registry
 from gateways.models import GatewayAccount
 from payments.models import GatewayPayment, PaymentStatus
+
+
+def query_int(value) -> int | None:
+    """A query-string id, or ``None`` for anything that is not one."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def query_date(value: str) -> date | None:
+    """A query-string ISO date, or ``None`` for anything that is not one."""
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 def site_url(path: str) -> str:
@@ -20,6 +42,21 @@ def webhook_url(gateway_account: GatewayAccount) -> str:
     return site_url(reverse("gateways:webhook", kwargs={
         "provider": gateway_account.provider, "token": gateway_account.webhook_token,
     }))
+
+
+def allow_provider(request, response: HttpResponse, gateway_account: GatewayAccount | None) -> HttpResponse:
+    """The site's Content-Security-Policy plus the origins of ``gateway_account``'s hosted card fields
+    and hosted page, and nothing else: for the pages that embed or start a checkout."""
+    if gateway_account is None:
+        return response
+    origins = registry.browser_origins(account=gateway_account)
+    extra = {"script-src": origins.scripts, "frame-src": origins.frames, "connect-src": origins.connect,
+             "form-action": origins.forms}
+    policy = {directive: list(values) for directive, values in settings.SECURE_CSP.items()}
+    for directive, values in extra.items():
+        policy[directive] = policy.get(directive, []) + [v for v in values if v not in policy.get(directive, [])]
+    response[str(CSP.HEADER_ENFORCE)] = build_policy(policy, get_nonce(request))
+    return response
 
 
 def to_checkout(request, attempt: GatewayPayment, *, template: str, context: dict):

@@ -14,9 +14,10 @@ from crm import selectors as crm_selectors
 from crm.access import staff_view
 from finance.models import FeePayer
 from gateways.base import CheckoutMode, GatewayUnavailable
+from gateways.models import Provider
 from payments import selectors, services
 from payments.models import PaymentStatus
-from payments.views.common import webhook_url
+from payments.views.common import allow_provider, webhook_url
 
 TAKE_PAYMENT = "crm.take_payment"
 POLL_SECONDS = 2
@@ -47,6 +48,9 @@ def take_payment(request, invoice_id: int):
         return render(request, "payments/take_payment.html", context)
     if gateway_account is None:
         context["problem"] = f"No payment gateway of this tenant takes {fee.currency} card payments here."
+    elif gateway_account.provider == Provider.STRIPE and not gateway_account.settings.get("publishable_key"):
+        context["problem"] = ("Stripe card fields need the account's publishable key; support adds it to the "
+                              "gateway account.")
     elif request.method == "POST":
         payment = services.start_payment(
             gateway_account=gateway_account, account=fee.account, amount=fee.open_amount, invoice=fee,
@@ -56,10 +60,19 @@ def take_payment(request, invoice_id: int):
             at=timezone.now(), actor=request.user,
         )
         context["payment"] = payment
-        context["fields_url"] = (
-            reverse("gateways:sandbox_fields", args=[payment.client_token]) if payment.client_token else ""
-        )
-    return render(request, "payments/take_payment.html", context)
+        context["fields"] = _card_fields(request, gateway_account, payment) if payment.client_token else None
+    return allow_provider(request, render(request, "payments/take_payment.html", context), gateway_account)
+
+
+def _card_fields(request, gateway_account, payment) -> dict:
+    """What the page needs to mount the gateway's own card fields (templates/payments/_card_fields.html)."""
+    return {
+        "provider": gateway_account.provider, "client_token": payment.client_token,
+        "url": reverse("gateways:sandbox_fields", args=[payment.client_token])
+        if gateway_account.provider == Provider.SANDBOX else "",
+        "publishable_key": gateway_account.settings.get("publishable_key", ""),
+        "integration": not gateway_account.live, "return_url": request.build_absolute_uri(),
+    }
 
 
 @staff_view

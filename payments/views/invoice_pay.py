@@ -21,10 +21,7 @@ from finance.models import Classification, FinancialTransaction, TransactionStat
 from gateways.base import GatewayError
 from payments import services, throttle
 from payments.models import GatewayPayment, InvoicePayLink, PaymentStatus
-from payments.views.common import site_url, to_checkout, webhook_url
-
-LOOKUPS_PER_MINUTE = getattr(settings, "PAY_LOOKUPS_PER_MINUTE", 30)
-
+from payments.views.common import allow_provider, site_url, to_checkout, webhook_url
 
 # --- staff: the invoice page's panel ----------------------------------------------------------------
 
@@ -80,7 +77,7 @@ def _link_page(view):
 
     @wraps(view)
     def wrapped(request: HttpRequest, token: str) -> HttpResponse:
-        if not throttle.allow(key=f"pay:{throttle.client_ip(request)}", limit=LOOKUPS_PER_MINUTE,
+        if not throttle.allow(key=f"pay:{throttle.client_ip(request)}", limit=settings.PAY_LOOKUPS_PER_MINUTE,
                               window_seconds=60):
             response = render(request, "payments/pay_message.html",
                               {"message": "Too many attempts. Wait a minute and try again."}, status=429)
@@ -90,7 +87,7 @@ def _link_page(view):
                 raise Http404("No such payment link.")
             with scope(tenant=link.tenant):
                 response = view(request, link, token)
-        response["Referrer-Policy"] = "same-origin"
+        response["Referrer-Policy"] = "no-referrer"
         response["Cache-Control"] = "no-store"
         return response
 
@@ -124,7 +121,8 @@ def invoice_pay_page(request, link: InvoicePayLink, token: str):
     now = timezone.now()
     context = _context(link, token, at=now)
     if request.method == "GET":
-        return render(request, "payments/invoice_pay_page.html", context)
+        return allow_provider(request, render(request, "payments/invoice_pay_page.html", context),
+                              context["gateway_account"])
     if not context["payable"]:
         return render(request, "payments/invoice_pay_page.html", context, status=409)
     gateway_account = context["gateway_account"]

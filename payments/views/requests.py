@@ -3,7 +3,6 @@ payer's public page ``/pay/<token>/``."""
 
 from __future__ import annotations
 
-from datetime import date
 from functools import wraps
 
 from django.conf import settings
@@ -25,10 +24,9 @@ from gateways import registry
 from gateways.base import CheckoutMode, GatewayError
 from payments import selectors, services, throttle
 from payments.models import COMPLETE_STATES, PaymentStatus, RequestChannel, RequestStatus
-from payments.views.common import site_url, to_checkout, webhook_url
+from payments.views.common import allow_provider, query_date, query_int, site_url, to_checkout, webhook_url
 
 PER_PAGE = 50
-LOOKUPS_PER_MINUTE = getattr(settings, "PAY_LOOKUPS_PER_MINUTE", 30)
 
 
 def _flash(error: ValidationError) -> str:
@@ -59,7 +57,7 @@ def customer_panel(request, customer_id: int):
 @require_POST
 def request_create(request, customer_id: int):
     customer = crm_selectors.get_customer(tenant=request.tenant, customer_id=customer_id)
-    account = Account.objects.filter(tenant=request.tenant, customer=customer, pk=_int(request.POST.get("account"))
+    account = Account.objects.filter(tenant=request.tenant, customer=customer, pk=query_int(request.POST.get("account"))
                                      ).first()
     try:
         if account is None:
@@ -80,11 +78,47 @@ def request_create(request, customer_id: int):
     return redirect("crm:customer_detail", customer_id=customer.pk)
 
 
-def _int(value) -> int | None:
+# --- staff: the invoice page's panel ----------------------------------------------------------------
+
+
+def _invoice_panel(request, invoice, *, errors=None, values=None, status=200):
+    if values is None:
+        values = {"amount": f"{invoice.open_amount:.2f}", "reference": invoice.number}
+    refusal = "" if invoice.open_amount > 0 else "Nothing is outstanding on this invoice."
+    if not refusal and invoice.account.state != "active":
+        refusal = f"The account is {invoice.account.state}; money cannot be requested into it."
+    return render(request, "payments/_invoice_request_panel.html", {
+        "txn": invoice, "requests": selectors.requests_of_invoice(invoice=invoice), "refusal": refusal,
+        "channels": RequestChannel.choices, "errors": errors or {}, "values": values,
+    }, status=status)
+
+
+@staff_view
+@require_http_methods(["GET"])
+def invoice_request_panel(request, invoice_id: int):
+    return _invoice_panel(request, selectors.get_posted_invoice(tenant=request.tenant, invoice_id=invoice_id))
+
+
+@staff_view
+@require_POST
+def invoice_request_create(request, invoice_id: int):
+    invoice = selectors.get_posted_invoice(tenant=request.tenant, invoice_id=invoice_id)
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+        services.request_payment(
+            customer=invoice.account.customer, account=invoice.account, invoice=invoice,
+            amount=request.POST.get("amount", ""), reference=request.POST.get("reference", ""),
+            message=request.POST.get("message", ""), channels=request.POST.getlist("channels"),
+            actor=request.user, at=timezone.now(),
+        )
+    except ValidationError as error:
+        if request.htmx:
+            return _invoice_panel(request, invoice, errors=error.message_dict, values=request.POST, status=422)
+        messages.error(request, f"No request was sent. {_flash(error)}")
+    else:
+        if request.htmx:
+            return _invoice_panel(request, invoice)
+        messages.success(request, f"The payment request was sent to {invoice.account.customer.name}.")
+    return redirect("finance:transaction_detail", transaction_id=invoice.pk)
 
 
 def _back(request, payment_request):
@@ -130,22 +164,16 @@ def request_consolidate(request, request_id: int):
 # --- staff: "My payments" and "Payment list" -------------------------------------------------------
 
 
-def _date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 @staff_view
 def request_list(request):
     query = request.GET
     mine = query.get("mine") == "1"
     filters = selectors.RequestFilters(
         status=query.get("status", "") if query.get("status") in RequestStatus.values else "",
-        created_from=_date(query.get("from", "")), created_to=_date(query.get("to", "")),
-        created_by=request.user.pk if mine else _int(query.get("staff")),
-        customer=_int(query.get("customer")), reference=query.get("reference", "").strip()[:100],
+        created_from=query_date(query.get("from", "")), created_to=query_date(query.get("to", "")),
+        created_by=request.user.pk if mine else query_int(query.get("staff")),
+        customer=query_int(query.get("customer")), customer_name=query.get("customer_name", "").strip()[:100],
+        reference=query.get("reference", "").strip()[:100],
         sort=query.get("sort", "-created") if query.get("sort") in selectors.REQUEST_SORTS else "-created",
     )
     page = Paginator(selectors.payment_requests(tenant=request.tenant, filters=filters), PER_PAGE).get_page(
@@ -165,13 +193,12 @@ def request_list(request):
 
 
 def _payer_page(view):
-    """The token in the URL is the capability to pay: no caching, and never sent to another site.
-    ``same-origin`` rather than ``no-referrer``: under ``no-referrer`` browsers send ``Origin: null`` with
-    the form's POST, which CSRF protection rightly refuses (see gateways.sandbox_server)."""
+    """The token in the URL is the capability to pay: no caching, and never sent in a Referer (the page's
+    own form posts still pass CSRF protection: see crm.csrf)."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, token: str) -> HttpResponse:
-        if not throttle.allow(key=f"pay:{throttle.client_ip(request)}", limit=LOOKUPS_PER_MINUTE,
+        if not throttle.allow(key=f"pay:{throttle.client_ip(request)}", limit=settings.PAY_LOOKUPS_PER_MINUTE,
                               window_seconds=60):
             response = render(request, "payments/pay_message.html",
                               {"message": "Too many attempts. Wait a minute and try again."}, status=429)
@@ -181,7 +208,7 @@ def _payer_page(view):
                 raise Http404("No such payment link.")
             with scope(tenant=payment_request.tenant):
                 response = view(request, payment_request, token)
-        response["Referrer-Policy"] = "same-origin"
+        response["Referrer-Policy"] = "no-referrer"
         response["Cache-Control"] = "no-store"
         return response
 
@@ -209,7 +236,8 @@ def pay_page(request, payment_request, token: str):
     if gateway_account is None and payment_request.status == RequestStatus.OPEN:
         context["notice"] = "Online payment is not available at the moment. Please contact us."
     if request.method == "GET" or not context["payable"]:
-        return render(request, "payments/pay_page.html", context, status=200 if request.method == "GET" else 409)
+        response = render(request, "payments/pay_page.html", context, status=200 if request.method == "GET" else 409)
+        return allow_provider(request, response, gateway_account)
     try:
         attempt = services.start_request_attempt(
             request=payment_request, gateway_account=gateway_account, at=timezone.now(),

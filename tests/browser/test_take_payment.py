@@ -46,7 +46,7 @@ def take_payment_with(page, live_server, cashier, fee, card):
     page.goto(f"{live_server.url}/customers/{fee.account.customer_id}/")
     page.locator("#panel-fees").get_by_role("link", name="Take Payment").click()
     page.get_by_role("button", name="Take 150.00 GBP by card").click()
-    fields = page.frame_locator("#card-fields")
+    fields = page.frame_locator("#sandbox-card-fields")
     fields.get_by_label("Card number").fill(card)
     fields.get_by_label("Expiry (MM/YY)").fill("12/30")
     fields.get_by_label("CVC").fill("123")
@@ -82,7 +82,8 @@ class TestTakePayment:
     def test_a_declined_card_says_so_and_books_nothing(self, live_server, page, tenant, fee, cashier):
         take_payment_with(page, live_server, cashier, fee, "4000 0000 0000 0002")
 
-        expect(page.frame_locator("#card-fields").get_by_role("alert")).to_contain_text("Your card was declined.")
+        expect(page.frame_locator("#sandbox-card-fields").get_by_role("alert")).to_contain_text(
+            "Your card was declined.")
         expect(page.locator("#payment-status-poll")).to_contain_text("Payment failed", timeout=15_000)
         assert ledger_payments(tenant) == []
 

@@ -12,6 +12,8 @@ from finance.models import Classification, TransactionType
 from gateways import services as gateway_services
 from tests.conftest import logged_in
 from tests.factories import UserFactory
+from tests.gateways.test_cashflows import API_KEY, CONFIGURATION_ID, JOB, cashflows
+from tests.gateways.test_stripe import intent_json
 from tests.helpers import assert_404_for_other_tenant
 
 
@@ -87,3 +89,82 @@ class TestTakePaymentRefusals:
         invoice = ledger_services.post_transaction(txn=draft, actor=None, at=draft.issued_at).transaction
 
         assert cashier.get(reverse("payments:take_payment", args=[invoice.pk])).status_code == 404
+
+
+@pytest.fixture
+def broker_fee(ledger, customer):
+    return post_fee(ledger_services.open_account(customer=customer, currency="GBP"), "Broker fee", "150.00")
+
+
+@pytest.mark.django_db
+class TestEachGatewaysOwnCardFields:
+    """The page mounts the provider's own fields: Stripe's Payment Element (Stripe.js must come from
+    js.stripe.com), Cashflows' client library (served by Duly) over its intent token. No browser can
+    reach those providers offline, so these tests check what the page hands the provider's script."""
+
+    def test_stripe_gets_the_payment_intents_client_secret_and_the_publishable_key(
+            self, ledger, broker_fee, cashier, settings, httpserver):
+        settings.GATEWAY_BASE_URLS = {"stripe": httpserver.url_for("").rstrip("/")}
+        gateway_services.save_gateway_account(tenant=ledger, provider="stripe", live=False, secret="sk_test_1",
+                                              settings={"publishable_key": "pk_test_Duly", "webhook_secret": "whsec_1"})
+        httpserver.expect_oneshot_request("/v1/payment_intents", method="POST").respond_with_json(
+            intent_json(id="pi_3Fee", client_secret="pi_3Fee_secret_xyz", amount=15000))
+
+        page = cashier.post(reverse("payments:take_payment", args=[broker_fee.pk])).content.decode()
+
+        httpserver.check_assertions()
+        assert 'data-provider="stripe"' in page
+        assert 'data-client-token="pi_3Fee_secret_xyz"' in page
+        assert 'data-publishable-key="pk_test_Duly"' in page
+        assert '<script src="https://js.stripe.com/v3/"></script>' in page
+        assert 'id="stripe-payment-element"' in page
+        with scope(tenant=ledger):
+            payment = broker_fee.gateway_payments.get()
+        assert (payment.provider, payment.provider_reference, payment.amount) == (
+            "stripe", "pi_3Fee", Decimal("150.00"))
+
+    def test_cashflows_gets_the_intent_token_and_its_integration_host(
+            self, ledger, broker_fee, cashier, settings, httpserver):
+        settings.GATEWAY_BASE_URLS = {"cashflows": httpserver.url_for("").rstrip("/")}
+        gateway_services.save_gateway_account(tenant=ledger, provider="cashflows", live=False, secret=API_KEY,
+                                              settings={"configuration_id": CONFIGURATION_ID})
+        httpserver.expect_oneshot_request("/api/gateway/payment-intents/", method="POST").respond_with_handler(
+            cashflows({"data": {"token": "3f6e4a0c-intent-token", "paymentJobReference": int(JOB),
+                                "paymentStatus": "Pending"}}, status=201))
+
+        page = cashier.post(reverse("payments:take_payment", args=[broker_fee.pk])).content.decode()
+
+        httpserver.check_assertions()
+        assert 'data-provider="cashflows"' in page
+        assert 'data-client-token="3f6e4a0c-intent-token"' in page
+        assert 'data-integration="true"' in page
+        assert "payments/vendor/cashflows-clientlib-1.0.51" in page
+        for field in ("card-number", "card-name", "card-expiration", "card-cvc", "pay-with-card"):
+            assert f'id="{field}"' in page
+        with scope(tenant=ledger):
+            payment = broker_fee.gateway_payments.get()
+        assert (payment.provider, payment.provider_reference, payment.amount) == (
+            "cashflows", JOB, Decimal("150.00"))
+
+    def test_a_stripe_account_without_its_publishable_key_is_named_before_anything_starts(
+            self, ledger, broker_fee, cashier, settings, httpserver):
+        settings.GATEWAY_BASE_URLS = {"stripe": httpserver.url_for("").rstrip("/")}
+        gateway_services.save_gateway_account(tenant=ledger, provider="stripe", live=False, secret="sk_test_1",
+                                              settings={"webhook_secret": "whsec_1"})
+
+        page = cashier.post(reverse("payments:take_payment", args=[broker_fee.pk])).content.decode()
+
+        assert ("Stripe card fields need the account&#x27;s publishable key; support adds it to the gateway "
+                "account.") in page
+        assert httpserver.log == []
+        with scope(tenant=ledger):
+            assert not broker_fee.gateway_payments.exists()
+
+    def test_a_tenant_with_only_credicorp_is_told_no_gateway_takes_cards_here(self, ledger, broker_fee, cashier):
+        gateway_services.save_gateway_account(
+            tenant=ledger, provider="credicorp", live=False, secret="cc_secret",
+            settings={"base_url": "https://credicorp.test", "callback_secret": "cb_1"})
+
+        page = cashier.get(reverse("payments:take_payment", args=[broker_fee.pk])).content.decode()
+
+        assert "No payment gateway of this tenant takes GBP card payments here." in page

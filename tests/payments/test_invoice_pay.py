@@ -183,7 +183,7 @@ class TestPublicPage:
         assert "Broker fee" in response.text and "Document check" in response.text
         assert "120.00" in response.text and 'value="120.00"' in response.text
         assert "Pay now" in response.text
-        assert response["Referrer-Policy"] == "same-origin"
+        assert response["Referrer-Policy"] == "no-referrer"
         assert response["Cache-Control"] == "no-store"
 
     def test_pay_now_redirects_to_the_providers_page(self, invoice, staff, client, settings, httpserver):

@@ -11,11 +11,12 @@ from django.utils import timezone
 from django_scopes import scope
 
 from crm.models import Role
+from finance import services as ledger_services
 from notifications.models import Notification
 from payments import services, throttle
 from payments.models import GatewayPayment, PaymentRequest, RequestStatus
 from tests.conftest import logged_in
-from tests.factories import UserFactory
+from tests.factories import CustomerFactory, UserFactory
 from tests.helpers import assert_404_for_other_tenant
 from tests.payments.request_fixtures import send
 
@@ -41,7 +42,7 @@ class TestPayPage:
         assert ">Pay</button>" in response.text
         assert "Pay in 4" in response.text  # the sandbox offers it in GBP
         assert "harriet@example.com" not in response.text
-        assert response["Referrer-Policy"] == "same-origin"
+        assert response["Referrer-Policy"] == "no-referrer"
         assert response["Cache-Control"] == "no-store"
 
     def test_a_forged_token_is_404(self, client, sent):
@@ -154,6 +155,19 @@ class TestStaffPages:
         assert [r.reference for r in everyone.context["page"]] == ["BOB-1", "INV-42"]
         assert [r.reference for r in by_ref.context["page"]] == ["INV-42"]
         assert list(by_status.context["page"]) == []
+
+    def test_the_payment_list_finds_a_customer_by_name(self, ledger, customer, gbp, staff, staff_client, sent):
+        other = CustomerFactory(tenant=ledger, name="Oscar Osei", email="oscar@example.com")
+        send(other, ledger_services.open_account(customer=other, currency="GBP"), staff, at=timezone.now(),
+             reference="OSC-1")
+
+        found = staff_client.get(reverse("payments:request_list"), {"customer_name": "osei"})
+        page = staff_client.get(reverse("payments:request_list")).content.decode()
+
+        assert [r.reference for r in found.context["page"]] == ["OSC-1"]
+        assert all(f'href="{reverse(name)}' in page for name in (
+            "payments:request_list", "payments:payment_list", "payments:webhook_list"))
+        assert 'href="/payments/requests/?mine=1"' in page
 
     def test_the_query_count_does_not_grow_with_the_rows(self, staff_client, ledger, customer, gbp, staff):
         send(customer, gbp, staff, at=timezone.now())

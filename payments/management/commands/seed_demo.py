@@ -19,6 +19,8 @@ from finance import services as ledger
 from finance.models import Account, Classification, PaymentMethod, TransactionType
 from gateways import services as gateway_services
 from gateways.models import GatewayAccount
+from payments import services as payments_services
+from payments.models import Obligation
 
 DEMO_PASSWORD = "duly-demo-2026"
 
@@ -85,6 +87,22 @@ def seed_ledger(*, tenant: Tenant) -> None:
             ledger.post_transaction(txn=fee, actor=None, at=now)
 
 
+def seed_obligations(*, tenant: Tenant) -> None:
+    """An instalment plan for the first customer, so the calendar and the customer portal have something."""
+    customer = Customer.objects.filter(tenant=tenant).order_by("name").first()
+    if customer is None or Obligation.objects.filter(tenant=tenant).exists():
+        return
+    today = timezone.localdate()
+    first = today.replace(day=1) + timedelta(days=32)
+    payments_services.create_obligation(
+        customer=customer, actor=None, at=timezone.now(), plan=payments_services.AUTOMATIC, reason="demo data",
+        values={"payee_kind": "government", "payee": "Revenue office", "payment_code": f"TAX-{today.year}-0042",
+                "description": f"Income tax {today.year}", "total_amount": "1000.00",
+                "currency": tenant.default_currency, "manager_comments": "Demo: paid late last year."},
+        first_due_on=first.replace(day=min(today.day, 28)), count=3,
+    )
+
+
 class Command(BaseCommand):
     help = "Load the demo tenants, staff users and customers (idempotent)."
 
@@ -109,6 +127,7 @@ class Command(BaseCommand):
                             address_line1=street, city=city, postcode=postcode, country=spec["country"],
                         )
                 seed_ledger(tenant=tenant)
+                seed_obligations(tenant=tenant)
                 if not GatewayAccount.objects.filter(tenant=tenant, provider="sandbox").exists():
                     # The offline sandbox provider, so the demo takes payments with no network.
                     gateway_services.save_gateway_account(

@@ -1,0 +1,98 @@
+"""The reports' filter forms and the segment form."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.conf import settings
+
+from crm.models import Customer
+from finance.models import Classification, TransactionState
+from payments.models import InstalmentStatus
+from reports import selectors
+from reports.models import Segment, SegmentSubject
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+CURRENCY_CHOICES = [("", "Any currency"), *[(c, c) for c in settings.CURRENCIES]]
+
+
+class ReportForm(forms.Form):
+    start = forms.DateField(required=False, widget=DATE, label="From")
+    end = forms.DateField(required=False, widget=DATE, label="To")
+    currency = forms.ChoiceField(required=False, choices=CURRENCY_CHOICES)
+    # A tenant may have tens of thousands of customers: the filter takes the customer's number (the
+    # customer file links here with it) rather than rendering every customer as an option.
+    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), required=False, label="Customer no.",
+                                      widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 8}))
+    classification = forms.ChoiceField(required=False, choices=[("", "Any classification"), *Classification.choices])
+    segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False, empty_label="No segment")
+
+    def __init__(self, *args, tenant, today: date, classifications=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant, self.today = tenant, today
+        self.fields["customer"].queryset = Customer.objects.filter(tenant=tenant)
+        self.fields["segment"].queryset = Segment.objects.filter(
+            tenant=tenant, subject=SegmentSubject.TRANSACTIONS).order_by("name")
+        if classifications is None:
+            del self.fields["classification"]
+        else:
+            self.fields["classification"].choices = [("", "Any"), *[(c.value, c.label) for c in classifications]]
+
+    def period(self) -> selectors.Period:
+        self.is_valid()  # a malformed filter is shown on its field and left out
+        default = selectors.this_month(tenant=self.tenant, today=self.today)
+        start = self.cleaned_data.get("start") or default.start
+        end = self.cleaned_data.get("end") or default.end
+        if end < start:
+            start, end = end, start
+        return selectors.Period(start=start, end=end, time_zone=self.tenant.time_zone)
+
+    def filters(self) -> selectors.ReportFilter:
+        self.is_valid()
+        data = self.cleaned_data
+        return selectors.ReportFilter(
+            currency=data.get("currency") or "", customer_id=data["customer"].pk if data.get("customer") else None,
+            classification=data.get("classification") or "", segment=data.get("segment"),
+        )
+
+
+class AgedForm(ReportForm):
+    as_of = forms.DateField(required=False, widget=DATE, label="As of")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["start"], self.fields["end"]
+
+    def as_of_date(self) -> date:
+        self.is_valid()
+        return self.cleaned_data.get("as_of") or self.today
+
+
+class SegmentForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    subject = forms.ChoiceField(choices=SegmentSubject.choices, label="Segment of")
+    classification = forms.ChoiceField(required=False, choices=[("", "Any"), *Classification.choices])
+    state = forms.ChoiceField(required=False, choices=[("", "Any"), *TransactionState.choices,
+                                                       *InstalmentStatus.choices])
+    currency = forms.ChoiceField(required=False, choices=CURRENCY_CHOICES)
+    overdue_days = forms.IntegerField(required=False, min_value=0, label="Overdue more than (days)")
+    min_amount = forms.DecimalField(required=False, decimal_places=2, label="Transaction total at least")
+    min_balance = forms.DecimalField(required=False, decimal_places=2, label="Account balance at least")
+
+    RULE_FIELDS = ("classification", "state", "currency", "overdue_days", "min_amount", "min_balance")
+
+    def rules(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in self.RULE_FIELDS
+                if self.cleaned_data.get(name) not in (None, "")}
+
+
+class SegmentMessageForm(forms.Form):
+    template = forms.ChoiceField(label="Message")
+    channels = forms.MultipleChoiceField(choices=[("email", "Email"), ("sms", "SMS")],
+                                         widget=forms.CheckboxSelectMultiple, initial=["email"])
+    idempotency_key = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, templates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].choices = [(t.key, t.label) for t in templates]

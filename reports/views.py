@@ -1,0 +1,346 @@
+"""Report pages (a period and filters, a table, totals, CSV/XLSX export), the dashboard and segments."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.views.decorators.http import require_POST
+from djmoney.money import Money
+
+from crm import selectors as crm_selectors
+from crm.access import staff_view
+from crm.models import Customer
+from finance.exports import export_table
+from finance.models import Classification
+from notifications import selectors as notification_selectors
+from reports import charts, selectors, services
+from reports.forms import AgedForm, ReportForm, SegmentForm, SegmentMessageForm
+from reports.models import SegmentSubject
+
+ROWS_PER_PAGE = 50
+EXPORT_LIMIT = 100_000
+EXPORTS = ("csv", "xlsx")
+
+REPORTS = {
+    "transactions": "Transactions posted",
+    "documents": "Invoices, credit notes and invoice cancellations posted",
+    "revenue": "Revenue by transaction type, and receipts by payment method",
+    "aged": "Aged receivables",
+    "requests": "Payment requests by status and staff member",
+    "instalments": "Instalments due and overdue",
+}
+
+
+def _today(tenant) -> date:
+    return timezone.now().astimezone(ZoneInfo(tenant.time_zone)).date()
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return str(Money(amount, currency))
+
+
+def _check_references(request) -> None:
+    """A segment or customer of another tenant (or none) named in the query answers 404."""
+    if request.GET.get("segment"):
+        selectors.get_segment(tenant=request.tenant, segment_id=request.GET["segment"])
+    if request.GET.get("customer"):
+        try:
+            crm_selectors.get_customer(tenant=request.tenant, customer_id=int(request.GET["customer"]))
+        except (TypeError, ValueError):
+            raise Http404("No such customer.") from None
+
+
+def _export(request, *, title: str, headers, rows, name: str) -> HttpResponse:
+    export = export_table(title=title, headers=headers, rows=rows, fmt=request.GET["format"], name=name)
+    response = HttpResponse(export.content, content_type=export.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response
+
+
+def _wants_export(request) -> bool:
+    fmt = request.GET.get("format")
+    if fmt and fmt not in EXPORTS:
+        raise Http404("No such format.")
+    return bool(fmt)
+
+
+@staff_view
+def index(request):
+    return render(request, "reports/index.html", {"reports": REPORTS})
+
+
+# --- the transaction reports -------------------------------------------------------------------------
+
+TXN_HEADERS = ("Posted at", "Number", "Classification", "Type", "Account", "Customer", "Currency", "Net", "Discount",
+               "Tax", "Total", "Related")
+TXN_FIELDS = ("posted_at", "number", "classification", "type__name", "account__name", "account__customer__name",
+              "currency", "net_amount", "discount_amount", "tax_amount", "total_amount", "related__number")
+
+
+def _transactions(request, slug: str):
+    today = _today(request.tenant)
+    documents_only = slug == "documents"
+    form = ReportForm(request.GET, tenant=request.tenant, today=today,
+                      classifications=[Classification(c) for c in selectors.DOCUMENTS] if documents_only
+                      else list(Classification))
+    period, filters = form.period(), form.filters()
+    rows = selectors.transactions_posted(tenant=request.tenant, period=period, filters=filters, today=today,
+                                         documents_only=documents_only)
+    if _wants_export(request):
+        return _export(request, title=REPORTS[slug], headers=TXN_HEADERS, name=f"{slug}-{period.start}-{period.end}",
+                       rows=rows.values_list(*TXN_FIELDS)[:EXPORT_LIMIT].iterator(chunk_size=2000))
+    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "reports/transactions.html", {
+        "slug": slug, "title": REPORTS[slug], "form": form, "period": period, "page": page,
+        "totals": selectors.totals_by_classification(rows),
+    })
+
+
+def _revenue(request, slug: str):
+    today = _today(request.tenant)
+    form = ReportForm(request.GET, tenant=request.tenant, today=today)
+    period, filters = form.period(), form.filters()
+    args = {"tenant": request.tenant, "period": period, "filters": filters, "today": today}
+    by_type = selectors.revenue_by_type(**args)
+    receipts = selectors.receipts_by_method(**args)
+    if _wants_export(request):
+        rows = [("Revenue", r["currency"], Classification(r["classification"]).label, r["type__name"], r["count"],
+                 r["net"], r["discount"], r["tax"], r["without_tax"]) for r in by_type]
+        rows += [("Receipts", r["currency"], "Payment", r["method"], r["count"], r["received"], r["cancelled"], "",
+                  r["net"]) for r in receipts]
+        return _export(request, title=REPORTS[slug], name=f"revenue-{period.start}-{period.end}", rows=rows,
+                       headers=("Section", "Currency", "Classification", "Type or method", "Count",
+                                "Net or received", "Discount or cancelled", "Tax", "Without tax or net"))
+    return render(request, "reports/revenue.html", {
+        "slug": slug, "title": REPORTS[slug], "form": form, "period": period,
+        "by_type": [r | {"credit": r["classification"] in selectors.REVENUE_CREDITS} for r in by_type],
+        "totals": selectors.revenue_totals(by_type), "write_offs": selectors.write_offs(**args),
+        "receipts": receipts,
+    })
+
+
+AGED_HEADERS = ("Account", "Customer", "Currency", "Current", "1–30", "31–60", "61–90", "90+", "Total")
+
+
+def _aged(request, slug: str):
+    today = _today(request.tenant)
+    form = AgedForm(request.GET, tenant=request.tenant, today=today)
+    as_of, filters = form.as_of_date(), form.filters()
+    rows = selectors.aged_receivables(tenant=request.tenant, filters=filters, today=as_of)
+    if _wants_export(request):
+        return _export(request, title=REPORTS[slug], headers=AGED_HEADERS, name=f"aged-receivables-{as_of}",
+                       rows=((r["account__name"], r["account__customer__name"], r["currency"],
+                              *(r[key] for key, _ in selectors.AGE_BUCKETS), r["total"])
+                             for r in selectors.name_accounts(rows[:EXPORT_LIMIT])))
+    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    selectors.name_accounts(page.object_list)
+    return render(request, "reports/aged.html", {
+        "slug": slug, "title": REPORTS[slug], "form": form, "as_of": as_of, "buckets": selectors.AGE_BUCKETS,
+        "page": page, "totals": selectors.aged_totals(rows),
+    })
+
+
+def _requests(request, slug: str):
+    today = _today(request.tenant)
+    form = ReportForm(request.GET, tenant=request.tenant, today=today)
+    del form.fields["segment"]
+    period = form.period()
+    rows, totals = selectors.pivot_requests(
+        selectors.payment_requests_by_staff(tenant=request.tenant, period=period, filters=form.filters())
+    )
+    statuses = selectors.REQUEST_STATUSES
+    if _wants_export(request):
+        def line(row):
+            cells = [(row.cells.get(s, {}).get("count", 0), row.cells.get(s, {}).get("amount", Decimal("0.00")))
+                     for s, _ in statuses]
+            return (row.name, row.currency, *[v for pair in cells for v in pair], row.count, row.amount)
+        headers = ("Staff member", "Currency", *[f"{label} {what}" for _, label in statuses for what in ("count",
+                   "amount")], "Count", "Amount")
+        return _export(request, title=REPORTS[slug], headers=headers, name=f"payment-requests-{period.start}",
+                       rows=[line(r) for r in [*rows, *totals]])
+    return render(request, "reports/requests.html", {
+        "slug": slug, "title": REPORTS[slug], "form": form, "period": period, "statuses": statuses, "rows": rows,
+        "totals": totals,
+    })
+
+
+INSTALMENT_HEADERS = ("Due on", "Customer", "Obligation", "Instalment", "Currency", "Amount", "Overdue")
+
+
+def _instalments(request, slug: str):
+    today = _today(request.tenant)
+    form = ReportForm(request.GET, tenant=request.tenant, today=today)
+    del form.fields["segment"]
+    period, filters = form.period(), form.filters()
+    rows = selectors.instalments_due(tenant=request.tenant, period=period, filters=filters, today=today)
+    if _wants_export(request):
+        return _export(request, title=REPORTS[slug], headers=INSTALMENT_HEADERS, name=f"instalments-{today}",
+                       rows=((i.due_on, i.obligation.customer.name, i.obligation.description, i.number,
+                              i.obligation.currency, i.amount, "yes" if i.due_on < today else "")
+                             for i in rows[:EXPORT_LIMIT]))
+    return render(request, "reports/instalments.html", {
+        "slug": slug, "title": REPORTS[slug], "form": form, "period": period, "today": today,
+        "page": Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page")),
+        "totals": selectors.instalment_totals(tenant=request.tenant, period=period, filters=filters, today=today),
+    })
+
+
+VIEWS = {"transactions": _transactions, "documents": _transactions, "revenue": _revenue, "aged": _aged,
+         "requests": _requests, "instalments": _instalments}
+
+
+@staff_view
+def report(request, slug: str):
+    if slug not in VIEWS:
+        raise Http404("No such report.")
+    _check_references(request)
+    return VIEWS[slug](request, slug)
+
+
+# --- the dashboard ----------------------------------------------------------------------------------
+
+
+def _charts(title: str, groups: list[dict], months: list[date], key: str = "month") -> list[charts.Chart]:
+    by_currency: dict[str, dict] = {}
+    for group in groups:
+        by_currency.setdefault(group["currency"], {})[group[key].date() if isinstance(group[key], datetime)
+                                                       else group[key]] = group["amount"]
+    return [
+        charts.bar_chart(title=title, currency=currency, points=[
+            (month.strftime("%b %y"), values.get(month, Decimal("0.00")),
+             _money(values.get(month, Decimal("0.00")), currency)) for month in months
+        ])
+        for currency, values in sorted(by_currency.items())
+    ]
+
+
+# Months that have ended are cached: posted transactions never change and are posted "now", so a
+# closed month's figures only move if something is posted back-dated, and then for at most this long.
+CLOSED_MONTHS_SECONDS = 15 * 60
+
+
+def _monthly(tenant, name: str, year: selectors.Period, today: date, compute) -> list[dict]:
+    """``compute`` for the current month, and from the cache for the eleven closed months before it."""
+    first = today.replace(day=1)
+    closed = selectors.Period(start=year.start, end=first - timedelta(days=1), time_zone=tenant.time_zone)
+    current = selectors.Period(start=first, end=year.end, time_zone=tenant.time_zone)
+    key = f"reports:{name}:{tenant.pk}:{tenant.created_at.timestamp()}:{closed.start}:{closed.end}"
+    past = cache.get_or_set(key, lambda: compute(tenant=tenant, period=closed), CLOSED_MONTHS_SECONDS)
+    return [*past, *compute(tenant=tenant, period=current)]
+
+
+@staff_view
+def dashboard(request):
+    tenant, now = request.tenant, timezone.now()
+    today = _today(tenant)
+    year = selectors.last_twelve_months(tenant=tenant, today=today)
+    months = selectors.months_of(year)
+    form = ReportForm(request.GET, tenant=tenant, today=today)
+    period = form.period()
+    products = selectors.average_revenue_per_product(tenant=tenant, period=period)
+    product_charts = []
+    for currency in sorted({p["transaction__currency"] for p in products}):
+        points = [(p["name"][:14], p["average"], _money(p["average"], currency)) for p in products
+                  if p["transaction__currency"] == currency][:12]
+        product_charts.append(charts.bar_chart(title="Average revenue per product", currency=currency, points=points))
+    with translation.override(tenant.locale):
+        context = {
+            "counts": selectors.today_counts(tenant=tenant, now=now, today=today),
+            "receipt_charts": _charts("Receipts", _monthly(tenant, "receipts", year, today,
+                                                             selectors.receipts_by_month), months),
+            "revenue_charts": _charts("Revenue", _monthly(tenant, "revenue", year, today,
+                                                           selectors.revenue_by_month), months),
+            "product_charts": product_charts, "products": products, "form": form, "period": period,
+        }
+    return render(request, "reports/dashboard.html", context)
+
+
+# --- segments ---------------------------------------------------------------------------------------
+
+
+@staff_view
+def segment_list(request):
+    form = SegmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            segment = services.save_segment(
+                tenant=request.tenant, name=form.cleaned_data["name"], subject=form.cleaned_data["subject"],
+                rules=form.rules(), actor=request.user, at=timezone.now(),
+            )
+        except ValidationError as error:
+            for name, errors in error.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            messages.success(request, f"Segment “{segment}” saved.")
+            return redirect("reports:segment_detail", segment_id=segment.pk)
+    return render(request, "reports/segment_list.html", {
+        "segments": selectors.segments_of(tenant=request.tenant), "form": form,
+    })
+
+
+@staff_view
+def segment_detail(request, segment_id: int):
+    segment = selectors.get_segment(tenant=request.tenant, segment_id=segment_id)
+    today = _today(request.tenant)
+    templates = notification_selectors.available_messages(
+        tenant=request.tenant, language=request.tenant.locale,
+        provided=["customer.name", "customer.email", "customer.phone", "tenant.name", "tenant.email", "staff.name"],
+    )
+    message_form = SegmentMessageForm(request.POST or None, templates=templates,
+                                      initial={"idempotency_key": secrets.token_urlsafe(16)})
+    if request.method == "POST" and message_form.is_valid():
+        data = message_form.cleaned_data
+        try:
+            sent = services.message_segment(
+                segment=segment, actor=request.user, channels=data["channels"], template_key=data["template"],
+                at=timezone.now(), today=today, idempotency_key=data["idempotency_key"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"{len(sent)} messages queued.")
+            return redirect("reports:segment_detail", segment_id=segment.pk)
+    rows = (selectors.segment_transactions(segment=segment, today=today)
+            if segment.subject == SegmentSubject.TRANSACTIONS else None)
+    if segment.subject == SegmentSubject.INSTALMENTS:
+        instalments = selectors.segment_instalments(segment=segment, today=today)
+        if _wants_export(request):
+            return _export(request, title=segment.name, headers=INSTALMENT_HEADERS, name=f"segment-{segment.pk}",
+                           rows=((i.due_on, i.obligation.customer.name, i.obligation.description, i.number,
+                                  i.obligation.currency, i.amount, "yes" if i.due_on < today and not i.is_paid else "")
+                                 for i in instalments[:EXPORT_LIMIT]))
+        return render(request, "reports/segment_detail.html", {
+            "segment": segment, "message_form": message_form, "today": today, "page": None, "customers": None,
+            "instalments": Paginator(instalments, ROWS_PER_PAGE).get_page(request.GET.get("page")),
+        })
+    if rows is not None and _wants_export(request):
+        return _export(request, title=segment.name, headers=TXN_HEADERS, name=f"segment-{segment.pk}",
+                       rows=rows.values_list(*TXN_FIELDS)[:EXPORT_LIMIT].iterator(chunk_size=2000))
+    customers = None
+    if rows is None:
+        customers = Paginator(Customer.objects.filter(
+            tenant=request.tenant, pk__in=selectors.segment_customer_ids(segment=segment, today=today)
+        ).order_by("name", "pk"), ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "reports/segment_detail.html", {
+        "segment": segment, "message_form": message_form, "customers": customers, "instalments": None,
+        "page": Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page")) if rows is not None else None,
+    })
+
+
+@staff_view
+@require_POST
+def segment_delete(request, segment_id: int):
+    segment = selectors.get_segment(tenant=request.tenant, segment_id=segment_id)
+    services.delete_segment(segment=segment)
+    messages.success(request, f"Segment “{segment}” deleted.")
+    return redirect("reports:segment_list")

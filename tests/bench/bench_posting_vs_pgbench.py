@@ -1,0 +1,152 @@
+"""Posting throughput against PostgreSQL's own ceiling, measured in one sitting (``make bench``).
+
+The same unit of work both ways, with 1 and 4 concurrent clients, each client on its own account:
+
+* Duly: ``finance.services.post_transaction`` posting a 20.00 payment that FIFO-allocates itself to
+  the account's two earliest open 10.00 invoices (lock the account, number the payment, insert it
+  and its event, two allocations, update both invoices, the payment and the account's balance). Each
+  client is a process of its own, as gunicorn and Celery workers are (threads in one Python process
+  would measure the GIL); all clients post for one tenant, so they share its gapless numbering;
+* pgbench, the ``pgbench`` of the ``pgserver`` wheel against the same embedded PostgreSQL and
+  database, running a raw-SQL script of that shape on tables of its own: lock the account, find the
+  earliest open invoice, insert the transaction, two allocations, update the two invoices and the
+  account.
+
+Each line carries both rates and ``ratio`` = Duly / pgbench (issue #9's target: at least 0.40).
+"""
+
+import multiprocessing
+import re
+import subprocess
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pgserver
+import pytest
+from django.db import connection
+from django_scopes import scope
+
+from finance import services
+from finance.models import Allocation, Classification, FinancialTransaction, PaymentMethod
+from tests.bench.bench_ledger import AT, bulk_open_invoices, emit
+from tests.factories import CustomerFactory, TenantFactory
+
+POSTINGS = 240
+PGBENCH_PER_CLIENT = 1000
+PGBENCH = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pgbench"
+
+SCHEMA = """
+DROP TABLE IF EXISTS pgb_allocation, pgb_txn, pgb_invoice, pgb_account;
+CREATE TABLE pgb_account (id int PRIMARY KEY, balance numeric(14, 2) NOT NULL);
+CREATE TABLE pgb_invoice (id bigint PRIMARY KEY, account_id int NOT NULL REFERENCES pgb_account,
+                          due_on date NOT NULL, total numeric(14, 2) NOT NULL, open_amount numeric(14, 2) NOT NULL);
+CREATE INDEX pgb_invoice_open ON pgb_invoice (account_id, due_on, id) WHERE open_amount > 0;
+CREATE TABLE pgb_txn (id bigserial PRIMARY KEY, account_id int NOT NULL REFERENCES pgb_account,
+                      amount numeric(14, 2) NOT NULL, open_amount numeric(14, 2) NOT NULL,
+                      posted_at timestamptz NOT NULL);
+CREATE TABLE pgb_allocation (id bigserial PRIMARY KEY, credit_id bigint NOT NULL REFERENCES pgb_txn,
+                             debit_id bigint NOT NULL REFERENCES pgb_invoice, amount numeric(14, 2) NOT NULL);
+"""
+SEED = """
+INSERT INTO pgb_account SELECT a, 10.00 * %(invoices)s FROM generate_series(1, %(clients)s) a;
+INSERT INTO pgb_invoice
+SELECT (a - 1) * %(invoices)s + n, a, DATE '2026-01-01' + n, 10.00, 10.00
+FROM generate_series(1, %(clients)s) a, generate_series(1, %(invoices)s) n;
+ANALYZE pgb_account, pgb_invoice;
+"""
+SCRIPT = """\\set account :client_id + 1
+BEGIN;
+SELECT balance FROM pgb_account WHERE id = :account FOR UPDATE;
+SELECT id AS first_invoice FROM pgb_invoice WHERE account_id = :account AND open_amount > 0
+ ORDER BY due_on, id LIMIT 1 FOR UPDATE \\gset
+INSERT INTO pgb_txn (account_id, amount, open_amount, posted_at) VALUES (:account, 20.00, 0, now())
+ RETURNING id AS payment \\gset
+INSERT INTO pgb_allocation (credit_id, debit_id, amount)
+ VALUES (:payment, :first_invoice, 10.00), (:payment, :first_invoice + 1, 10.00);
+UPDATE pgb_invoice SET open_amount = open_amount - 10.00 WHERE id IN (:first_invoice, :first_invoice + 1);
+UPDATE pgb_account SET balance = balance - 20.00 WHERE id = :account;
+END;
+"""
+
+
+def duly_postings_per_second(clients: int) -> float:
+    tenant = TenantFactory()
+    with scope(tenant=tenant):
+        services.set_up_ledger(tenant=tenant)
+        method = PaymentMethod.objects.get(tenant=tenant, name="Card")
+        batches = []
+        for _ in range(clients):
+            account = services.open_account(customer=CustomerFactory(tenant=tenant), currency="EUR")
+            bulk_open_invoices(account, 2 * POSTINGS // clients)
+            batches.append([
+                services.create_transaction(account=account, classification=Classification.PAYMENT, actor=None,
+                                            at=AT, amount=Decimal("20.00"), payment_method=method)
+                for _ in range(POSTINGS // clients)
+            ])
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE finance_financialtransaction")
+    elapsed = post_in_processes(tenant, [[draft.pk for draft in batch] for batch in batches])
+    with scope(tenant=tenant):
+        assert Allocation.objects.filter(tenant=tenant).count() == 2 * POSTINGS
+    return POSTINGS / elapsed
+
+
+def _client(tenant, draft_ids, ready):
+    connection.close()  # the parent's connection is not this process's to use
+    with scope(tenant=tenant):
+        drafts = [FinancialTransaction.objects.get(pk=pk) for pk in draft_ids]
+        ready.wait(timeout=120)
+        for draft in drafts:
+            services.post_transaction(txn=draft, actor=None, at=AT)
+    connection.close()
+
+
+def post_in_processes(tenant, batches) -> float:
+    """Post each batch in a forked process of its own, all starting together; return the wall time."""
+    connection.close()
+    context = multiprocessing.get_context("fork")
+    ready = context.Barrier(len(batches) + 1)
+    clients = [context.Process(target=_client, args=(tenant, batch, ready)) for batch in batches]
+    for client in clients:
+        client.start()
+    ready.wait(timeout=120)
+    started = time.perf_counter()
+    for client in clients:
+        client.join(timeout=600)
+    elapsed = time.perf_counter() - started
+    assert [client.exitcode for client in clients] == [0] * len(clients)
+    return elapsed
+
+
+def pgbench_tps(clients: int) -> float:
+    with connection.cursor() as cursor:
+        cursor.execute(SCHEMA)
+        cursor.execute(SEED % {"clients": clients, "invoices": 2 * PGBENCH_PER_CLIENT + 2})
+    db = connection.settings_dict
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+        script.write(SCRIPT)
+        script.flush()
+        run = subprocess.run(
+            [str(PGBENCH), "-n", "-f", script.name, "-c", str(clients), "-j", str(clients),
+             "-t", str(PGBENCH_PER_CLIENT), "-h", db["HOST"], "-U", db["USER"], db["NAME"]],
+            capture_output=True, text=True, check=True, timeout=600,
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pgb_allocation")
+        assert cursor.fetchone()[0] == 2 * clients * PGBENCH_PER_CLIENT
+        cursor.execute("DROP TABLE pgb_allocation, pgb_txn, pgb_invoice, pgb_account")
+    return float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", run.stdout).group(1))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("clients", [1, 4])
+def bench_posting_against_pgbench(clients):
+    duly = duly_postings_per_second(clients)
+    raw = pgbench_tps(clients)
+    emit(bench="ledger.payment_post_two_allocations", clients=clients, postings=POSTINGS,
+         postings_per_second=round(duly, 1))
+    emit(bench="pgbench.payment_post_two_allocations", clients=clients,
+         transactions=clients * PGBENCH_PER_CLIENT, tps=round(raw, 1))
+    emit(bench="ledger.posting_vs_pgbench", clients=clients, ratio=round(duly / raw, 3), target=0.40)

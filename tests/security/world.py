@@ -1,0 +1,135 @@
+"""One tenant with one of everything a page can name, for the security tests to aim at."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.test import Client
+from django.utils import timezone
+from django_scopes import scope
+
+from crm.models import Role, Tenant, User
+from finance import services as ledger_services
+from finance.models import Account, Classification, FinancialTransaction, TaxRate, TransactionType
+from finance.printing import printout_token
+from gateways import services as gateway_services
+from gateways.models import GatewayAccount, SandboxCheckout, WebhookDelivery
+from notifications import services as notification_services
+from notifications.models import DevMail, Notification
+from payments import services as payment_services
+from payments.models import GatewayPayment, Instalment, Obligation, PaymentRequest, PortalLink, Receipt
+from payments.services.request_records import new_token
+from reports import services as report_services
+from reports.models import Segment
+from tests.factories import CustomerFactory, UserFactory
+
+EVERY_ROLE = [key for key, _ in Role.KEYS]
+SANDBOX_SECRET = "sbx_secret_world_1"
+MARKER = "Harriet Holloway"  # the tenant's customer: never on another tenant's page
+
+
+@dataclass
+class World:
+    tenant: Tenant
+    staff: User
+    account: Account
+    fee: FinancialTransaction
+    gateway: GatewayAccount
+    payment_request: PaymentRequest
+    request_token: str
+    invoice_link_token: str
+    payment: GatewayPayment
+    receipt: Receipt
+    receipt_token: str
+    delivery: WebhookDelivery
+    notification: Notification
+    mail: DevMail
+    tax_rate: TaxRate
+    checkout: SandboxCheckout
+    fields_checkout: SandboxCheckout
+    obligation: Obligation
+    instalment: Instalment
+    portal_token: str
+    segment: Segment
+    printout_token: str
+
+
+def _fee(account: Account) -> FinancialTransaction:
+    kind = TransactionType.objects.get(tenant=account.tenant, classification=Classification.INVOICE, name="Broker fee")
+    draft = ledger_services.create_transaction(
+        account=account, classification=Classification.INVOICE, actor=None, at=timezone.now(), type=kind,
+        lines=[ledger_services.LineData("Broker fee", Decimal(1), Decimal("150.00"))],
+    )
+    return ledger_services.post_transaction(txn=draft, actor=None, at=draft.issued_at).transaction
+
+
+def _sandbox_checkout(gateway: GatewayAccount, *, reference: str, mode: str) -> SandboxCheckout:
+    payload = {"reference": reference, "amount_minor": 1250, "currency": "GBP", "description": "Broker fee",
+               "mode": mode, "return_url": "https://duly.test/paid", "cancel_url": "https://duly.test/cancelled",
+               "webhook_url": f"http://testserver/webhooks/sandbox/{gateway.webhook_token}/"}
+    response = Client(headers={"Authorization": f"Bearer {SANDBOX_SECRET}"}).post(
+        "/sandbox/api/checkouts", data=json.dumps(payload), content_type="application/json")
+    assert response.status_code == 201, response.content
+    return SandboxCheckout.objects.with_scopes_disabled().get(id=response.json()["id"])
+
+
+def build_world(tenant: Tenant) -> World:
+    """Tenant A: a customer with a GBP account, a posted broker fee, a sandbox gateway, a payment request
+    and an invoice pay link (with their raw tokens), a succeeded gateway payment with its receipt and link,
+    a webhook delivery, an in-app notification, a caught email, a tax rate and two sandbox checkouts."""
+    staff = UserFactory(tenant=tenant, username="world-owner", role_keys=EVERY_ROLE)
+    with scope(tenant=tenant):
+        ledger_services.set_up_ledger(tenant=tenant)
+        customer = CustomerFactory(tenant=tenant, name=MARKER, email="harriet@example.com", phone="+447911123456")
+        account = ledger_services.open_account(customer=customer, currency="GBP")
+        fee = _fee(account)
+        gateway = gateway_services.save_gateway_account(tenant=tenant, provider="sandbox", live=False,
+                                                        secret=SANDBOX_SECRET)
+        payment_request, request_token = payment_services.request_payment(
+            customer=customer, account=account, amount="120.00", reference="INV-42", message="Deposit",
+            channels=["email"], actor=staff, at=timezone.now(),
+        )
+        invoice_link_token = payment_services.send_invoice_pay_link(invoice=fee, actor=staff, at=timezone.now())
+        now = timezone.now()
+        payment = GatewayPayment.objects.create(
+            tenant=tenant, reference="dp_world_1", gateway_account=gateway, provider="sandbox",
+            provider_reference="sbx_world_1", account=account, invoice=fee, amount=Decimal("50.00"), currency="GBP",
+            mode="hosted_page", description="Broker fee", created_at=now, updated_at=now,
+        )
+        payment = payment_services.apply_state(payment=payment, status="succeeded", at=now, source="world")
+        receipt = Receipt.objects.get(ledger_payment=payment.ledger_payment)
+        receipt_token = payment_services.receipt_link(receipt=receipt)
+        delivery = WebhookDelivery.objects.create(provider="sandbox", tenant=tenant, gateway_account=gateway,
+                                                  event_id="evt_world_1", body="{}", received_at=now)
+        [notification] = notification_services.notify(
+            tenant=tenant, event_key="world:1", template_key="payment_received", channels=["in_app"], users=[staff],
+            context={"amount": "£5.00"}, at=now,
+        )
+        tax_rate = TaxRate.objects.filter(tenant=tenant).first() or TaxRate.objects.create(
+            tenant=tenant, name="Standard", percent=Decimal("20"))
+        obligation = payment_services.create_obligation(
+            customer=customer, actor=staff, at=now, plan="automatic", first_due_on=now.date() + timedelta(days=40),
+            count=2, values={"payee": "DVLA", "payee_kind": "government", "payment_code": "RT-1",
+                             "description": "Road tax", "total_amount": "200.00", "currency": "GBP",
+                             "date_rule": "next", "manager_comments": ""})
+        portal_token, portal_hash = new_token()
+        PortalLink.objects.create(tenant=tenant, customer=customer, token_hash=portal_hash, created_at=now,
+                                  expires_at=now + timedelta(minutes=30))
+        segment = report_services.save_segment(tenant=tenant, name="Everything", subject="transactions", rules={},
+                                               actor=staff, at=now)
+        instalment = obligation.instalments.order_by("number").first()
+    mail = DevMail.objects.create(tenant=tenant, from_email="a@example.com", to="harriet@example.com",
+                                  subject=f"For {MARKER}", text=f"Dear {MARKER}")
+    return World(
+        tenant=tenant, staff=staff, account=account, fee=fee, gateway=gateway, payment_request=payment_request,
+        request_token=request_token, invoice_link_token=invoice_link_token, payment=payment, receipt=receipt,
+        receipt_token=receipt_token, delivery=delivery, notification=notification, mail=mail, tax_rate=tax_rate,
+        checkout=_sandbox_checkout(gateway, reference="world-page", mode="hosted_page"),
+        fields_checkout=_sandbox_checkout(gateway, reference="world-fields", mode="card_fields"),
+        obligation=obligation, instalment=instalment,
+        portal_token=portal_token, segment=segment,
+        printout_token=printout_token(tenant_id=tenant.pk, transaction_id=fee.pk),
+    )
