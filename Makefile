@@ -36,9 +36,11 @@ faults: install
 	$(EMBEDDED) env DULY_TEST_DATABASE=test_duly_faults DULY_FAULTS_SCALE=$${DULY_FAULTS_SCALE:-5} \
 		$(PY) -m pytest tests/faults -v -p no:warnings $(ARGS)
 
-# Benchmarks print JSON lines; they are not part of `make test`.
+# Benchmarks print JSON lines; they are not part of `make test`. `make bench BENCH=tests/bench/bench_pages.py`
+# runs one file.
+BENCH ?= tests/bench
 bench: install
-	$(EMBEDDED) env DULY_TEST_DATABASE=test_duly_bench $(PY) -m pytest tests/bench -q -s -p no:warnings \
+	$(EMBEDDED) env DULY_TEST_DATABASE=test_duly_bench $(PY) -m pytest $(BENCH) -q -s -p no:warnings \
 		-o python_files='bench_*.py' -o python_functions='bench_*' $(ARGS)
 
 clean:

@@ -417,10 +417,10 @@ class FinancialTransaction(TenantOwned):
         return Money(amount, self.currency)
 
     @transition(field=state, source=TransactionState.DRAFT, target=TransactionState.POSTED)
-    def mark_posted(self, *, number: str, at):
+    def mark_posted(self, *, number: str):
+        """The last step of posting. ``posted_at`` and ``open_amount`` were set when the posting
+        opened (``finance.services.post_transaction``), so that allocation could work on it first."""
         self.number = number
-        self.posted_at = at
-        self.open_amount = self.total_amount
 
     @transition(field=state, source=TransactionState.DRAFT, target=TransactionState.REJECTED)
     def mark_rejected(self, *, reason: RejectionReason):

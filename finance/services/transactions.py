@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from sequences import get_next_value
 
 from crm.models import User
@@ -334,25 +334,43 @@ def update_draft(*, txn: FinancialTransaction, actor: User | None, at: datetime,
     return locked
 
 
+def _lock_account(txn: FinancialTransaction) -> Account:
+    """The draft's account, locked, with its tenant and the tenant's allocation principle."""
+    principle = LedgerDefinition.objects.filter(tenant=OuterRef("tenant")).values("allocation_principle")[:1]
+    return (
+        Account.objects.select_for_update(of=("self",)).select_related("tenant", "due_date_rule")
+        .annotate(allocation_principle=Subquery(principle)).get(tenant=txn.tenant_id, pk=txn.account_id)
+    )
+
+
+def _invoice_due_date_rule(account: Account):
+    if account.due_date_rule is not None:
+        return account.due_date_rule.as_rule()
+    definition = LedgerDefinition.objects.select_related("due_date_rule").get(tenant=account.tenant_id)
+    return definition.due_date_rule.as_rule()
+
+
 @transaction.atomic
 def post_transaction(
     *, txn: FinancialTransaction, actor: User | None, at: datetime, settle: FinancialTransaction | None = None
 ) -> PostingResult:
-    """Post a draft: lock its account, set its due date, number it, update the balance, allocate.
+    """Post a draft: lock its account, set its due date, update the balance, allocate, number it.
 
     ``settle`` is a transaction of the other direction that this one is allocated to first, whatever
     the tenant's principle: the invoice a quick payment pays, or what a cancellation cancels.
 
+    The number comes last: the tenant's gapless sequence is locked from there until the commit, so
+    concurrent postings of one tenant wait on each other only for the final update.
+
     :raises ActionNotAllowed: the transaction is not a draft, or its account refuses it.
     :raises ValidationError: the due date is outside what the account's credit rule allows.
     """
-    account = Account.objects.select_for_update().get(tenant=txn.tenant_id, pk=txn.account_id)
+    account = _lock_account(txn)
     locked = _lock_draft(txn)
     _check_account_accepts(account, locked.classification)
-    definition = LedgerDefinition.objects.select_related("due_date_rule").get(tenant=account.tenant_id)
     posted_on = local_date(at, account.tenant)
     if locked.classification == Classification.INVOICE:
-        rule = _due_date_rule(account, definition)
+        rule = _invoice_due_date_rule(account)
         if locked.due_on is None:
             locked.due_on = rule.default(posted_on)
         elif message := rule.check(locked.due_on, posted_on):
@@ -361,25 +379,26 @@ def post_transaction(
         locked.due_on = posted_on
     if locked.total_amount <= 0:
         raise ActionNotAllowed("A transaction of zero cannot be posted.")
-    sequence = get_next_value(f"finance:{account.tenant_id}:{locked.classification}")
-    locked.mark_posted(number=f"{NUMBER_PREFIX[locked.classification]}-{sequence:06d}", at=at)
-    locked.save()
     delta = locked.total_amount if locked.is_debit else -locked.total_amount
     Account.objects.filter(pk=account.pk).update(balance=F("balance") + delta)
     account.balance += delta
     _event(locked, "post", actor=actor, at=at, from_state=TransactionState.DRAFT, to_state=TransactionState.POSTED)
 
+    # Open it in memory; allocation changes its open amount there, and it is written once, numbered.
+    locked.posted_at, locked.open_amount = at, locked.total_amount
     if settle is not None:
         other = FinancialTransaction.objects.get(tenant=account.tenant_id, account=account, pk=settle.pk)
         credit, debit = (other, locked) if locked.is_debit else (locked, other)
         if amount := min(credit.open_amount, debit.open_amount):
-            allocation.allocate(credit=credit, debit=debit, amount=amount, at=at)
-    elif not locked.is_debit and definition.allocation_principle == AllocationPrinciple.AGAINST_ITEM_FIFO:
+            allocation.allocate(credit=credit, debit=debit, amount=amount, at=at, posting=locked)
+    elif not locked.is_debit and account.allocation_principle == AllocationPrinciple.AGAINST_ITEM_FIFO:
         targets = [t.invoice for t in locked.targets.select_related("invoice")]
         if targets:
             allocation.allocate_against_items(credit=locked, debits=targets, at=at)
-    allocation.run_fifo(account=account, at=at)
-    locked.refresh_from_db(fields=["open_amount"])
+    allocation.run_fifo(account=account, at=at, posting=locked)
+    sequence = get_next_value(f"finance:{account.tenant_id}:{locked.classification}")
+    locked.mark_posted(number=f"{NUMBER_PREFIX[locked.classification]}-{sequence:06d}")
+    locked.save(update_fields=["state", "number", "posted_at", "due_on", "open_amount"])
 
     warnings = []
     if locked.classification == Classification.REFUND and account.balance > account.credit_limit:

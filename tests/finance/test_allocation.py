@@ -116,3 +116,53 @@ class TestAgainstItemAndFifo:
         assert active(second) == {second_note.number: D("100.00")}
         assert active(third) == {first_note.number: D("100.00")}
         assert fresh(account.transactions.model.objects.get(pk=third.pk)).open_amount == D("0.00")
+
+
+@pytest.mark.django_db
+class TestFifoReadsInBatches:
+    def test_a_payment_over_many_invoices_settles_them_in_due_order(self, account, card):
+        # posted (and so due) in an order that is not the order of creation
+        invoices = [post_invoice(account, "10.00", at=AT - timedelta(days=(5 * n) % 12)) for n in range(12)]
+        by_due_date = sorted(invoices, key=lambda invoice: (invoice.due_on, invoice.pk))
+
+        payment = post_payment(account, "115.00", card, at=AT + timedelta(days=1))
+        assert len({invoice.due_on for invoice in invoices}) == 12
+
+        assert active(payment) == {invoice.number: D("10.00") for invoice in by_due_date[:11]} | {
+            by_due_date[11].number: D("5.00")
+        }
+        assert [fresh(invoice).open_amount for invoice in by_due_date] == [D("0.00")] * 11 + [D("5.00")]
+        assert fresh(payment).open_amount == D("0.00")
+        assert fresh(payment).state == "posted"
+
+    def test_an_invoice_posted_against_open_credits_takes_the_earliest_posted_first(self, account, card):
+        later = post_payment(account, "30.00", card, at=AT + timedelta(days=2))
+        earlier = post_payment(account, "30.00", card, at=AT + timedelta(days=1))
+
+        invoice = post_invoice(account, "40.00", at=AT + timedelta(days=3))
+
+        assert active(invoice) == {earlier.number: D("30.00"), later.number: D("10.00")}
+        assert (fresh(earlier).open_amount, fresh(later).open_amount, fresh(invoice).open_amount) == (
+            D("0.00"), D("20.00"), D("0.00")
+        )
+
+    def test_posting_a_payment_costs_the_same_queries_with_3_or_300_open_invoices(self, account, second_account,
+                                                                                      card):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from tests.bench.bench_ledger import bulk_open_invoices
+
+        counts = []
+        for target, open_invoices in ((account, 3), (second_account, 300)):
+            bulk_open_invoices(target, open_invoices)
+            draft = services.create_transaction(
+                account=target, classification="payment", actor=None, at=AT, amount=D("20.00"), payment_method=card
+            )
+            with CaptureQueriesContext(connection) as queries:
+                services.post_transaction(txn=draft, actor=None, at=AT)
+            counts.append(len(queries))
+            assert fresh(draft).open_amount == D("0.00")
+        # savepoint, lock the account (with tenant and principle), lock the draft, balance, event, open
+        # credits, open debits, the allocations, the open amounts, the number, the posting, release
+        assert counts == [12, 12]
