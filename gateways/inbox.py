@@ -86,7 +86,10 @@ def receive_webhook(
 
 
 def enqueue_processing(*, delivery_id: int, tenant_id: int) -> None:
-    current_app.send_task(PROCESS_TASK, kwargs={"delivery_id": delivery_id, "tenant_id": tenant_id})
+    # declare=[]: the worker declares its queue when it starts, and on Redis a message sent to a queue
+    # nobody declared is kept all the same, so the publish need not check the declaration first. Celery
+    # keeps the broker connection in its per-process pool; a publish is one LPUSH.
+    current_app.send_task(PROCESS_TASK, kwargs={"delivery_id": delivery_id, "tenant_id": tenant_id}, declare=[])
 
 
 def sweep_unprocessed(*, older_than: timedelta, at: datetime, limit: int = 1000) -> list[int]:

@@ -178,8 +178,11 @@ def apply_state(
 
     :raises ValueError: the provider reports a different amount for a success (nothing is booked).
     """
-    locked = GatewayPayment.objects.select_for_update().select_related("gateway_account", "account").get(
-        tenant=payment.tenant_id, pk=payment.pk
+    # Not the gateway account's row: every webhook and checkout of that account inserts a row that
+    # refers to it, and would wait for this booking to commit.
+    locked = (
+        GatewayPayment.objects.select_for_update(of=("self", "account"))
+        .select_related("gateway_account", "account").get(tenant=payment.tenant_id, pk=payment.pk)
     )
     before = locked.status
     if before == PaymentStatus.SUCCEEDED or before == status:

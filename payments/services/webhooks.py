@@ -9,6 +9,7 @@ from django.db import transaction
 
 from crm.models import Tenant
 from gateways import inbox
+from gateways.base import WebhookEvent
 from gateways.models import WebhookDelivery, WebhookOutcome
 from payments.models import (
     GatewayPayment,
@@ -24,7 +25,7 @@ class DeliveryResult:
     detail: str = ""
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def _finish(delivery: WebhookDelivery, outcome: str, detail: str, at: datetime) -> DeliveryResult:
     WebhookDelivery.objects.filter(pk=delivery.pk, outcome=WebhookOutcome.RECEIVED).update(
         outcome=outcome, detail=detail[:2000], processed_at=at
@@ -36,30 +37,55 @@ def process_webhook_delivery(*, tenant: Tenant, delivery_id: int, at: datetime) 
     """Settle what a stored webhook delivery says. Safe to run twice: a delivery is processed once,
     and applying a status twice changes nothing.
 
+    Two transactions: the first counts the attempt (committed before anything can fail, so the
+    inbox sweep knows processing started), the second finds the payment, applies the status and
+    records the outcome together. A provider asked to confirm is called between the two, outside
+    any transaction.
+
     :raises GatewayUnavailable: confirming with the provider failed; the delivery stays received.
     """
-    delivery = WebhookDelivery.objects.select_related("gateway_account").get(pk=delivery_id, tenant=tenant)
+    delivery = _count_attempt(tenant=tenant, delivery_id=delivery_id)
     if delivery.outcome != WebhookOutcome.RECEIVED:
         return DeliveryResult(outcome=delivery.outcome, detail="already processed")
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
     event = inbox.event_of(delivery, delivery.gateway_account)
-    payment = _payment_for(tenant, delivery.provider, event.provider_reference)
-    if payment is None:
-        detail = f"No payment has the reference {event.provider_reference}."
-        return _finish(delivery, WebhookOutcome.IGNORED, detail, at)
     if event.needs_confirmation:
+        payment = _payment_for(tenant, delivery.provider, event.provider_reference)
+        if payment is None:
+            return _finish(delivery, WebhookOutcome.IGNORED, _no_payment(event), at)
         state = fetch_provider_state(payment)
-        status, amount_minor, message = state.status, state.amount_minor, state.failure_message
-    elif event.status is None:
-        return _finish(delivery, WebhookOutcome.IGNORED, f"Event type {event.event_type} is not acted on.", at)
-    else:
-        status, amount_minor, message = event.status, event.amount_minor, ""
+        return _settle(delivery, payment, status=state.status, amount_minor=state.amount_minor,
+                       message=state.failure_message, at=at)
+    with transaction.atomic():
+        payment = _payment_for(tenant, delivery.provider, event.provider_reference)
+        if payment is None:
+            return _finish(delivery, WebhookOutcome.IGNORED, _no_payment(event), at)
+        if event.status is None:
+            return _finish(delivery, WebhookOutcome.IGNORED, f"Event type {event.event_type} is not acted on.", at)
+        return _settle(delivery, payment, status=event.status, amount_minor=event.amount_minor, message="", at=at)
+
+
+@transaction.atomic
+def _count_attempt(*, tenant: Tenant, delivery_id: int) -> WebhookDelivery:
+    """The delivery, with one more attempt counted when it is still to be processed."""
+    delivery = WebhookDelivery.objects.select_related("gateway_account").get(pk=delivery_id, tenant=tenant)
+    if delivery.outcome == WebhookOutcome.RECEIVED:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
+    return delivery
+
+
+@transaction.atomic(savepoint=False)
+def _settle(delivery: WebhookDelivery, payment: GatewayPayment, *, status: str, amount_minor: int | None,
+            message: str, at: datetime) -> DeliveryResult:
     try:
         apply_state(payment=payment, status=status, at=at, source=f"webhook {delivery.event_id}",
                     failure_message=message, amount_minor=amount_minor)
-    except ValueError as error:
+    except ValueError as error:  # nothing applied: apply_state's savepoint was rolled back
         return _finish(delivery, WebhookOutcome.FAILED, str(error), at)
     return _finish(delivery, WebhookOutcome.PROCESSED, f"{payment.reference}: {status}", at)
+
+
+def _no_payment(event: WebhookEvent) -> str:
+    return f"No payment has the reference {event.provider_reference}."
 
 
 def _payment_for(tenant: Tenant, provider: str, reference: str) -> GatewayPayment | None:

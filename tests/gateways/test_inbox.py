@@ -7,6 +7,7 @@ import time
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from gateways import services
@@ -60,6 +61,18 @@ class TestWebhookInbox:
         assert delivery.body == body.decode()
         assert delivery.outcome == WebhookOutcome.RECEIVED
         assert len(callbacks) == 1  # processing is enqueued after commit
+
+    def test_a_delivery_costs_one_lookup_of_its_account_and_one_insert(self, stripe_account):
+        body = stripe_event()
+
+        with CaptureQueriesContext(connection) as queries:
+            response = deliver(stripe_account, body, **signed(body))
+
+        assert response.status_code == 200
+        statements = [query["sql"] for query in queries.captured_queries if "SAVEPOINT" not in query["sql"]]
+        assert [sql.split(" ", 1)[0] for sql in statements] == ["SELECT", "INSERT"]
+        assert 'FROM "gateways_gatewayaccount"' in statements[0]
+        assert "crm_tenant" not in statements[0]  # the scope needs the tenant's id, not its row
 
     def test_a_duplicate_is_answered_alike_and_stored_once(self, stripe_account, django_capture_on_commit_callbacks):
         body = stripe_event()
