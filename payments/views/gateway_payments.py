@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scope
 
 from crm.access import require_permission, staff_view
+from finance import selectors as finance_selectors
 from gateways.models import Provider, WebhookOutcome
 from payments import printing, selectors, services
 from payments.models import PaymentStatus
@@ -50,12 +52,14 @@ def webhook_replay(request, delivery_id: int):
 def payment_list(request):
     status = request.GET.get("status", "") if request.GET.get("status") in PaymentStatus.values else ""
     provider = request.GET.get("provider", "") if request.GET.get("provider") in Provider.values else ""
-    rows = selectors.gateway_payments(tenant=request.tenant, status=status, provider=provider)
-    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "payments/payment_list.html", {
-        "page": page, "status": status, "provider": provider, "statuses": PaymentStatus.choices,
-        "providers": Provider.choices,
-    })
+    # One database transaction for the page: row-level security sets its role and tenant once (crm.rls).
+    with transaction.atomic(savepoint=False):
+        rows = selectors.gateway_payments(tenant=request.tenant, status=status, provider=provider)
+        page = finance_selectors.page_of(rows, number=request.GET.get("page"), per_page=PER_PAGE)
+        return render(request, "payments/payment_list.html", {
+            "page": page, "status": status, "provider": provider, "statuses": PaymentStatus.choices,
+            "providers": Provider.choices,
+        })
 
 
 def _can_confirm(request, payment) -> bool:

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from finance import services
+from finance import selectors, services
 from finance.models import (
     Account,
     AccountKind,
@@ -134,6 +134,21 @@ class TestSummary:
         assert "Page 2 of 2 · 27 in all" in second.text
         assert "?classification=payment&amp;page=1" in second.text
 
+    def test_counts_a_long_list_only_up_to_a_limit_past_the_page(self, staff_client, account, card, monkeypatch):
+        monkeypatch.setattr(selectors, "EXACT_COUNT_LIMIT", 25)
+        payments = [post_payment(account, "1.00", card) for _ in range(27)]
+
+        first = staff_client.get(LIST, {"classification": "payment"})
+        second = staff_client.get(LIST, {"classification": "payment", "page": 2})
+        beyond = staff_client.get(LIST, {"classification": "payment", "page": 9})
+
+        assert [t.pk for t in first.context["page"]] == [p.pk for p in reversed(payments)][:25]
+        assert "Page 1 · more than 25 in all" in first.text
+        assert "?classification=payment&amp;page=2" in first.text
+        assert [t.pk for t in second.context["page"]] == [payments[1].pk, payments[0].pk]
+        assert "Page 2 of 2 · 27 in all" in second.text
+        assert beyond.context["page"].number == 2
+
     def test_the_query_count_does_not_grow_with_the_rows(self, staff_client, account, second_account, card):
         post_invoice(account, "10.00")
         post_payment(second_account, "5.00", card)
@@ -148,8 +163,9 @@ class TestSummary:
             response = staff_client.get(LIST)
 
         assert len(response.context["page"]) == 20
-        # session, user, tenant, count, permissions (2), the account and customer choices, the page
-        assert len(many) == len(few) == 9
+        # session, user, tenant, count, permissions (2), the account and customer choices, the page's
+        # ids, its rows
+        assert len(many) == len(few) == 10
 
     def test_another_tenants_staff_sees_none_of_it(self, other_client, account):
         post_invoice(account, "100.00")

@@ -3,6 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from finance import selectors as finance_selectors
 from finance.models import Classification, FinancialTransaction
 from gateways import services as gateway_services
 from payments.models import GatewayPayment, PaymentStatus
@@ -111,6 +112,21 @@ class TestPaymentPages:
 
         assert [p.reference for p in first.context["page"]] == ["dp_lnk_a"]
         assert len(many) == len(few)
+
+    def test_the_list_pages_by_50_keeping_its_filters_and_counts_only_so_far(self, staff_client, credicorp,
+                                                                              usd_account, monkeypatch):
+        monkeypatch.setattr(finance_selectors, "EXACT_COUNT_LIMIT", 50)
+        payments = [new_payment(credicorp, usd_account, amount="10.00", reference=f"lnk_p{n}") for n in range(52)]
+        url = reverse("payments:payment_list")
+
+        first = staff_client.get(url, {"status": "pending"})
+        second = staff_client.get(url, {"status": "pending", "page": 2})
+
+        assert [p.pk for p in first.context["page"]] == [p.pk for p in reversed(payments)][:50]
+        assert "Page 1 · more than 50 in all" in first.text
+        assert "?status=pending&amp;page=2" in first.text
+        assert [p.pk for p in second.context["page"]] == [payments[1].pk, payments[0].pk]
+        assert "Page 2 of 2 · 52 in all" in second.text
 
     def test_the_detail_offers_the_confirmation_only_to_accountants(self, staff_client, accountant, credicorp,
                                                                    usd_account):
