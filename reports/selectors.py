@@ -56,7 +56,7 @@ from payments.models import (
     PaymentStatus,
     RequestStatus,
 )
-from reports.models import Segment, SegmentSubject
+from reports.models import DailyFigure, DailyProductFigure, Segment, SegmentSubject
 
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=16, decimal_places=2)
@@ -259,10 +259,17 @@ def _customer_rows(tenant: Tenant, period: Period, filters: ReportFilter, today:
 
 def revenue_by_type(*, tenant: Tenant, period: Period, filters: ReportFilter, today: date) -> list[dict]:
     """Per currency, classification and transaction type: count, net, discount, tax, total without
-    tax (net − discount); credits as positive amounts (the page marks them subtracted).
+    tax (net − discount); credits as positive amounts (the page marks them subtracted). From the
+    daily figures unless a customer or a segment narrows it."""
+    if figures_serve(filters):
+        return revenue_by_type_from_figures(tenant=tenant, period=period, filters=filters)
+    return revenue_by_type_from_rows(tenant=tenant, period=period, filters=filters, today=today)
 
-    Two queries: invoices and credit notes from their own amounts, and invoice cancellations from
-    the amounts of the invoices they cancel (a join only those rows need)."""
+
+def revenue_by_type_from_rows(*, tenant: Tenant, period: Period, filters: ReportFilter, today: date) -> list[dict]:
+    """``revenue_by_type`` from the ledger's rows. Two queries: invoices and credit notes from their
+    own amounts, and invoice cancellations from the amounts of the invoices they cancel (a join only
+    those rows need)."""
     own = _customer_rows(tenant, period, filters, today, [Classification.INVOICE, Classification.CREDIT_NOTE])
     cancellations = _customer_rows(tenant, period, filters, today, [Classification.INVOICE_CANCELLATION])
     groups = ("currency", "classification", "type__name")
@@ -293,6 +300,12 @@ def revenue_totals(by_type: list[dict]) -> list[dict]:
 
 
 def write_offs(*, tenant: Tenant, period: Period, filters: ReportFilter, today: date) -> list[dict]:
+    if figures_serve(filters):
+        return write_offs_from_figures(tenant=tenant, period=period, filters=filters)
+    return write_offs_from_rows(tenant=tenant, period=period, filters=filters, today=today)
+
+
+def write_offs_from_rows(*, tenant: Tenant, period: Period, filters: ReportFilter, today: date) -> list[dict]:
     rows = _filtered(_posted(tenant, period), filters, today=today).filter(classification=Classification.WRITE_OFF)
     return list(rows.order_by().values("currency").annotate(
         count=Count("id"), without_tax=_sum(F("net_amount") - F("discount_amount")), tax=_sum("tax_amount"),
@@ -301,8 +314,17 @@ def write_offs(*, tenant: Tenant, period: Period, filters: ReportFilter, today: 
 
 
 def receipts_by_method(*, tenant: Tenant, period: Period, filters: ReportFilter, today: date) -> list[dict]:
-    """Per currency and payment method: received, cancelled and net (received − cancelled). Two
-    queries: payments by their method, payment cancellations by the method of the payment cancelled."""
+    """Per currency and payment method: received, cancelled and net (received − cancelled). From the
+    daily figures unless a customer or a segment narrows it."""
+    if figures_serve(filters):
+        return receipts_by_method_from_figures(tenant=tenant, period=period, filters=filters)
+    return receipts_by_method_from_rows(tenant=tenant, period=period, filters=filters, today=today)
+
+
+def receipts_by_method_from_rows(*, tenant: Tenant, period: Period, filters: ReportFilter,
+                                 today: date) -> list[dict]:
+    """``receipts_by_method`` from the ledger's rows. Two queries: payments by their method, payment
+    cancellations by the method of the payment cancelled."""
     rows = _filtered(_posted(tenant, period), filters, today=today)
     received = rows.filter(classification=Classification.PAYMENT).order_by().annotate(
         method=Coalesce("payment_method__name", Value("—"))
@@ -310,6 +332,10 @@ def receipts_by_method(*, tenant: Tenant, period: Period, filters: ReportFilter,
     cancelled = rows.filter(classification=Classification.PAYMENT_CANCELLATION).order_by().annotate(
         method=Coalesce("related__payment_method__name", Value("—"))
     ).values("currency", "method").annotate(count=Count("id"), amount=_sum("total_amount"))
+    return _merge_receipts(received, cancelled)
+
+
+def _merge_receipts(received, cancelled) -> list[dict]:
     merged: dict[tuple, dict] = {}
     for group, key in ((received, "received"), (cancelled, "cancelled")):
         for row in group:
@@ -481,6 +507,105 @@ def average_revenue_per_product(*, tenant: Tenant, period: Period) -> list[dict]
         .annotate(average=Cast(F("revenue") / F("lines"), MONEY))  # numeric(16, 2): rounded half away from 0
         .order_by("transaction__currency", "-revenue", "name")
     )
+
+
+# --- dashboards, from the daily figures ---------------------------------------------------------------
+#
+# The figures above, read from ``DailyFigure`` / ``DailyProductFigure`` (kept by triggers where
+# postings happen) instead of a year of postings: a few thousand rows a year, whatever the ledger's
+# size. Their days are the tenant's calendar days, so any period of whole days reads them exactly;
+# tests check they equal the aggregates above.
+
+
+def _figures(tenant: Tenant, period: Period) -> QuerySet[DailyFigure]:
+    return DailyFigure.objects.filter(tenant=tenant, day__gte=period.start, day__lte=period.end)
+
+
+def _figures_by_month(rows: QuerySet, amount) -> list[dict]:
+    return list(rows.order_by().annotate(month=TruncMonth("day")).values("currency", "month")
+                .annotate(amount=_sum(amount)).order_by("currency", "month"))
+
+
+def figures_serve(filters: ReportFilter) -> bool:
+    """Whether the daily figures can answer for these filters: they keep currency and
+    classification, not customers (nor, so, segments)."""
+    return not filters.customer_id and filters.segment is None
+
+
+def _filtered_figures(tenant: Tenant, period: Period, filters: ReportFilter) -> QuerySet[DailyFigure]:
+    rows = _figures(tenant, period)
+    if filters.currency:
+        rows = rows.filter(currency=filters.currency)
+    if filters.classification:
+        rows = rows.filter(classification=filters.classification)
+    return rows
+
+
+def revenue_by_type_from_figures(*, tenant: Tenant, period: Period, filters: ReportFilter) -> list[dict]:
+    """``revenue_by_type`` from the daily figures (their ``revenue_*`` sums take an invoice
+    cancellation's amounts from the invoice it cancels). One query."""
+    rows = _filtered_figures(tenant, period, filters).filter(
+        customer_account=True,
+        classification__in=[Classification.INVOICE, Classification.CREDIT_NOTE, Classification.INVOICE_CANCELLATION])
+    groups = rows.order_by().values("currency", "classification", "type__name").annotate(
+        count=Sum("count"), net=_sum("revenue_net"), discount=_sum("revenue_discount"), tax=_sum("revenue_tax"),
+        without_tax=_sum("revenue_without_tax"),
+    )
+    return sorted(groups, key=lambda r: (r["currency"], r["classification"], r["type__name"]))
+
+
+def write_offs_from_figures(*, tenant: Tenant, period: Period, filters: ReportFilter) -> list[dict]:
+    rows = _filtered_figures(tenant, period, filters).filter(classification=Classification.WRITE_OFF)
+    return list(rows.order_by().values("currency").annotate(
+        count=Sum("count"), without_tax=_sum(F("net_amount") - F("discount_amount")), tax=_sum("tax_amount"),
+        total=_sum("total_amount"),
+    ).order_by("currency"))
+
+
+def receipts_by_method_from_figures(*, tenant: Tenant, period: Period, filters: ReportFilter) -> list[dict]:
+    """``receipts_by_method`` from the daily figures (a payment cancellation's method is the cancelled
+    payment's). One query, split in two here."""
+    groups = list(_filtered_figures(tenant, period, filters).filter(
+        classification__in=[Classification.PAYMENT, Classification.PAYMENT_CANCELLATION],
+    ).order_by().annotate(method_name=Coalesce("method__name", Value("—"))).values(
+        "currency", "method_name", "classification").annotate(n=Sum("count"), amount=_sum("total_amount")))
+    received = [{"currency": g["currency"], "method": g["method_name"], "count": g["n"], "amount": g["amount"]}
+                for g in groups if g["classification"] == Classification.PAYMENT]
+    cancelled = [{"currency": g["currency"], "method": g["method_name"], "count": g["n"], "amount": g["amount"]}
+                 for g in groups if g["classification"] == Classification.PAYMENT_CANCELLATION]
+    return _merge_receipts(received, cancelled)
+
+
+def rolled_up_receipts_by_month(*, tenant: Tenant, period: Period) -> list[dict]:
+    """``receipts_by_month``, from the daily figures (``month`` a date)."""
+    rows = _figures(tenant, period).filter(
+        classification__in=[Classification.PAYMENT, Classification.PAYMENT_CANCELLATION])
+    return _figures_by_month(rows, Case(
+        When(classification=Classification.PAYMENT_CANCELLATION, then=-F("total_amount")),
+        default=F("total_amount"), output_field=MONEY))
+
+
+def rolled_up_revenue_by_month(*, tenant: Tenant, period: Period) -> list[dict]:
+    """``revenue_by_month``, from the daily figures (``month`` a date)."""
+    rows = _figures(tenant, period).filter(
+        customer_account=True,
+        classification__in=[Classification.INVOICE, Classification.CREDIT_NOTE, Classification.INVOICE_CANCELLATION])
+    return _figures_by_month(rows, Case(
+        When(classification__in=REVENUE_CREDITS, then=-F("revenue_without_tax")),
+        default=F("revenue_without_tax"), output_field=MONEY))
+
+
+def rolled_up_revenue_per_product(*, tenant: Tenant, period: Period) -> list[dict]:
+    """``average_revenue_per_product``, from the daily figures."""
+    groups = (
+        DailyProductFigure.objects.filter(tenant=tenant, day__gte=period.start, day__lte=period.end).order_by()
+        .annotate(name=Coalesce("product__name", Value("No product"))).values("currency", "product_id", "name")
+        .annotate(line_count=Sum("lines"), revenue_sum=_sum("revenue"))
+        .annotate(average=Cast(F("revenue_sum") / F("line_count"), MONEY))  # as average_revenue_per_product
+        .order_by("currency", "-revenue_sum", "name")
+    )
+    return [{"transaction__currency": g["currency"], "product_id": g["product_id"], "name": g["name"],
+             "lines": g["line_count"], "revenue": g["revenue_sum"], "average": g["average"]} for g in groups]
 
 
 # --- instalments (payments' obligations) -------------------------------------------------------------

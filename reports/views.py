@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -224,21 +223,6 @@ def _charts(title: str, groups: list[dict], months: list[date], key: str = "mont
     ]
 
 
-# Months that have ended are cached: posted transactions never change and are posted "now", so a
-# closed month's figures only move if something is posted back-dated, and then for at most this long.
-CLOSED_MONTHS_SECONDS = 15 * 60
-
-
-def _monthly(tenant, name: str, year: selectors.Period, today: date, compute) -> list[dict]:
-    """``compute`` for the current month, and from the cache for the eleven closed months before it."""
-    first = today.replace(day=1)
-    closed = selectors.Period(start=year.start, end=first - timedelta(days=1), time_zone=tenant.time_zone)
-    current = selectors.Period(start=first, end=year.end, time_zone=tenant.time_zone)
-    key = f"reports:{name}:{tenant.pk}:{tenant.created_at.timestamp()}:{closed.start}:{closed.end}"
-    past = cache.get_or_set(key, lambda: compute(tenant=tenant, period=closed), CLOSED_MONTHS_SECONDS)
-    return [*past, *compute(tenant=tenant, period=current)]
-
-
 @staff_view
 def dashboard(request):
     tenant, now = request.tenant, timezone.now()
@@ -247,7 +231,7 @@ def dashboard(request):
     months = selectors.months_of(year)
     form = ReportForm(request.GET, tenant=tenant, today=today)
     period = form.period()
-    products = selectors.average_revenue_per_product(tenant=tenant, period=period)
+    products = selectors.rolled_up_revenue_per_product(tenant=tenant, period=period)
     product_charts = []
     for currency in sorted({p["transaction__currency"] for p in products}):
         points = [(p["name"][:14], p["average"], _money(p["average"], currency)) for p in products
@@ -256,10 +240,10 @@ def dashboard(request):
     with translation.override(tenant.locale):
         context = {
             "counts": selectors.today_counts(tenant=tenant, now=now, today=today),
-            "receipt_charts": _charts("Receipts", _monthly(tenant, "receipts", year, today,
-                                                             selectors.receipts_by_month), months),
-            "revenue_charts": _charts("Revenue", _monthly(tenant, "revenue", year, today,
-                                                           selectors.revenue_by_month), months),
+            "receipt_charts": _charts("Receipts", selectors.rolled_up_receipts_by_month(tenant=tenant, period=year),
+                                      months),
+            "revenue_charts": _charts("Revenue", selectors.rolled_up_revenue_by_month(tenant=tenant, period=year),
+                                      months),
             "product_charts": product_charts, "products": products, "form": form, "period": period,
         }
     return render(request, "reports/dashboard.html", context)

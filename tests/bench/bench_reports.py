@@ -5,14 +5,16 @@ The ledger is seeded by ``manage.py seed_bulk_ledger`` (set ``DULY_BENCH_TRANSAC
 smaller one). Each page is requested through the test client as a logged-in staff member: once to
 warm up, then ``RUNS`` times; the median and the slowest run are printed with the target
 (report pages under 2 s, dashboards under 1 s) and the number of queries. The first, cold request
-is printed too: for the dashboard it also fills the cache of the eleven closed months.
+is printed too. The dashboard and the revenue report read the daily figures that the posting
+triggers keep (``reports.models.DailyFigure``); at the end the bench checks that the dashboard's
+figures for the year equal the aggregates over the ledger's rows, and prints how long each took.
 """
 
 import json
 import os
 import statistics
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -27,6 +29,7 @@ from crm.models import Role
 from finance import services
 from finance.models import Account
 from payments.models import PaymentRequest, RequestStatus
+from reports import selectors
 from tests.conftest import logged_in
 from tests.factories import TenantFactory, UserFactory
 
@@ -98,3 +101,21 @@ def bench_reports_and_dashboards():
         emit(figure=f"{kind}_latency", page=name, period=period, transactions=TRANSACTIONS, cold_s=round(cold, 3),
              median_s=round(median, 3), slowest_s=round(slowest, 3), queries=queries, target_s=target,
              within_target=slowest < target)
+    with scope(tenant=tenant):
+        year = selectors.last_twelve_months(tenant=tenant, today=today)
+        timings = {}
+        for source, functions in (
+            ("daily_figures", (selectors.rolled_up_receipts_by_month, selectors.rolled_up_revenue_by_month)),
+            ("ledger_rows", (selectors.receipts_by_month, selectors.revenue_by_month)),
+        ):
+            started = time.perf_counter()
+            timings[source] = [months(compute(tenant=tenant, period=year)) for compute in functions]
+            timings[source + "_s"] = round(time.perf_counter() - started, 3)
+        assert timings["daily_figures"] == timings["ledger_rows"]
+        emit(figure="dashboard_year_figures", transactions=TRANSACTIONS,
+             from_daily_figures_s=timings["daily_figures_s"], from_ledger_rows_s=timings["ledger_rows_s"], equal=True)
+
+
+def months(rows):
+    return [(r["currency"], r["month"].date() if isinstance(r["month"], datetime) else r["month"], r["amount"])
+            for r in rows]

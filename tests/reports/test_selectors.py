@@ -113,11 +113,20 @@ class TestRevenue:
         assert later == [{"currency": "EUR", "net": D("-120.00"), "discount": D("0.00"), "tax": D("0.00"),
                           "without_tax": D("-120.00")}]
 
-    def test_the_page_s_figures_take_five_queries_whatever_the_rows(self, ledger, book):
+    def test_the_page_s_figures_take_three_queries_whatever_the_rows(self, ledger, book):
         with CaptureQueriesContext(connection) as queries:
             selectors.revenue_totals(selectors.revenue_by_type(**args(ledger)))
             selectors.write_offs(**args(ledger))
             selectors.receipts_by_method(**args(ledger))
+
+        assert len(queries) == 3  # one each, from the daily figures
+
+    def test_narrowed_to_a_customer_the_page_s_figures_take_five_queries_from_the_rows(self, ledger, book):
+        narrowed = ReportFilter(customer_id=book["eur"].customer_id)
+        with CaptureQueriesContext(connection) as queries:
+            selectors.revenue_totals(selectors.revenue_by_type(**args(ledger, filters=narrowed)))
+            selectors.write_offs(**args(ledger, filters=narrowed))
+            selectors.receipts_by_method(**args(ledger, filters=narrowed))
 
         assert len(queries) == 5
 

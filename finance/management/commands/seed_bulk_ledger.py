@@ -9,6 +9,9 @@ draft change); payments and invoice cancellations, which have no lines, are inse
 and never change afterwards. Posting numbers are gapless per classification and the numbering
 sequences are moved past them, so ordinary postings continue the series.
 
+The SQL runs as the connecting role (the tables' owner), which alone may ANALYZE the tables between
+its statements, and ends with VACUUM ANALYZE outside any transaction, as autovacuum would.
+
 Per ten invoices ("groups"): five are paid in full by a payment, one is half-credited by a credit
 note, one is cancelled, three stay open — 17 transactions, each credit allocated to its invoice, so
 open amounts, allocations and account balances agree.
@@ -36,6 +39,7 @@ from finance.models import (
 )
 
 PER_GROUP = 17  # transactions per ten invoices
+TABLES_TO_VACUUM = ("finance_financialtransaction", "finance_transactionline", "finance_allocation", "finance_account")
 
 SQL = """
 CREATE TEMP TABLE bench_accounts (idx int PRIMARY KEY, id bigint, currency text) ON COMMIT DROP;
@@ -71,6 +75,11 @@ SELECT %(tenant)s, account_id, currency, 'credit_note', 'credit', %(credit_type)
        posted_at
   FROM bench_groups WHERE kind = 5;
 
+-- Statistics as the rows arrive: without them the planner takes the tables for empty (autovacuum may
+-- even analyze them meanwhile, without this transaction's rows) and joins them by nested loops
+-- over sequential scans, here and in the triggers that run with these statements.
+ANALYZE finance_financialtransaction;
+
 CREATE TEMP TABLE bench_docs ON COMMIT DROP AS
 SELECT substr(reference_number, 3)::bigint AS g, substr(reference_number, 1, 2) AS what, id
   FROM finance_financialtransaction WHERE tenant_id = %(tenant)s AND reference_number LIKE 'B%%'
@@ -87,6 +96,8 @@ SELECT %(tenant)s, d.id, 1, p.id, p.name, 1, t.net_amount, NULL, NULL, %(tax_rat
   JOIN bench_groups g ON g.g = d.g
   JOIN unnest(%(product_ids)s::bigint[], %(product_names)s::text[]) WITH ORDINALITY AS p(id, name, n)
     ON p.n = g.product_idx + 1;
+
+ANALYZE bench_docs, bench_groups, finance_transactionline;
 
 -- post them: numbered gaplessly in posting order
 UPDATE finance_financialtransaction t SET state = 'posted', posted_at = t.issued_at, number = n.number,
@@ -122,6 +133,8 @@ SELECT %(tenant)s, g.account_id, g.currency, 'invoice_cancellation', 'credit', %
        'Entered in error', g.net * 1.2, 0, 0,
        g.net * 1.2, 0, d.id, g.posted_at
   FROM bench_groups g JOIN bench_docs d ON d.what = 'BI' AND d.g = g.g WHERE g.kind = 6;
+
+ANALYZE finance_financialtransaction;
 
 INSERT INTO finance_allocation (tenant_id, account_id, currency, credit_id, debit_id, amount, created_at,
                                 reversal_reason)
@@ -160,9 +173,11 @@ class Command(BaseCommand):
             self._seed(found, groups=groups, accounts=accounts, days=days)
         # VACUUM sets the visibility map, so the reports' covering indexes are read without the table
         # (autovacuum does this in production); inside a transaction (a test) only ANALYZE can run.
+        # Outside any tenant scope: a scoped query is wrapped in a transaction as ``duly_app``
+        # (crm.rls), where VACUUM cannot run and which owns no table to vacuum or analyze.
         command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
-        with connection.cursor() as cursor:
-            for table in ("finance_financialtransaction", "finance_transactionline", "finance_allocation"):
+        with scopes_disabled(), connection.cursor() as cursor:
+            for table in TABLES_TO_VACUUM:
                 cursor.execute(f"{command} {table}")
         self.stdout.write(f"Seeded {groups * PER_GROUP // 10} transactions in {tenant} "
                           f"in {time.monotonic() - started:.1f} s.")
@@ -196,7 +211,8 @@ class Command(BaseCommand):
                                Classification.INVOICE_CANCELLATION):
             starts[classification] = Sequence.objects.filter(
                 name=f"finance:{tenant.pk}:{classification}").values_list("last", flat=True).first() or 0
-        with connection.cursor() as cursor:
+        # As the connecting role (the tables' owner), which alone may ANALYZE; the rows name their tenant.
+        with scopes_disabled(), connection.cursor() as cursor:
             cursor.execute(SQL, {
                 "tenant": tenant.pk, "account_ids": account_ids, "accounts": len(account_ids), "groups": groups,
                 "days": days, "now": timezone.now(), "products": len(products),
