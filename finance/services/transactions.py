@@ -138,8 +138,13 @@ def _check_account_accepts(account: Account, classification: str) -> None:
         raise ActionNotAllowed(f"The account {account} is suspended; it accepts no new invoices.")
 
 
-def _due_date_rule(account: Account, definition: LedgerDefinition):
-    return (account.due_date_rule or definition.due_date_rule).as_rule()
+def _due_date_rule(account: Account, definition: LedgerDefinition | None = None):
+    """The account's own due-date rule, else the tenant's (its ledger definition, read when not given)."""
+    if account.due_date_rule is not None:
+        return account.due_date_rule.as_rule()
+    if definition is None:
+        definition = LedgerDefinition.objects.select_related("due_date_rule").get(tenant=account.tenant_id)
+    return definition.due_date_rule.as_rule()
 
 
 @dataclass
@@ -343,13 +348,6 @@ def _lock_account(txn: FinancialTransaction) -> Account:
     )
 
 
-def _invoice_due_date_rule(account: Account):
-    if account.due_date_rule is not None:
-        return account.due_date_rule.as_rule()
-    definition = LedgerDefinition.objects.select_related("due_date_rule").get(tenant=account.tenant_id)
-    return definition.due_date_rule.as_rule()
-
-
 @transaction.atomic
 def post_transaction(
     *, txn: FinancialTransaction, actor: User | None, at: datetime, settle: FinancialTransaction | None = None
@@ -370,7 +368,7 @@ def post_transaction(
     _check_account_accepts(account, locked.classification)
     posted_on = local_date(at, account.tenant)
     if locked.classification == Classification.INVOICE:
-        rule = _invoice_due_date_rule(account)
+        rule = _due_date_rule(account)
         if locked.due_on is None:
             locked.due_on = rule.default(posted_on)
         elif message := rule.check(locked.due_on, posted_on):
