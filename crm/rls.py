@@ -14,7 +14,8 @@ ORM scoping cannot see (raw SQL, a join through an unscoped model, a forgotten f
   nothing carries over to the next user of a pooled connection; a query outside a transaction is
   wrapped in one.
 * Outside a tenant scope — migrations, platform support in the admin (``scopes_disabled``), the
-  sweeps that look a token up before they know its tenant — queries run as the connecting role.
+  sweeps and the webhook inbox's intake, which look a token up before they know its tenant — queries
+  run as the connecting role.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from celery import current_app
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 
 from gateways import registry
 from gateways.base import InvalidWebhookSignature, WebhookEvent
@@ -67,22 +67,44 @@ def receive_webhook(
             outcome=WebhookOutcome.REJECTED, detail=str(error),
         )
         raise
-    try:
-        with transaction.atomic():
-            delivery = WebhookDelivery.objects.create(
-                provider=account.provider, tenant_id=account.tenant_id, gateway_account=account,
-                event_id=event.event_id,
-                event_type=event.event_type, headers=_kept(headers), body=_body_text(body), received_at=at,
-            )
-            # robust: a broker that is down must not turn a stored delivery into an error answer (the
-            # provider would resend a duplicate, which is never enqueued); the sweep enqueues it later.
-            transaction.on_commit(
-                lambda: enqueue_processing(delivery_id=delivery.pk, tenant_id=delivery.tenant_id), robust=True
-            )
-    except IntegrityError:
+    delivery = WebhookDelivery(
+        provider=account.provider, tenant_id=account.tenant_id, gateway_account=account, event_id=event.event_id,
+        event_type=event.event_type, headers=_kept(headers), body=_body_text(body), received_at=at,
+    )
+    if not _insert_once(delivery):
         existing = WebhookDelivery.objects.get(provider=account.provider, event_id=event.event_id)
         return Received(delivery=existing, duplicate=True)
+    # robust: a broker that is down must not turn a stored delivery into an error answer (the provider
+    # would resend a duplicate, which is never enqueued); the sweep enqueues it later.
+    transaction.on_commit(
+        lambda: enqueue_processing(delivery_id=delivery.pk, tenant_id=delivery.tenant_id), robust=True
+    )
     return Received(delivery=delivery, duplicate=False)
+
+
+def _insert_once(delivery: WebhookDelivery) -> bool:
+    """Store ``delivery`` unless its provider's event id is stored already; says whether it was.
+
+    One statement, ``INSERT … ON CONFLICT DO NOTHING RETURNING id``: outside a transaction it commits
+    by itself, and a duplicate (even one arriving at the same moment) is skipped without an error
+    that would abort the caller's transaction. The ORM's ``bulk_create(ignore_conflicts=True)`` cannot
+    tell which it was.
+    """
+    meta, quote = WebhookDelivery._meta, connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    # The names come from the model's meta, quoted; the values are parameters.
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    sql += f" ON CONFLICT (provider, event_id) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [field.get_db_prep_save(getattr(delivery, field.attname), connection) for field in fields])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    delivery.pk = row[0]
+    delivery._state.adding, delivery._state.db = False, connection.alias
+    return True
 
 
 def enqueue_processing(*, delivery_id: int, tenant_id: int) -> None:

@@ -9,9 +9,9 @@ they must be equal, and every distinct delivery answered 200 must be stored).
 wrk is closed-loop: its connections send as fast as answers come, so the figures are those of a
 saturated server, and latency includes the wait in gunicorn's queue.
 
-Served as it would be deployed on two cores: gunicorn's threaded workers with keep-alive, and the
-worker at a lower CPU priority (``nice``, as in the Procfile), so that processing takes what CPU the
-web processes leave. Every gunicorn process and the worker are warmed up first (on another tenant).
+Served as it is deployed: gunicorn with ``gunicorn.conf.py`` (sync workers, three per core; it says
+why), and the worker at a lower CPU priority (``nice``, as in the Procfile), so that processing takes
+what CPU the web processes leave. Every gunicorn process and the worker are warmed up first (on another tenant).
 The ingestion line also gives the CPU seconds each part used during the load, and the load average:
 other work on the same machine shows there.
 """
@@ -19,6 +19,7 @@ other work on the same machine shows there.
 import json
 import os
 import resource
+import runpy
 import shutil
 import subprocess
 import tempfile
@@ -45,14 +46,11 @@ from tests.factories import CustomerFactory, TenantFactory
 from tests.faults.processes import RedisServer, WebServer, Worker, children, wait_until
 from tests.gateways.test_inbox import SECRET, signed, stripe_event
 
-DELIVERIES = int(os.environ.get("DULY_BENCH_WEBHOOKS", "4000"))
+DELIVERIES = int(os.environ.get("DULY_BENCH_WEBHOOKS", "6000"))
 SECONDS = 10
 CONNECTIONS = 8
-# Two cores serve gunicorn, PostgreSQL, Redis, the Celery worker and wrk itself: two gunicorn processes
-# of four threads each keep both cores busy while some threads wait for PostgreSQL (a commit waits for
-# its WAL flush), and keep-alive spares wrk a TCP handshake per delivery.
-WEB_WORKERS = int(os.environ.get("DULY_BENCH_WEB_WORKERS", "2"))
-WEB_THREADS = int(os.environ.get("DULY_BENCH_WEB_THREADS", "4"))
+GUNICORN_CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
+WEB_WORKERS = int(os.environ.get("DULY_BENCH_WEB_WORKERS") or runpy.run_path(str(GUNICORN_CONF))["workers"])
 # The worker runs at a lower CPU priority, as the Procfile deploys it: answering a provider comes first,
 # processing takes the CPU the web processes leave (its deliveries are safe in the inbox meanwhile).
 WORKER_NICENESS = int(os.environ.get("DULY_BENCH_WORKER_NICENESS", "10"))
@@ -86,8 +84,7 @@ def bench_webhook_ingestion():
                                                         secret="sk_test_warm", settings={"webhook_secret": SECRET})
 
     redis = RedisServer().start()
-    gunicorn_args = f"--worker-class gthread --threads {WEB_THREADS} --keep-alive 5" if WEB_THREADS > 1 else ""
-    web = WebServer(redis.url, workers=WEB_WORKERS, GUNICORN_CMD_ARGS=gunicorn_args)
+    web = WebServer(redis.url, workers=WEB_WORKERS)
     worker = Worker(redis.url, pool="prefork", concurrency=2)
     try:
         web.start()
@@ -110,7 +107,7 @@ def bench_webhook_ingestion():
         cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in cpu_after}
         cpu["wrk"] = round(wrk_after.ru_utime + wrk_after.ru_stime - wrk_before.ru_utime - wrk_before.ru_stime, 2)
         emit(bench="webhooks.ingestion", deliveries=DELIVERIES, connections=CONNECTIONS, web_workers=WEB_WORKERS,
-             web_threads=WEB_THREADS, worker_niceness=WORKER_NICENESS,
+             worker_niceness=WORKER_NICENESS,
              requests_per_second=round(load["requests"] / load["seconds"], 1), answered_200=load["ok"],
              distinct_sent=load["distinct_sent"], errors=load["errors"], timeouts=load["timeouts"],
              p50_ms=load["p50_ms"], p95_ms=load["p95_ms"], p99_ms=load["p99_ms"], max_ms=load["max_ms"],

@@ -144,6 +144,7 @@ class WebServer:
     """Duly under gunicorn on loopback, as production serves it."""
 
     def __init__(self, redis_url: str, *, workers: int = 2, **env: str) -> None:
+        """``workers`` gunicorn processes; the rest of its settings are ``gunicorn.conf.py``'s."""
         self.port = free_port()
         self.env = service_env(redis_url, **env)
         self.workers = workers
@@ -156,7 +157,7 @@ class WebServer:
     def start(self) -> WebServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--log-level", "warning", "--timeout", "60"],
+             "--workers", str(self.workers), "--log-level", "warning"],
             cwd=ROOT, env=self.env,
         )
 
