@@ -316,6 +316,16 @@ class TransactionFilterForm(forms.Form):
         self.fields["account"].queryset = selectors.accounts_for(tenant=tenant).select_related(None)
         self.fields["customer"].queryset = Customer.objects.filter(tenant=tenant, accounts__isnull=False).distinct()
 
+    def offer_plain_choices(self) -> None:
+        """Before the filters are rendered: give the account and customer fields, which offer every
+        account and customer of the tenant, their options as (id, name) text pairs read in one query
+        each. Model instances (a customer parses its phone number) and Django's one template per option
+        cost more than the rest of the page. The fields still validate a choice against their querysets."""
+        for name in ("account", "customer"):
+            field = self.fields[name]
+            options = field.queryset.values_list("pk", "name")  # an account's and a customer's label is its name
+            field.choices = [("", field.empty_label), *((str(pk), label) for pk, label in options)]
+
     def filters(self) -> selectors.TransactionFilter:
         self.is_valid()  # a malformed filter is shown on its field and left out
         data = self.cleaned_data

@@ -48,24 +48,13 @@ def transaction_list(request):
     # (crm.rls) rather than around each query.
     with transaction.atomic(savepoint=False):
         form = TransactionFilterForm(request.GET, tenant=request.tenant)
-        if not request.htmx:
-            _list_choices(form)
+        if not request.htmx:  # the rows alone do not show the filters
+            form.offer_plain_choices()
         rows = selectors.cancelled_flags(selectors.filter_transactions(tenant=request.tenant, filters=form.filters()))
         page = selectors.page_of(rows, number=request.GET.get("page"), per_page=TRANSACTIONS_PER_PAGE)
         context = {"page": page, "form": form, "entry_classifications": entry_links()}
         template = "finance/_transaction_rows.html" if request.htmx else "finance/transaction_list.html"
         return render(request, template, context)
-
-
-def _list_choices(form: TransactionFilterForm) -> None:
-    """Give the account and customer filters, which offer every account and customer of the tenant,
-    their options as (id, name) text pairs read in one query each: model instances (a customer
-    parses its phone number) and Django's one template per option cost more than the rest of the
-    page. The fields still validate a choice against their querysets."""
-    for name in ("account", "customer"):
-        field = form.fields[name]
-        options = field.queryset.values_list("pk", "name")  # an account's and a customer's label is its name
-        field.choices = [("", field.empty_label), *((str(pk), label) for pk, label in options)]
 
 
 # --- data entry -----------------------------------------------------------------------------------
