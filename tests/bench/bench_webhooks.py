@@ -96,6 +96,7 @@ def bench_webhook_ingestion():
                 body = stripe_event(event_id=f"evt_bench_{n}", intent=f"pi_bench_{n}")
                 deliveries.write(f"{signed(body)['HTTP_STRIPE_SIGNATURE']}\t{body.decode()}\n")
             deliveries.flush()
+            reference_loop = reference_loop_seconds()
             cpu_before, wrk_before = cpu_seconds(web, worker), resource.getrusage(resource.RUSAGE_CHILDREN)
             run = subprocess.run(
                 [wrk, "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "5s", "-s", str(LUA), web.url, "--",
@@ -112,6 +113,8 @@ def bench_webhook_ingestion():
              distinct_sent=load["distinct_sent"], errors=load["errors"], timeouts=load["timeouts"],
              p50_ms=load["p50_ms"], p95_ms=load["p95_ms"], p99_ms=load["p99_ms"], max_ms=load["max_ms"],
              target_per_second=500, target_p99_ms=100, cpu_seconds_during_load=cpu,
+             gunicorn_cpu_ms_per_request=round(cpu["gunicorn"] * 1000 / max(load["requests"], 1), 2),
+             reference_loop_seconds=reference_loop,
              load_average=round(os.getloadavg()[0], 2))
 
         started = time.monotonic()
@@ -138,6 +141,15 @@ def bench_webhook_ingestion():
         worker.stop()
         web.stop()
         redis.close()
+
+
+def reference_loop_seconds() -> float:
+    """CPU seconds of a fixed pure-Python loop, taken just before the load: this machine's speed varies
+    from run to run (by a third on an idle machine within a minute), and the figures with it."""
+    started, total = time.process_time(), 0
+    for number in range(3_000_000):
+        total += number
+    return round(time.process_time() - started, 3)
 
 
 def renice(worker: Worker, niceness: int) -> None:
