@@ -3,7 +3,8 @@ image, docker-compose and ``make bench`` (which measures this configuration).
 
 Sync workers, three per core, each answering one request at a time, behind the load balancer or
 proxy that buffers slow clients (gunicorn's documented deployment for sync workers; see the README's
-production section). Measured on two cores with webhook deliveries (``webhooks.ingestion``):
+production section). Measured on two cores with webhook deliveries (``webhooks.ingestion``), the
+same code in one sitting (the README has the current figures):
 
 * threads share their process's GIL, and after every database or Redis round trip a thread waits
   for the one computing: gthread 2 processes × 4 threads answered 229 requests/s with the processes

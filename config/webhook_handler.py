@@ -3,8 +3,9 @@
 A provider's delivery carries no session, cookie, CSRF token or browser to protect, and the stack
 (sessions, authentication, CSRF, messages, CSP, htmx, the tenant scope, history) cost about 1.5 ms of
 CPU per delivery, a third of what answering one costs (``make bench``, webhooks.ingestion). The
-webhook view opens its own tenant scope from the account its URL names. The security middleware
-stays: it redirects plain HTTP in production and sets ``nosniff`` and the referrer policy.
+webhook view needs no tenant scope: the account its URL names gives the delivery its tenant, and
+processing (a task) runs in that tenant's scope. The security middleware stays: it redirects plain
+HTTP in production and sets ``nosniff`` and the referrer policy.
 
 The URLs, views, signals (``request_started``/``request_finished`` close stale database
 connections) and the conversion of an exception into a 500 answer are Django's own.

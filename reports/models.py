@@ -50,7 +50,7 @@ class DailyFigure(TenantOwned):
     account (a customer's or a system account), transaction type and payment method: the count and
     the sums of the amounts. The dashboard reads its months from here instead of a year of postings.
 
-    Written only by PostgreSQL triggers on ``finance_financialtransaction`` (migration 0002), in the
+    Written only by PostgreSQL triggers on ``finance_financialtransaction`` (migration 0003), in the
     posting's own database transaction, when a transaction becomes posted; posted transactions never
     change, so a day's figures only ever grow. The days are the tenant's calendar days: changing a
     tenant's time zone recomputes its figures (``reports_rebuild_figures(tenant_id)``, by a trigger).

@@ -569,10 +569,11 @@ def receipts_by_method_from_figures(*, tenant: Tenant, period: Period, filters: 
         classification__in=[Classification.PAYMENT, Classification.PAYMENT_CANCELLATION],
     ).order_by().annotate(method_name=Coalesce("method__name", Value("—"))).values(
         "currency", "method_name", "classification").annotate(n=Sum("count"), amount=_sum("total_amount")))
-    received = [{"currency": g["currency"], "method": g["method_name"], "count": g["n"], "amount": g["amount"]}
-                for g in groups if g["classification"] == Classification.PAYMENT]
-    cancelled = [{"currency": g["currency"], "method": g["method_name"], "count": g["n"], "amount": g["amount"]}
-                 for g in groups if g["classification"] == Classification.PAYMENT_CANCELLATION]
+    split: dict[str, list[dict]] = {Classification.PAYMENT: [], Classification.PAYMENT_CANCELLATION: []}
+    for g in groups:
+        split[g["classification"]].append(
+            {"currency": g["currency"], "method": g["method_name"], "count": g["n"], "amount": g["amount"]})
+    received, cancelled = split[Classification.PAYMENT], split[Classification.PAYMENT_CANCELLATION]
     return _merge_receipts(received, cancelled)
 
 

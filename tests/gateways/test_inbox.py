@@ -30,11 +30,16 @@ def signed(body, *, at=None, secret=SECRET):
     return {"HTTP_STRIPE_SIGNATURE": f"t={at},v1={signature}"}
 
 
-@pytest.fixture
-def stripe_account(tenant):
+def new_stripe_account(tenant):
+    """A Stripe test-mode account of ``tenant`` whose webhooks are signed with ``SECRET``."""
     with scope(tenant=tenant):
         return services.save_gateway_account(tenant=tenant, provider="stripe", live=False, secret="sk_test_1",
                                              settings={"webhook_secret": SECRET})
+
+
+@pytest.fixture
+def stripe_account(tenant):
+    return new_stripe_account(tenant)
 
 
 def url(account):

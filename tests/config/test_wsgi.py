@@ -3,19 +3,16 @@ through the lean one (``config.webhook_handler``)."""
 
 import httpx
 import pytest
-from django_scopes import scope, scopes_disabled
+from django_scopes import scopes_disabled
 
 from config.wsgi import application
-from gateways import services
 from gateways.models import WebhookDelivery, WebhookOutcome
-from tests.gateways.test_inbox import SECRET, signed, stripe_event, url
+from tests.gateways.test_inbox import new_stripe_account, signed, stripe_event, url
 
 
 @pytest.fixture
 def stripe_account(tenant):
-    with scope(tenant=tenant):
-        return services.save_gateway_account(tenant=tenant, provider="stripe", live=False, secret="sk_test_1",
-                                             settings={"webhook_secret": SECRET})
+    return new_stripe_account(tenant)
 
 
 @pytest.fixture
