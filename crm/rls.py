@@ -115,11 +115,17 @@ UNKNOWN = "unknown"  # a savepoint was rolled back: whatever it set is undone, s
 TRANSACTION_CONTROL = ("SAVEPOINT ", "ROLLBACK TO SAVEPOINT ", "RELEASE SAVEPOINT ")
 
 
+def scope_sql(wanted: str | None) -> str:
+    """The statement that confines a transaction to tenant ``wanted`` (an id as text, from
+    ``_wanted_tenant``), or gives it back the connecting role (``None``)."""
+    if wanted is None:
+        return f"SET LOCAL ROLE NONE; SET LOCAL {SETTING} = ''"
+    return f"SET LOCAL ROLE {APP_ROLE}; SET LOCAL {SETTING} = '{wanted}'"
+
+
 def _apply(connection: BaseDatabaseWrapper, wanted: str | None) -> None:
-    sql = ("SET LOCAL ROLE NONE; SET LOCAL duly.tenant_id = ''" if wanted is None
-           else f"SET LOCAL ROLE {APP_ROLE}; SET LOCAL duly.tenant_id = '{wanted}'")
     with connection.connection.cursor() as raw:  # the driver's cursor: not one of the app's queries
-        raw.execute(sql)
+        raw.execute(scope_sql(wanted))
     connection.duly_rls_state = ("applied", wanted)
 
 

@@ -13,6 +13,14 @@ The same unit of work both ways, with 1 and 4 concurrent clients, each client on
   account.
 
 Each line carries both rates and ``ratio`` = Duly / pgbench (issue #9's target: at least 0.40).
+
+A third figure says how much of the gap is Python's: Duly's own statements, replayed by pgbench.
+The database is copied (``createdb --template``) after the drafts are made and before Duly posts;
+on one copy the same postings are made again, recording every statement each client sent, as it
+reached PostgreSQL; on two fresh copies each client's statements are replayed by a pgbench process
+of its own, all starting together (one with the daily figures' triggers disabled, to show what they
+cost). The replay is the rate these postings would reach with no Python at all: the ceiling of any
+change to the code that sends them.
 """
 
 import multiprocessing
@@ -20,6 +28,7 @@ import re
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,6 +37,7 @@ import pytest
 from django.db import connection
 from django_scopes import scope
 
+from crm import rls
 from finance import services
 from finance.models import Allocation, Classification, FinancialTransaction, PaymentMethod
 from tests.bench.bench_ledger import AT, bulk_open_invoices, emit
@@ -35,7 +45,8 @@ from tests.factories import CustomerFactory, TenantFactory
 
 POSTINGS = 240
 PGBENCH_PER_CLIENT = 1000
-PGBENCH = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pgbench"
+PG_BIN = Path(pgserver.__file__).parent / "pginstall" / "bin"
+DAILY_FIGURES_TRIGGERS = ("reports_postings_inserted", "reports_postings_updated")
 
 SCHEMA = """
 DROP TABLE IF EXISTS pgb_allocation, pgb_txn, pgb_invoice, pgb_account;
@@ -71,7 +82,8 @@ END;
 """
 
 
-def duly_postings_per_second(clients: int) -> float:
+def drafts_to_post(clients: int):
+    """The tenant, and for each client a batch of payment drafts on an account of its own."""
     tenant = TenantFactory()
     with scope(tenant=tenant):
         services.set_up_ledger(tenant=tenant)
@@ -82,33 +94,59 @@ def duly_postings_per_second(clients: int) -> float:
             bulk_open_invoices(account, 2 * POSTINGS // clients)
             batches.append([
                 services.create_transaction(account=account, classification=Classification.PAYMENT, actor=None,
-                                            at=AT, amount=Decimal("20.00"), payment_method=method)
+                                            at=AT, amount=Decimal("20.00"), payment_method=method).pk
                 for _ in range(POSTINGS // clients)
             ])
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE finance_financialtransaction")
-    elapsed = post_in_processes(tenant, [[draft.pk for draft in batch] for batch in batches])
-    with scope(tenant=tenant):
-        assert Allocation.objects.filter(tenant=tenant).count() == 2 * POSTINGS
-    return POSTINGS / elapsed
+    return tenant, batches
 
 
-def _client(tenant, draft_ids, ready):
+def _client(tenant, draft_ids, ready, database=None, record_to=None):
+    """Post ``draft_ids``; with ``record_to``, write each posting's statements there as a pgbench script."""
     connection.close()  # the parent's connection is not this process's to use
+    if database:
+        connection.settings_dict["NAME"] = database
     with scope(tenant=tenant):
         drafts = [FinancialTransaction.objects.get(pk=pk) for pk in draft_ids]
         ready.wait(timeout=120)
-        for draft in drafts:
-            services.post_transaction(txn=draft, actor=None, at=AT)
+        if record_to is None:
+            for draft in drafts:
+                services.post_transaction(txn=draft, actor=None, at=AT)
+        else:
+            script = []
+            for draft in drafts:
+                with recording() as statements:
+                    services.post_transaction(txn=draft, actor=None, at=AT)
+                script += ["BEGIN;", rls.scope_sql(str(tenant.pk)) + ";", *(f"{sql};" for sql in statements), "COMMIT;"]
+            Path(record_to).write_text("\n".join(script) + "\n")
     connection.close()
 
 
-def post_in_processes(tenant, batches) -> float:
-    """Post each batch in a forked process of its own, all starting together; return the wall time."""
+@contextmanager
+def recording():
+    """The statements sent inside the block, each as PostgreSQL received it (values in place). The
+    transaction's BEGIN, its row-security SET LOCAL and its COMMIT are not among them."""
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        statements.append(connection.ops.last_executed_query(context["cursor"], sql, params).strip())
+        return result
+
+    with connection.execute_wrapper(record):
+        yield statements
+
+
+def post_in_processes(tenant, batches, *, database: str | None = None, scripts: list[Path] | None = None) -> float:
+    """Post each batch in a forked process of its own, all starting together; return the wall time.
+    With ``database`` and ``scripts`` (one per batch), a recording run on that database."""
     connection.close()
     context = multiprocessing.get_context("fork")
     ready = context.Barrier(len(batches) + 1)
-    clients = [context.Process(target=_client, args=(tenant, batch, ready)) for batch in batches]
+    clients = [context.Process(target=_client, args=(tenant, batch, ready),
+                               kwargs={"database": database, "record_to": script})
+               for batch, script in zip(batches, scripts or [None] * len(batches), strict=True)]
     for client in clients:
         client.start()
     ready.wait(timeout=120)
@@ -120,17 +158,61 @@ def post_in_processes(tenant, batches) -> float:
     return elapsed
 
 
+def _pg_command(program: str, *args: str) -> list[str]:
+    db = connection.settings_dict
+    return [str(PG_BIN / program), "-h", db["HOST"], "-U", db["USER"], *args]
+
+
+def copy_database(name: str) -> str:
+    """A copy of the test database as it is now, named ``name`` (replacing one left by a failed run)."""
+    connection.close()  # a template database must have no one connected
+    subprocess.run(_pg_command("dropdb", "--if-exists", name), check=True, capture_output=True)
+    subprocess.run(_pg_command("createdb", "--template", connection.settings_dict["NAME"], name), check=True,
+                   capture_output=True)
+    return name
+
+
+def replay(database: str, scripts: list[Path], *, without_triggers: tuple[str, ...] = ()) -> float:
+    """Run each client's recorded script in a pgbench process of its own, all at once, on ``database``;
+    return the longest client's time (without connecting), in seconds."""
+    if without_triggers:
+        subprocess.run(_pg_command("psql", "-X", "-q", "-d", database, "-c",
+                                   "ALTER TABLE finance_financialtransaction "
+                                   + ", ".join(f"DISABLE TRIGGER {name}" for name in without_triggers)),
+                       check=True, capture_output=True)
+    runs = [subprocess.Popen(_pg_command("pgbench", "-n", "-t", "1", "-f", str(script), database),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for script in scripts]
+    latencies = []
+    for run in runs:
+        out, err = run.communicate(timeout=600)
+        assert run.returncode == 0 and "failed transactions: 0 " in out, err
+        latencies.append(float(re.search(r"latency average = ([\d.]+) ms", out).group(1)))
+    return max(latencies) / 1000
+
+
+def allocations_in(database: str) -> int:
+    count = subprocess.run(_pg_command("psql", "-X", "-At", "-d", database, "-c",
+                                       "SELECT count(*) FROM finance_allocation"),
+                           check=True, capture_output=True, text=True)
+    return int(count.stdout)
+
+
+def drop_databases(*names: str) -> None:
+    for name in names:
+        subprocess.run(_pg_command("dropdb", "--if-exists", name), check=True, capture_output=True)
+
+
 def pgbench_tps(clients: int) -> float:
     with connection.cursor() as cursor:
         cursor.execute(SCHEMA)
         cursor.execute(SEED % {"clients": clients, "invoices": 2 * PGBENCH_PER_CLIENT + 2})
-    db = connection.settings_dict
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
         script.write(SCRIPT)
         script.flush()
         run = subprocess.run(
-            [str(PGBENCH), "-n", "-f", script.name, "-c", str(clients), "-j", str(clients),
-             "-t", str(PGBENCH_PER_CLIENT), "-h", db["HOST"], "-U", db["USER"], db["NAME"]],
+            _pg_command("pgbench", "-n", "-f", script.name, "-c", str(clients), "-j", str(clients),
+                        "-t", str(PGBENCH_PER_CLIENT), connection.settings_dict["NAME"]),
             capture_output=True, text=True, check=True, timeout=600,
         )
     with connection.cursor() as cursor:
@@ -143,10 +225,27 @@ def pgbench_tps(clients: int) -> float:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("clients", [1, 4])
 def bench_posting_against_pgbench(clients):
-    duly = duly_postings_per_second(clients)
+    tenant, batches = drafts_to_post(clients)
+    copies = [copy_database(f"{connection.settings_dict['NAME']}_{use}") for use in ("record", "replay", "bare")]
+    try:
+        duly = POSTINGS / post_in_processes(tenant, batches)
+        with scope(tenant=tenant):
+            assert Allocation.objects.filter(tenant=tenant).count() == 2 * POSTINGS
+        with tempfile.TemporaryDirectory() as folder:
+            scripts = [Path(folder) / f"client{n}.sql" for n in range(clients)]
+            post_in_processes(tenant, batches, database=copies[0], scripts=scripts)
+            replayed = POSTINGS / replay(copies[1], scripts)
+            bare = POSTINGS / replay(copies[2], scripts, without_triggers=DAILY_FIGURES_TRIGGERS)
+        assert [allocations_in(copy) for copy in copies] == [2 * POSTINGS] * 3
+    finally:
+        drop_databases(*copies)
     raw = pgbench_tps(clients)
     emit(bench="ledger.payment_post_two_allocations", clients=clients, postings=POSTINGS,
          postings_per_second=round(duly, 1))
     emit(bench="pgbench.payment_post_two_allocations", clients=clients,
          transactions=clients * PGBENCH_PER_CLIENT, tps=round(raw, 1))
     emit(bench="ledger.posting_vs_pgbench", clients=clients, ratio=round(duly / raw, 3), target=0.40)
+    emit(bench="pgbench.duly_postings_replayed", clients=clients, postings=POSTINGS,
+         postings_per_second=round(replayed, 1), ratio_to_pgbench_script=round(replayed / raw, 3),
+         duly_to_replay=round(duly / replayed, 3), without_daily_figures_per_second=round(bare, 1),
+         without_daily_figures_ratio_to_pgbench_script=round(bare / raw, 3))
