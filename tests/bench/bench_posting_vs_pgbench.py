@@ -28,13 +28,13 @@ import re
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
 import pgserver
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from crm import rls
@@ -116,26 +116,14 @@ def _client(tenant, draft_ids, ready, database=None, record_to=None):
         else:
             script = []
             for draft in drafts:
-                with recording() as statements:
+                with CaptureQueriesContext(connection) as posting:
                     services.post_transaction(txn=draft, actor=None, at=AT)
-                script += ["BEGIN;", rls.scope_sql(str(tenant.pk)) + ";", *(f"{sql};" for sql in statements), "COMMIT;"]
+                for query in posting.captured_queries:  # BEGIN, the statements as sent, COMMIT
+                    script.append(f"{query['sql'].strip()};")
+                    if query["sql"] == "BEGIN":  # crm.rls sets the tenant on the driver's cursor, unrecorded
+                        script.append(f"{rls.scope_sql(str(tenant.pk))};")
             Path(record_to).write_text("\n".join(script) + "\n")
     connection.close()
-
-
-@contextmanager
-def recording():
-    """The statements sent inside the block, each as PostgreSQL received it (values in place). The
-    transaction's BEGIN, its row-security SET LOCAL and its COMMIT are not among them."""
-    statements = []
-
-    def record(execute, sql, params, many, context):
-        result = execute(sql, params, many, context)
-        statements.append(connection.ops.last_executed_query(context["cursor"], sql, params).strip())
-        return result
-
-    with connection.execute_wrapper(record):
-        yield statements
 
 
 def post_in_processes(tenant, batches, *, database: str | None = None, scripts: list[Path] | None = None) -> float:
@@ -166,7 +154,7 @@ def _pg_command(program: str, *args: str) -> list[str]:
 def copy_database(name: str) -> str:
     """A copy of the test database as it is now, named ``name`` (replacing one left by a failed run)."""
     connection.close()  # a template database must have no one connected
-    subprocess.run(_pg_command("dropdb", "--if-exists", name), check=True, capture_output=True)
+    drop_databases(name)
     subprocess.run(_pg_command("createdb", "--template", connection.settings_dict["NAME"], name), check=True,
                    capture_output=True)
     return name
@@ -226,16 +214,17 @@ def pgbench_tps(clients: int) -> float:
 @pytest.mark.parametrize("clients", [1, 4])
 def bench_posting_against_pgbench(clients):
     tenant, batches = drafts_to_post(clients)
-    copies = [copy_database(f"{connection.settings_dict['NAME']}_{use}") for use in ("record", "replay", "bare")]
+    record, full, bare = copies = [copy_database(f"{connection.settings_dict['NAME']}_{use}")
+                                   for use in ("record", "replay", "bare")]
     try:
         duly = POSTINGS / post_in_processes(tenant, batches)
         with scope(tenant=tenant):
             assert Allocation.objects.filter(tenant=tenant).count() == 2 * POSTINGS
         with tempfile.TemporaryDirectory() as folder:
             scripts = [Path(folder) / f"client{n}.sql" for n in range(clients)]
-            post_in_processes(tenant, batches, database=copies[0], scripts=scripts)
-            replayed = POSTINGS / replay(copies[1], scripts)
-            bare = POSTINGS / replay(copies[2], scripts, without_triggers=DAILY_FIGURES_TRIGGERS)
+            post_in_processes(tenant, batches, database=record, scripts=scripts)
+            replayed = POSTINGS / replay(full, scripts)
+            without_figures = POSTINGS / replay(bare, scripts, without_triggers=DAILY_FIGURES_TRIGGERS)
         assert [allocations_in(copy) for copy in copies] == [2 * POSTINGS] * 3
     finally:
         drop_databases(*copies)
@@ -247,5 +236,5 @@ def bench_posting_against_pgbench(clients):
     emit(bench="ledger.posting_vs_pgbench", clients=clients, ratio=round(duly / raw, 3), target=0.40)
     emit(bench="pgbench.duly_postings_replayed", clients=clients, postings=POSTINGS,
          postings_per_second=round(replayed, 1), ratio_to_pgbench_script=round(replayed / raw, 3),
-         duly_to_replay=round(duly / replayed, 3), without_daily_figures_per_second=round(bare, 1),
-         without_daily_figures_ratio_to_pgbench_script=round(bare / raw, 3))
+         duly_to_replay=round(duly / replayed, 3), without_daily_figures_per_second=round(without_figures, 1),
+         without_daily_figures_ratio_to_pgbench_script=round(without_figures / raw, 3))
