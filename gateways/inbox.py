@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from celery import current_app
 from django.db import connection, transaction
 
-from gateways import registry
+from gateways import registry, secrets
 from gateways.base import InvalidWebhookSignature, WebhookEvent
 from gateways.models import GatewayAccount, WebhookDelivery, WebhookOutcome
 
@@ -47,18 +47,39 @@ def _storable(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
+class StaleAccount(Exception):
+    """A remembered copy of an account could not settle a delivery by itself. Nothing was stored or
+    enqueued: read the account again and receive the delivery with that."""
+
+
 def receive_webhook(
-    *, account: GatewayAccount, headers: Mapping[str, str], body: bytes, at: datetime
+    *, account: GatewayAccount, headers: Mapping[str, str], body: bytes, at: datetime, remembered: bool = False
 ) -> Received:
     """Verify a delivery for ``account`` and store it, once per provider and event id; enqueue its
     processing after commit. A duplicate is answered like the first and changes nothing.
 
+    ``remembered``: ``account`` is a copy an earlier request read (``gateways.webhooks`` keeps them).
+    The delivery is then stored only if the account's row still holds what the copy holds, checked by
+    the same statement that stores it: an account disabled, given a new secret or new settings since
+    stores nothing.
+
     :raises InvalidWebhookSignature: a bad, missing or stale signature, or not the provider's event;
         the refusal is stored (outcome "rejected") for support to see.
+    :raises StaleAccount: for a remembered account, whenever the answer needs the account's row: its
+        secret does not decrypt (the keys were rotated) or the signature does not verify (the secret
+        may have changed), or nothing was stored (the account changed, or the delivery is a duplicate).
     """
     try:
-        event: WebhookEvent = registry.gateway_for(account=account).parse_webhook(headers=headers, body=body, now=at)
+        gateway = registry.gateway_for(account=account)
+    except secrets.InvalidToken as error:  # the copy's secret, encrypted with a key since dropped
+        if remembered:
+            raise StaleAccount from error
+        raise
+    try:
+        event: WebhookEvent = gateway.parse_webhook(headers=headers, body=body, now=at)
     except InvalidWebhookSignature as error:
+        if remembered:
+            raise StaleAccount from error
         logger.warning("Refused a %s webhook for tenant %s: %s", account.provider, account.tenant_id, error)
         WebhookDelivery.objects.create(  # its own transaction: the refusal is kept
             provider=account.provider, tenant_id=account.tenant_id, gateway_account=account,
@@ -71,7 +92,9 @@ def receive_webhook(
         provider=account.provider, tenant_id=account.tenant_id, gateway_account=account, event_id=event.event_id,
         event_type=event.event_type, headers=_kept(headers), body=_body_text(body), received_at=at,
     )
-    if not _insert_once(delivery):
+    if not _insert_once(delivery, as_read=account if remembered else None):
+        if remembered:
+            raise StaleAccount
         existing = WebhookDelivery.objects.get(provider=account.provider, event_id=event.event_id)
         return Received(delivery=existing, duplicate=True)
     # robust: a broker that is down must not turn a stored delivery into an error answer (the provider
@@ -82,23 +105,39 @@ def receive_webhook(
     return Received(delivery=delivery, duplicate=False)
 
 
-def _insert_once(delivery: WebhookDelivery) -> bool:
-    """Store ``delivery`` unless its provider's event id is stored already; says whether it was.
+# What a remembered account must still hold for a delivery verified with it to be stored.
+ACCOUNT_AS_READ = ("id", "tenant", "provider", "live", "secret_encrypted", "settings", "enabled", "webhook_token")
 
-    One statement, ``INSERT … ON CONFLICT DO NOTHING RETURNING id``: outside a transaction it commits
-    by itself, and a duplicate (even one arriving at the same moment) is skipped without an error
-    that would abort the caller's transaction. The ORM's ``bulk_create(ignore_conflicts=True)`` cannot
-    tell which it was.
+
+def _insert_once(delivery: WebhookDelivery, *, as_read: GatewayAccount | None = None) -> bool:
+    """Store ``delivery`` unless its provider's event id is stored already, or, given ``as_read`` (an
+    account as an earlier request read it), unless that account's row no longer holds the same
+    ``ACCOUNT_AS_READ`` values; says whether it was stored.
+
+    One statement, ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (with ``as_read``, an ``INSERT …
+    SELECT … WHERE EXISTS`` the unchanged account): outside a transaction it commits by itself, and a
+    duplicate (even one arriving at the same moment) is skipped without an error that would abort the
+    caller's transaction. The ORM's ``bulk_create(ignore_conflicts=True)`` cannot tell which it was.
     """
     meta, quote = WebhookDelivery._meta, connection.ops.quote_name
     fields = [field for field in meta.concrete_fields if not field.primary_key]
-    # The names come from the model's meta, quoted; the values are parameters.
+    params = [field.get_db_prep_save(getattr(delivery, field.attname), connection) for field in fields]
+    # The names and types come from the models' meta, quoted; the values are parameters.
     columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    if as_read is None:
+        values = "VALUES (" + ", ".join(["%s"] * len(fields)) + ")"
+    else:
+        account_fields = [GatewayAccount._meta.get_field(name) for name in ACCOUNT_AS_READ]
+        unchanged = " AND ".join(f"{quote(field.column)} = %s::{field.cast_db_type(connection)}"
+                                 for field in account_fields)
+        typed = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
+        account_table = quote(GatewayAccount._meta.db_table)
+        values = f"SELECT {typed} WHERE EXISTS (SELECT FROM {account_table} WHERE {unchanged})"  # noqa: S608
+        params += [field.get_db_prep_save(getattr(as_read, field.attname), connection) for field in account_fields]
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) {values}"
     sql += f" ON CONFLICT (provider, event_id) DO NOTHING RETURNING {quote(meta.pk.column)}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [field.get_db_prep_save(getattr(delivery, field.attname), connection) for field in fields])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return False

@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from cryptography.fernet import Fernet
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -79,6 +80,66 @@ class TestWebhookInbox:
         assert 'FROM "gateways_gatewayaccount"' in statements[0]
         assert statements[1].endswith('ON CONFLICT (provider, event_id) DO NOTHING RETURNING "id"')
         assert "crm_tenant" not in statements[0]  # the scope needs the tenant's id, not its row
+
+    def test_the_next_delivery_for_the_account_is_one_insert_that_checks_the_account(self, stripe_account):
+        first, second = stripe_event(event_id="evt_1"), stripe_event(event_id="evt_2")
+        deliver(stripe_account, first, **signed(first))
+
+        with CaptureQueriesContext(connection) as queries:
+            response = deliver(stripe_account, second, **signed(second))
+
+        assert response.json() == {"received": True, "duplicate": False}
+        statements = [query["sql"] for query in queries.captured_queries if "SAVEPOINT" not in query["sql"]]
+        assert len(statements) == 1
+        assert statements[0].startswith('INSERT INTO "gateways_webhookdelivery"')
+        guard = f'WHERE EXISTS (SELECT FROM "gateways_gatewayaccount" WHERE "id" = {stripe_account.pk}'
+        assert guard in statements[0]
+        assert sorted(WebhookDelivery.objects.values_list("event_id", flat=True)) == ["evt_1", "evt_2"]
+
+    def test_an_account_disabled_since_its_last_delivery_is_404_and_stores_nothing(self, stripe_account, tenant):
+        first, second = stripe_event(event_id="evt_1"), stripe_event(event_id="evt_2")
+        deliver(stripe_account, first, **signed(first))
+        with scope(tenant=tenant):
+            services.save_gateway_account(tenant=tenant, provider="stripe", live=False, secret=None,
+                                          settings={"webhook_secret": SECRET}, enabled=False)
+
+        response = deliver(stripe_account, second, **signed(second))
+
+        assert response.status_code == 404
+        assert list(WebhookDelivery.objects.values_list("event_id", flat=True)) == ["evt_1"]
+
+    def test_a_new_webhook_secret_verifies_from_the_next_delivery_and_the_old_one_no_longer(
+        self, stripe_account, tenant
+    ):
+        first, second, third = (stripe_event(event_id=f"evt_{n}") for n in (1, 2, 3))
+        deliver(stripe_account, first, **signed(first))
+        with scope(tenant=tenant):
+            services.save_gateway_account(tenant=tenant, provider="stripe", live=False, secret=None,
+                                          settings={"webhook_secret": "whsec_new"})
+
+        with_new = deliver(stripe_account, second, **signed(second, secret="whsec_new"))
+        with_old = deliver(stripe_account, third, **signed(third))
+
+        assert (with_new.status_code, with_old.status_code) == (200, 400)
+        assert dict(WebhookDelivery.objects.values_list("event_id", "outcome")) == {
+            "evt_1": WebhookOutcome.RECEIVED, "evt_2": WebhookOutcome.RECEIVED,
+            WebhookDelivery.objects.get(outcome=WebhookOutcome.REJECTED).event_id: WebhookOutcome.REJECTED,
+        }
+
+    def test_a_secret_re_encrypted_with_a_new_key_still_verifies_once_the_old_key_is_gone(
+        self, stripe_account, settings
+    ):
+        first, second = stripe_event(event_id="evt_1"), stripe_event(event_id="evt_2")
+        deliver(stripe_account, first, **signed(first))
+        new_key = Fernet.generate_key().decode()
+        settings.DULY_SECRETS_KEYS = [new_key, *settings.DULY_SECRETS_KEYS]
+        services.rotate_gateway_secrets()
+        settings.DULY_SECRETS_KEYS = [new_key]
+
+        response = deliver(stripe_account, second, **signed(second))
+
+        assert response.json() == {"received": True, "duplicate": False}
+        assert sorted(WebhookDelivery.objects.values_list("event_id", flat=True)) == ["evt_1", "evt_2"]
 
     def test_a_duplicate_is_answered_alike_and_stored_once(self, stripe_account, django_capture_on_commit_callbacks):
         body = stripe_event()
