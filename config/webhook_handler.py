@@ -7,8 +7,9 @@ webhook view needs no tenant scope: the account its URL names gives the delivery
 processing (a task) runs in that tenant's scope. The security middleware stays: it redirects plain
 HTTP in production and sets ``nosniff`` and the referrer policy.
 
-The URLs, views, signals (``request_started``/``request_finished`` close stale database
-connections) and the conversion of an exception into a 500 answer are Django's own.
+A delivery is resolved against the inbox's URL alone (``gateways.webhook_urls``) instead of walking
+the pages' URL patterns first. The views, signals (``request_started``/``request_finished`` close
+stale database connections) and the conversion of an exception into a 500 answer are Django's own.
 """
 
 from django.core.handlers.exception import convert_exception_to_response
@@ -17,9 +18,14 @@ from django.utils.module_loading import import_string
 
 WEBHOOK_PREFIX = "/webhooks/"
 WEBHOOK_MIDDLEWARE = ("django.middleware.security.SecurityMiddleware",)
+WEBHOOK_URLCONF = "gateways.webhook_urls"
 
 
 class WebhookHandler(WSGIHandler):
+    def get_response(self, request):
+        request.urlconf = WEBHOOK_URLCONF  # Django's per-request URLconf, as a middleware would set it
+        return super().get_response(request)
+
     def load_middleware(self, is_async=False):
         """What ``BaseHandler.load_middleware`` builds, for ``WEBHOOK_MIDDLEWARE`` instead of
         ``settings.MIDDLEWARE``: each is synchronous, with no view, template or exception hooks."""

@@ -6,6 +6,7 @@ import; the task is enqueued by its stable name instead.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 
 from celery import current_app
 from django.db import connection, transaction
+from django.db.models import Field
 
 from gateways import registry, secrets
 from gateways.base import InvalidWebhookSignature, WebhookEvent
@@ -119,23 +121,10 @@ def _insert_once(delivery: WebhookDelivery, *, as_read: GatewayAccount | None = 
     duplicate (even one arriving at the same moment) is skipped without an error that would abort the
     caller's transaction. The ORM's ``bulk_create(ignore_conflicts=True)`` cannot tell which it was.
     """
-    meta, quote = WebhookDelivery._meta, connection.ops.quote_name
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    sql, fields, account_fields = _insert_sql(guarded=as_read is not None)
     params = [field.get_db_prep_save(getattr(delivery, field.attname), connection) for field in fields]
-    # The names and types come from the models' meta, quoted; the values are parameters.
-    columns = ", ".join(quote(field.column) for field in fields)
-    if as_read is None:
-        values = "VALUES (" + ", ".join(["%s"] * len(fields)) + ")"
-    else:
-        account_fields = [GatewayAccount._meta.get_field(name) for name in ACCOUNT_AS_READ]
-        unchanged = " AND ".join(f"{quote(field.column)} = %s::{field.cast_db_type(connection)}"
-                                 for field in account_fields)
-        typed = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
-        account_table = quote(GatewayAccount._meta.db_table)
-        values = f"SELECT {typed} WHERE EXISTS (SELECT FROM {account_table} WHERE {unchanged})"  # noqa: S608
+    if as_read is not None:
         params += [field.get_db_prep_save(getattr(as_read, field.attname), connection) for field in account_fields]
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) {values}"
-    sql += f" ON CONFLICT (provider, event_id) DO NOTHING RETURNING {quote(meta.pk.column)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -144,6 +133,28 @@ def _insert_once(delivery: WebhookDelivery, *, as_read: GatewayAccount | None = 
     delivery.pk = row[0]
     delivery._state.adding, delivery._state.db = False, connection.alias
     return True
+
+
+@functools.cache
+def _insert_sql(*, guarded: bool) -> tuple[str, list[Field], list[Field]]:
+    """``_insert_once``'s statement, with or without its guard, and the fields whose values it takes,
+    in order: the delivery's, then the account's. Built once per process."""
+    meta, quote = WebhookDelivery._meta, connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    # The names and types come from the models' meta, quoted; the values are parameters.
+    columns = ", ".join(quote(field.column) for field in fields)
+    account_fields = [GatewayAccount._meta.get_field(name) for name in ACCOUNT_AS_READ] if guarded else []
+    if guarded:
+        typed = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
+        unchanged = " AND ".join(f"{quote(field.column)} = %s::{field.cast_db_type(connection)}"
+                                 for field in account_fields)
+        account_table = quote(GatewayAccount._meta.db_table)
+        values = f"SELECT {typed} WHERE EXISTS (SELECT FROM {account_table} WHERE {unchanged})"  # noqa: S608
+    else:
+        values = "VALUES (" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) {values}"
+    sql += f" ON CONFLICT (provider, event_id) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    return sql, fields, account_fields
 
 
 def enqueue_processing(*, delivery_id: int, tenant_id: int) -> None:

@@ -1,10 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
-from gateways import sandbox_server, webhooks
+from gateways import sandbox_server
 
 app_name = "gateways"
 urlpatterns = [
-    path("webhooks/<str:provider>/<uuid:token>/", webhooks.receive, name="webhook"),
+    path("", include("gateways.webhook_urls")),
     # The offline Sandbox provider, served by Duly itself (see gateways.sandbox for the contract).
     path("sandbox/api/account", sandbox_server.api_account, name="sandbox_api_account"),
     path("sandbox/api/checkouts", sandbox_server.api_checkouts, name="sandbox_api_checkouts"),

@@ -27,6 +27,15 @@ REMEMBERED_MAX = 1000  # accounts per process; past it, all are forgotten at onc
 _remembered: dict[tuple[str, str], GatewayAccount] = {}
 
 
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The not-found answer of ``gateways.webhook_urls`` (its ``handler404``)."""
+    return _unknown_endpoint()
+
+
+def _unknown_endpoint() -> JsonResponse:
+    return JsonResponse({"detail": "Unknown webhook endpoint."}, status=404)
+
+
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, provider: str, token) -> HttpResponse:
@@ -55,7 +64,7 @@ def receive(request: HttpRequest, provider: str, token) -> HttpResponse:
         account = GatewayAccount.objects.with_scopes_disabled().get(provider=provider, webhook_token=token,
                                                                     enabled=True)
     except GatewayAccount.DoesNotExist:
-        return JsonResponse({"detail": "Unknown webhook endpoint."}, status=404)
+        return _unknown_endpoint()
     try:
         received = inbox.receive_webhook(account=account, headers=request.headers, body=body, at=at)
     except InvalidWebhookSignature:

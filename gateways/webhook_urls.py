@@ -1,0 +1,14 @@
+"""The webhook inbox's URL on its own. ``config.webhook_handler`` resolves deliveries against it alone,
+rather than walking every page's pattern first; ``gateways.urls`` includes it for the rest of Duly.
+A path under ``/webhooks/`` that names no endpoint is answered as an unknown endpoint is, in JSON:
+the pages' not-found page links to pages this URLconf does not know."""
+
+from django.urls import path
+
+from gateways import webhooks
+
+urlpatterns = [
+    path("webhooks/<str:provider>/<uuid:token>/", webhooks.receive, name="webhook"),
+]
+
+handler404 = webhooks.not_found
