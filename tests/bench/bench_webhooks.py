@@ -9,8 +9,8 @@ they must be equal, and every distinct delivery answered 200 must be stored).
 wrk is closed-loop: its connections send as fast as answers come, so the figures are those of a
 saturated server, and latency includes the wait in gunicorn's queue.
 
-Served as it is deployed: gunicorn with ``gunicorn.conf.py`` (sync workers, three per core; it says
-why), and the worker at a lower CPU priority (``nice``, as in the Procfile), so that processing takes
+Served as it is deployed: gunicorn with ``gunicorn.conf.py`` (sync workers, two per core plus one; it
+says why), and the worker at a lower CPU priority (``nice``, as in the Procfile), so that processing takes
 what CPU the web processes leave. Every gunicorn process and the worker are warmed up first (on another tenant).
 The ingestion line also gives the CPU seconds each part used during the load, and the load average:
 other work on the same machine shows there.

@@ -64,3 +64,21 @@ class TestSweepUnprocessed:
 
         tasks.sweep_webhook_inbox.apply(kwargs={"older_than_seconds": 0}).get()
         assert queued_deliveries() == [fresh.pk]
+
+
+@pytest.mark.django_db
+def test_a_processing_message_shows_its_arguments_to_monitoring():
+    queued_deliveries()
+    inbox.enqueue_processing(delivery_id=7, tenant_id=3)
+
+    with Connection(settings.CELERY_BROKER_URL) as connection:
+        queue = connection.SimpleQueue(settings.CELERY_TASK_DEFAULT_QUEUE)
+        try:
+            message = queue.get(block=False)
+            message.ack()
+        finally:
+            queue.close()
+
+    assert message.decode() == [[], {"delivery_id": 7, "tenant_id": 3}, {"callbacks": None, "errbacks": None,
+                                                                         "chain": None, "chord": None}]
+    assert (message.headers["argsrepr"], message.headers["kwargsrepr"]) == ("()", "{'delivery_id': 7, 'tenant_id': 3}")
