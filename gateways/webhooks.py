@@ -1,15 +1,15 @@
 """Where providers deliver webhooks: ``/webhooks/<provider>/<account token>/``.
 
 The token names the tenant's gateway account, so a delivery is tied to its tenant before its body
-is read. Answers: 200 stored (or a duplicate of one stored), 400 bad signature (or a Content-Length
+is parsed. Answers: 200 stored (or a duplicate of one stored), 400 bad signature (or a Content-Length
 that is not a number), 404 unknown account, 413 a body over 256 KiB.
 
 Each process remembers the accounts it has stored a delivery for, so that the next delivery for one
-of them skips the account's lookup (about a third of a delivery's cost, ``make bench``). It trusts the
-copy only as far as the database agrees: the statement that stores the delivery also checks that the
-account's row still holds what the copy holds (``inbox.receive_webhook(remembered=True)``). When it
-does not, or when the answer needs the row (a bad signature, a duplicate), nothing is stored, the
-copy is forgotten and the account is read again, as for a first delivery.
+of them skips the account's lookup (about a third of a delivery's CPU, measured in-process). It
+trusts the copy only as far as the database agrees: the statement that stores the delivery also
+checks that the account's row still holds what the copy holds (``inbox.receive_webhook``'s
+``remembered``). When it does not, or when the answer needs the row (a bad signature, a duplicate),
+nothing is stored, the copy is forgotten and the account is read again, as for a first delivery.
 """
 
 from __future__ import annotations

@@ -96,6 +96,16 @@ class TestWebhookInbox:
         assert guard in statements[0]
         assert sorted(WebhookDelivery.objects.values_list("event_id", flat=True)) == ["evt_1", "evt_2"]
 
+    def test_a_forged_delivery_for_a_remembered_account_is_refused_and_kept_for_support(self, stripe_account):
+        first, forged = stripe_event(event_id="evt_1"), stripe_event(event_id="evt_forged")
+        deliver(stripe_account, first, **signed(first))
+
+        response = deliver(stripe_account, forged, **signed(forged, secret="whsec_other"))
+
+        assert response.status_code == 400
+        assert sorted(WebhookDelivery.objects.values_list("outcome", flat=True)) == [
+            WebhookOutcome.RECEIVED, WebhookOutcome.REJECTED]
+
     def test_an_account_disabled_since_its_last_delivery_is_404_and_stores_nothing(self, stripe_account, tenant):
         first, second = stripe_event(event_id="evt_1"), stripe_event(event_id="evt_2")
         deliver(stripe_account, first, **signed(first))
