@@ -143,8 +143,9 @@ def _insert_sql(*, guarded: bool) -> tuple[str, list[Field], list[Field]]:
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     # The names and types come from the models' meta, quoted; the values are parameters.
     columns = ", ".join(quote(field.column) for field in fields)
-    account_fields = [GatewayAccount._meta.get_field(name) for name in ACCOUNT_AS_READ] if guarded else []
+    account_fields = []
     if guarded:
+        account_fields = [GatewayAccount._meta.get_field(name) for name in ACCOUNT_AS_READ]
         typed = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
         unchanged = " AND ".join(f"{quote(field.column)} = %s::{field.cast_db_type(connection)}"
                                  for field in account_fields)

@@ -51,6 +51,19 @@ def deliver(account, body, **headers):
     return Client().post(url(account), data=body, content_type="application/json", **headers)
 
 
+def send(account, event_id, *, secret=SECRET):
+    """Deliver a Stripe event ``event_id`` for ``account``, signed with ``secret``."""
+    body = stripe_event(event_id=event_id)
+    return deliver(account, body, **signed(body, secret=secret))
+
+
+@pytest.fixture
+def remembered_account(stripe_account):
+    """The account once a first delivery ("evt_1") has been stored for it, so this process remembers it."""
+    assert send(stripe_account, "evt_1").status_code == 200
+    return stripe_account
+
+
 @pytest.mark.django_db
 class TestWebhookInbox:
     def test_a_valid_delivery_is_stored_and_answered_at_once(self, stripe_account, django_capture_on_commit_callbacks):
@@ -81,54 +94,44 @@ class TestWebhookInbox:
         assert statements[1].endswith('ON CONFLICT (provider, event_id) DO NOTHING RETURNING "id"')
         assert "crm_tenant" not in statements[0]  # the scope needs the tenant's id, not its row
 
-    def test_the_next_delivery_for_the_account_is_one_insert_that_checks_the_account(self, stripe_account):
-        first, second = stripe_event(event_id="evt_1"), stripe_event(event_id="evt_2")
-        deliver(stripe_account, first, **signed(first))
-
+    def test_the_next_delivery_for_the_account_is_one_insert_that_checks_the_account(self, remembered_account):
         with CaptureQueriesContext(connection) as queries:
-            response = deliver(stripe_account, second, **signed(second))
+            response = send(remembered_account, "evt_2")
 
         assert response.json() == {"received": True, "duplicate": False}
         statements = [query["sql"] for query in queries.captured_queries if "SAVEPOINT" not in query["sql"]]
         assert len(statements) == 1
         assert statements[0].startswith('INSERT INTO "gateways_webhookdelivery"')
-        guard = f'WHERE EXISTS (SELECT FROM "gateways_gatewayaccount" WHERE "id" = {stripe_account.pk}'
+        guard = f'WHERE EXISTS (SELECT FROM "gateways_gatewayaccount" WHERE "id" = {remembered_account.pk}'
         assert guard in statements[0]
         assert sorted(WebhookDelivery.objects.values_list("event_id", flat=True)) == ["evt_1", "evt_2"]
 
-    def test_a_forged_delivery_for_a_remembered_account_is_refused_and_kept_for_support(self, stripe_account):
-        first, forged = stripe_event(event_id="evt_1"), stripe_event(event_id="evt_forged")
-        deliver(stripe_account, first, **signed(first))
-
-        response = deliver(stripe_account, forged, **signed(forged, secret="whsec_other"))
+    def test_a_forged_delivery_for_a_remembered_account_is_refused_and_kept_for_support(self, remembered_account):
+        response = send(remembered_account, "evt_forged", secret="whsec_other")
 
         assert response.status_code == 400
         assert sorted(WebhookDelivery.objects.values_list("outcome", flat=True)) == [
             WebhookOutcome.RECEIVED, WebhookOutcome.REJECTED]
 
-    def test_an_account_disabled_since_its_last_delivery_is_404_and_stores_nothing(self, stripe_account, tenant):
-        first, second = stripe_event(event_id="evt_1"), stripe_event(event_id="evt_2")
-        deliver(stripe_account, first, **signed(first))
+    def test_an_account_disabled_since_its_last_delivery_is_404_and_stores_nothing(self, remembered_account, tenant):
         with scope(tenant=tenant):
             services.save_gateway_account(tenant=tenant, provider="stripe", live=False, secret=None,
                                           settings={"webhook_secret": SECRET}, enabled=False)
 
-        response = deliver(stripe_account, second, **signed(second))
+        response = send(remembered_account, "evt_2")
 
         assert response.status_code == 404
         assert list(WebhookDelivery.objects.values_list("event_id", flat=True)) == ["evt_1"]
 
     def test_a_new_webhook_secret_verifies_from_the_next_delivery_and_the_old_one_no_longer(
-        self, stripe_account, tenant
+        self, remembered_account, tenant
     ):
-        first, second, third = (stripe_event(event_id=f"evt_{n}") for n in (1, 2, 3))
-        deliver(stripe_account, first, **signed(first))
         with scope(tenant=tenant):
             services.save_gateway_account(tenant=tenant, provider="stripe", live=False, secret=None,
                                           settings={"webhook_secret": "whsec_new"})
 
-        with_new = deliver(stripe_account, second, **signed(second, secret="whsec_new"))
-        with_old = deliver(stripe_account, third, **signed(third))
+        with_new = send(remembered_account, "evt_2", secret="whsec_new")
+        with_old = send(remembered_account, "evt_3")
 
         assert (with_new.status_code, with_old.status_code) == (200, 400)
         assert dict(WebhookDelivery.objects.values_list("event_id", "outcome")) == {
@@ -137,16 +140,14 @@ class TestWebhookInbox:
         }
 
     def test_a_secret_re_encrypted_with_a_new_key_still_verifies_once_the_old_key_is_gone(
-        self, stripe_account, settings
+        self, remembered_account, settings
     ):
-        first, second = stripe_event(event_id="evt_1"), stripe_event(event_id="evt_2")
-        deliver(stripe_account, first, **signed(first))
         new_key = Fernet.generate_key().decode()
         settings.DULY_SECRETS_KEYS = [new_key, *settings.DULY_SECRETS_KEYS]
         services.rotate_gateway_secrets()
         settings.DULY_SECRETS_KEYS = [new_key]
 
-        response = deliver(stripe_account, second, **signed(second))
+        response = send(remembered_account, "evt_2")
 
         assert response.json() == {"received": True, "duplicate": False}
         assert sorted(WebhookDelivery.objects.values_list("event_id", flat=True)) == ["evt_1", "evt_2"]

@@ -13,22 +13,30 @@ from gateways.models import WebhookDelivery, WebhookOutcome
 from tests.gateways.test_inbox import stripe_account  # noqa: F401 - a fixture
 
 
-def queued_deliveries() -> list[int]:
-    """Take every message off the test queue; return the delivery ids of the processing tasks."""
+def queued_messages() -> list:
+    """Take every message off the test queue, acknowledged."""
     found = []
     with Connection(settings.CELERY_BROKER_URL) as connection:  # its own, apart from Celery's pools
         queue = connection.SimpleQueue(settings.CELERY_TASK_DEFAULT_QUEUE)
         try:
             while True:
                 message = queue.get(block=False)
-                _, kwargs, _ = message.decode()
-                assert message.headers["task"] == inbox.PROCESS_TASK
-                found.append(kwargs["delivery_id"])
                 message.ack()
+                found.append(message)
         except queue.Empty:
             pass
         finally:
             queue.close()
+    return found
+
+
+def queued_deliveries() -> list[int]:
+    """Take every message off the test queue; return the delivery ids of the processing tasks."""
+    found = []
+    for message in queued_messages():
+        _, kwargs, _ = message.decode()
+        assert message.headers["task"] == inbox.PROCESS_TASK
+        found.append(kwargs["delivery_id"])
     return sorted(found)
 
 
@@ -68,16 +76,10 @@ class TestSweepUnprocessed:
 
 @pytest.mark.django_db
 def test_a_processing_message_shows_its_arguments_to_monitoring():
-    queued_deliveries()
+    queued_messages()
     inbox.enqueue_processing(delivery_id=7, tenant_id=3)
 
-    with Connection(settings.CELERY_BROKER_URL) as connection:
-        queue = connection.SimpleQueue(settings.CELERY_TASK_DEFAULT_QUEUE)
-        try:
-            message = queue.get(block=False)
-            message.ack()
-        finally:
-            queue.close()
+    [message] = queued_messages()
 
     assert message.decode() == [[], {"delivery_id": 7, "tenant_id": 3}, {"callbacks": None, "errbacks": None,
                                                                          "chain": None, "chord": None}]
