@@ -24,7 +24,12 @@ WEBHOOK_URLCONF = "gateways.webhook_urls"
 class WebhookHandler(WSGIHandler):
     def get_response(self, request):
         request.urlconf = WEBHOOK_URLCONF  # Django's per-request URLconf, as a middleware would set it
-        return super().get_response(request)
+        response = super().get_response(request)
+        # The body's length, as the pages' CommonMiddleware gives it (the server sends none of its own).
+        # CommonMiddleware itself would also check the host and the trailing slash: a tenth of a delivery.
+        if not response.streaming:
+            response.headers["Content-Length"] = str(len(response.content))
+        return response
 
     def load_middleware(self, is_async=False):
         """What ``BaseHandler.load_middleware`` builds, for ``WEBHOOK_MIDDLEWARE`` instead of

@@ -40,6 +40,7 @@ def test_a_delivery_is_stored_and_answered_without_the_pages_middleware(client, 
     assert "Content-Security-Policy" not in response.headers
     assert "X-Frame-Options" not in response.headers
     assert "set-cookie" not in response.headers
+    assert response.headers["Content-Length"] == str(len(response.content))
 
 
 def test_a_bad_signature_unknown_account_or_wrong_method_gets_its_answer(client, stripe_account):
@@ -55,6 +56,8 @@ def test_a_bad_signature_unknown_account_or_wrong_method_gets_its_answer(client,
     assert (unknown.status_code, unknown.json()) == (404, {"detail": "Unknown webhook endpoint."})
     assert read.status_code == 405
     assert (nowhere.status_code, nowhere.json()) == (404, {"detail": "Unknown webhook endpoint."})
+    for answer in (forged, unknown, read, nowhere):
+        assert answer.headers["Content-Length"] == str(len(answer.content))
     with scopes_disabled():
         assert list(WebhookDelivery.objects.values_list("outcome", flat=True)) == [WebhookOutcome.REJECTED]
 
