@@ -7,8 +7,8 @@ from django.http import HttpRequest
 
 
 def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR is the proxy's address behind a load balancer; the proxy must set it from the client
-    # (e.g. uvicorn/gunicorn --forwarded-allow-ips) rather than us trusting a spoofable header here.
+    # Behind a load balancer REMOTE_ADDR is the proxy's address unless the deployment passes the client's
+    # (nginx speaking uWSGI's own protocol to it does), rather than us trusting a spoofable header here.
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 

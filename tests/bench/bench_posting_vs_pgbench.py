@@ -5,7 +5,7 @@ The same unit of work both ways, with 1 and 4 concurrent clients, each client on
 * Duly: ``finance.services.post_transaction`` posting a 20.00 payment that FIFO-allocates itself to
   the account's two earliest open 10.00 invoices (lock the account, number the payment, insert it
   and its event, two allocations, update both invoices, the payment and the account's balance). Each
-  client is a process of its own, as gunicorn and Celery workers are (threads in one Python process
+  client is a process of its own, as web and Celery workers are (threads in one Python process
   would measure the GIL); all clients post for one tenant, so they share its gapless numbering;
 * pgbench, the ``pgbench`` of the ``pgserver`` wheel against the same embedded PostgreSQL and
   database, running a raw-SQL script of that shape on tables of its own: lock the account, find the

@@ -1,4 +1,4 @@
-"""Webhook ingestion under load (``make bench``): Duly served by gunicorn on loopback, a real Celery
+"""Webhook ingestion under load (``make bench``): Duly served by uWSGI on loopback, a real Celery
 worker processing, and ``wrk`` (Debian's package; ``.ci/run`` installs it) in a second process sending
 different signed Stripe "payment succeeded" events (a pool of ``DELIVERIES``) for ``SECONDS`` seconds as
 fast as ``CONNECTIONS`` connections allow. Prints requests per second and p50/p95/p99 latency of the
@@ -7,11 +7,12 @@ payments were booked against how many were expected (each stored delivery names 
 they must be equal, and every distinct delivery answered 200 must be stored).
 
 wrk is closed-loop: its connections send as fast as answers come, so the figures are those of a
-saturated server, and latency includes the wait in gunicorn's queue.
+saturated server, and latency includes the wait in the server's listen queue.
 
-Served as it is deployed: gunicorn with ``gunicorn.conf.py`` (sync workers, two per core plus one; it
-says why), and the worker at a lower CPU priority (``nice``, as in the Procfile), so that processing takes
-what CPU the web processes leave. Every gunicorn process and the worker are warmed up first (on another tenant).
+Served as it is deployed: uWSGI with ``uwsgi.ini`` (one request at a time per process, two processes per
+core plus one; it says why uWSGI), and the worker at a lower CPU priority (``nice``, as in the Procfile),
+so that processing takes what CPU the web processes leave. Every web process and the worker are warmed
+up first (on another tenant).
 The ingestion line also gives the CPU seconds each part used during the load, and the load average:
 other work on the same machine shows there.
 """
@@ -19,7 +20,6 @@ other work on the same machine shows there.
 import json
 import os
 import resource
-import runpy
 import shutil
 import subprocess
 import tempfile
@@ -46,11 +46,11 @@ from tests.factories import CustomerFactory, TenantFactory
 from tests.faults.processes import RedisServer, WebServer, Worker, children, wait_until
 from tests.gateways.test_inbox import SECRET, signed, stripe_event
 
-DELIVERIES = int(os.environ.get("DULY_BENCH_WEBHOOKS", "6000"))
+DELIVERIES = int(os.environ.get("DULY_BENCH_WEBHOOKS", "8000"))
 SECONDS = 10
 CONNECTIONS = 8
-GUNICORN_CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
-WEB_WORKERS = int(os.environ.get("DULY_BENCH_WEB_WORKERS") or runpy.run_path(str(GUNICORN_CONF))["workers"])
+# None: as many web processes as uwsgi.ini starts
+WEB_WORKERS = int(os.environ["DULY_BENCH_WEB_WORKERS"]) if os.environ.get("DULY_BENCH_WEB_WORKERS") else None
 # The worker runs at a lower CPU priority, as the Procfile deploys it: answering a provider comes first,
 # processing takes the CPU the web processes leave (its deliveries are safe in the inbox meanwhile).
 WORKER_NICENESS = int(os.environ.get("DULY_BENCH_WORKER_NICENESS", "10"))
@@ -107,13 +107,13 @@ def bench_webhook_ingestion():
         load = json.loads(run.stdout.strip().splitlines()[-1])
         cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in cpu_after}
         cpu["wrk"] = round(wrk_after.ru_utime + wrk_after.ru_stime - wrk_before.ru_utime - wrk_before.ru_stime, 2)
-        emit(bench="webhooks.ingestion", deliveries=DELIVERIES, connections=CONNECTIONS, web_workers=WEB_WORKERS,
+        emit(bench="webhooks.ingestion", deliveries=DELIVERIES, connections=CONNECTIONS, web_workers=web.workers,
              worker_niceness=WORKER_NICENESS,
              requests_per_second=round(load["requests"] / load["seconds"], 1), answered_200=load["ok"],
              distinct_sent=load["distinct_sent"], errors=load["errors"], timeouts=load["timeouts"],
              p50_ms=load["p50_ms"], p95_ms=load["p95_ms"], p99_ms=load["p99_ms"], max_ms=load["max_ms"],
              target_per_second=500, target_p99_ms=100, cpu_seconds_during_load=cpu,
-             gunicorn_cpu_ms_per_request=round(cpu["gunicorn"] * 1000 / max(load["requests"], 1), 2),
+             web_cpu_ms_per_request=round(cpu["web"] * 1000 / max(load["requests"], 1), 2),
              reference_loop_seconds=reference_loop,
              load_average=round(os.getloadavg()[0], 2))
 
@@ -165,7 +165,7 @@ def renice(worker: Worker, niceness: int) -> None:
 
 
 def warm(web: WebServer, account) -> None:
-    """Every gunicorn process pays for its first delivery (the first publish imports and connects
+    """Every web process pays for its first delivery (the first publish imports and connects
     Celery's producer; without bytecode caches that takes seconds): send a few per thread before
     anything is measured, and let the worker process them (and warm up too) before the load starts."""
     def post(n: int) -> int:
@@ -182,13 +182,13 @@ def warm(web: WebServer, account) -> None:
 
 
 def cpu_seconds(web: WebServer, worker: Worker) -> dict[str, float]:
-    """CPU time used so far by the gunicorn processes, the Celery worker's processes and the
+    """CPU time used so far by the web processes, the Celery worker's processes and the
     PostgreSQL backends serving the test database (other work may share the machine)."""
     tick = os.sysconf("SC_CLK_TCK")
     web_pids = set(children(web.process.pid))
     worker_pids = {worker.process.pid, *children(worker.process.pid)}
     database = connection.settings_dict["NAME"]
-    used = {"gunicorn": 0.0, "worker": 0.0, "postgres": 0.0}
+    used = {"web": 0.0, "worker": 0.0, "postgres": 0.0}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -199,7 +199,7 @@ def cpu_seconds(web: WebServer, worker: Worker) -> dict[str, float]:
             continue
         seconds = (int(stat[11]) + int(stat[12])) / tick
         if int(entry.name) in web_pids:
-            used["gunicorn"] += seconds
+            used["web"] += seconds
         elif int(entry.name) in worker_pids:
             used["worker"] += seconds
         elif command.startswith("postgres: ") and f" {database} " in command:

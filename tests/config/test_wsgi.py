@@ -1,4 +1,4 @@
-"""The WSGI application as gunicorn calls it: pages through the full middleware stack, webhooks
+"""The WSGI application as the web server calls it: pages through the full middleware stack, webhooks
 through the lean one (``config.webhook_handler``)."""
 
 import httpx
@@ -18,7 +18,7 @@ def stripe_account(tenant):
 @pytest.fixture
 def client(transactional_db):
     # transactional_db: each request commits on its own and Django closes stale connections around
-    # it, as under gunicorn.
+    # it, as under uWSGI.
     with httpx.Client(transport=httpx.WSGITransport(app=application), base_url="http://localhost") as client:
         yield client
 

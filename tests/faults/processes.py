@@ -1,5 +1,5 @@
 """The real processes a fault test starts, stops and kills: a Redis of its own, a Celery worker and a
-gunicorn web server, all on the test database. Nothing of Duly's is replaced; only the provider's
+uWSGI web server, all on the test database. Nothing of Duly's is replaced; only the provider's
 side of the internet is a local fake server."""
 
 from __future__ import annotations
@@ -141,10 +141,11 @@ class Worker:
 
 
 class WebServer:
-    """Duly under gunicorn on loopback, as production serves it."""
+    """Duly under uWSGI on loopback, as production serves it."""
 
-    def __init__(self, redis_url: str, *, workers: int = 2, **env: str) -> None:
-        """``workers`` gunicorn processes; the rest of its settings are ``gunicorn.conf.py``'s."""
+    def __init__(self, redis_url: str, *, workers: int | None = 2, **env: str) -> None:
+        """``workers`` web processes (``None``: as many as ``uwsgi.ini`` says); the rest of the
+        settings are ``uwsgi.ini``'s."""
         self.port = free_port()
         self.env = service_env(redis_url, **env)
         self.workers = workers
@@ -155,11 +156,11 @@ class WebServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> WebServer:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--log-level", "warning"],
-            cwd=ROOT, env=self.env,
-        )
+        command = [str(Path(sys.executable).with_name("uwsgi")), "--ini", str(ROOT / "uwsgi.ini"),
+                   "--http-socket", f"127.0.0.1:{self.port}"]
+        if self.workers is not None:
+            command += ["--processes", str(self.workers)]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
 
         def answers():
             try:
@@ -168,7 +169,9 @@ class WebServer:
                 return False
 
         try:
-            wait_until(answers, timeout=300, what="gunicorn to answer", interval=0.2)
+            wait_until(answers, timeout=300, what="uWSGI to answer", interval=0.2)
+            # the master forks every process before any answers
+            self.workers = self.workers or len(children(self.process.pid))
             self.warm_up()
         except BaseException:
             self.stop()
@@ -176,7 +179,7 @@ class WebServer:
         return self
 
     def warm_up(self) -> None:
-        """Each gunicorn worker loads the URL conf (PDF printing and all) on its first request, which
+        """Each web process loads the URL conf (PDF printing and all) on its first request, which
         takes seconds: send every worker a few before anything is measured."""
         from concurrent.futures import ThreadPoolExecutor
 

@@ -1,4 +1,4 @@
-"""Webhooks against Duly served by gunicorn, with a real Celery worker, both on a Redis of the test's
+"""Webhooks against Duly served by uWSGI, with a real Celery worker, both on a Redis of the test's
 own: Redis stopped while deliveries arrive, and one delivery sent 50 times at once.
 
 When the broker is down the inbox still stores each delivery and answers 200 (enqueueing runs
