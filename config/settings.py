@@ -8,6 +8,7 @@ and to embedded PostgreSQL and Redis (see ``config.embedded``).
 from __future__ import annotations
 
 import os
+import ssl
 from datetime import timedelta
 from pathlib import Path
 
@@ -144,6 +145,9 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 CELERY_BROKER_URL = REDIS_URL
+# A rediss:// broker verifies the server's certificate: kombu's own default for a bare rediss:// URL is
+# not to (it warns and carries on). Options in the URL's query (ssl_cert_reqs=…) still take precedence.
+CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_REQUIRED} if REDIS_URL.startswith("rediss://") else False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
