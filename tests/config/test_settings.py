@@ -1,4 +1,5 @@
 import os
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,25 @@ class TestProductionSettings:
         result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION)
 
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+class TestBrokerTls:
+    """The TLS Celery's broker is given: a ``rediss://`` URL verifies the server's certificate."""
+
+    SHOW = "import django; django.setup(); from config.celery import app; print(app.connection_for_write().ssl)"
+
+    def broker_tls(self, redis_url: str) -> str:
+        result = run(["-c", self.SHOW], {**PRODUCTION, "REDIS_URL": redis_url,
+                                         "DATABASE_URL": "postgresql://duly@db.example/duly"})
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def test_a_rediss_url_verifies_the_servers_certificate(self):
+        assert self.broker_tls("rediss://:secret@cache.example:6380/0") == str({"ssl_cert_reqs": ssl.CERT_REQUIRED})
+
+    def test_a_redis_url_has_no_tls(self):
+        assert self.broker_tls("redis://cache.example:6379/0") == "False"
+
+    def test_options_in_the_url_take_precedence(self):
+        url = "rediss://cache.example:6380/0?ssl_cert_reqs=none"
+        assert self.broker_tls(url) == str({"ssl_cert_reqs": ssl.CERT_NONE})
