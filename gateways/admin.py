@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from gateways import registry, services
-from gateways.models import GatewayAccount, SandboxCheckout, SandboxRefund, WebhookDelivery
+from gateways.models import GatewayAccount, Purpose, SandboxCheckout, SandboxRefund, WebhookDelivery, all_purposes
 
 
 class GatewayAccountForm(forms.ModelForm):
@@ -16,9 +16,14 @@ class GatewayAccountForm(forms.ModelForm):
         help_text="The API key. Leave blank to keep the stored one; it is never displayed again.",
     )
 
+    purposes = forms.MultipleChoiceField(
+        choices=Purpose.choices, initial=all_purposes, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="What this account collects for. Among the accounts serving a purpose, the currency decides.",
+    )
+
     class Meta:
         model = GatewayAccount
-        fields = ["tenant", "provider", "live", "enabled", "settings"]
+        fields = ["tenant", "provider", "live", "enabled", "purposes", "settings"]
 
     def clean(self):
         data = super().clean()
@@ -36,7 +41,7 @@ class GatewayAccountForm(forms.ModelForm):
 @admin.register(GatewayAccount)
 class GatewayAccountAdmin(admin.ModelAdmin):
     form = GatewayAccountForm
-    list_display = ["tenant", "provider", "live", "enabled", "secret_hint", "updated_at"]
+    list_display = ["tenant", "provider", "live", "enabled", "purposes", "secret_hint", "updated_at"]
     list_filter = ["provider", "live", "enabled"]
     list_select_related = ["tenant"]
     readonly_fields = ["secret_hint", "webhook_token"]
@@ -57,7 +62,7 @@ class GatewayAccountAdmin(admin.ModelAdmin):
         data = form.cleaned_data
         saved = services.save_gateway_account(
             tenant=data["tenant"], provider=data["provider"], live=data["live"], secret=data["secret"],
-            settings=data["settings"], enabled=data["enabled"],
+            settings=data["settings"], enabled=data["enabled"], purposes=data["purposes"],
         )
         obj.pk = saved.pk
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
@@ -16,6 +17,20 @@ class Provider(models.TextChoices):
     CASHFLOWS = "cashflows", "Cashflows"
     CREDICORP = "credicorp", "Credicorp Bank (Email Pago)"
     SANDBOX = "sandbox", "Sandbox (offline)"
+
+
+class Purpose(models.TextChoices):
+    """What a tenant collects money for; each gateway account serves some of these
+    (``gateways.selectors.gateway_account_for`` chooses among them)."""
+
+    TAKE_PAYMENT = "take_payment", "Take Payment (card fields)"
+    PAYMENT_REQUESTS = "payment_requests", "Payment requests"
+    INVOICE_LINKS = "invoice_links", "Email pay (invoice links)"
+    PORTAL = "portal", "Customer portal"
+
+
+def all_purposes() -> list[str]:
+    return list(Purpose.values)
 
 
 class GatewayAccount(TenantOwned):
@@ -31,6 +46,10 @@ class GatewayAccount(TenantOwned):
         help_text="Non-secret settings: configuration id, publishable key, base URL, webhook secret name…",
     )
     enabled = models.BooleanField(default=True)
+    purposes = ArrayField(
+        models.CharField(max_length=20, choices=Purpose.choices), default=all_purposes, blank=True,
+        help_text="What this account collects for; the currency decides among the accounts that serve a purpose.",
+    )
     webhook_token = models.UUIDField(
         default=uuid.uuid4, unique=True, editable=False,
         help_text="Names this account in its webhook URL, so a delivery is tied to its tenant before it is parsed.",

@@ -11,7 +11,7 @@ from django.db import transaction
 from crm.models import Tenant
 from gateways import secrets
 from gateways.base import Credentials
-from gateways.models import GatewayAccount, Provider
+from gateways.models import GatewayAccount, Provider, Purpose, all_purposes
 
 REQUIRED_SETTINGS = {
     Provider.STRIPE: ("webhook_secret",),
@@ -48,14 +48,17 @@ def check_gateway_account(
 @transaction.atomic
 def save_gateway_account(
     *, tenant: Tenant, provider: str, live: bool, secret: str | None, settings: dict[str, Any] | None = None,
-    enabled: bool = True,
+    enabled: bool = True, purposes: list[str] | None = None,
 ) -> GatewayAccount:
     """Create or update the tenant's account with ``provider`` in test or live mode. A blank
-    ``secret`` on an existing account keeps the stored one.
+    ``secret`` on an existing account keeps the stored one; ``purposes`` ``None`` means all of them.
 
-    :raises ValidationError: as ``check_gateway_account`` (nothing is saved).
+    :raises ValidationError: as ``check_gateway_account``, or an unknown purpose (nothing is saved).
     """
     settings = check_gateway_account(tenant=tenant, provider=provider, live=live, secret=secret, settings=settings)
+    purposes = all_purposes() if purposes is None else list(dict.fromkeys(purposes))
+    if unknown := [p for p in purposes if p not in Purpose.values]:
+        raise ValidationError({"purposes": f"Unknown purpose “{unknown[0]}”; one of {', '.join(Purpose.values)}."})
     secret = (secret or "").strip()
     existing = GatewayAccount.objects.filter(tenant=tenant, provider=provider, live=live).first()
     account = existing or GatewayAccount(tenant=tenant, provider=provider, live=live)
@@ -64,6 +67,7 @@ def save_gateway_account(
         account.secret_last4 = secret[-4:]
     account.settings = settings
     account.enabled = enabled
+    account.purposes = purposes
     account.save()
     return account
 

@@ -10,9 +10,7 @@ from django.http import Http404
 
 from crm.models import Tenant
 from finance.models import Classification, FeePayer, FinancialTransaction, TransactionState
-from gateways import registry
-from gateways.base import CheckoutMode
-from gateways.models import GatewayAccount, WebhookDelivery
+from gateways.models import WebhookDelivery
 from payments.models import GatewayPayment, PaymentRequest, Receipt
 
 
@@ -138,14 +136,6 @@ def get_payment_request(*, tenant: Tenant, request_id: int) -> PaymentRequest:
         raise Http404("No such payment request.") from None
 
 
-def pay_gateway_account(*, tenant: Tenant) -> GatewayAccount | None:
-    """The gateway account a payer pays requests through: the tenant's enabled one, live before test,
-    the sandbox first among test accounts."""
-    accounts = list(GatewayAccount.objects.filter(tenant=tenant, enabled=True))
-    accounts.sort(key=lambda a: (not a.live, a.provider != "sandbox", a.pk))
-    return accounts[0] if accounts else None
-
-
 def _fees(tenant: Tenant) -> QuerySet[FinancialTransaction]:
     return FinancialTransaction.objects.filter(
         tenant=tenant, classification=Classification.INVOICE, state=TransactionState.POSTED,
@@ -164,11 +154,3 @@ def get_fee(*, tenant: Tenant, invoice_id: int) -> FinancialTransaction:
         return _fees(tenant).select_related("type", "account__customer").get(pk=invoice_id)
     except (FinancialTransaction.DoesNotExist, ValueError, TypeError):
         raise Http404("No such fee.") from None
-
-
-def card_gateway_account(*, tenant: Tenant, currency: str) -> GatewayAccount | None:
-    """The tenant's enabled gateway account that takes ``currency`` in embedded card fields, live first."""
-    accounts = [a for a in GatewayAccount.objects.filter(tenant=tenant, enabled=True)
-                if registry.capabilities_of(a.provider).supports(mode=CheckoutMode.CARD_FIELDS, currency=currency)]
-    accounts.sort(key=lambda a: (not a.live, a.pk))
-    return accounts[0] if accounts else None

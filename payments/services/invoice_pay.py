@@ -24,8 +24,9 @@ from djmoney.money import Money
 from crm.models import User
 from finance.models import Classification, FinancialTransaction, TransactionState
 from gateways import registry
+from gateways import selectors as gateway_selectors
 from gateways.base import CheckoutMode
-from gateways.models import GatewayAccount
+from gateways.models import GatewayAccount, Purpose
 from notifications.services import notify
 from payments.models import GatewayPayment, InvoicePayLink, PaymentStatus
 from payments.services.gateway_payments import create_payment_row, new_reference, open_checkout
@@ -40,18 +41,26 @@ def invoice_pay_link(token: str) -> str:
 
 
 def invoice_gateway_account(*, invoice: FinancialTransaction) -> GatewayAccount | None:
-    """The tenant's enabled gateway account that takes the invoice's currency on a hosted page: live
-    before test, the sandbox first among test accounts (as ``pay_gateway_account``)."""
-    accounts = [
-        a for a in GatewayAccount.objects.filter(tenant=invoice.tenant_id, enabled=True)
-        if registry.capabilities_of(a.provider).supports(mode=CheckoutMode.HOSTED_PAGE, currency=invoice.currency)
-    ]
-    accounts.sort(key=lambda a: (not a.live, a.provider != "sandbox", a.pk))
-    return accounts[0] if accounts else None
+    """The gateway account the invoice's pay link collects through (``gateways.selectors``)."""
+    return gateway_selectors.gateway_account_for(tenant=invoice.tenant_id, purpose=Purpose.INVOICE_LINKS,
+                                                 currency=invoice.currency)
 
 
 def send_refusal(*, invoice: FinancialTransaction) -> str:
     """Why the invoice cannot be sent with a pay link now, or ``""``."""
+    return _refusal(invoice)[1]
+
+
+def _refusal(invoice: FinancialTransaction) -> tuple[str, str]:
+    """The field at fault and why the invoice cannot be sent with a pay link, or ``("", "")``."""
+    field, reason = "__all__", _refusal_of_invoice(invoice)
+    if not reason:
+        field, reason = "currency", gateway_selectors.refusal(
+            tenant=invoice.tenant_id, purpose=Purpose.INVOICE_LINKS, currency=invoice.currency)
+    return (field, reason) if reason else ("", "")
+
+
+def _refusal_of_invoice(invoice: FinancialTransaction) -> str:
     if invoice.classification != Classification.INVOICE:
         return "Only an invoice can be sent with a pay link."
     if invoice.state != TransactionState.POSTED:
@@ -63,8 +72,6 @@ def send_refusal(*, invoice: FinancialTransaction) -> str:
         return "The invoice's account has no customer to send it to."
     if not customer.email:
         return f"{customer.name} has no email address. Add it to the customer's file first."
-    if invoice_gateway_account(invoice=invoice) is None:
-        return f"No enabled payment gateway takes {invoice.currency}. Set one up under Gateways first."
     return ""
 
 
@@ -91,8 +98,9 @@ def send_invoice_pay_link(*, invoice: FinancialTransaction, actor: User | None, 
     invoice = FinancialTransaction.objects.select_for_update(of=("self",)).select_related(
         "account__customer", "account__tenant"
     ).get(tenant=invoice.tenant_id, pk=invoice.pk)
-    if reason := send_refusal(invoice=invoice):
-        raise ValidationError(reason)
+    field, reason = _refusal(invoice)
+    if reason:
+        raise ValidationError({field: reason})
     customer = invoice.account.customer
     token, token_hash = new_token()
     link = InvoicePayLink.objects.create(

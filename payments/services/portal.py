@@ -20,8 +20,9 @@ from crm.models import Customer, Tenant
 from finance import services as ledger
 from finance.models import Account, AccountState
 from gateways import registry
+from gateways import selectors as gateway_selectors
 from gateways.base import CheckoutMode
-from gateways.models import GatewayAccount
+from gateways.models import GatewayAccount, Purpose
 from notifications.models import Channel
 from notifications.services import notify
 from payments.models import GatewayPayment, Instalment, PaymentStatus, PortalLink
@@ -78,12 +79,8 @@ def use_magic_link(*, token: str, at: datetime) -> Customer | None:
 
 
 def instalment_gateway_account(*, tenant: Tenant, currency: str) -> GatewayAccount | None:
-    """The tenant's enabled gateway account that takes ``currency`` on a hosted page: live before test,
-    the sandbox first among test accounts (as the other pay pages choose)."""
-    accounts = [a for a in GatewayAccount.objects.filter(tenant=tenant, enabled=True)
-                if registry.capabilities_of(a.provider).supports(mode=CheckoutMode.HOSTED_PAGE, currency=currency)]
-    accounts.sort(key=lambda a: (not a.live, a.provider != "sandbox", a.pk))
-    return accounts[0] if accounts else None
+    """The gateway account the portal collects ``currency`` through (``gateways.selectors``)."""
+    return gateway_selectors.gateway_account_for(tenant=tenant, purpose=Purpose.PORTAL, currency=currency)
 
 
 def _account_for(customer: Customer, currency: str):

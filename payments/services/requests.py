@@ -17,10 +17,11 @@ from djmoney.money import Money
 from crm.models import Customer, User
 from finance.models import Account, Classification, FinancialTransaction, TransactionState
 from gateways import registry
+from gateways import selectors as gateway_selectors
 from gateways.base import (
     CheckoutMode,
 )
-from gateways.models import GatewayAccount
+from gateways.models import GatewayAccount, Purpose
 from notifications.services import notify
 from payments.models import (
     GatewayPayment,
@@ -83,6 +84,9 @@ def _request_errors(*, customer: Customer, account: Account, amount, currency: s
         errors["account"] = f"The account is {account.state}; money cannot be requested into it."
     if currency and currency != account.currency:
         errors["currency"] = f"The account is in {account.currency}; the request must be too."
+    elif "account" not in errors and (refusal := gateway_selectors.refusal(
+            tenant=account.tenant_id, purpose=Purpose.PAYMENT_REQUESTS, currency=account.currency)):
+        errors["currency"] = refusal
     if len(reference) > MAX_REFERENCE:
         errors["reference"] = f"At most {MAX_REFERENCE} characters."
     if len(message) > MAX_MESSAGE:
@@ -113,8 +117,9 @@ def request_payment(
     Returns the request and the raw token of its link (stored nowhere; only its hash is). A request sent
     from an ``invoice`` is paid against that invoice.
 
-    :raises ValidationError: keyed ``amount``, ``account``, ``currency``, ``reference``, ``message``,
-        ``invoice`` or ``channels`` (none chosen, or the customer has no address for one). Nothing is saved.
+    :raises ValidationError: keyed ``amount``, ``account``, ``currency`` (not the account's, or no gateway
+        of the tenant takes it for payment requests), ``reference``, ``message``, ``invoice`` or ``channels``
+        (none chosen, or the customer has no address for one). Nothing is saved.
     """
     reference, message = (reference or "").strip(), (message or "").strip()
     channels = list(dict.fromkeys(channels or []))

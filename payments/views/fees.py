@@ -13,8 +13,9 @@ from django.utils import timezone
 from crm import selectors as crm_selectors
 from crm.access import staff_view
 from finance.models import FeePayer
+from gateways import selectors as gateway_selectors
 from gateways.base import CheckoutMode, GatewayUnavailable
-from gateways.models import Provider
+from gateways.models import Provider, Purpose
 from payments import selectors, services
 from payments.models import PaymentStatus
 from payments.views.common import allow_provider, webhook_url
@@ -43,11 +44,13 @@ def take_payment(request, invoice_id: int):
     if fee.type.fee_payer != FeePayer.CUSTOMER:
         raise PermissionDenied("This fee is due from a lender or provider; it is not taken from the customer.")
     context = {"fee": fee, "payment": None, "problem": "", "paid": fee.open_amount <= 0}
-    gateway_account = selectors.card_gateway_account(tenant=request.tenant, currency=fee.currency)
+    gateway_account = gateway_selectors.gateway_account_for(tenant=request.tenant, purpose=Purpose.TAKE_PAYMENT,
+                                                            currency=fee.currency)
     if context["paid"]:
         return render(request, "payments/take_payment.html", context)
     if gateway_account is None:
-        context["problem"] = f"No payment gateway of this tenant takes {fee.currency} card payments here."
+        context["problem"] = gateway_selectors.refusal(tenant=request.tenant, purpose=Purpose.TAKE_PAYMENT,
+                                                       currency=fee.currency)
     elif gateway_account.provider == Provider.STRIPE and not gateway_account.settings.get("publishable_key"):
         context["problem"] = ("Stripe card fields need the account's publishable key; support adds it to the "
                               "gateway account.")

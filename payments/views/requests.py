@@ -21,7 +21,9 @@ from crm.access import require_permission, staff_view
 from crm.models import User
 from finance.models import Account
 from gateways import registry
+from gateways import selectors as gateway_selectors
 from gateways.base import CheckoutMode, GatewayError
+from gateways.models import Purpose
 from payments import selectors, services, throttle
 from payments.models import COMPLETE_STATES, PaymentStatus, RequestChannel, RequestStatus
 from payments.views.common import allow_provider, query_date, query_int, site_url, to_checkout, webhook_url
@@ -87,6 +89,9 @@ def _invoice_panel(request, invoice, *, errors=None, values=None, status=200):
     refusal = "" if invoice.open_amount > 0 else "Nothing is outstanding on this invoice."
     if not refusal and invoice.account.state != "active":
         refusal = f"The account is {invoice.account.state}; money cannot be requested into it."
+    if not refusal:
+        refusal = gateway_selectors.refusal(tenant=invoice.tenant_id, purpose=Purpose.PAYMENT_REQUESTS,
+                                            currency=invoice.currency)
     return render(request, "payments/_invoice_request_panel.html", {
         "txn": invoice, "requests": selectors.requests_of_invoice(invoice=invoice), "refusal": refusal,
         "channels": RequestChannel.choices, "errors": errors or {}, "values": values,
@@ -231,7 +236,8 @@ def _pay_context(payment_request, gateway_account) -> dict:
 @require_http_methods(["GET", "POST"])
 @_payer_page
 def pay_page(request, payment_request, token: str):
-    gateway_account = selectors.pay_gateway_account(tenant=payment_request.tenant)
+    gateway_account = gateway_selectors.gateway_account_for(
+        tenant=payment_request.tenant, purpose=Purpose.PAYMENT_REQUESTS, currency=payment_request.currency)
     context = _pay_context(payment_request, gateway_account)
     if gateway_account is None and payment_request.status == RequestStatus.OPEN:
         context["notice"] = "Online payment is not available at the moment. Please contact us."

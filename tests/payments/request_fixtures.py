@@ -15,7 +15,8 @@ D = Decimal
 
 
 @pytest.fixture
-def gbp(ledger, customer):
+def gbp(ledger, customer, sandbox):
+    # Money is requested only in a currency one of the tenant's gateways takes: the sandbox takes GBP.
     return ledger_services.open_account(customer=customer, currency="GBP")
 
 

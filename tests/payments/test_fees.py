@@ -167,4 +167,4 @@ class TestEachGatewaysOwnCardFields:
 
         page = cashier.get(reverse("payments:take_payment", args=[broker_fee.pk])).content.decode()
 
-        assert "No payment gateway of this tenant takes GBP card payments here." in page
+        assert "No payment gateway of yours takes GBP for card payments taken by staff." in page

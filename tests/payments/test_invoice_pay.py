@@ -36,6 +36,12 @@ def make_invoice(account, *, post=True):
 
 
 @pytest.fixture
+def gbp(ledger, customer):
+    # Without the payment-request fixtures' sandbox: each test here sets up the gateways it needs.
+    return ledger_services.open_account(customer=customer, currency="GBP")
+
+
+@pytest.fixture
 def invoice(gbp):
     return make_invoice(gbp)  # 80 + 2 × 20 = 120.00 GBP
 
@@ -77,7 +83,8 @@ class TestSending:
     def test_refusals_name_the_reason_and_send_nothing(self, case, gbp, customer, staff, card, settings):
         settings.GATEWAY_BASE_URLS = {"sandbox": "http://127.0.0.1:9"}
         expected = {"no_email": "has no email address", "paid": "nothing outstanding",
-                    "draft": "only a posted invoice", "no_gateway": "No enabled payment gateway takes GBP"}[case]
+                    "draft": "only a posted invoice",
+                    "no_gateway": "No payment gateway of yours takes GBP for invoice pay links"}[case]
         if case != "no_gateway":
             gateway_services.save_gateway_account(tenant=gbp.tenant, provider="sandbox", live=False, secret="s")
         else:  # Credicorp is enabled but takes PAB and USD only; the sandbox is switched off
@@ -233,7 +240,8 @@ class TestStaffPanel:
     def test_a_refusal_is_shown_and_nothing_sent(self, invoice, staff_client):
         # No gateway account at all.
         panel = staff_client.get(reverse("payments:invoice_pay_panel", args=[invoice.pk]))
-        assert "No enabled payment gateway takes GBP" in panel.text and "Send email pay" not in panel.text
+        assert "No payment gateway of yours takes GBP for invoice pay links" in panel.text
+        assert "Send email pay" not in panel.text
 
         response = staff_client.post(reverse("payments:invoice_pay_send", args=[invoice.pk]),
                                      headers={"HX-Request": "true"})

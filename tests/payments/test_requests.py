@@ -42,7 +42,7 @@ class TestRequestPayment:
         assert f"/pay/{token}/" in sent.body
         assert "£120.00" in sent.body
 
-    def test_email_and_sms_write_one_row_each(self, ledger, staff):
+    def test_email_and_sms_write_one_row_each(self, ledger, staff, sandbox):
         customer = CustomerFactory(tenant=ledger, name="Ivan", email="ivan@example.com", phone="+447911123456")
         from finance import services as ledger_services
         account = ledger_services.open_account(customer=customer, currency="GBP")
