@@ -16,6 +16,7 @@ from crm.api import TenantApiKey
 from crm.api import router as customers_router
 from finance.api import router as finance_router
 from finance.exceptions import ActionNotAllowed
+from payments.api import refunds_router
 from payments.api import router as payments_router
 from payments.api_obligations import router as obligations_router
 
@@ -73,6 +74,7 @@ api = DulyApi(
 api.add_router("/", customers_router)
 api.add_router("/", finance_router)
 api.add_router("/", payments_router)
+api.add_router("/", refunds_router)
 api.add_router("/", obligations_router)
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
 from crm.models import Tenant
 from finance.models import Classification, FeePayer, FinancialTransaction, TransactionState
 from gateways.models import WebhookDelivery
-from payments.models import GatewayPayment, PaymentRequest, Receipt
+from payments.models import GatewayPayment, GatewayRefund, PaymentRequest, Receipt, RefundStatus
 
 
 def webhook_deliveries(*, tenant: Tenant, outcome: str = "") -> QuerySet[WebhookDelivery]:
@@ -46,6 +47,31 @@ def get_gateway_payment(*, tenant: Tenant, payment_id: int) -> GatewayPayment:
         ).get(tenant=tenant, pk=payment_id)
     except (GatewayPayment.DoesNotExist, ValueError, TypeError):
         raise Http404("No such payment.") from None
+
+
+def refunds_of(*, payment: GatewayPayment) -> QuerySet[GatewayRefund]:
+    """The payment's refunds, oldest first, with who asked and the ledger refund each booked."""
+    return GatewayRefund.objects.filter(tenant=payment.tenant_id, payment=payment).select_related(
+        "created_by", "ledger_refund").order_by("created_at", "id")
+
+
+def get_refund(*, payment: GatewayPayment, refund_id: int) -> GatewayRefund:
+    """One of the payment's refunds; 404 for any other (another payment's, another tenant's)."""
+    try:
+        return GatewayRefund.objects.select_related("payment__gateway_account", "payment__account").get(
+            tenant=payment.tenant_id, payment=payment, pk=refund_id)
+    except (GatewayRefund.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such refund.") from None
+
+
+def left_to_refund(*, payment: GatewayPayment, leaving_out: GatewayRefund | None = None) -> Decimal:
+    """What of a payment can still be refunded: its amount less every refund not refused by the
+    provider (asked for or done), ``leaving_out`` one of them."""
+    refunds = GatewayRefund.objects.filter(tenant=payment.tenant_id, payment=payment).exclude(
+        status=RefundStatus.FAILED)
+    if leaving_out is not None:
+        refunds = refunds.exclude(pk=leaving_out.pk)
+    return payment.amount - (refunds.aggregate(total=Sum("amount"))["total"] or Decimal(0))
 
 
 def get_receipt(*, tenant: Tenant, receipt_id: int) -> Receipt:

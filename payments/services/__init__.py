@@ -54,6 +54,9 @@ from payments.services.receipts import (
 )
 from payments.services.refunds import (
     DEFAULT_REFUND_METHOD,
+    RefundUnconfirmed,
+    may_refund,
+    parse_refund_amount,
     refund_payment,
     retry_refund,
 )
@@ -100,6 +103,7 @@ __all__ = [
     "AttemptRefused",
     "DeliveryResult",
     "ManualRow",
+    "RefundUnconfirmed",
     "add_closing_day",
     "apply_state",
     "business_calendar",
@@ -115,8 +119,10 @@ __all__ = [
     "issue_receipt",
     "link_for_token",
     "mark_instalment_paid",
+    "may_refund",
     "new_reference",
     "open_checkout",
+    "parse_refund_amount",
     "pay_link",
     "plan_instalments",
     "portal_link",

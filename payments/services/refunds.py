@@ -1,22 +1,26 @@
-"""Refunds: our record first, its idempotency key to the provider, then the ledger refund."""
+"""Refunds: our record first, its idempotency key to the provider, then the ledger refund.
+
+A refund's record is created under the payment's row lock, so what is refunded never exceeds the
+payment, however many people press Refund at once. Choices: ``docs/decisions/refunds.md``.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from djmoney.money import Money
 
 from crm.models import User
 from finance import services as ledger
-from finance.models import (
-    RefundMethod,
-)
+from finance.exceptions import ActionNotAllowed
+from finance.models import AccountState, RefundMethod
 from gateways import registry
 from gateways.base import (
     GatewayError,
     GatewayUnavailable,
-    PaymentDeclined,
     RefundRequest,
     to_minor_units,
 )
@@ -26,52 +30,160 @@ from payments.models import (
     PaymentStatus,
     RefundStatus,
 )
+from payments.selectors import left_to_refund
 from payments.services.gateway_payments import new_reference
 
 DEFAULT_REFUND_METHOD = "Card refund"
+# Payment managers and accountants refund; an API key acts for its whole tenant.
+REFUND_PERMISSIONS = ("crm.manage_payments", "crm.post_transactions")
 
-# --- refunds -------------------------------------------------------------------------------------
+
+class RefundUnconfirmed(GatewayUnavailable):
+    """The provider did not answer: the refund stays requested (``refund``, with why), and a retry sends
+    the same idempotency key again."""
+
+    def __init__(self, refund: GatewayRefund, message: str) -> None:
+        super().__init__(message)
+        self.refund = refund
+
+
+def may_refund(user: User) -> bool:
+    return any(user.has_perm(permission) for permission in REFUND_PERMISSIONS)
+
+
+def _check_actor(actor: User | None) -> None:
+    if actor is not None and not may_refund(actor):
+        raise PermissionDenied("Only payment managers and accountants refund payments.")
+
+
+def parse_refund_amount(value, *, currency: str) -> Decimal:
+    """:raises ValidationError: keyed ``amount``: not an amount, not positive, or finer than a cent."""
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError({"amount": "Enter an amount such as 20.00."}) from None
+    if not amount.is_finite() or amount <= 0:
+        raise ValidationError({"amount": "The amount must be more than zero."})
+    try:
+        to_minor_units(amount, currency)
+    except ValueError:
+        raise ValidationError({"amount": f"The amount has more decimal places than {currency} allows."}) from None
+    return amount
+
+
+def _check_refundable(payment: GatewayPayment, amount: Decimal, *, retrying: GatewayRefund | None = None) -> None:
+    """Under the payment's row lock. :raises ActionNotAllowed, ValidationError: see ``refund_payment``."""
+    if payment.status != PaymentStatus.SUCCEEDED:
+        raise ActionNotAllowed(f"Only a succeeded payment can be refunded; this one is "
+                               f"{payment.get_status_display().lower()}.")
+    capabilities = registry.capabilities_of(payment.provider)
+    if not capabilities.refunds:
+        raise ActionNotAllowed(f"{payment.gateway_account.get_provider_display()} does not take refunds through Duly.")
+    if payment.account.state == AccountState.TERMINATED:
+        raise ActionNotAllowed(f"The account {payment.account} is terminated; no refund can be booked on it.")
+    left = left_to_refund(payment=payment, leaving_out=retrying)
+    if left <= 0:
+        raise ActionNotAllowed(f"{payment.reference} is refunded in full; nothing is left to refund.")
+    if amount > left:
+        raise ValidationError({"amount": f"At most {Money(left, payment.currency)} can still be refunded."})
+    if amount != payment.amount and not capabilities.partial_refunds:
+        raise ValidationError({"amount": f"{payment.gateway_account.get_provider_display()} refunds only in full: "
+                                         f"{Money(payment.amount, payment.currency)}."})
+
+
+def _lock_payment(payment: GatewayPayment) -> GatewayPayment:
+    return GatewayPayment.objects.select_for_update(of=("self",)).select_related(
+        "account", "gateway_account").get(tenant=payment.tenant_id, pk=payment.pk)
 
 
 @transaction.atomic
-def _request_refund(*, payment: GatewayPayment, amount: Decimal, actor: User | None, at: datetime) -> GatewayRefund:
-    locked = GatewayPayment.objects.select_for_update().get(tenant=payment.tenant_id, pk=payment.pk)
-    if locked.status != PaymentStatus.SUCCEEDED:
-        raise ValueError("Only a succeeded payment can be refunded.")
-    already = sum((r.amount for r in locked.refunds.exclude(status=RefundStatus.FAILED)), Decimal(0))
-    if amount <= 0 or already + amount > locked.amount:
-        raise ValueError(f"At most {locked.amount - already} {locked.currency} can still be refunded.")
+def _request_refund(*, payment: GatewayPayment, amount, actor: User | None, at: datetime,
+                    requested_via: str) -> GatewayRefund:
+    locked = _lock_payment(payment)
+    amount = parse_refund_amount(amount, currency=locked.currency)
+    _check_refundable(locked, amount)
     return GatewayRefund.objects.create(
         tenant_id=locked.tenant_id, payment=locked, amount=amount, idempotency_key=new_reference("rf"),
-        created_by=actor, created_at=at,
+        created_by=actor, requested_via=requested_via[:100], created_at=at,
     )
 
 
-def refund_payment(*, payment: GatewayPayment, amount: Decimal, actor: User | None, at: datetime) -> GatewayRefund:
+def refund_payment(
+    *, payment: GatewayPayment, amount: Decimal | str, actor: User | None, at: datetime, requested_via: str = "",
+) -> GatewayRefund:
     """Refund part or all of a succeeded payment: our record first, then the provider (with the
-    record's idempotency key), then the ledger refund.
+    record's idempotency key), then the ledger refund. ``actor`` is ``None`` for an API key, named by
+    ``requested_via``.
 
-    :raises ValueError: the payment did not succeed, or the amount is more than is left to refund.
-    :raises GatewayUnavailable: the provider did not answer; ``retry_refund`` sends the same key again.
+    :raises PermissionDenied: ``actor`` is neither a payment manager nor an accountant.
+    :raises ValidationError: keyed ``amount``: not a positive amount in cents, more than is left to
+        refund, or a part of a payment whose provider refunds only in full. Nothing is saved.
+    :raises ActionNotAllowed: the payment did not succeed, is refunded in full, its provider takes no
+        refunds, or its account is terminated. Nothing is saved.
+    :raises RefundUnconfirmed: (a ``GatewayUnavailable``) the provider did not answer; the refund
+        stays requested, and ``retry_refund`` sends the same key again.
     """
-    return retry_refund(refund=_request_refund(payment=payment, amount=amount, actor=actor, at=at), at=at)
+    _check_actor(actor)
+    refund = _request_refund(payment=payment, amount=amount, actor=actor, at=at, requested_via=requested_via)
+    return _send(refund, at)
 
 
-def retry_refund(*, refund: GatewayRefund, at: datetime) -> GatewayRefund:
-    """Send a requested refund to the provider (again); the same idempotency key never refunds twice."""
-    if refund.status != RefundStatus.REQUESTED:
+@transaction.atomic
+def _reopen(refund: GatewayRefund) -> GatewayRefund:
+    locked_payment = _lock_payment(refund.payment)
+    locked = GatewayRefund.objects.select_for_update().get(tenant=refund.tenant_id, pk=refund.pk)
+    if locked.status != RefundStatus.FAILED:
+        return locked
+    _check_refundable(locked_payment, locked.amount, retrying=locked)
+    # The provider refused the refund under the old key and refunded nothing; under it, a provider that
+    # remembers answers (Stripe keeps them a day) would only repeat the refusal.
+    locked.status, locked.idempotency_key, locked.failure_message = (
+        RefundStatus.REQUESTED, new_reference("rf"), "")
+    locked.save(update_fields=["status", "idempotency_key", "failure_message"])
+    return locked
+
+
+def retry_refund(*, refund: GatewayRefund, at: datetime, actor: User | None = None) -> GatewayRefund:
+    """Send a refund that did not go through to the provider again. One whose outcome is unknown (the
+    provider did not answer) goes with the same idempotency key, so it never refunds twice; one the
+    provider refused goes with a new key, if what is left to refund still allows it. A refund that
+    succeeded is returned as it is.
+
+    :raises PermissionDenied: ``actor`` is neither a payment manager nor an accountant.
+    :raises ValidationError: keyed ``amount``: a refused refund is now more than is left to refund.
+    :raises ActionNotAllowed: as ``refund_payment``, for a refused refund.
+    :raises RefundUnconfirmed: the provider did not answer (again); the refund stays requested.
+    """
+    _check_actor(actor)
+    if refund.status == RefundStatus.SUCCEEDED:
         return refund
+    if refund.status == RefundStatus.FAILED:
+        refund = _reopen(refund)
+        if refund.status != RefundStatus.REQUESTED:
+            return refund
+    return _send(refund, at)
+
+
+def _send(refund: GatewayRefund, at: datetime) -> GatewayRefund:
+    """Ask the provider for the refund, outside any transaction; store its answer in another."""
     payment = refund.payment
     try:
         result = registry.gateway_for(account=payment.gateway_account).refund(RefundRequest(
             provider_reference=payment.provider_reference, amount_minor=to_minor_units(refund.amount, payment.currency),
             currency=payment.currency, idempotency_key=refund.idempotency_key,
         ))
-    except (PaymentDeclined, GatewayError) as error:
-        if isinstance(error, GatewayUnavailable):
-            raise
-        return _refund_failed(refund, str(error))
+    except GatewayUnavailable as error:
+        _note_unanswered(refund, f"The provider did not answer ({error}); Retry sends the same request again.")
+        raise RefundUnconfirmed(refund, str(error)) from error
+    except (GatewayError, ValueError) as error:  # PaymentDeclined included: the provider said no
+        return _refund_failed(refund, str(error) or "The provider refused the refund.")
     return _refund_done(refund, result.refund_reference, result.succeeded, at)
+
+
+@transaction.atomic
+def _note_unanswered(refund: GatewayRefund, message: str) -> None:
+    GatewayRefund.objects.filter(pk=refund.pk, status=RefundStatus.REQUESTED).update(failure_message=message[:300])
+    refund.refresh_from_db()
 
 
 @transaction.atomic
@@ -86,7 +198,7 @@ def _refund_failed(refund: GatewayRefund, message: str) -> GatewayRefund:
 @transaction.atomic
 def _refund_done(refund: GatewayRefund, reference: str, succeeded: bool, at: datetime) -> GatewayRefund:
     locked = GatewayRefund.objects.select_for_update().select_related("payment__account").get(pk=refund.pk)
-    if locked.status != RefundStatus.REQUESTED:
+    if locked.status == RefundStatus.SUCCEEDED:
         return locked
     if not succeeded:
         return _refund_failed(locked, "The provider did not accept the refund.")
@@ -97,6 +209,7 @@ def _refund_done(refund: GatewayRefund, reference: str, succeeded: bool, at: dat
     ).transaction
     locked.status = RefundStatus.SUCCEEDED
     locked.provider_refund_reference = reference
+    locked.failure_message = ""
     locked.ledger_refund = posted
     locked.save()
     return locked

@@ -8,6 +8,8 @@ from payments.views.gateway_payments import (
     receipt_detail,
     receipt_new_link,
     receipt_public,
+    refund_create,
+    refund_retry,
     webhook_list,
     webhook_replay,
 )
@@ -48,6 +50,8 @@ __all__ = [
     "receipt_detail",
     "receipt_new_link",
     "receipt_public",
+    "refund_create",
+    "refund_retry",
     "request_cancel",
     "request_consolidate",
     "request_create",

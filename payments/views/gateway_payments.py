@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse
@@ -16,9 +16,11 @@ from django_scopes import scope
 
 from crm.access import require_permission, staff_view
 from finance import selectors as finance_selectors
+from finance.exceptions import ActionNotAllowed
+from gateways import registry
 from gateways.models import Provider, WebhookOutcome
 from payments import printing, selectors, services
-from payments.models import PaymentStatus
+from payments.models import PaymentStatus, RefundStatus
 
 PER_PAGE = 50
 
@@ -67,13 +69,23 @@ def _can_confirm(request, payment) -> bool:
             and request.user.has_perm("crm.post_transactions"))
 
 
+def _detail(request, payment, *, errors=None, refund_errors=None, refund_values=None, status=200) -> HttpResponse:
+    may_refund = services.may_refund(request.user)
+    left = selectors.left_to_refund(payment=payment)
+    refundable = (payment.status == PaymentStatus.SUCCEEDED and left > 0
+                  and registry.capabilities_of(payment.provider).refunds)
+    return render(request, "payments/payment_detail.html", {
+        "payment": payment, "events": payment.events.all(), "refunds": selectors.refunds_of(payment=payment),
+        "can_confirm": _can_confirm(request, payment), "errors": errors or {},
+        "left_to_refund": left, "can_refund": may_refund and refundable, "may_refund": may_refund,
+        "refund_errors": refund_errors or {}, "refund_values": refund_values or {"amount": f"{left:.2f}"},
+    }, status=status)
+
+
 @staff_view
 def payment_detail(request, payment_id: int):
     payment = selectors.get_gateway_payment(tenant=request.tenant, payment_id=payment_id)
-    return render(request, "payments/payment_detail.html", {
-        "payment": payment, "events": payment.events.all(), "refunds": payment.refunds.all(),
-        "can_confirm": _can_confirm(request, payment), "errors": {},
-    })
+    return _detail(request, payment)
 
 
 @staff_view
@@ -88,11 +100,62 @@ def payment_confirm(request, payment_id: int):
         services.record_bank_confirmation(payment=payment, bank_reference=request.POST.get("bank_reference", ""),
                                           actor=request.user, at=timezone.now())
     except ValidationError as error:
-        return render(request, "payments/payment_detail.html", {
-            "payment": payment, "events": payment.events.all(), "refunds": payment.refunds.all(),
-            "can_confirm": _can_confirm(request, payment), "errors": error.message_dict,
-        }, status=422)
+        return _detail(request, payment, errors=error.message_dict, status=422)
     messages.success(request, "The bank's confirmation is recorded and the payment is booked.")
+    return redirect("payments:payment_detail", payment_id=payment.pk)
+
+
+# --- refunds -------------------------------------------------------------------------------------
+
+REFUNDERS_ONLY = "Only payment managers and accountants refund payments."
+
+
+def _refund_outcome(request, refund) -> None:
+    amount = f"{refund.amount} {refund.payment.currency}"
+    if refund.status == RefundStatus.SUCCEEDED:
+        messages.success(request, f"{amount} is refunded ({refund.provider_refund_reference}) and booked as "
+                                  f"{refund.ledger_refund.number}.")
+    else:
+        messages.error(request, f"The refund of {amount} did not go through: {refund.failure_message} "
+                                "It is listed under Refunds with a Retry button.")
+
+
+@staff_view
+@require_POST
+def refund_create(request, payment_id: int):
+    payment = selectors.get_gateway_payment(tenant=request.tenant, payment_id=payment_id)
+    if not services.may_refund(request.user):
+        raise PermissionDenied(REFUNDERS_ONLY)
+    try:
+        refund = services.refund_payment(payment=payment, amount=request.POST.get("amount", ""),
+                                         actor=request.user, at=timezone.now())
+    except ActionNotAllowed as refusal:
+        messages.error(request, " ".join(refusal.messages))
+    except ValidationError as error:
+        return _detail(request, payment, refund_errors=error.message_dict, refund_values=request.POST, status=422)
+    except services.RefundUnconfirmed:
+        messages.error(request, "The provider did not answer. The refund is recorded as requested; Retry it under "
+                                "Refunds, which asks the provider again without refunding twice.")
+    else:
+        _refund_outcome(request, refund)
+    return redirect("payments:payment_detail", payment_id=payment.pk)
+
+
+@staff_view
+@require_POST
+def refund_retry(request, payment_id: int, refund_id: int):
+    payment = selectors.get_gateway_payment(tenant=request.tenant, payment_id=payment_id)
+    refund = selectors.get_refund(payment=payment, refund_id=refund_id)
+    if not services.may_refund(request.user):
+        raise PermissionDenied(REFUNDERS_ONLY)
+    try:
+        refund = services.retry_refund(refund=refund, actor=request.user, at=timezone.now())
+    except ValidationError as error:  # ActionNotAllowed included
+        messages.error(request, " ".join(error.messages))
+    except services.RefundUnconfirmed:
+        messages.error(request, "The provider did not answer again. The refund stays requested; retry later.")
+    else:
+        _refund_outcome(request, refund)
     return redirect("payments:payment_detail", payment_id=payment.pk)
 
 

@@ -443,6 +443,25 @@ class TestApi:
         assert response.json()["error"]["field"] == "idempotency_key"
         assert SandboxRefund.objects.with_scopes_disabled().count() == 0
 
+    def test_refunds_in_parts_up_to_what_was_paid_and_a_repeated_key_answers_the_first(self, account):
+        checkout = create(account)  # 12.50 GBP
+        pay(checkout)
+        path = f"/sandbox/api/checkouts/{checkout.id}/refunds"
+
+        first = api("POST", path, {"amount_minor": 500, "idempotency_key": "rf_1"})
+        again = api("POST", path, {"amount_minor": 500, "idempotency_key": "rf_1"})
+        rest = api("POST", path, {"amount_minor": 750, "idempotency_key": "rf_2"})
+        beyond = api("POST", path, {"amount_minor": 1, "idempotency_key": "rf_3"})
+
+        assert (first.status_code, first.json()["status"], first.json()["amount_minor"]) == (201, "succeeded", 500)
+        assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+        assert (rest.status_code, rest.json()["amount_minor"]) == (201, 750)
+        assert beyond.status_code == 402
+        assert beyond.json()["error"] == {"code": "refund_declined", "field": "amount_minor",
+                                          "message": "The refund exceeds the 0 minor units left to refund."}
+        assert sorted(SandboxRefund.objects.with_scopes_disabled().values_list("amount_minor", flat=True)) == [
+            500, 750]
+
 
 @pytest.mark.django_db
 class TestSandboxAccountForSecret:

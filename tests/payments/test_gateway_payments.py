@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django_scopes import scope
 
@@ -239,8 +240,10 @@ class TestRefunds:
         payment = new_payment(stripe_account, gbp_account, reference="pi_3Duly")
         services.apply_state(payment=payment, status="succeeded", at=AT, source="test")
 
-        with pytest.raises(ValueError, match=r"At most 120\.00 GBP can still be refunded"):
+        with pytest.raises(ValidationError) as refused:
             services.refund_payment(payment=payment, amount=D("120.01"), actor=None, at=AT)
+
+        assert refused.value.message_dict == {"amount": ["At most £120.00 can still be refunded."]}
 
         assert GatewayRefund.objects.count() == 0
 

@@ -128,6 +128,8 @@ ROUTES: dict[str, Kind] = {
     "payments:payment_list": own(),
     "payments:payment_detail": staff(lambda w: {"payment_id": w.payment.pk}),
     "payments:payment_confirm": staff(lambda w: {"payment_id": w.payment.pk}),
+    "payments:refund_create": staff(lambda w: {"payment_id": w.payment.pk}),
+    "payments:refund_retry": staff(lambda w: {"payment_id": w.payment.pk, "refund_id": w.refund.pk}),
     "payments:receipt_detail": staff(lambda w: {"receipt_id": w.receipt.pk}),
     "payments:receipt_new_link": staff(lambda w: {"receipt_id": w.receipt.pk}),
     "payments:webhook_list": own(),
@@ -328,7 +330,8 @@ class TestEveryUrlPattern:
         other_staff, other_key = intruder
         objects = {"customer_id": world.account.customer_id, "account_id": world.account.pk,
                    "transaction_id": world.fee.pk, "request_id": world.payment_request.pk,
-                   "obligation_id": world.obligation.pk, "instalment_id": world.instalment.pk}
+                   "obligation_id": world.obligation.pk, "instalment_id": world.instalment.pk,
+                   "payment_id": world.payment.pk, "refund_id": world.refund.pk}
         problems, walked = [], 0
         for route in walk():
             if family(route) != "api" or route.name is None:

@@ -20,7 +20,16 @@ from gateways.models import GatewayAccount, SandboxCheckout, WebhookDelivery
 from notifications import services as notification_services
 from notifications.models import DevMail, Notification
 from payments import services as payment_services
-from payments.models import GatewayPayment, Instalment, Obligation, PaymentRequest, PortalLink, Receipt
+from payments.models import (
+    GatewayPayment,
+    GatewayRefund,
+    Instalment,
+    Obligation,
+    PaymentRequest,
+    PortalLink,
+    Receipt,
+    RefundStatus,
+)
 from payments.services.request_records import new_token
 from reports import services as report_services
 from reports.models import Segment
@@ -42,6 +51,7 @@ class World:
     request_token: str
     invoice_link_token: str
     payment: GatewayPayment
+    refund: GatewayRefund
     receipt: Receipt
     receipt_token: str
     delivery: WebhookDelivery
@@ -101,6 +111,9 @@ def build_world(tenant: Tenant) -> World:
         )
         payment = payment_services.apply_state(payment=payment, status="succeeded", at=now, source="world")
         receipt = Receipt.objects.get(ledger_payment=payment.ledger_payment)
+        refund = GatewayRefund.objects.create(  # one the provider refused, so it has a Retry button
+            tenant=tenant, payment=payment, amount=Decimal("10.00"), idempotency_key="rf_world_1",
+            status=RefundStatus.FAILED, failure_message="Declined by the sandbox.", created_by=staff, created_at=now)
         receipt_token = payment_services.receipt_link(receipt=receipt)
         delivery = WebhookDelivery.objects.create(provider="sandbox", tenant=tenant, gateway_account=gateway,
                                                   event_id="evt_world_1", body="{}", received_at=now)
@@ -125,8 +138,9 @@ def build_world(tenant: Tenant) -> World:
                                   subject=f"For {MARKER}", text=f"Dear {MARKER}")
     return World(
         tenant=tenant, staff=staff, account=account, fee=fee, gateway=gateway, payment_request=payment_request,
-        request_token=request_token, invoice_link_token=invoice_link_token, payment=payment, receipt=receipt,
-        receipt_token=receipt_token, delivery=delivery, notification=notification, mail=mail, tax_rate=tax_rate,
+        request_token=request_token, invoice_link_token=invoice_link_token, payment=payment, refund=refund,
+        receipt=receipt, receipt_token=receipt_token, delivery=delivery, notification=notification, mail=mail,
+        tax_rate=tax_rate,
         checkout=_sandbox_checkout(gateway, reference="world-page", mode="hosted_page"),
         fields_checkout=_sandbox_checkout(gateway, reference="world-fields", mode="card_fields"),
         obligation=obligation, instalment=instalment,
