@@ -89,6 +89,19 @@ class TestGatewayAccountAdmin:
         assert "••••9876" in page
         assert not re.search(r'name="secret"[^>]*value="[^"]+', page)
 
+    def test_support_ticks_the_purposes_an_account_serves(self, keys, support_client, tenant):
+        add = support_client.get(reverse("admin:gateways_gatewayaccount_add")).text
+        response = support_client.post(reverse("admin:gateways_gatewayaccount_add"), {
+            "tenant": tenant.pk, "provider": "stripe", "live": "", "enabled": "on",
+            "settings": '{"webhook_secret": "whsec_abc"}', "secret": SECRET,
+            "purposes": ["take_payment", "portal"],
+        })
+
+        assert add.count('name="purposes"') == 4 and add.count("checked") >= 4  # all four, ticked for a new one
+        assert response.status_code == 302
+        with scopes_disabled():
+            assert GatewayAccount.objects.get().purposes == ["take_payment", "portal"]
+
     def test_a_missing_setting_is_refused_with_a_message(self, keys, support_client, tenant):
         response = support_client.post(reverse("admin:gateways_gatewayaccount_add"), {
             "tenant": tenant.pk, "provider": "credicorp", "enabled": "on", "settings": "{}", "secret": "key",
