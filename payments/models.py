@@ -154,6 +154,8 @@ class GatewayRefund(TenantOwned):
         FinancialTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="gateway_refund"
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    # Set while one request is with the provider, so a second Retry cannot send the refund alongside it.
+    sending_until = models.DateTimeField(null=True, blank=True)
     requested_via = models.CharField(
         max_length=100, blank=True, help_text="The API key's name, when an integration asked for the refund.")
     created_at = models.DateTimeField()

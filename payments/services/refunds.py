@@ -6,11 +6,12 @@ payment, however many people press Refund at once. Choices: ``docs/decisions/ref
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from djmoney.money import Money
 
 from crm.models import User
@@ -34,6 +35,9 @@ from payments.selectors import left_to_refund
 from payments.services.gateway_payments import new_reference
 
 DEFAULT_REFUND_METHOD = "Card refund"
+# Longer than any provider call may take (every call has a timeout), so a claim left by a process that
+# died mid-call lapses and the refund can be retried.
+SENDING_CLAIM = timedelta(minutes=2)
 # Payment managers and accountants refund; an API key acts for its whole tenant.
 REFUND_PERMISSIONS = ("crm.manage_payments", "crm.post_transactions")
 
@@ -104,7 +108,7 @@ def _request_refund(*, payment: GatewayPayment, amount, actor: User | None, at: 
     _check_refundable(locked, amount)
     return GatewayRefund.objects.create(
         tenant_id=locked.tenant_id, payment=locked, amount=amount, idempotency_key=new_reference("rf"),
-        created_by=actor, requested_via=requested_via[:100], created_at=at,
+        created_by=actor, requested_via=requested_via[:100], created_at=at, sending_until=at + SENDING_CLAIM,
     )
 
 
@@ -152,6 +156,7 @@ def retry_refund(*, refund: GatewayRefund, at: datetime, actor: User | None = No
     :raises PermissionDenied: ``actor`` is neither a payment manager nor an accountant.
     :raises ValidationError: keyed ``amount``: a refused refund is now more than is left to refund.
     :raises ActionNotAllowed: as ``refund_payment``, for a refused refund.
+    :raises ActionNotAllowed: another request is sending this refund to the provider right now.
     :raises RefundUnconfirmed: the provider did not answer (again); the refund stays requested.
     """
     _check_actor(actor)
@@ -161,7 +166,29 @@ def retry_refund(*, refund: GatewayRefund, at: datetime, actor: User | None = No
         refund = _reopen(refund)
         if refund.status != RefundStatus.REQUESTED:
             return refund
+    if not _claim(refund, at):
+        return refund
     return _send(refund, at)
+
+
+@transaction.atomic
+def _claim(refund: GatewayRefund, at: datetime) -> bool:
+    """Take the refund for this request alone until the provider has answered.
+
+    Two Retries at once would otherwise both send it; if the provider refused one of them for the
+    clash, the refund would be marked refused and retried under a new key while the other went
+    through: refunded twice.
+    """
+    claimed = GatewayRefund.objects.filter(
+        Q(sending_until__isnull=True) | Q(sending_until__lte=at), pk=refund.pk, status=RefundStatus.REQUESTED,
+    ).update(sending_until=at + SENDING_CLAIM)
+    if claimed:
+        return True
+    refund.refresh_from_db()
+    if refund.status == RefundStatus.REQUESTED:
+        raise ActionNotAllowed("This refund is with the provider now; its outcome shows here in a moment.")
+    return False  # another request settled it meanwhile
+
 
 
 def _send(refund: GatewayRefund, at: datetime) -> GatewayRefund:
@@ -182,14 +209,15 @@ def _send(refund: GatewayRefund, at: datetime) -> GatewayRefund:
 
 @transaction.atomic
 def _note_unanswered(refund: GatewayRefund, message: str) -> None:
-    GatewayRefund.objects.filter(pk=refund.pk, status=RefundStatus.REQUESTED).update(failure_message=message[:300])
+    GatewayRefund.objects.filter(pk=refund.pk, status=RefundStatus.REQUESTED).update(
+        failure_message=message[:300], sending_until=None)
     refund.refresh_from_db()
 
 
 @transaction.atomic
 def _refund_failed(refund: GatewayRefund, message: str) -> GatewayRefund:
     GatewayRefund.objects.filter(pk=refund.pk, status=RefundStatus.REQUESTED).update(
-        status=RefundStatus.FAILED, failure_message=message[:300]
+        status=RefundStatus.FAILED, failure_message=message[:300], sending_until=None,
     )
     refund.refresh_from_db()
     return refund
@@ -210,6 +238,7 @@ def _refund_done(refund: GatewayRefund, reference: str, succeeded: bool, at: dat
     locked.status = RefundStatus.SUCCEEDED
     locked.provider_refund_reference = reference
     locked.failure_message = ""
+    locked.sending_until = None
     locked.ledger_refund = posted
     locked.save()
     return locked

@@ -3,6 +3,7 @@ server (pytest-httpserver) speaking its refunds endpoint."""
 
 import json
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,12 +11,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.urls import reverse
 from django_scopes import scope
+from werkzeug import Response
 
 from crm.models import Role
 from finance.exceptions import ActionNotAllowed
 from finance.models import Account, AccountState, Classification, FinancialTransaction
 from payments import services
 from payments.models import GatewayPayment, GatewayRefund, RefundStatus
+from payments.services.refunds import SENDING_CLAIM
 from tests.conftest import logged_in
 from tests.factories import UserFactory
 from tests.helpers import assert_404_for_other_tenant
@@ -185,6 +188,25 @@ class TestRefundPayment:
         assert [e[0].headers["Idempotency-Key"] for e in httpserver.log] == [requested.idempotency_key] * 2
         assert (retried.status, retried.failure_message) == (RefundStatus.SUCCEEDED, "")
 
+    def test_a_refund_left_by_a_process_that_died_mid_call_is_retried_once_its_claim_lapses(
+        self, paid, httpserver, accountant,
+    ):
+        httpserver.expect_request(REFUNDS, method="POST").respond_with_json(stripe_refund("re_late", 2000))
+        # What a process that died between recording the refund and hearing the provider leaves behind.
+        orphan = GatewayRefund.objects.create(
+            tenant=paid.tenant, payment=paid, amount=D("20.00"), idempotency_key="rf_orphan", created_at=AT,
+            sending_until=AT + SENDING_CLAIM,
+        )
+
+        with pytest.raises(ActionNotAllowed, match="with the provider now"):
+            services.retry_refund(refund=orphan, actor=accountant, at=AT + timedelta(minutes=1))
+        assert httpserver.log == []
+
+        retried = services.retry_refund(refund=orphan, actor=accountant, at=AT + timedelta(minutes=3))
+
+        assert [e[0].headers["Idempotency-Key"] for e in httpserver.log] == ["rf_orphan"]
+        assert (retried.status, retried.sending_until, ledger_refunds().count()) == (RefundStatus.SUCCEEDED, None, 1)
+
 
 @pytest.mark.django_db(transaction=True)
 class TestTwoRefundsAtOnce:
@@ -216,6 +238,40 @@ class TestTwoRefundsAtOnce:
         assert GatewayRefund.objects.get().status == RefundStatus.SUCCEEDED
         assert ledger_refunds().count() == 1 and len(httpserver.log) == 1
         assert balance(gbp_account) == D("-40.00")
+
+    def test_two_retries_of_an_unanswered_refund_at_once_send_it_once(self, paid, httpserver, accountant, tenant):
+        httpserver.expect_ordered_request(REFUNDS, method="POST").respond_with_data("boom", status=500)
+        with scope(tenant=tenant), pytest.raises(services.RefundUnconfirmed) as unanswered:
+            services.refund_payment(payment=paid, amount="30.00", actor=accountant, at=AT)
+        requested = unanswered.value.refund
+        with_provider, release = threading.Event(), threading.Event()
+
+        def slow_refund(request):
+            with_provider.set()
+            release.wait(timeout=30)
+            return Response(json.dumps(stripe_refund("re_once", 3000)), content_type="application/json")
+
+        httpserver.expect_ordered_request(REFUNDS, method="POST").respond_with_handler(slow_refund)
+        outcomes: list = []
+
+        def retry():
+            try:
+                with scope(tenant=tenant):
+                    outcomes.append(services.retry_refund(refund=requested, actor=accountant, at=AT).status)
+            finally:
+                connection.close()
+
+        first = threading.Thread(target=retry)
+        first.start()
+        assert with_provider.wait(timeout=30)
+        with scope(tenant=tenant), pytest.raises(ActionNotAllowed, match="with the provider now"):
+            services.retry_refund(refund=GatewayRefund.objects.get(pk=requested.pk), actor=accountant, at=AT)
+        release.set()
+        first.join(timeout=60)
+
+        assert outcomes == [RefundStatus.SUCCEEDED]
+        assert [e[0].headers["Idempotency-Key"] for e in httpserver.log] == [requested.idempotency_key] * 2
+        assert ledger_refunds().count() == 1
 
 
 @pytest.mark.django_db
