@@ -16,6 +16,7 @@ from finance.models import (
     DueDateRule,
     FinancialTransaction,
     LedgerDefinition,
+    Lender,
     PaymentMethod,
     Product,
     RefundMethod,
@@ -81,6 +82,11 @@ class TransactionTypeAdmin(TenantConfigAdmin):
 @admin.register(RejectionReason)
 class RejectionReasonAdmin(TenantConfigAdmin):
     list_display = ["text", "tenant"]
+
+
+@admin.register(Lender)
+class LenderAdmin(TenantConfigAdmin):
+    list_display = ["name", "email", "tenant"]
 
 
 @admin.register(DueDateRule)

@@ -25,6 +25,7 @@ from finance.models import (
     DueDateRule,
     FinancialTransaction,
     LedgerDefinition,
+    Lender,
     PaymentMethod,
     Product,
     RefundMethod,
@@ -40,7 +41,7 @@ ENTRY_CLASSIFICATIONS = (
     Classification.INVOICE, Classification.CREDIT_NOTE, Classification.PAYMENT, Classification.REFUND,
 )
 FIELDS_OF = {
-    Classification.INVOICE: ["account", "type", "due_on", "category", "back_office_code", "notes"],
+    Classification.INVOICE: ["account", "type", "lender", "due_on", "category", "back_office_code", "notes"],
     Classification.CREDIT_NOTE: ["account", "type", "targets", "category", "back_office_code", "notes"],
     Classification.PAYMENT: ["account", "type", "amount", "payment_method", "external_reference", "targets",
                              "category", "back_office_code", "notes"],
@@ -74,6 +75,11 @@ class AccountChoiceField(forms.ModelChoiceField):
 class TransactionForm(forms.Form):
     account = AccountChoiceField(queryset=Account.objects.none())
     type = forms.ModelChoiceField(queryset=TransactionType.objects.none(), required=False, empty_label="Default")
+    lender = forms.ModelChoiceField(
+        label="Due from lender or provider", queryset=Lender.objects.none(), required=False,
+        empty_label="— (due from the customer)",
+        help_text="For a fee due from a lender or provider: it is booked on their account, not the customer's.",
+    )
     amount = forms.CharField(required=False, max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     payment_method = forms.ModelChoiceField(queryset=PaymentMethod.objects.none(), required=False)
     refund_method = forms.ModelChoiceField(queryset=RefundMethod.objects.none(), required=False)
@@ -89,7 +95,7 @@ class TransactionForm(forms.Form):
     def __init__(self, *args, tenant, classification: str, account: Account | None = None, editing: bool = False,
                  **kwargs):
         super().__init__(*args, **kwargs)
-        keep = set(FIELDS_OF[classification]) - ({"account", "notes"} if editing else set())
+        keep = set(FIELDS_OF[classification]) - ({"account", "lender", "notes"} if editing else set())
         for name in list(self.fields):
             if name not in keep:
                 del self.fields[name]
@@ -97,7 +103,7 @@ class TransactionForm(forms.Form):
             self.fields["account"].queryset = selectors.accounts_for(tenant=tenant)
         self.fields["type"].queryset = tenant_rows(TransactionType, tenant).filter(classification=classification)
         for name, model in (("payment_method", PaymentMethod), ("refund_method", RefundMethod),
-                            ("category", Category)):
+                            ("category", Category), ("lender", Lender)):
             if name in self.fields:
                 self.fields[name].queryset = tenant_rows(model, tenant)
         if "targets" in self.fields:

@@ -225,8 +225,26 @@ class AccountState(models.TextChoices):
     TERMINATED = "terminated", "Terminated"
 
 
+class Lender(TenantOwned):
+    """A lender or provider: the party that owes the fees of a "due from a lender or provider" type
+    (a procuration fee, a commission). Its fees are booked on its own accounts, never the customer's."""
+
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "lender or provider"
+        verbose_name_plural = "lenders and providers"
+        constraints = [models.UniqueConstraint("tenant", "name", name="lender_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class AccountKind(models.TextChoices):
     CUSTOMER = "customer", "Customer"
+    LENDER = "lender", "Lender or provider"
     WRITE_OFF = "write_off", "Write-off (system)"
     SUSPENSE = "suspense", "Suspense (system)"
 
@@ -236,6 +254,7 @@ class Account(TenantOwned):
 
     kind = models.CharField(max_length=10, choices=AccountKind.choices, default=AccountKind.CUSTOMER)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts")
+    lender = models.ForeignKey(Lender, on_delete=models.PROTECT, null=True, blank=True, related_name="accounts")
     name = models.CharField(max_length=200)
     currency = models.CharField(max_length=3)
     state = FSMField(default=AccountState.ACTIVE, choices=AccountState.choices, protected=True)
@@ -261,6 +280,15 @@ class Account(TenantOwned):
             models.UniqueConstraint(
                 "tenant", "customer", "currency", condition=Q(kind=AccountKind.CUSTOMER),
                 name="account_one_per_customer_and_currency",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=AccountKind.LENDER, lender__isnull=False)
+                | (~Q(kind=AccountKind.LENDER) & Q(lender__isnull=True)),
+                name="account_lender_iff_lender_kind",
+            ),
+            models.UniqueConstraint(
+                "tenant", "lender", "currency", condition=Q(kind=AccountKind.LENDER),
+                name="account_one_per_lender_and_currency",
             ),
             models.UniqueConstraint("id", "tenant", "currency", name="account_id_tenant_currency"),
             models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="account_currency_iso"),
@@ -326,6 +354,10 @@ class FinancialTransaction(TenantOwned):
     # What this transaction is about: the invoice an invoice cancellation or write-off cancels, the
     # payment a payment cancellation cancels, the payment a moved payment came from.
     related = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # The customer a fee booked on a lender's account is about (it shows on their file as due from the lender).
+    for_customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="lender_fees"
+    )
 
     net_amount = models.DecimalField(**AMOUNT, default=ZERO)
     discount_amount = models.DecimalField(**AMOUNT, default=ZERO)
@@ -421,6 +453,18 @@ class FinancialTransaction(TenantOwned):
         """The last step of posting. ``posted_at`` and ``open_amount`` were set when the posting
         opened (``finance.services.post_transaction``), so that allocation could work on it first."""
         self.number = number
+
+    def is_due_from_lender(self) -> bool:
+        """A fee a lender or provider owes: never asked of the customer (seed 000)."""
+        return self.account.kind == AccountKind.LENDER or self.type.fee_payer == FeePayer.PROVIDER
+
+    def lender_fee_refusal(self) -> str:
+        """Why the customer cannot be asked to pay this invoice, or ``""``."""
+        if not self.is_due_from_lender():
+            return ""
+        owed_by = self.account.lender.name if self.account.lender_id else "a lender or provider"
+        return (f"{self.type.name} {self.number or self.reference_number} is due from {owed_by}, "
+                "not from the customer; the customer is never asked to pay it.")
 
     @transition(field=state, source=TransactionState.DRAFT, target=TransactionState.REJECTED)
     def mark_rejected(self, *, reason: RejectionReason):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 
 from crm.models import Tenant
@@ -169,14 +169,14 @@ def _fees(tenant: Tenant) -> QuerySet[FinancialTransaction]:
 
 
 def fees_of(*, tenant: Tenant, customer_id: int) -> QuerySet[FinancialTransaction]:
-    """The customer's posted fee invoices (fees and commissions), newest first."""
-    return _fees(tenant).filter(account__customer_id=customer_id).select_related("type", "account").order_by(
-        "-posted_at", "-id"
-    )
+    """The customer's posted fee invoices, newest first: the fees on their own accounts and the fees
+    about them that lenders or providers owe (booked on the lender's account)."""
+    return _fees(tenant).filter(Q(account__customer_id=customer_id) | Q(for_customer_id=customer_id)).select_related(
+        "type", "account__lender").order_by("-posted_at", "-id")
 
 
 def get_fee(*, tenant: Tenant, invoice_id: int) -> FinancialTransaction:
     try:
-        return _fees(tenant).select_related("type", "account__customer").get(pk=invoice_id)
+        return _fees(tenant).select_related("type", "account__customer", "account__lender").get(pk=invoice_id)
     except (FinancialTransaction.DoesNotExist, ValueError, TypeError):
         raise Http404("No such fee.") from None

@@ -40,6 +40,7 @@ from finance.models import (
     Classification,
     DueDateRule,
     FinancialTransaction,
+    Lender,
     PaymentMethod,
     Product,
     RefundMethod,
@@ -110,6 +111,7 @@ def _values(resolve: _Resolver, payload, currency: str, fields: set[str]) -> dic
         "refund_method": lambda v: resolve.row(RefundMethod, v, "refund_method"),
         "category": lambda v: resolve.row(Category, v, "category"),
         "targets": lambda v: resolve.rows(FinancialTransaction, v, "targets"),
+        "lender": lambda v: resolve.row(Lender, v, "lender"),
     }
     values = {}
     for name in fields:
@@ -186,6 +188,7 @@ def create_transaction(request: HttpRequest, payload: TransactionIn):
     fields = {"type", "due_on", "payment_method", "refund_method", "category", "targets", "back_office_code",
               "external_reference"}
     fields |= {"lines"} if payload.classification in WITH_LINES else {"amount"}
+    fields |= {"lender"} if payload.lender is not None else set()
     values = _values(resolve, payload, account.currency if account else "", fields)
     resolve.check()
     create = services.create_posted_transaction if payload.post else services.create_transaction

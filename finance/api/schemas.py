@@ -101,6 +101,9 @@ class TransactionIn(Schema):
     classification: str
     post: bool = Field(False, description="Post it at once instead of saving a draft.")
     type: int | None = None
+    lender: int | None = Field(None, description=(
+        "An invoice of a fee type due from a lender or provider names it: the fee is booked on the lender's "
+        "account, in the currency of `account` (the customer's), about that customer."))
     lines: list[LineIn] = []
     amount: MoneyIn | None = Field(None, description="Payments and refunds; invoices and credit notes have lines.")
     due_on: date | None = None
@@ -202,6 +205,8 @@ class TransactionSummaryOut(Schema):
     id: int
     account: int
     customer: int | None
+    lender: int | None = Field(description="The lender or provider a fee is due from (its account's).")
+    for_customer: int | None = Field(description="The customer a lender's fee is about.")
     classification: str
     direction: str
     type: str
@@ -229,6 +234,14 @@ class TransactionSummaryOut(Schema):
     @staticmethod
     def resolve_customer(obj) -> int | None:
         return obj.account.customer_id
+
+    @staticmethod
+    def resolve_lender(obj) -> int | None:
+        return obj.account.lender_id
+
+    @staticmethod
+    def resolve_for_customer(obj) -> int | None:
+        return obj.for_customer_id
 
     @staticmethod
     def resolve_type(obj) -> str:

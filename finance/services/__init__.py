@@ -1,6 +1,6 @@
 """The ledger's writers. Import from here: ``from finance import services``."""
 
-from finance.services.accounts import change_account_state, open_account
+from finance.services.accounts import change_account_state, lender_account, open_account
 from finance.services.actions import cancel_invoice, cancel_payment, move_payment, quick_pay, refund, write_off_invoice
 from finance.services.configuration import save_configuration
 from finance.services.printouts import send_printout
@@ -18,7 +18,8 @@ from finance.services.transactions import (
 
 __all__ = [
     "LineData", "PostingResult", "amend_notes", "cancel_invoice", "cancel_payment", "change_account_state",
-    "create_posted_transaction", "create_transaction", "move_payment", "open_account", "post_transaction",
+    "create_posted_transaction", "create_transaction", "lender_account", "move_payment", "open_account",
+    "post_transaction",
     "quick_pay", "refund", "reject_transaction", "save_configuration", "send_printout", "set_up_ledger",
     "system_account",
     "update_draft", "write_off_invoice",

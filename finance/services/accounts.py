@@ -11,7 +11,7 @@ from django.db import transaction
 from django_fsm import can_proceed
 
 from crm.models import Customer, User
-from finance.models import Account, AccountKind, DueDateRule
+from finance.models import Account, AccountKind, DueDateRule, Lender
 from finance.services.setup import set_up_ledger
 
 ACCOUNT_ACTIONS = ("suspend", "reactivate", "terminate")
@@ -48,6 +48,22 @@ def open_account(
         tenant=customer.tenant, kind=AccountKind.CUSTOMER, customer=customer, currency=currency,
         credit_limit=limit, due_date_rule=due_date_rule, name=name or f"{customer.name} ({currency})",
     )
+
+
+@transaction.atomic
+def lender_account(*, lender: Lender, currency: str) -> Account:
+    """The lender's or provider's account in ``currency``, opened the first time a fee needs it.
+
+    :raises ValidationError: keyed ``currency``: not a currency Duly keeps accounts in.
+    """
+    if currency not in settings.CURRENCIES:
+        raise ValidationError({"currency": f"Currency must be one of {', '.join(settings.CURRENCIES)}."})
+    set_up_ledger(tenant=lender.tenant)
+    account, _ = Account.objects.get_or_create(
+        tenant=lender.tenant, kind=AccountKind.LENDER, lender=lender, currency=currency,
+        defaults={"name": f"{lender.name} ({currency})"},
+    )
+    return account
 
 
 @transaction.atomic

@@ -13,19 +13,22 @@ from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
 from sequences import get_next_value
 
-from crm.models import User
+from crm.models import Customer, User
 from finance import amounts
 from finance.exceptions import ActionNotAllowed
 from finance.models import (
     NUMBER_PREFIX,
     WITH_LINES,
     Account,
+    AccountKind,
     AccountState,
     AllocationPrinciple,
     Category,
     Classification,
+    FeePayer,
     FinancialTransaction,
     LedgerDefinition,
+    Lender,
     PaymentMethod,
     Product,
     RefundMethod,
@@ -40,6 +43,7 @@ from finance.models import (
     direction_of,
 )
 from finance.services import allocation
+from finance.services.accounts import lender_account
 from finance.services.setup import set_up_ledger
 
 
@@ -194,6 +198,12 @@ def _prepare(
             errors["refund_method"] = "Choose a refund method."
         elif type is not None and not _allowed(type.refund_methods, refund_method):
             errors["refund_method"] = f"“{refund_method}” is not a refund method of the type “{type}”."
+    if classification == Classification.INVOICE and type is not None and not errors.get("type"):
+        if type.fee_payer == FeePayer.PROVIDER and account.kind != AccountKind.LENDER:
+            errors["lender"] = f"A “{type}” is due from a lender or provider: choose which one."
+        elif type.fee_payer != FeePayer.PROVIDER and account.kind == AccountKind.LENDER:
+            errors["type"] = (f"A lender's or provider's account takes only fees due from a lender or provider; "
+                              f"“{type}” is not one.")
     if category is not None and type is not None and not _allowed(type.categories, category):
         errors["category"] = f"“{category}” is not a category of the type “{type}”."
     if due_on is not None:
@@ -244,18 +254,37 @@ def _write_children(txn: FinancialTransaction, prepared: _Prepared) -> None:
     )
 
 
+def _fee_account(*, account: Account, classification: str, lender: Lender | None) -> tuple[Account, Customer | None]:
+    """Where an invoice naming a ``lender`` is booked: the lender's account in the currency of the
+    customer's ``account``, about that customer. Without a lender, ``account`` itself."""
+    if lender is None:
+        return account, None
+    if classification != Classification.INVOICE:
+        raise ValidationError({"lender": "Only a fee (an invoice) can be due from a lender or provider."})
+    if lender.tenant_id != account.tenant_id:
+        raise ValidationError({"lender": "Unknown lender or provider."})
+    if account.kind != AccountKind.CUSTOMER:
+        raise ValidationError({"account": "Choose the account of the customer the fee is about."})
+    return lender_account(lender=lender, currency=account.currency), account.customer
+
+
 @transaction.atomic
 def create_transaction(
-    *, account: Account, classification: str, actor: User | None, at: datetime, notes: str = "", **values
+    *, account: Account, classification: str, actor: User | None, at: datetime, notes: str = "",
+    lender: Lender | None = None, **values,
 ) -> FinancialTransaction:
     """Create a draft transaction with its lines (invoices, credit notes, write-offs) or its amount.
 
     ``values`` are those of ``_prepare``: type, lines, amount, due_on, back_office_code,
     external_reference, payment_method, refund_method, category, issue_reason, targets, related.
+    An invoice naming a ``lender`` (a fee of a type due from a lender or provider) is booked on the
+    lender's account, in the currency of the customer's ``account``, about that customer.
 
     :raises ActionNotAllowed: the account is terminated (or suspended, for an invoice).
-    :raises ValidationError: a field is missing or malformed, named in the error (nothing is saved).
+    :raises ValidationError: a field is missing or malformed, named in the error; ``lender`` when a fee
+        due from a lender or provider names none (nothing is saved).
     """
+    account, for_customer = _fee_account(account=account, classification=classification, lender=lender)
     prepared = _prepare(account=account, classification=classification, at=at, **values)
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval('finance_reference_seq')")
@@ -263,7 +292,7 @@ def create_transaction(
     txn = FinancialTransaction.objects.create(
         tenant=account.tenant, account=account, currency=account.currency, classification=classification,
         direction=direction_of(classification), reference_number=reference, issued_at=at, created_by=actor,
-        **prepared.fields,
+        for_customer=for_customer, **prepared.fields,
     )
     _write_children(txn, prepared)
     if notes.strip():

@@ -21,6 +21,7 @@ from finance.models import (
     Category,
     DueDateRule,
     LedgerDefinition,
+    Lender,
     PaymentMethod,
     Product,
     RefundMethod,
@@ -54,6 +55,7 @@ SETTINGS = {
     "refund-methods": Setting(RefundMethod, ["name"], "Refund methods", ["name"]),
     "categories": Setting(Category, ["name"], "Categories", ["name"]),
     "rejection-reasons": Setting(RejectionReason, ["text"], "Rejection reasons", ["text"]),
+    "lenders": Setting(Lender, ["name", "email"], "Lenders and providers", ["name", "email"]),
     "due-date-rules": Setting(DueDateRule, ["name", "kind", "days", "nth_day", "months", "proximity_days"],
                               "Due-date rules", ["name", "kind", "days", "nth_day", "months", "proximity_days"]),
 }

@@ -67,6 +67,8 @@ def _refusal_of_invoice(invoice: FinancialTransaction) -> str:
         return f"The invoice is {invoice.get_state_display().lower()}; only a posted invoice can be sent to pay."
     if invoice.open_amount <= 0:
         return "The invoice has nothing outstanding; there is nothing to pay."
+    if refusal := invoice.lender_fee_refusal():
+        return refusal
     customer = invoice.account.customer
     if customer is None:
         return "The invoice's account has no customer to send it to."
@@ -155,7 +157,8 @@ def start_invoice_payment(
     is called after, as ``start_payment`` does.
 
     :raises ValidationError: keyed ``amount`` (not a positive amount up to the outstanding one).
-    :raises AttemptRefused: the link expired, the invoice is paid, or a payment is being processed.
+    :raises AttemptRefused: the link expired, the invoice is paid, a payment is being processed, or it is a
+        fee due from a lender or provider (a link sent before such fees were refused).
     :raises ValueError: the provider cannot take the invoice's currency on a hosted page.
     """
     if not registry.capabilities_of(gateway_account.provider).supports(
@@ -169,6 +172,8 @@ def start_invoice_payment(
             raise AttemptRefused("This link has expired. Ask for a new one if you still wish to pay.")
         if invoice.state != TransactionState.POSTED or invoice.open_amount <= 0:
             raise AttemptRefused("This invoice has been paid. Thank you.")
+        if invoice.is_due_from_lender():
+            raise AttemptRefused(f"This fee is not yours to pay; {invoice.account.tenant.name} collects it elsewhere.")
         if GatewayPayment.objects.filter(tenant=invoice.tenant_id, invoice=invoice,
                                          status=PaymentStatus.PROCESSING).exists():
             raise AttemptRefused("A payment of this invoice is being processed. Check back in a few minutes.")

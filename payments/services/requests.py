@@ -75,8 +75,10 @@ def _request_errors(*, customer: Customer, account: Account, amount, currency: s
         elif invoice is not None and amount > invoice.open_amount:
             errors["amount"] = (f"Invoice {invoice.number} has {Money(invoice.open_amount, invoice.currency)} "
                                 "outstanding; a request from it cannot ask for more.")
-    if invoice is not None and (invoice.account_id != account.pk or invoice.classification != Classification.INVOICE
-                                or invoice.state != TransactionState.POSTED or invoice.open_amount <= 0):
+    if invoice is not None and (refusal := invoice.lender_fee_refusal()):
+        errors["invoice"] = refusal
+    elif invoice is not None and (invoice.account_id != account.pk or invoice.classification != Classification.INVOICE
+                                  or invoice.state != TransactionState.POSTED or invoice.open_amount <= 0):
         errors["invoice"] = "Only a posted invoice of this account with something outstanding can be requested."
     if account.tenant_id != customer.tenant_id or account.customer_id != customer.pk:
         errors["account"] = f"This account is not {customer.name}'s."

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from crm import selectors as crm_selectors
 from crm.access import staff_view
-from finance.models import FeePayer
 from gateways import selectors as gateway_selectors
 from gateways.base import CheckoutMode, GatewayUnavailable
 from gateways.models import Provider, Purpose
@@ -31,7 +30,6 @@ def fees_panel(request, customer_id: int):
     fees = selectors.fees_of(tenant=request.tenant, customer_id=customer.pk)
     return render(request, "payments/_fees_panel.html", {
         "customer": customer, "fees": fees, "can_take": request.user.has_perm(TAKE_PAYMENT),
-        "from_customer": FeePayer.CUSTOMER,
     })
 
 
@@ -41,8 +39,8 @@ def take_payment(request, invoice_id: int):
     if not request.user.has_perm(TAKE_PAYMENT):
         raise PermissionDenied("You may not take payments.")
     fee = selectors.get_fee(tenant=request.tenant, invoice_id=invoice_id)
-    if fee.type.fee_payer != FeePayer.CUSTOMER:
-        raise PermissionDenied("This fee is due from a lender or provider; it is not taken from the customer.")
+    if refusal := fee.lender_fee_refusal():
+        raise PermissionDenied(refusal)
     context = {"fee": fee, "payment": None, "problem": "", "paid": fee.open_amount <= 0}
     gateway_account = gateway_selectors.gateway_account_for(tenant=request.tenant, purpose=Purpose.TAKE_PAYMENT,
                                                             currency=fee.currency)

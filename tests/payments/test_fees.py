@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from finance import services as ledger_services
-from finance.models import Classification, TransactionType
+from finance.models import Classification, Lender, TransactionType
 from gateways import services as gateway_services
 from tests.conftest import logged_in
 from tests.factories import UserFactory
@@ -17,10 +17,10 @@ from tests.gateways.test_stripe import intent_json
 from tests.helpers import assert_404_for_other_tenant
 
 
-def post_fee(account, name, price):
+def post_fee(account, name, price, *, lender=None):
     kind = TransactionType.objects.get(tenant=account.tenant, classification=Classification.INVOICE, name=name)
     draft = ledger_services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                      at=timezone.now(), type=kind,
+                                      at=timezone.now(), type=kind, lender=lender,
                                       lines=[ledger_services.LineData(name, Decimal(1), Decimal(price))])
     return ledger_services.post_transaction(txn=draft, actor=None, at=draft.issued_at).transaction
 
@@ -29,7 +29,8 @@ def post_fee(account, name, price):
 def fees(ledger, customer):
     account = ledger_services.open_account(customer=customer, currency="GBP")
     gateway_services.save_gateway_account(tenant=ledger, provider="sandbox", live=False, secret="sbx_fee_secret")
-    return post_fee(account, "Broker fee", "150.00"), post_fee(account, "Procuration fee", "400.00")
+    lender = Lender.objects.create(tenant=ledger, name="Northbank Mortgages")
+    return post_fee(account, "Broker fee", "150.00"), post_fee(account, "Procuration fee", "400.00", lender=lender)
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ class TestFeesPanel:
 
         assert reverse("payments:take_payment", args=[broker.pk]) in allowed
         assert reverse("payments:take_payment", args=[procuration.pk]) not in allowed
-        assert "Lender / provider" in allowed
+        assert "Due from Northbank Mortgages" in allowed
         assert "Take Payment" not in others
 
     def test_another_tenant_gets_404(self, fees, other_tenant, customer):

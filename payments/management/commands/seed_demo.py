@@ -16,7 +16,7 @@ from django_scopes import scope
 from crm import services
 from crm.models import Customer, Role, Tenant, User
 from finance import services as ledger
-from finance.models import Account, Classification, PaymentMethod, TransactionType
+from finance.models import Account, Classification, Lender, PaymentMethod, TransactionType
 from gateways import services as gateway_services
 from gateways.models import GatewayAccount
 from payments import services as payments_services
@@ -85,6 +85,21 @@ def seed_ledger(*, tenant: Tenant) -> None:
                 lines=[ledger.LineData("Broker fee", Decimal(1), Decimal("150.00"))],
             )
             ledger.post_transaction(txn=fee, actor=None, at=now)
+            seed_lender_fee(account=account, at=now)
+
+
+def seed_lender_fee(*, account: Account, at) -> None:
+    """A procuration fee the lender owes for the customer's mortgage: booked on the lender's account and
+    shown on the customer file as due from the lender, never in the customer's balance."""
+    lender, _ = Lender.objects.get_or_create(tenant=account.tenant, name="Northbank Mortgages",
+                                             defaults={"email": "introducers@northbank.example"})
+    fee_type = TransactionType.objects.get(tenant=account.tenant, classification=Classification.INVOICE,
+                                           name="Procuration fee")
+    fee = ledger.create_transaction(
+        account=account, lender=lender, classification=Classification.INVOICE, actor=None, at=at, type=fee_type,
+        lines=[ledger.LineData("Procuration fee", Decimal(1), Decimal("420.00"))],
+    )
+    ledger.post_transaction(txn=fee, actor=None, at=at)
 
 
 def seed_obligations(*, tenant: Tenant) -> None:
