@@ -15,6 +15,7 @@ from finance.models import (
     Category,
     DueDateRule,
     FinancialTransaction,
+    IssueReason,
     LedgerDefinition,
     Lender,
     PaymentMethod,
@@ -87,6 +88,11 @@ class RejectionReasonAdmin(TenantConfigAdmin):
 @admin.register(Lender)
 class LenderAdmin(TenantConfigAdmin):
     list_display = ["name", "email", "tenant"]
+
+
+@admin.register(IssueReason)
+class IssueReasonAdmin(TenantConfigAdmin):
+    list_display = ["text", "tenant"]
 
 
 @admin.register(DueDateRule)

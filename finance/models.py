@@ -17,7 +17,7 @@ from django_fsm import FSMField, transition
 from djmoney.money import Money
 
 from crm.models import Customer, TenantOwned
-from finance import duedates
+from finance import amounts, duedates
 
 AMOUNT = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
@@ -44,6 +44,16 @@ NUMBER_PREFIX = {
     Classification.PAYMENT_CANCELLATION: "PC",
 }
 WITH_LINES = frozenset({Classification.INVOICE, Classification.CREDIT_NOTE, Classification.WRITE_OFF})
+CANCELLATION_OF = {
+    Classification.INVOICE: Classification.INVOICE_CANCELLATION,
+    Classification.PAYMENT: Classification.PAYMENT_CANCELLATION,
+}
+# The classifications a person gives an issue reason for (seed 004: credit notes, refunds, invoice
+# and payment cancellations, write-offs).
+WITH_ISSUE_REASON = frozenset({
+    Classification.CREDIT_NOTE, Classification.REFUND, Classification.WRITE_OFF, Classification.INVOICE_CANCELLATION,
+    Classification.PAYMENT_CANCELLATION,
+})
 
 
 class Direction(models.TextChoices):
@@ -166,6 +176,19 @@ class RejectionReason(TenantOwned):
     class Meta:
         ordering = ["text"]
         constraints = [models.UniqueConstraint("tenant", "text", name="rejectionreason_text_unique")]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class IssueReason(TenantOwned):
+    """Why a credit note, refund, cancellation or write-off was issued, chosen from the tenant's list."""
+
+    text = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["text"]
+        constraints = [models.UniqueConstraint("tenant", "text", name="issuereason_text_unique")]
 
     def __str__(self) -> str:
         return self.text
@@ -348,7 +371,10 @@ class FinancialTransaction(TenantOwned):
     payment_method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, null=True, blank=True)
     refund_method = models.ForeignKey(RefundMethod, on_delete=models.PROTECT, null=True, blank=True)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, null=True, blank=True)
-    issue_reason = models.CharField(max_length=200, blank=True)
+    issue_reason = models.ForeignKey(IssueReason, on_delete=models.PROTECT, null=True, blank=True)
+    # What the system wrote about why it issued the transaction ("Moved to …", "Written off from …"),
+    # and the free-text issue reasons typed before reasons were chosen from the tenant's list.
+    issue_note = models.CharField(max_length=200, blank=True)
     rejection_reason = models.ForeignKey(RejectionReason, on_delete=models.PROTECT, null=True, blank=True)
 
     # What this transaction is about: the invoice an invoice cancellation or write-off cancels, the
@@ -444,6 +470,12 @@ class FinancialTransaction(TenantOwned):
     @property
     def allocated_amount(self) -> Decimal:
         return self.total_amount - self.open_amount if self.state == TransactionState.POSTED else ZERO
+
+    @property
+    def total_without_tax(self) -> Decimal:
+        """Net less discount, as the revenue report counts it."""
+        return amounts.Amounts(net=self.net_amount, discount=self.discount_amount, tax=self.tax_amount,
+                               total=self.total_amount).total_without_tax
 
     def money(self, amount: Decimal) -> Money:
         return Money(amount, self.currency)

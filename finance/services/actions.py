@@ -15,11 +15,13 @@ from django.db import transaction
 from crm.models import User
 from finance.exceptions import ActionNotAllowed
 from finance.models import (
+    CANCELLATION_OF,
     Account,
     AccountKind,
     AccountState,
     Classification,
     FinancialTransaction,
+    IssueReason,
     LedgerDefinition,
     PaymentMethod,
     RefundMethod,
@@ -56,14 +58,8 @@ def _refuse_if_terminated(account: Account, action: str) -> None:
         raise ActionNotAllowed(f"The account {account} is terminated; its transactions cannot be {action}.")
 
 
-CANCELLATION_OF = {
-    Classification.INVOICE: Classification.INVOICE_CANCELLATION,
-    Classification.PAYMENT: Classification.PAYMENT_CANCELLATION,
-}
-
-
 def _cancel(
-    txn: FinancialTransaction, classification: str, *, actor, at, type, issue_reason
+    txn: FinancialTransaction, classification: str, *, actor, at, type, issue_reason, issue_note=""
 ) -> FinancialTransaction:
     """Cancel ``txn`` with a transaction of the opposite direction for its total, settled against it;
     whatever ``txn`` was allocated to goes back to allocation."""
@@ -76,7 +72,7 @@ def _cancel(
     allocation.reverse_allocations(allocations=allocation.active_allocations_of(txn), at=at, reason=f"{txn} cancelled")
     cancellation = create_transaction(
         account=account, classification=CANCELLATION_OF[classification], actor=actor, at=at, type=type,
-        amount=txn.total_amount, related=txn, issue_reason=issue_reason,
+        amount=txn.total_amount, related=txn, issue_reason=issue_reason, issue_note=issue_note,
     )
     return post_transaction(txn=cancellation, actor=actor, at=at, settle=txn).transaction
 
@@ -84,13 +80,16 @@ def _cancel(
 @transaction.atomic
 def cancel_invoice(
     *, invoice: FinancialTransaction, actor: User | None, at: datetime, type: TransactionType | None = None,
-    issue_reason: str = "",
+    issue_reason: IssueReason | None = None,
 ) -> FinancialTransaction:
-    """Cancel a posted invoice with an invoice cancellation of its total. Credits allocated to it
-    are de-allocated and allocated again by FIFO.
+    """Cancel a posted invoice with an invoice cancellation of its total, of ``type`` (the default
+    invoice cancellation type when none), for one of the tenant's issue reasons (optional). Credits
+    allocated to it are de-allocated and allocated again by FIFO.
 
     :raises ActionNotAllowed: not a posted invoice, already cancelled or written off, or its account
         is terminated.
+    :raises ValidationError: a type of another classification or tenant, or another tenant's
+        reason; nothing is saved.
     """
     return _cancel(invoice, Classification.INVOICE, actor=actor, at=at, type=type, issue_reason=issue_reason)
 
@@ -98,26 +97,34 @@ def cancel_invoice(
 @transaction.atomic
 def cancel_payment(
     *, payment: FinancialTransaction, actor: User | None, at: datetime, type: TransactionType | None = None,
-    issue_reason: str = "",
+    issue_reason: IssueReason | None = None,
 ) -> FinancialTransaction:
-    """Cancel a posted payment with a payment cancellation of its total. The invoices it paid are
-    de-allocated and allocated again by FIFO from other credits.
+    """Cancel a posted payment with a payment cancellation of its total, of ``type`` (the default
+    payment cancellation type when none), for one of the tenant's issue reasons (optional). The
+    invoices it paid are de-allocated and allocated again by FIFO from other credits.
 
     :raises ActionNotAllowed: not a posted payment, already cancelled, or its account is terminated.
+    :raises ValidationError: a type of another classification or tenant, or another tenant's
+        reason; nothing is saved.
     """
     return _cancel(payment, Classification.PAYMENT, actor=actor, at=at, type=type, issue_reason=issue_reason)
 
 
 @transaction.atomic
 def write_off_invoice(
-    *, invoice: FinancialTransaction, actor: User | None, at: datetime, type: TransactionType | None = None,
-    issue_reason: str = "",
+    *, invoice: FinancialTransaction, actor: User | None, at: datetime, type: TransactionType | None,
+    issue_reason: IssueReason | None = None,
 ) -> tuple[FinancialTransaction, FinancialTransaction]:
-    """Write off what is left unpaid of a posted invoice: a write-off on the customer's account,
-    allocated to the invoice, and an invoice of the same amount on the tenant's write-off account.
+    """Write off what is left unpaid of a posted invoice: a write-off of ``type`` (mandatory, seed
+    004) for one of the tenant's issue reasons (optional) on the customer's account, allocated to the
+    invoice, and an invoice of the same amount on the tenant's write-off account.
 
     :raises ActionNotAllowed: not a posted invoice, or already settled.
+    :raises ValidationError: no type, a type of another classification or tenant, or another
+        tenant's reason; nothing is saved.
     """
+    if type is None:
+        raise ValidationError({"type": "Choose the type of write-off."})
     account, invoice = _lock(invoice, Classification.INVOICE, "written off")
     if invoice.open_amount <= 0:
         raise ActionNotAllowed(f"{invoice} is settled; there is nothing to write off.")
@@ -139,7 +146,7 @@ def write_off_invoice(
     write_off_account = system_account(tenant=account.tenant, kind=AccountKind.WRITE_OFF, currency=account.currency)
     system_invoice = create_transaction(
         account=write_off_account, classification=Classification.INVOICE, actor=actor, at=at, lines=[line],
-        related=invoice, issue_reason=f"Written off from {account}",
+        related=invoice, issue_note=f"Written off from {account}",
     )
     return posted, post_transaction(txn=system_invoice, actor=actor, at=at).transaction
 
@@ -186,11 +193,12 @@ def move_payment(
     destination = {a.pk: a for a in accounts}[destination.pk]
     if destination.state == AccountState.TERMINATED:
         raise ActionNotAllowed(f"The account {destination} is terminated; it accepts no payments.")
-    cancel_payment(payment=payment, actor=actor, at=at, issue_reason=f"Moved to {destination}")
+    _cancel(payment, Classification.PAYMENT, actor=actor, at=at, type=None, issue_reason=None,
+            issue_note=f"Moved to {destination}")
     moved = create_transaction(
         account=destination, classification=Classification.PAYMENT, actor=actor, at=at, type=payment.type,
         amount=payment.total_amount, payment_method=payment.payment_method, related=payment,
-        external_reference=payment.external_reference, issue_reason=f"Moved from {payment.account}",
+        external_reference=payment.external_reference, issue_note=f"Moved from {payment.account}",
     )
     return post_transaction(txn=moved, actor=actor, at=at).transaction
 
@@ -198,15 +206,18 @@ def move_payment(
 @transaction.atomic
 def refund(
     *, account: Account, amount: Decimal | str, refund_method: RefundMethod, actor: User | None, at: datetime,
-    type: TransactionType | None = None, issue_reason: str = "", external_reference: str = "",
+    type: TransactionType | None = None, issue_reason: IssueReason | None = None, issue_note: str = "",
+    external_reference: str = "",
 ) -> PostingResult:
-    """Post a refund (a debit). The result warns when it takes the balance past the credit limit.
+    """Post a refund (a debit), for one of the tenant's issue reasons (optional). The result warns
+    when it takes the balance past the credit limit.
 
     :raises ActionNotAllowed: the account is terminated.
-    :raises ValidationError: a malformed amount or an unknown refund method.
+    :raises ValidationError: a malformed amount, an unknown refund method or another tenant's reason.
     """
     draft = create_transaction(
         account=account, classification=Classification.REFUND, actor=actor, at=at, type=type, amount=amount,
-        refund_method=refund_method, issue_reason=issue_reason, external_reference=external_reference,
+        refund_method=refund_method, issue_reason=issue_reason, issue_note=issue_note,
+        external_reference=external_reference,
     )
     return post_transaction(txn=draft, actor=actor, at=at)

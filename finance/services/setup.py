@@ -14,6 +14,7 @@ from finance.models import (
     Classification,
     DueDateRule,
     FeePayer,
+    IssueReason,
     LedgerDefinition,
     PaymentMethod,
     Product,
@@ -26,6 +27,7 @@ from finance.models import (
 DEFAULT_PAYMENT_METHODS = ("Card", "Cash", "Bank transfer")
 DEFAULT_REFUND_METHODS = ("Card refund", "Bank transfer")
 DEFAULT_REJECTION_REASONS = ("Entered in error", "Duplicate", "Customer disputes it")
+DEFAULT_ISSUE_REASONS = ("Entered in error", "Goods returned", "Goodwill gesture", "Uncollectable debt")
 
 
 @transaction.atomic
@@ -33,8 +35,8 @@ def set_up_ledger(*, tenant: Tenant) -> LedgerDefinition:
     """Create the tenant's ledger definition and defaults where missing; safe to run twice.
 
     Defaults: tax rates "Zero" (0 %) and "Standard" (20 %); one default type per classification;
-    card, cash and bank-transfer payment methods; a "30 days after posting" due-date rule; FIFO
-    allocation; a "Bad debt write-off" product.
+    card, cash and bank-transfer payment methods; rejection and issue reasons; a "30 days after
+    posting" due-date rule; FIFO allocation; a "Bad debt write-off" product.
     """
     existing = LedgerDefinition.objects.filter(tenant=tenant).select_related("due_date_rule").first()
     if existing is not None:
@@ -45,6 +47,8 @@ def set_up_ledger(*, tenant: Tenant) -> LedgerDefinition:
     refund_methods = [RefundMethod.objects.get_or_create(tenant=tenant, name=n)[0] for n in DEFAULT_REFUND_METHODS]
     for text in DEFAULT_REJECTION_REASONS:
         RejectionReason.objects.get_or_create(tenant=tenant, text=text)
+    for text in DEFAULT_ISSUE_REASONS:
+        IssueReason.objects.get_or_create(tenant=tenant, text=text)
     for classification in Classification:
         kind, _ = TransactionType.objects.get_or_create(
             tenant=tenant, classification=classification, name=classification.label,

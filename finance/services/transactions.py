@@ -18,6 +18,7 @@ from finance import amounts
 from finance.exceptions import ActionNotAllowed
 from finance.models import (
     NUMBER_PREFIX,
+    WITH_ISSUE_REASON,
     WITH_LINES,
     Account,
     AccountKind,
@@ -27,6 +28,7 @@ from finance.models import (
     Classification,
     FeePayer,
     FinancialTransaction,
+    IssueReason,
     LedgerDefinition,
     Lender,
     PaymentMethod,
@@ -163,8 +165,8 @@ def _prepare(
     type: TransactionType | None = None, lines: Sequence[LineData] = (), amount: Decimal | str | None = None,
     due_on: date | None = None, back_office_code: str = "", external_reference: str = "",
     payment_method: PaymentMethod | None = None, refund_method: RefundMethod | None = None,
-    category: Category | None = None, issue_reason: str = "", targets: Sequence[FinancialTransaction] = (),
-    related: FinancialTransaction | None = None,
+    category: Category | None = None, issue_reason: IssueReason | None = None, issue_note: str = "",
+    targets: Sequence[FinancialTransaction] = (), related: FinancialTransaction | None = None,
 ) -> _Prepared:
     """Validate a transaction's values and compute its amounts; raise ``ValidationError`` naming fields."""
     if classification not in Classification.values:
@@ -204,6 +206,11 @@ def _prepare(
         elif type.fee_payer != FeePayer.PROVIDER and account.kind == AccountKind.LENDER:
             errors["type"] = (f"A lender's or provider's account takes only fees due from a lender or provider; "
                               f"“{type}” is not one.")
+    if issue_reason is not None:
+        if issue_reason.tenant_id != account.tenant_id:
+            errors["issue_reason"] = "Unknown issue reason."
+        elif classification not in WITH_ISSUE_REASON:
+            errors["issue_reason"] = "Only credit notes, refunds, cancellations and write-offs have an issue reason."
     if category is not None and type is not None and not _allowed(type.categories, category):
         errors["category"] = f"“{category}” is not a category of the type “{type}”."
     if due_on is not None:
@@ -236,7 +243,8 @@ def _prepare(
     fields = {
         "type": type, "back_office_code": back_office_code, "external_reference": (external_reference or "").strip(),
         "due_on": due_on, "payment_method": payment_method, "refund_method": refund_method, "category": category,
-        "issue_reason": issue_reason, "related": related, "net_amount": figures.net,
+        "issue_reason": issue_reason, "issue_note": (issue_note or "").strip()[:200], "related": related,
+        "net_amount": figures.net,
         "discount_amount": figures.discount, "tax_amount": figures.tax, "total_amount": figures.total,
     }
     return _Prepared(fields=fields, lines=cleaned_lines, targets=targets)
@@ -276,7 +284,8 @@ def create_transaction(
     """Create a draft transaction with its lines (invoices, credit notes, write-offs) or its amount.
 
     ``values`` are those of ``_prepare``: type, lines, amount, due_on, back_office_code,
-    external_reference, payment_method, refund_method, category, issue_reason, targets, related.
+    external_reference, payment_method, refund_method, category, issue_reason (one of the tenant's
+    ``IssueReason``), issue_note (what the system records about why), targets, related.
     An invoice naming a ``lender`` (a fee of a type due from a lender or provider) is booked on the
     lender's account, in the currency of the customer's ``account``, about that customer.
 
@@ -343,7 +352,7 @@ def update_draft(*, txn: FinancialTransaction, actor: User | None, at: datetime,
         "type": locked.type, "due_on": locked.due_on, "back_office_code": locked.back_office_code,
         "external_reference": locked.external_reference, "payment_method": locked.payment_method,
         "refund_method": locked.refund_method, "category": locked.category, "issue_reason": locked.issue_reason,
-        "related": locked.related,
+        "issue_note": locked.issue_note, "related": locked.related,
         "amount": None if locked.classification in WITH_LINES else locked.total_amount,
         "targets": [t.invoice for t in locked.targets.select_related("invoice")],
         "lines": [

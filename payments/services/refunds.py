@@ -233,7 +233,7 @@ def _refund_done(refund: GatewayRefund, reference: str, succeeded: bool, at: dat
     method, _ = RefundMethod.objects.get_or_create(tenant_id=locked.tenant_id, name=DEFAULT_REFUND_METHOD)
     posted = ledger.refund(
         account=locked.payment.account, amount=locked.amount, refund_method=method, actor=locked.created_by, at=at,
-        external_reference=reference, issue_reason=f"Refund of {locked.payment.reference}",
+        external_reference=reference, issue_note=f"Refund of {locked.payment.reference}",
     ).transaction
     locked.status = RefundStatus.SUCCEEDED
     locked.provider_refund_reference = reference

@@ -39,7 +39,7 @@ AT = datetime(2026, 5, 20, 10, 0, tzinfo=UTC)
 SEED_TRANSACTIONS = """
 INSERT INTO finance_financialtransaction (
   tenant_id, account_id, currency, classification, direction, type_id, state, reference_number, number,
-  back_office_code, external_reference, issued_at, posted_at, due_on, payment_method_id, issue_reason,
+  back_office_code, external_reference, issued_at, posted_at, due_on, payment_method_id, issue_note,
   net_amount, discount_amount, tax_amount, total_amount, open_amount, created_at)
 SELECT %(tenant)s, (%(accounts)s::bigint[])[1 + (g / 2) %% %(customers)s], 'EUR',
   CASE WHEN g %% 2 = 0 THEN 'invoice' ELSE 'payment' END,

@@ -5,7 +5,7 @@ import pytest
 from django_scopes import scope
 
 from finance import services
-from finance.models import Classification, PaymentMethod, RefundMethod
+from finance.models import Classification, PaymentMethod, RefundMethod, TransactionType
 from tests.factories import CustomerFactory
 
 D = Decimal
@@ -38,6 +38,11 @@ def card(ledger):
 @pytest.fixture
 def card_refund(ledger):
     return RefundMethod.objects.get(tenant=ledger, name="Card refund")
+
+
+def default_type(tenant, classification=Classification.WRITE_OFF) -> TransactionType:
+    """The tenant's default type of ``classification`` (the one ``set_up_ledger`` makes)."""
+    return TransactionType.objects.get(tenant=tenant, classification=classification, is_default=True)
 
 
 def line(price, *, quantity="1", description="Service", **kwargs):

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django_scopes import scope
 
 from finance import services
 from finance.exceptions import ActionNotAllowed
@@ -11,9 +12,11 @@ from finance.models import (
     Allocation,
     Classification,
     FinancialTransaction,
+    IssueReason,
     TransactionState,
+    TransactionType,
 )
-from tests.finance.conftest import AT, D, post_invoice, post_payment
+from tests.finance.conftest import AT, D, default_type, line, post_invoice, post_payment
 
 
 def fresh(obj):
@@ -85,7 +88,8 @@ class TestWriteOff:
         invoice = post_invoice(account, "100.00")
         post_payment(account, "40.00", card)
 
-        write_off, system_invoice = services.write_off_invoice(invoice=invoice, actor=None, at=AT)
+        write_off, system_invoice = services.write_off_invoice(invoice=invoice, actor=None, at=AT,
+                                                               type=default_type(account.tenant))
 
         assert write_off.total_amount == D("60.00")
         assert (write_off.net_amount, write_off.tax_amount) == (D("50.00"), D("10.00"))  # 20 % product rate
@@ -101,14 +105,14 @@ class TestWriteOff:
         post_payment(account, "100.00", card)
 
         with pytest.raises(ActionNotAllowed, match="settled; there is nothing to write off"):
-            services.write_off_invoice(invoice=invoice, actor=None, at=AT)
+            services.write_off_invoice(invoice=invoice, actor=None, at=AT, type=default_type(account.tenant))
 
     @pytest.mark.parametrize("unpaid", ["0.03", "10.05", "99.99"])
     def test_any_unpaid_amount_is_written_off_exactly(self, account, unpaid):
         # At 20 % a net price can never make 0.03 or 10.05; the write-off line is priced tax-inclusive.
         invoice = post_invoice(account, unpaid)
 
-        write_off, _ = services.write_off_invoice(invoice=invoice, actor=None, at=AT)
+        write_off, _ = services.write_off_invoice(invoice=invoice, actor=None, at=AT, type=default_type(account.tenant))
 
         assert write_off.total_amount == D(unpaid)
         assert write_off.net_amount + write_off.tax_amount == D(unpaid)
@@ -219,3 +223,126 @@ class TestAccountStates:
 
         assert set(raised.value.message_dict) == {"currency", "credit_limit"}
         assert Account.objects.filter(customer=customer).count() == 0
+
+
+@pytest.fixture
+def bankruptcy(ledger):
+    """A write-off type of the tenant's own, besides the default one."""
+    return TransactionType.objects.create(tenant=ledger, classification=Classification.WRITE_OFF, name="Bankruptcy")
+
+
+@pytest.fixture
+def uncollectable(ledger):
+    return IssueReason.objects.get(tenant=ledger, text="Uncollectable debt")
+
+
+@pytest.fixture
+def their_reason(other_tenant):
+    with scope(tenant=other_tenant):
+        services.set_up_ledger(tenant=other_tenant)
+        return IssueReason.objects.get(tenant=other_tenant, text="Goods returned")
+
+
+def ledger_rows():
+    """What an action could have written: every transaction, allocation and balance."""
+    return (
+        sorted(FinancialTransaction.objects.values_list("pk", "state", "open_amount")),
+        sorted(Allocation.objects.values_list("pk", "reversed_at")),
+        sorted(Account.objects.values_list("pk", "balance")),
+    )
+
+
+@pytest.mark.django_db
+class TestIssueReasonsAndTypes:
+    def test_a_write_off_takes_its_type_and_issue_reason(self, account, bankruptcy, uncollectable):
+        invoice = post_invoice(account, "100.00")
+
+        write_off, system_invoice = services.write_off_invoice(invoice=invoice, actor=None, at=AT, type=bankruptcy,
+                                                               issue_reason=uncollectable)
+
+        assert (fresh(write_off).type, fresh(write_off).issue_reason, fresh(write_off).issue_note) == (
+            bankruptcy, uncollectable, "")
+        assert (system_invoice.issue_reason, system_invoice.issue_note) == (
+            None, "Written off from Harriet Holloway (EUR)")
+
+    def test_a_write_off_without_a_type_is_refused_and_changes_nothing(self, account, uncollectable):
+        invoice = post_invoice(account, "100.00")
+        before = ledger_rows()
+
+        with pytest.raises(ValidationError) as refused:
+            services.write_off_invoice(invoice=invoice, actor=None, at=AT, type=None, issue_reason=uncollectable)
+
+        assert refused.value.message_dict == {"type": ["Choose the type of write-off."]}
+        assert ledger_rows() == before
+
+    def test_a_type_of_another_classification_is_refused_and_changes_nothing(self, account):
+        invoice = post_invoice(account, "100.00")
+        before = ledger_rows()
+
+        with pytest.raises(ValidationError) as refused:
+            services.write_off_invoice(invoice=invoice, actor=None, at=AT,
+                                       type=default_type(account.tenant, Classification.INVOICE_CANCELLATION))
+
+        assert refused.value.message_dict == {"type": ["Choose a write-off type."]}
+        assert ledger_rows() == before
+
+    def test_a_cancellation_takes_its_type_and_issue_reason(self, account, ledger):
+        invoice = post_invoice(account, "100.00")
+        returned = TransactionType.objects.create(tenant=ledger, classification=Classification.INVOICE_CANCELLATION,
+                                                  name="Goods returned")
+        reason = IssueReason.objects.get(tenant=ledger, text="Goods returned")
+
+        cancellation = services.cancel_invoice(invoice=invoice, actor=None, at=AT, type=returned, issue_reason=reason)
+
+        assert (fresh(cancellation).type, fresh(cancellation).issue_reason) == (returned, reason)
+
+    def test_a_payment_cancellation_takes_an_issue_reason_and_the_default_type(self, account, card, ledger):
+        payment = post_payment(account, "10.00", card)
+        reason = IssueReason.objects.get(tenant=ledger, text="Entered in error")
+
+        cancellation = services.cancel_payment(payment=payment, actor=None, at=AT, issue_reason=reason)
+
+        assert (cancellation.type, cancellation.issue_reason) == (
+            default_type(ledger, Classification.PAYMENT_CANCELLATION), reason)
+
+    def test_another_tenants_reason_is_refused_and_nothing_is_de_allocated(self, account, card, their_reason):
+        invoice = post_invoice(account, "100.00")
+        post_payment(account, "40.00", card)
+        before = ledger_rows()
+
+        with pytest.raises(ValidationError) as refused:
+            services.cancel_invoice(invoice=invoice, actor=None, at=AT, issue_reason=their_reason)
+
+        assert refused.value.message_dict == {"issue_reason": ["Unknown issue reason."]}
+        assert ledger_rows() == before
+
+    def test_credit_notes_and_refunds_take_an_issue_reason(self, account, card_refund, ledger):
+        goodwill = IssueReason.objects.get(tenant=ledger, text="Goodwill gesture")
+
+        note = services.create_transaction(account=account, classification=Classification.CREDIT_NOTE, actor=None,
+                                           at=AT, lines=[line("5.00")], issue_reason=goodwill)
+        refund = services.refund(account=account, amount="5.00", refund_method=card_refund, actor=None, at=AT,
+                                 issue_reason=goodwill).transaction
+
+        assert (fresh(note).issue_reason, fresh(refund).issue_reason) == (goodwill, goodwill)
+
+    def test_an_invoice_has_no_issue_reason(self, account, ledger):
+        goodwill = IssueReason.objects.get(tenant=ledger, text="Goodwill gesture")
+
+        with pytest.raises(ValidationError) as refused:
+            services.create_transaction(account=account, classification=Classification.INVOICE, actor=None, at=AT,
+                                        lines=[line("5.00")], issue_reason=goodwill)
+
+        assert refused.value.message_dict == {
+            "issue_reason": ["Only credit notes, refunds, cancellations and write-offs have an issue reason."]}
+        assert FinancialTransaction.objects.count() == 0
+
+    def test_a_moved_payment_says_where_it_went_in_its_note(self, account, card):
+        payment = post_payment(account, "10.00", card)
+        suspense = services.system_account(tenant=account.tenant, kind=AccountKind.SUSPENSE, currency="EUR")
+
+        moved = services.move_payment(payment=payment, destination=suspense, actor=None, at=AT)
+
+        cancellation = FinancialTransaction.objects.get(classification=Classification.PAYMENT_CANCELLATION)
+        assert (cancellation.issue_reason, cancellation.issue_note) == (None, "Moved to Suspense account (EUR)")
+        assert (moved.issue_reason, moved.issue_note) == (None, "Moved from Harriet Holloway (EUR)")

@@ -28,7 +28,7 @@ from finance.models import (
     TransactionState,
 )
 from tests.factories import CustomerFactory, TenantFactory
-from tests.finance.conftest import AT
+from tests.finance.conftest import AT, default_type
 
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("300.00"), places=2)
 
@@ -124,7 +124,8 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(invoice=invoices)
     def write_off(self, invoice):
         if invoice is not None and invoice.classification == Classification.INVOICE:
-            self.attempt(services.write_off_invoice, invoice=invoice, actor=None, at=self.now())
+            self.attempt(services.write_off_invoice, invoice=invoice, actor=None, at=self.now(),
+                         type=default_type(self.tenant))
 
     @rule(target=payments, invoice=invoices)
     def quick_pay(self, invoice):

@@ -24,6 +24,7 @@ from django_scopes import scope
 from finance import services
 from finance.models import Classification, PaymentMethod, Product, TaxRate
 from tests.factories import CustomerFactory
+from tests.finance.conftest import default_type
 
 D = Decimal
 
@@ -73,7 +74,8 @@ def book(ledger, customer):
     docs["pay"] = post(eur, Classification.PAYMENT, at(5, 18), amount=D("100.00"), payment_method=card)
     docs["inv_d"] = post(eur, invoice, at(5, 20), lines=[line("120.00", tax_rate=zero)])
     docs["inv_usd"] = post(usd, invoice, at(5, 20), lines=[line("40.00", tax_rate=zero)])
-    docs["wo"], docs["wo_invoice"] = services.write_off_invoice(invoice=docs["inv_b"], actor=None, at=at(5, 25))
+    docs["wo"], docs["wo_invoice"] = services.write_off_invoice(invoice=docs["inv_b"], actor=None, at=at(5, 25),
+                                                                type=default_type(ledger))
     docs["pay_cash"] = post(eur, Classification.PAYMENT, at(5, 26), amount=D("25.00"), payment_method=cash)
     docs["pc"] = services.cancel_payment(payment=docs["pay_cash"], actor=None, at=at(5, 27))
     return docs

@@ -13,6 +13,7 @@ from finance.models import Account, Classification, FinancialTransaction, Paymen
 from reports import selectors
 from reports.models import DailyFigure, DailyProductFigure
 from reports.selectors import Period, ReportFilter
+from tests.finance.conftest import default_type
 from tests.reports.conftest import D, at, line, post
 
 MAY = Period(start=date(2026, 5, 1), end=date(2026, 5, 31), time_zone="Europe/London")
@@ -146,7 +147,7 @@ class TestDailyFigures:
         account = Account.objects.filter(tenant=ledger, kind="customer").first()
         invoice = FinancialTransaction.objects.filter(tenant=ledger, account=account,
                                                       classification=Classification.INVOICE, open_amount__gt=0).first()
-        services.write_off_invoice(invoice=invoice, actor=None, at=datetime.now(UTC))
+        services.write_off_invoice(invoice=invoice, actor=None, at=datetime.now(UTC), type=default_type(ledger))
         today = datetime.now(UTC).date()
         kept, kept_products = figures(ledger), product_figures(ledger)
 

@@ -59,7 +59,7 @@ ALTER TABLE bench_groups ADD PRIMARY KEY (g);
 -- invoices, as drafts
 INSERT INTO finance_financialtransaction
   (tenant_id, account_id, currency, classification, direction, type_id, state, reference_number, number,
-   back_office_code, external_reference, issued_at, posted_at, due_on, issue_reason, net_amount, discount_amount,
+   back_office_code, external_reference, issued_at, posted_at, due_on, issue_note, net_amount, discount_amount,
    tax_amount, total_amount, open_amount, created_at)
 SELECT %(tenant)s, account_id, currency, 'invoice', 'debit', %(invoice_type)s, 'draft', 'BI' || g, '', '', '',
        posted_at, NULL, (posted_at + interval '30 days')::date, '', net, 0, net * 0.2, net * 1.2, 0, posted_at
@@ -68,7 +68,7 @@ SELECT %(tenant)s, account_id, currency, 'invoice', 'debit', %(invoice_type)s, '
 -- credit notes for half of the invoice, as drafts
 INSERT INTO finance_financialtransaction
   (tenant_id, account_id, currency, classification, direction, type_id, state, reference_number, number,
-   back_office_code, external_reference, issued_at, posted_at, due_on, issue_reason, net_amount, discount_amount,
+   back_office_code, external_reference, issued_at, posted_at, due_on, issue_note, net_amount, discount_amount,
    tax_amount, total_amount, open_amount, created_at)
 SELECT %(tenant)s, account_id, currency, 'credit_note', 'credit', %(credit_type)s, 'draft', 'BC' || g, '', '', '',
        LEAST(posted_at + interval '2 days', %(now)s), NULL, NULL, '', net / 2, 0, net / 2 * 0.2, net / 2 * 1.2, 0,
@@ -114,7 +114,7 @@ UPDATE finance_financialtransaction t SET state = 'posted', posted_at = t.issued
 -- payments (groups 0-4) and invoice cancellations (group 6), posted and fully allocated at once
 INSERT INTO finance_financialtransaction
   (tenant_id, account_id, currency, classification, direction, type_id, state, reference_number, number,
-   back_office_code, external_reference, issued_at, posted_at, due_on, issue_reason, net_amount, discount_amount,
+   back_office_code, external_reference, issued_at, posted_at, due_on, issue_note, net_amount, discount_amount,
    tax_amount, total_amount, open_amount, payment_method_id, related_id, created_at)
 SELECT %(tenant)s, g.account_id, g.currency, 'payment', 'credit', %(payment_type)s, 'posted', 'BP' || g.g,
        'PAY-' || lpad((row_number() OVER (ORDER BY g.g) + %(pay_start)s)::text, 6, '0'), '', '',
@@ -125,7 +125,7 @@ SELECT %(tenant)s, g.account_id, g.currency, 'payment', 'credit', %(payment_type
 
 INSERT INTO finance_financialtransaction
   (tenant_id, account_id, currency, classification, direction, type_id, state, reference_number, number,
-   back_office_code, external_reference, issued_at, posted_at, due_on, issue_reason, net_amount, discount_amount,
+   back_office_code, external_reference, issued_at, posted_at, due_on, issue_note, net_amount, discount_amount,
    tax_amount, total_amount, open_amount, related_id, created_at)
 SELECT %(tenant)s, g.account_id, g.currency, 'invoice_cancellation', 'credit', %(cancel_type)s, 'posted', 'BX' || g.g,
        'IC-' || lpad((row_number() OVER (ORDER BY g.g) + %(ic_start)s)::text, 6, '0'), '', '',
