@@ -24,6 +24,7 @@ from finance.models import (
     Classification,
     DueDateRule,
     FinancialTransaction,
+    IssueReason,
     LedgerDefinition,
     Lender,
     PaymentMethod,
@@ -42,11 +43,12 @@ ENTRY_CLASSIFICATIONS = (
 )
 FIELDS_OF = {
     Classification.INVOICE: ["account", "type", "lender", "due_on", "category", "back_office_code", "notes"],
-    Classification.CREDIT_NOTE: ["account", "type", "targets", "category", "back_office_code", "notes"],
+    Classification.CREDIT_NOTE: ["account", "type", "issue_reason", "targets", "category", "back_office_code",
+                                 "notes"],
     Classification.PAYMENT: ["account", "type", "amount", "payment_method", "external_reference", "targets",
                              "category", "back_office_code", "notes"],
-    Classification.REFUND: ["account", "type", "amount", "refund_method", "external_reference", "category",
-                            "back_office_code", "notes"],
+    Classification.REFUND: ["account", "type", "amount", "refund_method", "issue_reason", "external_reference",
+                            "category", "back_office_code", "notes"],
 }
 LINE_KEY = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -88,6 +90,7 @@ class TransactionForm(forms.Form):
                              help_text="Leave empty to use the account's due-date rule.")
     targets = InvoiceChoiceField(queryset=FinancialTransaction.objects.none(), required=False,
                                  widget=forms.CheckboxSelectMultiple)
+    issue_reason = forms.ModelChoiceField(queryset=IssueReason.objects.none(), required=False, empty_label="—")
     category = forms.ModelChoiceField(queryset=Category.objects.none(), required=False)
     back_office_code = forms.CharField(required=False, max_length=60)
     notes = forms.CharField(label="Shared notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -103,7 +106,7 @@ class TransactionForm(forms.Form):
             self.fields["account"].queryset = selectors.accounts_for(tenant=tenant)
         self.fields["type"].queryset = tenant_rows(TransactionType, tenant).filter(classification=classification)
         for name, model in (("payment_method", PaymentMethod), ("refund_method", RefundMethod),
-                            ("category", Category), ("lender", Lender)):
+                            ("category", Category), ("lender", Lender), ("issue_reason", IssueReason)):
             if name in self.fields:
                 self.fields[name].queryset = tenant_rows(model, tenant)
         if "targets" in self.fields:
@@ -237,6 +240,28 @@ class RejectForm(forms.Form):
         self.fields["reason"].queryset = tenant_rows(RejectionReason, tenant)
 
 
+class IssueForm(forms.Form):
+    """The type and issue reason of what an action issues: an invoice or payment cancellation (the
+    type defaults to the classification's default) or a write-off (seed 004: "Select a type of
+    write-off (mandatory) and issue reason (optional)")."""
+
+    type = forms.ModelChoiceField(queryset=TransactionType.objects.none())
+    issue_reason = forms.ModelChoiceField(queryset=IssueReason.objects.none(), required=False, empty_label="—")
+
+    def __init__(self, *args, tenant, classification: str, **kwargs):
+        types = tenant_rows(TransactionType, tenant).filter(classification=classification)
+        kwargs.setdefault("initial", {}).setdefault("type", types.filter(is_default=True).values_list("pk", flat=True)
+                                                    .first())
+        super().__init__(*args, **kwargs)
+        field = self.fields["type"]
+        field.queryset = types
+        field.label = f"{Classification(classification).label} type"
+        # A cancellation without a type gets the default one; a write-off's type is chosen.
+        field.required = classification == Classification.WRITE_OFF
+        field.empty_label = "Choose a type…" if field.required else "Default"
+        self.fields["issue_reason"].queryset = tenant_rows(IssueReason, tenant)
+
+
 class QuickPayForm(forms.Form):
     payment_method = forms.ModelChoiceField(queryset=PaymentMethod.objects.none())
     external_reference = forms.CharField(required=False, max_length=120)
@@ -281,11 +306,13 @@ class NotesForm(forms.Form):
 class RefundForm(forms.Form):
     amount = forms.CharField(max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     refund_method = forms.ModelChoiceField(queryset=RefundMethod.objects.none())
+    issue_reason = forms.ModelChoiceField(queryset=IssueReason.objects.none(), required=False, empty_label="—")
     external_reference = forms.CharField(required=False, max_length=120)
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["refund_method"].queryset = tenant_rows(RefundMethod, tenant)
+        self.fields["issue_reason"].queryset = tenant_rows(IssueReason, tenant)
 
 
 class AccountStateForm(forms.Form):

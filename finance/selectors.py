@@ -36,8 +36,8 @@ def get_account(*, tenant: Tenant, account_id: int) -> Account:
 def get_transaction(*, tenant: Tenant, transaction_id: int) -> FinancialTransaction:
     try:
         return FinancialTransaction.objects.select_related(
-            *TRANSACTION_LIST_RELATED, "category", "rejection_reason", "related", "created_by", "account__lender",
-            "for_customer",
+            *TRANSACTION_LIST_RELATED, "category", "rejection_reason", "issue_reason", "related", "created_by",
+            "account__lender", "for_customer",
         ).get(tenant=tenant, pk=transaction_id)
     except (FinancialTransaction.DoesNotExist, ValueError, TypeError):
         raise Http404("No such transaction.") from None

@@ -20,6 +20,7 @@ from finance.api.schemas import (
     AccountDetailOut,
     AccountIn,
     AccountOut,
+    CancelIn,
     LineIn,
     MoneyIn,
     MoveIn,
@@ -32,6 +33,7 @@ from finance.api.schemas import (
     TransactionOut,
     TransactionPatch,
     TransactionSummaryOut,
+    WriteOffIn,
 )
 from finance.models import (
     WITH_LINES,
@@ -40,6 +42,7 @@ from finance.models import (
     Classification,
     DueDateRule,
     FinancialTransaction,
+    IssueReason,
     Lender,
     PaymentMethod,
     Product,
@@ -110,6 +113,7 @@ def _values(resolve: _Resolver, payload, currency: str, fields: set[str]) -> dic
         "payment_method": lambda v: resolve.row(PaymentMethod, v, "payment_method"),
         "refund_method": lambda v: resolve.row(RefundMethod, v, "refund_method"),
         "category": lambda v: resolve.row(Category, v, "category"),
+        "issue_reason": lambda v: resolve.row(IssueReason, v, "issue_reason"),
         "targets": lambda v: resolve.rows(FinancialTransaction, v, "targets"),
         "lender": lambda v: resolve.row(Lender, v, "lender"),
     }
@@ -158,9 +162,10 @@ def refund(request: HttpRequest, account_id: int, payload: RefundIn):
     resolve = _Resolver(request.tenant)
     amount = resolve.amount(payload.amount, account.currency)
     method = resolve.row(RefundMethod, payload.refund_method, "refund_method")
+    reason = resolve.row(IssueReason, payload.issue_reason, "issue_reason")
     resolve.check()
     result = services.refund(account=account, amount=amount, refund_method=method, actor=None, at=timezone.now(),
-                             external_reference=payload.external_reference)
+                             issue_reason=reason, external_reference=payload.external_reference)
     return Status(201, {"transaction": _transaction(request, result.transaction.pk), "warnings": result.warnings})
 
 
@@ -185,8 +190,8 @@ def create_transaction(request: HttpRequest, payload: TransactionIn):
         resolve.errors["classification"] = [
             "Create an invoice, credit_note, payment or refund; the other classifications come from actions."
         ]
-    fields = {"type", "due_on", "payment_method", "refund_method", "category", "targets", "back_office_code",
-              "external_reference"}
+    fields = {"type", "due_on", "payment_method", "refund_method", "category", "issue_reason", "targets",
+              "back_office_code", "external_reference"}
     fields |= {"lines"} if payload.classification in WITH_LINES else {"amount"}
     fields |= {"lender"} if payload.lender is not None else set()
     values = _values(resolve, payload, account.currency if account else "", fields)
@@ -231,22 +236,35 @@ def reject_transaction(request: HttpRequest, transaction_id: int, payload: Rejec
     return _transaction(request, txn.pk)
 
 
+def _issue(request: HttpRequest, payload) -> dict:
+    """The type and issue reason of a cancellation or write-off, the tenant's rows."""
+    resolve = _Resolver(request.tenant)
+    values = {"type": resolve.row(TransactionType, payload.type, "type"),
+              "issue_reason": resolve.row(IssueReason, payload.issue_reason, "issue_reason")}
+    resolve.check()
+    return values
+
+
 @router.post("/transactions/{transaction_id}/cancel", response={201: TransactionOut})
-def cancel_transaction(request: HttpRequest, transaction_id: int):
-    """Cancel a posted invoice or payment; answers the cancellation."""
+def cancel_transaction(request: HttpRequest, transaction_id: int, payload: CancelIn | None = None):
+    """Cancel a posted invoice or payment, of a cancellation type (the default when none) and for an
+    issue reason (optional); answers the cancellation."""
     txn = _transaction(request, transaction_id)
+    values = _issue(request, payload or CancelIn())
     if txn.classification == Classification.PAYMENT:
-        cancellation = services.cancel_payment(payment=txn, actor=None, at=timezone.now())
+        cancellation = services.cancel_payment(payment=txn, actor=None, at=timezone.now(), **values)
     else:
-        cancellation = services.cancel_invoice(invoice=txn, actor=None, at=timezone.now())
+        cancellation = services.cancel_invoice(invoice=txn, actor=None, at=timezone.now(), **values)
     return Status(201, _transaction(request, cancellation.pk))
 
 
 @router.post("/transactions/{transaction_id}/write-off", response={201: TransactionOut})
-def write_off(request: HttpRequest, transaction_id: int):
-    """Write off what is unpaid of a posted invoice; answers the write-off."""
+def write_off(request: HttpRequest, transaction_id: int, payload: WriteOffIn):
+    """Write off what is unpaid of a posted invoice, of a write-off type (mandatory) and for an issue
+    reason (optional); answers the write-off."""
     txn = _transaction(request, transaction_id)
-    written_off, _ = services.write_off_invoice(invoice=txn, actor=None, at=timezone.now())
+    values = _issue(request, payload)
+    written_off, _ = services.write_off_invoice(invoice=txn, actor=None, at=timezone.now(), **values)
     return Status(201, _transaction(request, written_off.pk))
 
 

@@ -110,6 +110,7 @@ class TransactionIn(Schema):
     payment_method: int | None = None
     refund_method: int | None = None
     category: int | None = None
+    issue_reason: int | None = Field(None, description="One of the tenant's issue reasons: credit notes and refunds.")
     targets: list[int] = Field([], description="Posted invoices a payment pays or a credit note credits.")
     back_office_code: str = ""
     external_reference: str = ""
@@ -124,6 +125,7 @@ class TransactionPatch(Schema):
     payment_method: int | None = None
     refund_method: int | None = None
     category: int | None = None
+    issue_reason: int | None = None
     targets: list[int] | None = None
     back_office_code: str | None = None
     external_reference: str | None = None
@@ -224,6 +226,7 @@ class TransactionSummaryOut(Schema):
     discount: MoneyOut
     tax: MoneyOut
     total: MoneyOut
+    total_without_tax: MoneyOut = Field(description="Net less discount, as the revenue report counts it.")
     outstanding: MoneyOut | None = Field(description="What is left to pay of a posted debit (open amount).")
     unallocated: MoneyOut | None = Field(description="What is left to allocate of a posted credit.")
 
@@ -272,6 +275,10 @@ class TransactionSummaryOut(Schema):
         return _money(obj.total_amount, obj.currency)
 
     @staticmethod
+    def resolve_total_without_tax(obj) -> dict:
+        return _money(obj.total_without_tax, obj.currency)
+
+    @staticmethod
     def resolve_outstanding(obj) -> dict | None:
         if obj.state != TransactionState.POSTED or not obj.is_debit:
             return None
@@ -284,8 +291,16 @@ class TransactionSummaryOut(Schema):
         return _money(obj.open_amount, obj.currency)
 
 
+class IssueReasonOut(Schema):
+    id: int
+    text: str
+
+
 class TransactionOut(TransactionSummaryOut):
     rejection_reason: str | None
+    issue_reason: IssueReasonOut | None
+    issue_note: str = Field(description="What the system recorded about why it was issued (a moved payment, a "
+                                        "written-off invoice), or an issue reason typed as free text.")
     related: int | None
     targets: list[int]
     notes: str
@@ -349,4 +364,15 @@ class MoveIn(Schema):
 class RefundIn(Schema):
     amount: MoneyIn
     refund_method: int
+    issue_reason: int | None = None
     external_reference: str = ""
+
+
+class CancelIn(Schema):
+    type: int | None = Field(None, description="An invoice or payment cancellation type; the default when none.")
+    issue_reason: int | None = None
+
+
+class WriteOffIn(Schema):
+    type: int | None = Field(None, description="A write-off type: mandatory (422 when missing).")
+    issue_reason: int | None = None

@@ -20,6 +20,7 @@ from finance.forms import (
 from finance.models import (
     Category,
     DueDateRule,
+    IssueReason,
     LedgerDefinition,
     Lender,
     PaymentMethod,
@@ -56,6 +57,7 @@ SETTINGS = {
     "categories": Setting(Category, ["name"], "Categories", ["name"]),
     "rejection-reasons": Setting(RejectionReason, ["text"], "Rejection reasons", ["text"]),
     "lenders": Setting(Lender, ["name", "email"], "Lenders and providers", ["name", "email"]),
+    "issue-reasons": Setting(IssueReason, ["text"], "Issue reasons", ["text"]),
     "due-date-rules": Setting(DueDateRule, ["name", "kind", "days", "nth_day", "months", "proximity_days"],
                               "Due-date rules", ["name", "kind", "days", "nth_day", "months", "proximity_days"]),
 }

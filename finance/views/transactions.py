@@ -17,6 +17,7 @@ from finance import selectors, services
 from finance.forms import (
     ENTRY_CLASSIFICATIONS,
     CommunicateForm,
+    IssueForm,
     LineFormSet,
     MoveForm,
     NotesForm,
@@ -30,6 +31,7 @@ from finance.forms import (
     preview_amounts,
 )
 from finance.models import (
+    CANCELLATION_OF,
     WITH_LINES,
     AccountKind,
     Classification,
@@ -118,6 +120,7 @@ def transaction_update(request, transaction_id: int):
         "payment_method": txn.payment_method_id, "refund_method": txn.refund_method_id,
         "external_reference": txn.external_reference, "due_on": txn.due_on, "category": txn.category_id,
         "back_office_code": txn.back_office_code, "targets": [t.pk for t in selectors.targets_of(txn=txn)],
+        "issue_reason": txn.issue_reason_id,
     }
     form = TransactionForm(request.POST or None, tenant=request.tenant, classification=classification,
                            account=txn.account, editing=True, initial=initial)
@@ -178,6 +181,12 @@ def transaction_detail(request, transaction_id: int):
         "reject_form": RejectForm(tenant=request.tenant) if "reject" in actions else None,
         "quick_pay_form": QuickPayForm(tenant=request.tenant) if "quick_pay" in actions else None,
         "move_form": MoveForm(txn=txn) if "move" in actions else None,
+        "cancel_form": (IssueForm(tenant=request.tenant, classification=CANCELLATION_OF[txn.classification],
+                                  auto_id="cancel_%s")
+                        if "cancel" in actions else None),
+        "write_off_form": (IssueForm(tenant=request.tenant, classification=Classification.WRITE_OFF,
+                                     auto_id="write_off_%s")
+                           if "write_off" in actions else None),
         "notes_form": NotesForm(initial={"text": notes[-1].text if notes else ""}),
         "communicate_form": (CommunicateForm(templates=_message_templates(request, txn))
                              if "communicate" in actions else None),
@@ -207,15 +216,23 @@ def _reject(request, txn, at):
 
 
 def _cancel(request, txn, at):
+    # Anything but a payment goes to ``cancel_invoice``, which says what can be cancelled.
+    classification = CANCELLATION_OF.get(txn.classification, Classification.INVOICE_CANCELLATION)
+    form = IssueForm(request.POST, tenant=request.tenant, classification=classification)
+    if not form.is_valid():
+        raise form_errors(form)
     if txn.classification == Classification.PAYMENT:
-        cancellation = services.cancel_payment(payment=txn, actor=request.user, at=at)
+        cancellation = services.cancel_payment(payment=txn, actor=request.user, at=at, **form.cleaned_data)
     else:
-        cancellation = services.cancel_invoice(invoice=txn, actor=request.user, at=at)
+        cancellation = services.cancel_invoice(invoice=txn, actor=request.user, at=at, **form.cleaned_data)
     return f"{txn} cancelled by {cancellation}.", []
 
 
 def _write_off(request, txn, at):
-    write_off, _ = services.write_off_invoice(invoice=txn, actor=request.user, at=at)
+    form = IssueForm(request.POST, tenant=request.tenant, classification=Classification.WRITE_OFF)
+    if not form.is_valid():
+        raise form_errors(form)
+    write_off, _ = services.write_off_invoice(invoice=txn, actor=request.user, at=at, **form.cleaned_data)
     return f"{txn} written off by {write_off}.", []
 
 

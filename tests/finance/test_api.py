@@ -11,14 +11,16 @@ from finance.models import (
     AccountKind,
     Classification,
     FinancialTransaction,
+    IssueReason,
     PaymentMethod,
     RefundMethod,
     RejectionReason,
     TaxRate,
     TransactionState,
+    TransactionType,
 )
 from tests.factories import CustomerFactory
-from tests.finance.conftest import AT, D, line, post_invoice, post_payment
+from tests.finance.conftest import AT, D, default_type, line, post_invoice, post_payment
 from tests.helpers import assert_404_for_other_tenant
 
 
@@ -432,7 +434,8 @@ class TestActionsApi:
     def test_writes_off_an_invoice(self, api_client, account):
         invoice = post_invoice(account, "100.00")
 
-        response = post_json(api_client, f"/api/v1/transactions/{invoice.pk}/write-off")
+        response = post_json(api_client, f"/api/v1/transactions/{invoice.pk}/write-off",
+                             {"type": default_type(account.tenant).pk})
 
         assert response.status_code == 201
         assert response.json()["classification"] == "write_off"
@@ -496,3 +499,137 @@ class TestActionsApi:
 
         assert {"/api/v1/accounts", "/api/v1/accounts/{account_id}/refunds", "/api/v1/transactions",
                 "/api/v1/transactions/{transaction_id}/quick-pay"} <= set(paths)
+
+
+def issue_fields(body: dict) -> dict:
+    return {k: body[k] for k in ("classification", "type", "issue_reason", "issue_note", "related", "total")}
+
+
+@pytest.mark.django_db
+class TestIssueReasonsApi:
+    @pytest.fixture
+    def bankruptcy(self, ledger):
+        return TransactionType.objects.create(tenant=ledger, classification=Classification.WRITE_OFF,
+                                              name="Bankruptcy")
+
+    @pytest.fixture
+    def uncollectable(self, ledger):
+        return IssueReason.objects.get(tenant=ledger, text="Uncollectable debt")
+
+    def test_writes_off_with_a_type_and_an_issue_reason(self, api_client, account, bankruptcy, uncollectable):
+        invoice = post_invoice(account, "100.00")
+
+        response = post_json(api_client, f"/api/v1/transactions/{invoice.pk}/write-off",
+                             {"type": bankruptcy.pk, "issue_reason": uncollectable.pk})
+
+        assert response.status_code == 201
+        assert issue_fields(response.json()) == {
+            "classification": "write_off", "type": "Bankruptcy",
+            "issue_reason": {"id": uncollectable.pk, "text": "Uncollectable debt"}, "issue_note": "",
+            "related": invoice.pk, "total": eur("100.00"),
+        }
+
+    @pytest.mark.parametrize(
+        ("payload", "errors"),
+        [
+            ({}, [{"field": "type", "message": "Choose the type of write-off."}]),
+            ({"type": None}, [{"field": "type", "message": "Choose the type of write-off."}]),
+            ({"type": "theirs"}, [{"field": "type", "message": "Not found."}]),
+            ({"type": "cancellation"}, [{"field": "type", "message": "Choose a write-off type."}]),
+            ({"type": "ours", "issue_reason": "theirs"}, [{"field": "issue_reason", "message": "Not found."}]),
+            ({"type": "ours", "issue_reason": 0}, [{"field": "issue_reason", "message": "Not found."}]),
+            ({"type": "ours", "issue_reason": "x"},
+             [{"field": "issue_reason", "message": "Input should be a valid integer, unable to parse string as an "
+                                                   "integer"}]),
+        ],
+    )
+    def test_a_bad_write_off_answers_422_naming_the_field_and_changes_nothing(
+            self, api_client, account, theirs, other_tenant, payload, errors):
+        with scope(tenant=other_tenant):
+            their_rows = {"type": default_type(other_tenant).pk,
+                          "issue_reason": IssueReason.objects.get(tenant=other_tenant, text="Goods returned").pk}
+        ours = {"ours": default_type(account.tenant).pk,
+                "cancellation": default_type(account.tenant, Classification.INVOICE_CANCELLATION).pk}
+        invoice = post_invoice(account, "100.00")
+        body = {k: their_rows[k] if v == "theirs" else ours.get(v, v) if isinstance(v, str) and v in ours else v
+                for k, v in payload.items()}
+
+        response = post_json(api_client, f"/api/v1/transactions/{invoice.pk}/write-off", body)
+
+        assert response.status_code == 422
+        assert response.json() == {"detail": "Invalid input.", "errors": errors}
+        assert fresh(invoice).open_amount == D("100.00")
+        assert fresh(account).balance == D("100.00")
+        assert not FinancialTransaction.objects.filter(tenant=account.tenant,
+                                                       classification=Classification.WRITE_OFF).exists()
+
+    def test_cancels_with_a_type_and_an_issue_reason(self, api_client, account, ledger):
+        invoice = post_invoice(account, "100.00")
+        returned = TransactionType.objects.create(tenant=ledger, classification=Classification.INVOICE_CANCELLATION,
+                                                  name="Goods returned")
+        reason = IssueReason.objects.get(tenant=ledger, text="Goods returned")
+
+        response = post_json(api_client, f"/api/v1/transactions/{invoice.pk}/cancel",
+                             {"type": returned.pk, "issue_reason": reason.pk})
+
+        assert response.status_code == 201
+        assert issue_fields(response.json()) == {
+            "classification": "invoice_cancellation", "type": "Goods returned",
+            "issue_reason": {"id": reason.pk, "text": "Goods returned"}, "issue_note": "", "related": invoice.pk,
+            "total": eur("100.00"),
+        }
+
+    def test_a_cancellation_with_another_tenants_reason_answers_422_and_changes_nothing(
+            self, api_client, account, card, other_tenant, theirs):
+        payment = post_payment(account, "10.00", card)
+        with scope(tenant=other_tenant):
+            their_reason = IssueReason.objects.get(tenant=other_tenant, text="Goods returned")
+
+        response = post_json(api_client, f"/api/v1/transactions/{payment.pk}/cancel",
+                             {"issue_reason": their_reason.pk})
+
+        assert response.status_code == 422
+        assert response.json() == {"detail": "Invalid input.",
+                                   "errors": [{"field": "issue_reason", "message": "Not found."}]}
+        assert fresh(account).balance == D("-10.00")
+        assert FinancialTransaction.objects.filter(tenant=account.tenant).count() == 1
+
+    def test_a_credit_note_and_a_refund_take_an_issue_reason(self, api_client, account, card_refund, ledger):
+        goodwill = IssueReason.objects.get(tenant=ledger, text="Goodwill gesture")
+
+        note = post_json(api_client, "/api/v1/transactions", {
+            "account": account.pk, "classification": "credit_note", "issue_reason": goodwill.pk,
+            "lines": [{"description": "Goodwill", "unit_price": "5.00"}]}).json()
+        refund = post_json(api_client, f"/api/v1/accounts/{account.pk}/refunds", {
+            "amount": eur("5.00"), "refund_method": card_refund.pk, "issue_reason": goodwill.pk}).json()
+
+        expected = {"id": goodwill.pk, "text": "Goodwill gesture"}
+        assert (note["issue_reason"], refund["transaction"]["issue_reason"]) == (expected, expected)
+
+    def test_an_invoice_with_an_issue_reason_answers_422_and_saves_nothing(self, api_client, account, ledger):
+        goodwill = IssueReason.objects.get(tenant=ledger, text="Goodwill gesture")
+
+        response = post_json(api_client, "/api/v1/transactions", {
+            "account": account.pk, "classification": "invoice", "issue_reason": goodwill.pk,
+            "lines": [{"description": "Fee", "unit_price": "5.00"}]})
+
+        assert response.status_code == 422
+        assert response.json() == {"detail": "Invalid input.", "errors": [{
+            "field": "issue_reason",
+            "message": "Only credit notes, refunds, cancellations and write-offs have an issue reason."}]}
+        assert FinancialTransaction.objects.count() == 0
+
+    def test_an_invoice_has_its_total_without_tax(self, api_client, account, ledger):
+        vat = TaxRate.objects.get(tenant=ledger, name="Standard")
+        response = post_json(api_client, "/api/v1/transactions", {
+            "account": account.pk, "classification": "invoice",
+            "lines": [{"description": "Consulting", "quantity": "2", "unit_price": "45.50", "discount_percent": "10",
+                       "tax_rate": vat.pk}]})
+
+        body = api_client.get(f"/api/v1/transactions/{response.json()['id']}").json()
+
+        assert {k: body[k] for k in ("net", "discount", "total_without_tax", "tax", "total")} == {
+            "net": eur("91.00"), "discount": eur("9.10"), "total_without_tax": eur("81.90"), "tax": eur("16.38"),
+            "total": eur("98.28")}
+        listed = api_client.get("/api/v1/transactions").json()["items"][0]
+        assert listed["total_without_tax"] == eur("81.90")

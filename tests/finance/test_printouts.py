@@ -8,7 +8,7 @@ from django.urls import reverse
 from django_scopes import scope
 
 from finance import printing, services
-from finance.models import Classification, TaxRate
+from finance.models import Classification, IssueReason, TaxRate, TransactionType
 from notifications.models import Notification
 from tests.finance.conftest import AT, D, line, post_invoice, post_payment
 from tests.helpers import assert_404_for_other_tenant
@@ -170,3 +170,36 @@ class TestTransactionExports:
 
         assert_404_for_other_tenant(other_client, url + f"?account={account.pk}")
         assert_404_for_other_tenant(other_client, url + f"?customer={account.customer_id}")
+
+
+@pytest.mark.django_db
+class TestIssueReasonsAndTotalWithoutTaxOnPrintouts:
+    def test_an_invoice_prints_its_total_without_tax_between_discount_and_tax(self, invoice, staff_client):
+        content = staff_client.get(printout_url(invoice)).content.decode()
+        text = pdf_text(staff_client.get(printout_url(invoice, "?format=pdf")).content)
+
+        # net 245.50 − discount 20.00
+        assert '<tr id="doc-without-tax"><th>Total without tax</th><td>€225.50</td></tr>' in content
+        assert "Discount €20.00\nTotal without tax €225.50\nTax €36.00" in text
+
+    def test_a_cancellation_prints_its_type_and_issue_reason(self, invoice, staff_client, ledger):
+        returned = TransactionType.objects.create(tenant=ledger, classification=Classification.INVOICE_CANCELLATION,
+                                                  name="Goods returned")
+        reason = IssueReason.objects.get(tenant=ledger, text="Goods returned")
+        cancellation = services.cancel_invoice(invoice=invoice, actor=None, at=AT, type=returned, issue_reason=reason)
+
+        content = staff_client.get(printout_url(cancellation)).content.decode()
+
+        assert '<dt>Type</dt><dd id="doc-type">Goods returned</dd>' in content
+        assert '<dt>Issue reason</dt><dd id="doc-issue-reason">Goods returned</dd>' in content
+        assert '<tr id="doc-without-tax"><th>Total without tax</th><td>€225.50</td></tr>' in content
+
+    def test_a_credit_note_prints_its_issue_reason(self, account, staff_client, ledger):
+        goodwill = IssueReason.objects.get(tenant=ledger, text="Goodwill gesture")
+        draft = services.create_transaction(account=account, classification=Classification.CREDIT_NOTE, actor=None,
+                                            at=AT, lines=[line("12.00", description="Goodwill")],
+                                            issue_reason=goodwill)
+
+        text = pdf_text(staff_client.get(printout_url(draft, "?format=pdf")).content)
+
+        assert "Issue reason Goodwill gesture" in text

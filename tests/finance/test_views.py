@@ -11,6 +11,7 @@ from finance.models import (
     AccountKind,
     Classification,
     FinancialTransaction,
+    IssueReason,
     PaymentMethod,
     RejectionReason,
     SharedNote,
@@ -19,7 +20,7 @@ from finance.models import (
     TransactionType,
 )
 from tests.factories import CustomerFactory
-from tests.finance.conftest import AT, D, line, post_invoice, post_payment
+from tests.finance.conftest import AT, D, default_type, line, post_invoice, post_payment
 from tests.helpers import assert_404_for_other_tenant
 
 LIST = reverse("finance:transaction_list")
@@ -548,7 +549,7 @@ class TestActions:
     def test_writes_off_an_invoice(self, accountant_client, account):
         invoice = post_invoice(account, "100.00")
 
-        accountant_client.post(action_url(invoice, "write_off"))
+        accountant_client.post(action_url(invoice, "write_off"), {"type": default_type(account.tenant).pk})
 
         assert fresh(invoice).open_amount == D("0.00")
         assert FinancialTransaction.objects.get(classification=Classification.WRITE_OFF).total_amount == D("100.00")
@@ -763,7 +764,8 @@ class TestSettings:
         assert not TaxRate.objects.filter(name="Reduced").exists()
 
     @pytest.mark.parametrize("entity", ["products", "tax-rates", "transaction-types", "payment-methods",
-                                        "refund-methods", "categories", "rejection-reasons", "due-date-rules"])
+                                        "refund-methods", "categories", "rejection-reasons", "issue-reasons",
+                                        "due-date-rules"])
     def test_every_list_and_form_renders(self, accountant_client, ledger, entity):
         listing = accountant_client.get(reverse("finance:setting_list", args=[entity]))
         form = accountant_client.get(reverse("finance:setting_create", args=[entity]))
@@ -852,3 +854,157 @@ class TestLoginRequired:
     def test_the_nav_links_to_finance(self, staff_client, ledger):
         assert f'<a href="{LIST}" aria-current="page">Finance</a>' in staff_client.get(LIST).text
 
+
+
+@pytest.mark.django_db
+class TestIssueReasonsOnPages:
+    @pytest.fixture
+    def bankruptcy(self, ledger):
+        return TransactionType.objects.create(tenant=ledger, classification=Classification.WRITE_OFF,
+                                              name="Bankruptcy")
+
+    def test_the_invoice_page_offers_write_off_types_and_reasons(self, accountant_client, account, bankruptcy):
+        invoice = post_invoice(account, "100.00")
+
+        form = accountant_client.get(detail_url(invoice)).context["write_off_form"]
+
+        assert [str(c[1]) for c in form.fields["type"].choices] == ["Choose a type…", "Bankruptcy", "Write-off"]
+        assert form["type"].value() == default_type(account.tenant).pk
+        assert [str(c[1]) for c in form.fields["issue_reason"].choices] == [
+            "—", "Entered in error", "Goods returned", "Goodwill gesture", "Uncollectable debt"]
+
+    def test_writes_off_with_the_chosen_type_and_reason_and_shows_them(self, accountant_client, account, bankruptcy):
+        invoice = post_invoice(account, "100.00")
+        reason = IssueReason.objects.get(text="Uncollectable debt")
+
+        response = accountant_client.post(action_url(invoice, "write_off"),
+                                          {"type": bankruptcy.pk, "issue_reason": reason.pk}, follow=True)
+
+        write_off = FinancialTransaction.objects.get(classification=Classification.WRITE_OFF)
+        assert flashes(response) == [f"Invoice INV-000001 written off by Write-off {write_off.number}."]
+        assert (write_off.type, write_off.issue_reason) == (bankruptcy, reason)
+        page = accountant_client.get(detail_url(write_off)).text
+        assert "<dt>Type</dt><dd>Bankruptcy</dd>" in page
+        assert '<dd id="txn-issue-reason">Uncollectable debt</dd>' in page
+
+    @pytest.mark.parametrize(
+        ("data", "message"),
+        [
+            ({"type": ""}, "Type: This field is required."),
+            ({"type": "theirs"}, "Type: Select a valid choice. That choice is not one of the available choices."),
+            ({"type": "cancellation"},
+             "Type: Select a valid choice. That choice is not one of the available choices."),
+            ({"type": "ours", "issue_reason": "theirs"},
+             "Issue reason: Select a valid choice. That choice is not one of the available choices."),
+        ],
+    )
+    def test_a_bad_write_off_names_the_field_and_changes_nothing(self, accountant_client, account, other_tenant,
+                                                                 data, message):
+        from django_scopes import scope
+
+        with scope(tenant=other_tenant):
+            services.set_up_ledger(tenant=other_tenant)
+            theirs = {"type": default_type(other_tenant).pk,
+                      "issue_reason": IssueReason.objects.get(tenant=other_tenant, text="Goods returned").pk}
+        ours = {"ours": default_type(account.tenant).pk,
+                "cancellation": default_type(account.tenant, Classification.INVOICE_CANCELLATION).pk}
+        invoice = post_invoice(account, "100.00")
+        posted = {k: theirs[k] if v == "theirs" else ours.get(v, v) for k, v in data.items()}
+
+        response = accountant_client.post(action_url(invoice, "write_off"), posted, follow=True)
+
+        assert flashes(response) == [message]
+        assert fresh(invoice).open_amount == D("100.00")
+        assert fresh(account).balance == D("100.00")
+        assert not FinancialTransaction.objects.filter(classification=Classification.WRITE_OFF).exists()
+
+    def test_cancels_with_a_type_and_reason(self, accountant_client, account, ledger):
+        invoice = post_invoice(account, "100.00")
+        returned = TransactionType.objects.create(tenant=ledger, classification=Classification.INVOICE_CANCELLATION,
+                                                  name="Goods returned")
+        reason = IssueReason.objects.get(text="Goods returned")
+
+        accountant_client.post(action_url(invoice, "cancel"), {"type": returned.pk, "issue_reason": reason.pk})
+
+        cancellation = FinancialTransaction.objects.get(classification=Classification.INVOICE_CANCELLATION)
+        assert (cancellation.type, cancellation.issue_reason) == (returned, reason)
+
+    def test_a_payment_cancellation_is_offered_payment_cancellation_types(self, accountant_client, account, card):
+        payment = post_payment(account, "10.00", card)
+
+        form = accountant_client.get(detail_url(payment)).context["cancel_form"]
+
+        assert [str(c[1]) for c in form.fields["type"].choices] == ["Default", "Payment cancellation"]
+
+    def test_a_credit_note_is_entered_with_an_issue_reason(self, staff_client, account):
+        goodwill = IssueReason.objects.get(text="Goodwill gesture")
+        data = invoice_form(account, {"description": "Refund of fee", "quantity": "1", "unit_price": "20.00"},
+                            issue_reason=goodwill.pk)
+        data.pop("due_on")
+
+        response = staff_client.post(create_url("credit_note"), data)
+
+        note = FinancialTransaction.objects.get()
+        assert response.status_code == 302
+        assert (note.classification, note.issue_reason) == (Classification.CREDIT_NOTE, goodwill)
+        assert staff_client.get(reverse("finance:transaction_update", args=[note.pk])).context["form"][
+            "issue_reason"].value() == goodwill.pk
+
+    def test_an_invoice_form_has_no_issue_reason(self, staff_client, account):
+        assert "issue_reason" not in staff_client.get(create_url("invoice")).context["form"].fields
+
+    def test_a_refund_from_the_account_page_takes_an_issue_reason(self, accountant_client, account, card_refund):
+        error = IssueReason.objects.get(text="Entered in error")
+
+        accountant_client.post(reverse("finance:account_refund", args=[account.pk]),
+                               {"amount": "5.00", "refund_method": card_refund.pk, "issue_reason": error.pk})
+
+        assert FinancialTransaction.objects.get().issue_reason == error
+
+    def test_the_issue_note_is_shown_beside_the_reason(self, staff_client, account, card):
+        payment = services.create_transaction(account=account, classification=Classification.PAYMENT, actor=None,
+                                              at=AT, amount="10.00", payment_method=card,
+                                              issue_note="Customer phoned to cancel")
+
+        page = staff_client.get(detail_url(payment)).text
+
+        assert '<dd id="txn-issue-note">Customer phoned to cancel</dd>' in page
+
+    def test_an_invoice_shows_its_total_without_tax(self, staff_client, account, ledger):
+        standard = TaxRate.objects.get(name="Standard")
+        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
+                                            at=AT, lines=[line("100.00", quantity="2", tax_rate=standard,
+                                                               discount_percent=D("10")), line("45.50")])
+
+        page = staff_client.get(detail_url(draft)).text
+
+        # net 245.50 − discount 20.00 = 225.50; tax 36.00; total 261.50
+        assert '<dt>Total without tax</dt><dd id="txn-without-tax">€225.50</dd>' in page
+
+    def test_issue_reasons_are_managed_in_the_settings(self, accountant_client, ledger):
+        accountant_client.post(reverse("finance:setting_create", args=["issue-reasons"]), {"text": "Price error"})
+        reason = IssueReason.objects.get(text="Price error")
+        accountant_client.post(reverse("finance:setting_update", args=["issue-reasons", reason.pk]),
+                               {"text": "Wrong price"})
+
+        listing = accountant_client.get(reverse("finance:setting_list", args=["issue-reasons"]))
+        duplicate = accountant_client.post(reverse("finance:setting_create", args=["issue-reasons"]),
+                                           {"text": "Goods returned"})
+
+        assert (fresh(reason).tenant, fresh(reason).text) == (ledger, "Wrong price")
+        assert "Wrong price" in listing.text
+        assert "Text: Another issue reason has this text." in duplicate.text
+        assert IssueReason.objects.filter(tenant=ledger, text="Goods returned").count() == 1
+
+    def test_another_tenants_issue_reason_is_not_found(self, other_tenant, ledger):
+        from crm.models import Role
+        from tests.conftest import logged_in
+        from tests.factories import UserFactory
+
+        reason = IssueReason.objects.get(tenant=ledger, text="Goods returned")
+        their_accountant = logged_in(UserFactory(tenant=other_tenant, role_keys=[Role.ACCOUNTANT]))
+        url = reverse("finance:setting_update", args=["issue-reasons", reason.pk])
+
+        assert_404_for_other_tenant(their_accountant, url)
+        assert_404_for_other_tenant(their_accountant, url, method="post", data={"text": "Mine now"})
+        assert fresh(reason).text == "Goods returned"
