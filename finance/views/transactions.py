@@ -220,7 +220,7 @@ def _cancel(request, txn, at):
     classification = CANCELLATION_OF.get(txn.classification, Classification.INVOICE_CANCELLATION)
     form = IssueForm(request.POST, tenant=request.tenant, classification=classification)
     if not form.is_valid():
-        raise form_errors(form)
+        raise ValidationError(flash_text(form_errors(form), form))  # named by label: the page has several forms
     if txn.classification == Classification.PAYMENT:
         cancellation = services.cancel_payment(payment=txn, actor=request.user, at=at, **form.cleaned_data)
     else:
@@ -231,7 +231,7 @@ def _cancel(request, txn, at):
 def _write_off(request, txn, at):
     form = IssueForm(request.POST, tenant=request.tenant, classification=Classification.WRITE_OFF)
     if not form.is_valid():
-        raise form_errors(form)
+        raise ValidationError(flash_text(form_errors(form), form))
     write_off, _ = services.write_off_invoice(invoice=txn, actor=request.user, at=at, **form.cleaned_data)
     return f"{txn} written off by {write_off}.", []
 

@@ -2,12 +2,13 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 
 from crm.models import Role
 from finance import services
-from finance.models import Account, Classification, FinancialTransaction
+from finance.models import Account, Classification, FinancialTransaction, TaxRate, TransactionType
 from tests.browser.test_staff_login import SCREENSHOTS
 from tests.factories import PASSWORD, CustomerFactory, UserFactory
 
@@ -69,3 +70,64 @@ class TestFinance:
                 (invoice.pk, Decimal("129.20"))]
             assert Account.objects.get(pk=account.pk).balance == Decimal("0.00")
         expect(page).to_have_url(re.compile(rf"/finance/transactions/{invoice.pk}/$"))
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+class TestWriteOff:
+    def test_an_accountant_writes_off_an_invoice_choosing_its_type_and_reason(self, live_server, page, tenant):
+        accountant = UserFactory(tenant=tenant, username="anna", role_keys=[Role.STAFF, Role.ACCOUNTANT])
+        customer = CustomerFactory(tenant=tenant, name="Harriet Holloway")
+        with scope(tenant=tenant):
+            services.set_up_ledger(tenant=tenant)
+            account = services.open_account(customer=customer, currency="EUR", credit_limit="500.00")
+            TransactionType.objects.create(tenant=tenant, classification=Classification.WRITE_OFF, name="Bankruptcy")
+            standard = TaxRate.objects.get(tenant=tenant, name="Standard")
+            draft = services.create_transaction(
+                account=account, classification=Classification.INVOICE, actor=None, at=timezone.now(),
+                lines=[services.LineData(description="Annual review", quantity=Decimal(1),
+                                         unit_price=Decimal("100.00"), discount_percent=Decimal(10),
+                                         tax_rate=standard)])
+            invoice = services.post_transaction(txn=draft, actor=None, at=timezone.now()).transaction
+        problems = []
+        # The browser's own request for /favicon.ico (the site has none) is not the page's.
+        page.on("console", lambda message: problems.append(message.text) if message.type == "error"
+                and not message.location.get("url", "").endswith("/favicon.ico") else None)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(accountant.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.goto(f"{live_server.url}/finance/transactions/{invoice.pk}/")
+
+        expect(page.locator("#txn-without-tax")).to_have_text("€90.00")  # net 100.00 less 10 % discount
+        expect(page.locator("#txn-total")).to_have_text("€108.00")
+        form = page.locator("#write-off-form")
+        expect(form.locator("select[name=type] option:checked")).to_have_text("Write-off")  # the default
+        form.locator("select[name=type]").select_option(label="Choose a type…")
+        form.get_by_role("button", name="Write off €108.00").click()
+        expect(page.get_by_role("status")).to_contain_text("Write-off type: This field is required.")
+        expect(page.locator("#txn-open")).to_have_text("€108.00")
+
+        form.locator("select[name=type]").select_option(label="Bankruptcy")
+        form.locator("select[name=issue_reason]").select_option(label="Uncollectable debt")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / "finance_write_off_form.png", full_page=True)
+        form.get_by_role("button", name="Write off €108.00").click()
+
+        expect(page.get_by_role("status")).to_contain_text("Invoice INV-000001 written off by Write-off WO-000001.")
+        expect(page.locator("#txn-open")).to_have_text("€0.00")
+        expect(page.locator("#write-off-form")).to_have_count(0)
+        page.locator("#panel-allocations").get_by_role("link", name="Write-off WO-000001").click()
+        expect(page.get_by_role("heading", name="Write-off WO-000001")).to_be_visible()
+        expect(page.locator("#panel-details")).to_contain_text("Bankruptcy")
+        expect(page.locator("#txn-issue-reason")).to_have_text("Uncollectable debt")
+        page.screenshot(path=SCREENSHOTS / "finance_write_off.png", full_page=True)
+        assert problems == []
+
+        with scopes_disabled():
+            write_off = FinancialTransaction.objects.get(classification=Classification.WRITE_OFF)
+            assert (write_off.type.name, write_off.issue_reason.text, write_off.total_amount, write_off.related_id) == (
+                "Bankruptcy", "Uncollectable debt", Decimal("108.00"), invoice.pk)
+            assert Account.objects.get(pk=account.pk).balance == Decimal("0.00")

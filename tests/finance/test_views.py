@@ -890,10 +890,11 @@ class TestIssueReasonsOnPages:
     @pytest.mark.parametrize(
         ("data", "message"),
         [
-            ({"type": ""}, "Type: This field is required."),
-            ({"type": "theirs"}, "Type: Select a valid choice. That choice is not one of the available choices."),
+            ({"type": ""}, "Write-off type: This field is required."),
+            ({"type": "theirs"},
+             "Write-off type: Select a valid choice. That choice is not one of the available choices."),
             ({"type": "cancellation"},
-             "Type: Select a valid choice. That choice is not one of the available choices."),
+             "Write-off type: Select a valid choice. That choice is not one of the available choices."),
             ({"type": "ours", "issue_reason": "theirs"},
              "Issue reason: Select a valid choice. That choice is not one of the available choices."),
         ],
