@@ -48,21 +48,23 @@ MESSAGES: dict[str, DefaultMessage] = {
             label="Payment request",
             subject="#tenant.name requests a payment of #amount",
             body=(
-                "Dear #customer.name,\n\n#tenant.name asks you to pay #amount.\n\nPay securely here: #pay_link\n"
+                "Dear #customer.name,\n\n#tenant.name asks you to pay #amount.\n#request.reference\n"
+                "#request.message\n\nPay securely here: #pay_link\n"
                 "The link works until #link_expires.\n\nKind regards,\n#tenant.name"
             ),
-            sms="#tenant.name requests #amount. Pay here: #pay_link (valid until #link_expires)",
-            tags=("amount", "currency", "pay_link", "link_expires", "invoice.number", "staff.name"),
+            sms="#tenant.name requests #amount. Pay here: #pay_link (valid until #link_expires) #request.reference",
+            tags=("amount", "currency", "pay_link", "link_expires", "invoice.number", "staff.name",
+                  "request.reference", "request.message"),
         ),
         DefaultMessage(
             key="invoice_email_pay",
             label="Invoice with a pay-now link",
             subject="Invoice #invoice.number from #tenant.name",
             body=(
-                "Dear #customer.name,\n\nPlease find invoice #invoice.number for #invoice.total, due on #due_date.\n\n"
-                "Pay now: #pay_link\n\nKind regards,\n#tenant.name"
+                "Dear #customer.name,\n\nPlease find invoice #invoice.number: #invoice.outstanding to pay, "
+                "due on #due_date.\n\nPay now: #pay_link\n\nKind regards,\n#tenant.name"
             ),
-            sms="#tenant.name: invoice #invoice.number for #invoice.total is due on #due_date. Pay: #pay_link",
+            sms="#tenant.name: invoice #invoice.number, #invoice.outstanding to pay by #due_date. Pay: #pay_link",
             tags=(*INVOICE_TAGS, "amount", "currency", "due_date", "pay_link", "staff.name"),
         ),
         DefaultMessage(
@@ -77,12 +79,21 @@ MESSAGES: dict[str, DefaultMessage] = {
             tags=(*PAYMENT_TAGS, *INVOICE_TAGS, "amount", "currency", "receipt_link"),
         ),
         DefaultMessage(
+            key="staff_payment_received",
+            label="Payment received (to staff)",
+            subject="#customer.name paid #amount",
+            body="#customer.name paid #amount for #paid_for on #payment.date (payment #payment.number, "
+                 "reference #payment.reference).",
+            sms="#customer.name paid #amount for #paid_for (ref #payment.reference).",
+            tags=(*PAYMENT_TAGS, "amount", "currency", "paid_for"),
+        ),
+        DefaultMessage(
             key="payment_failed",
             label="Payment failed (to staff)",
             subject="A payment of #amount failed",
-            body="The payment #payment.reference of #amount for #customer.name failed: #reason",
-            sms="#tenant.name: the payment of #amount for #customer.name failed: #reason",
-            tags=(*PAYMENT_TAGS, "amount", "currency", "reason"),
+            body="The payment #payment.reference of #amount by #customer.name for #paid_for failed: #reason",
+            sms="The payment of #amount by #customer.name for #paid_for failed: #reason",
+            tags=(*PAYMENT_TAGS, "amount", "currency", "reason", "paid_for"),
         ),
         DefaultMessage(
             key="receipt",

@@ -56,6 +56,11 @@ VOCABULARY: dict[str, Tag] = {
         Tag("magic_link", "A one-time sign-in link to the customer portal", "https://pay.duly.example/m/Q9x"),
         Tag("link_expires", "When the link stops working", "6 March 2026 18:00"),
         Tag("reason", "Why it failed, in the provider's words", "Your card was declined."),
+        Tag("request.reference", "The reference staff gave the payment request (an invoice or contract number)",
+            "CON-2291"),
+        Tag("request.message", "The message staff wrote on the payment request", "Deposit for the blue Golf."),
+        Tag("paid_for", "What a payment paid: the request, fee, invoice or instalment",
+            "Broker fee INV-000042"),
         Tag("document.title", "The printed document's name and number", "Invoice INV-000042"),
         Tag("printout_link", "The link to view or print the document", "https://pay.duly.example/finance/p/eJy"),
     ]

@@ -10,4 +10,6 @@ urlpatterns = [
     path("pay/invoice/<str:token>/done/", views.invoice_pay_done, name="invoice_done"),
     path("pay/<str:token>/", views.pay_page, name="page"),
     path("pay/<str:token>/done/", views.pay_done, name="done"),
+    path("pay/<str:token>/receipt/", views.pay_receipt, name="receipt"),
+    path("pay/<str:token>/receipt.pdf", views.pay_receipt, {"as_pdf": True}, name="receipt_pdf"),
 ]

@@ -12,7 +12,7 @@ from django.http import Http404
 from crm.models import Tenant
 from finance.models import Classification, FeePayer, FinancialTransaction, TransactionState
 from gateways.models import WebhookDelivery
-from payments.models import GatewayPayment, GatewayRefund, PaymentRequest, Receipt, RefundStatus
+from payments.models import GatewayPayment, GatewayRefund, PaymentRequest, PaymentStatus, Receipt, RefundStatus
 
 
 def webhook_deliveries(*, tenant: Tenant, outcome: str = "") -> QuerySet[WebhookDelivery]:
@@ -90,6 +90,14 @@ def get_receipt_by_token(*, token: str) -> Receipt:
     if receipt is None:
         raise Http404
     return receipt
+
+
+def request_receipt(*, payment_request: PaymentRequest) -> Receipt | None:
+    """The receipt of the payment that completed ``payment_request``, or ``None`` until one did."""
+    return Receipt.objects.select_related("tenant").filter(
+        tenant=payment_request.tenant_id, gateway_payment__payment_request=payment_request,
+        gateway_payment__status=PaymentStatus.SUCCEEDED,
+    ).first()
 
 
 # --- payment requests ----------------------------------------------------------------------------

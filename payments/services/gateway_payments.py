@@ -15,9 +15,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
 from django_fsm import can_proceed
-from djmoney.money import Money
 
 from crm.models import User
 from finance import services as ledger
@@ -40,14 +38,13 @@ from gateways.base import (
 )
 from gateways.base import PaymentStatus as Normalised
 from gateways.models import GatewayAccount
-from notifications.services import notify
 from payments.models import (
     GatewayPayment,
     PaymentEvent,
     PaymentStatus,
 )
+from payments.services.confirmations import confirm_to_payer, tell_staff
 from payments.services.instalment_records import book_instalment_invoice, mark_instalment_paid_through
-from payments.services.invoice_pay_records import confirm_invoice_payment
 from payments.services.receipts import issue_receipt
 from payments.services.request_records import complete_request
 
@@ -216,30 +213,13 @@ def apply_state(
     if locked.status == PaymentStatus.SUCCEEDED:
         # Like a client token, the receipt's link token is handed to the caller, never stored.
         _, locked.receipt_token = issue_receipt(ledger_payment=locked.ledger_payment, gateway_payment=locked, at=at)
-        # A customer paying an emailed invoice link or a portal instalment is emailed the receipt.
-        if locked.invoice_pay_link_id is not None or (locked.instalment_id is not None and locked.invoice_id):
-            confirm_invoice_payment(payment=locked, receipt_token=locked.receipt_token, at=at)
-    taken_by_staff = locked.created_by_id is not None and locked.payment_request_id is None
-    if taken_by_staff and locked.status in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED):
-        _tell_staff(locked, at)
+        confirm_to_payer(payment=locked, receipt_token=locked.receipt_token, at=at)
+        tell_staff(payment=locked, at=at)
+    elif locked.status == PaymentStatus.FAILED and locked.created_by_id and locked.payment_request_id is None:
+        # A failure is told to the staff member who started the payment; a payer who fails on a request's
+        # pay page tries again there, and the request's list shows it.
+        tell_staff(payment=locked, at=at)
     return locked
-
-
-def _tell_staff(payment: GatewayPayment, at: datetime) -> None:
-    """The staff member who took a payment (Take Payment) hears, in-app, when the provider finishes."""
-    account = payment.account
-    context = {"amount": str(Money(payment.amount, payment.currency)), "currency": payment.currency,
-               "payment.reference": payment.provider_reference or payment.reference}
-    if payment.status == PaymentStatus.SUCCEEDED:
-        template_key, context["payment.number"] = "payment_received", payment.ledger_payment.number
-    else:
-        template_key, context["reason"] = "payment_failed", payment.failure_message
-    notify(
-        tenant=account.tenant, event_key=f"gateway_payment:{payment.pk}:{payment.status}", template_key=template_key,
-        channels=["in_app"], users=[payment.created_by], customer=account.customer, context=context,
-        subject_ref=f"payments.gatewaypayment:{payment.pk}", urgent=True, at=at,
-        link=reverse("payments:payment_detail", args=[payment.pk]),
-    )
 
 
 def record_bank_confirmation(

@@ -8,11 +8,7 @@ import secrets
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.urls import reverse
-from djmoney.money import Money
-
 from crm.models import Tenant, User
-from notifications.services import notify
 from payments.models import (
     GatewayPayment,
     PaymentEvent,
@@ -50,8 +46,8 @@ PAYER_STATUS_TEXT = {
 
 
 def complete_request(*, attempt: GatewayPayment, at: datetime) -> None:
-    """A succeeded attempt completes its request (in ``apply_state``'s transaction) and tells the staff
-    member who sent it. An earlier failed attempt makes it "complete (1)"."""
+    """A succeeded attempt completes its request (in ``apply_state``'s transaction); ``apply_state``
+    then tells the payer and the staff member who sent it. An earlier failed attempt makes it "complete (1)"."""
     locked = PaymentRequest.objects.select_for_update(of=("self",)).select_related(
         "tenant", "customer", "created_by"
     ).get(tenant=attempt.tenant_id, pk=attempt.payment_request_id)
@@ -67,12 +63,3 @@ def complete_request(*, attempt: GatewayPayment, at: datetime) -> None:
         locked.complete(at=at)
     locked.save()
     log_request(locked, "complete", before, None, at)
-    notify(
-        tenant=locked.tenant, event_key=f"payment_request:{locked.pk}:paid", template_key="payment_received",
-        channels=["in_app"], users=[locked.created_by] if locked.created_by else [], customer=locked.customer,
-        context={"amount": str(Money(locked.amount, locked.currency)), "currency": locked.currency,
-                 "payment.reference": attempt.provider_reference or attempt.reference,
-                 "payment.date": local_time(locked.tenant, at)},
-        subject_ref=f"payments.paymentrequest:{locked.pk}", urgent=True, at=at,
-        link=reverse("payments:request_list") + f"?reference={locked.reference}",
-    )

@@ -53,7 +53,9 @@ def _send_link(*, request: PaymentRequest, token: str, actor: User | None, at: d
         template_key="payment_request", channels=list(request.channels), customer=request.customer,
         context={"pay_link": pay_link(token), "amount": str(Money(request.amount, request.currency)),
                  "currency": request.currency, "link_expires": local_time(request.tenant, request.expires_at),
-                 "due_date": local_time(request.tenant, request.expires_at)},
+                 "due_date": local_time(request.tenant, request.expires_at),
+                 "request.reference": request.reference, "request.message": request.message,
+                 "invoice.number": request.invoice.number if request.invoice_id else ""},
         subject_ref=f"payments.paymentrequest:{request.pk}", actor=actor, urgent=True, at=at,
     )
 

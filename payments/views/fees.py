@@ -87,6 +87,10 @@ def payment_status(request, payment_id: int):
             payment = services.refresh_payment(payment=payment, at=now, source="take payment page")
         except GatewayUnavailable:
             pass  # still unsettled; the next poll asks again
+    settled_fee = None
+    if payment.status == PaymentStatus.SUCCEEDED and payment.invoice_id is not None:
+        settled_fee = selectors.get_fee(tenant=request.tenant, invoice_id=payment.invoice_id)  # its open amount now
     return render(request, "payments/_payment_status.html", {
         "payment": payment, "polling": payment.status in UNSETTLED, "poll_seconds": POLL_SECONDS,
+        "fee": settled_fee,
     })

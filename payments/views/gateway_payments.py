@@ -162,7 +162,7 @@ def refund_retry(request, payment_id: int, refund_id: int):
 # --- receipts ------------------------------------------------------------------------------------
 
 
-def _receipt_response(request, receipt, *, public: bool, link: str = "", as_pdf: bool = False) -> HttpResponse:
+def receipt_response(request, receipt, *, public: bool, link: str = "", as_pdf: bool = False) -> HttpResponse:
     pdf_url = request.path.rstrip("/") + ".pdf" if public else "?format=pdf"
     context = {"receipt": receipt, "tenant": receipt.tenant, "public": public, "link": link, "as_pdf": as_pdf,
                "pdf_url": pdf_url}
@@ -178,7 +178,7 @@ def _receipt_response(request, receipt, *, public: bool, link: str = "", as_pdf:
 @staff_view
 def receipt_detail(request, receipt_id: int):
     receipt = selectors.get_receipt(tenant=request.tenant, receipt_id=receipt_id)
-    return _receipt_response(request, receipt, public=False, as_pdf=request.GET.get("format") == "pdf")
+    return receipt_response(request, receipt, public=False, as_pdf=request.GET.get("format") == "pdf")
 
 
 @staff_view
@@ -186,7 +186,7 @@ def receipt_detail(request, receipt_id: int):
 def receipt_new_link(request, receipt_id: int):
     receipt = selectors.get_receipt(tenant=request.tenant, receipt_id=receipt_id)
     token = services.receipt_link(receipt=receipt)
-    response = _receipt_response(
+    response = receipt_response(
         request, receipt, public=False, link=request.build_absolute_uri(reverse("receipt_public", args=[token]))
     )
     response["Cache-Control"] = "private, no-store"
@@ -198,7 +198,7 @@ def receipt_public(request, token: str, as_pdf: bool = False):
     """The customer's receipt, reached by the link's token alone: no login, and no tenant until found."""
     receipt = selectors.get_receipt_by_token(token=token)
     with scope(tenant=receipt.tenant):
-        response = _receipt_response(request, receipt, public=True, as_pdf=as_pdf)
+        response = receipt_response(request, receipt, public=True, as_pdf=as_pdf)
     # The token is the key: keep it out of caches and out of the Referer of any link followed.
     response["Cache-Control"] = "private, no-store"
     response["Referrer-Policy"] = "no-referrer"

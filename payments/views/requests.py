@@ -27,6 +27,7 @@ from gateways.models import Purpose
 from payments import selectors, services, throttle
 from payments.models import COMPLETE_STATES, PaymentStatus, RequestChannel, RequestStatus
 from payments.views.common import allow_provider, query_date, query_int, site_url, to_checkout, webhook_url
+from payments.views.gateway_payments import receipt_response
 
 PER_PAGE = 50
 
@@ -202,7 +203,7 @@ def _payer_page(view):
     own form posts still pass CSRF protection: see crm.csrf)."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, token: str) -> HttpResponse:
+    def wrapped(request: HttpRequest, token: str, **kwargs) -> HttpResponse:
         if not throttle.allow(key=f"pay:{throttle.client_ip(request)}", limit=settings.PAY_LOOKUPS_PER_MINUTE,
                               window_seconds=60):
             response = render(request, "payments/pay_message.html",
@@ -212,7 +213,7 @@ def _payer_page(view):
             if payment_request is None:
                 raise Http404("No such payment link.")
             with scope(tenant=payment_request.tenant):
-                response = view(request, payment_request, token)
+                response = view(request, payment_request, token, **kwargs)
         response["Referrer-Policy"] = "no-referrer"
         response["Cache-Control"] = "no-store"
         return response
@@ -220,7 +221,7 @@ def _payer_page(view):
     return wrapped
 
 
-def _pay_context(payment_request, gateway_account) -> dict:
+def _pay_context(payment_request, gateway_account, token: str) -> dict:
     pay_in_4 = gateway_account is not None and registry.capabilities_of(gateway_account.provider).supports(
         mode=CheckoutMode.HOSTED_PAGE, currency=payment_request.currency, pay_in_4=True
     )
@@ -230,6 +231,8 @@ def _pay_context(payment_request, gateway_account) -> dict:
         "message": payment_request.message, "expires_at": payment_request.expires_at,
         "payable": payment_request.status == RequestStatus.OPEN and gateway_account is not None,
         "notice": services.PAYER_STATUS_TEXT.get(payment_request.status, ""), "pay_in_4": pay_in_4,
+        "receipt_url": reverse("pay:receipt", kwargs={"token": token})
+        if payment_request.status in COMPLETE_STATES else "",
     }
 
 
@@ -238,7 +241,7 @@ def _pay_context(payment_request, gateway_account) -> dict:
 def pay_page(request, payment_request, token: str):
     gateway_account = gateway_selectors.gateway_account_for(
         tenant=payment_request.tenant, purpose=Purpose.PAYMENT_REQUESTS, currency=payment_request.currency)
-    context = _pay_context(payment_request, gateway_account)
+    context = _pay_context(payment_request, gateway_account, token)
     if gateway_account is None and payment_request.status == RequestStatus.OPEN:
         context["notice"] = "Online payment is not available at the moment. Please contact us."
     if request.method == "GET" or not context["payable"]:
@@ -270,7 +273,7 @@ def pay_done(request, payment_request, token: str):
             pass  # the webhook or the janitor settles it
         payment_request = selectors.get_payment_request(tenant=payment_request.tenant, request_id=payment_request.pk)
     attempt = payment_request.attempts.order_by("-created_at", "-id").first()
-    context = _pay_context(payment_request, None)
+    context = _pay_context(payment_request, None, token)
     if payment_request.status in COMPLETE_STATES:
         context["notice"] = "Thank you: your payment was received."
     elif attempt is not None and attempt.status == PaymentStatus.FAILED:
@@ -279,3 +282,15 @@ def pay_done(request, payment_request, token: str):
     elif attempt is not None and attempt.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING):
         context["notice"] = "Your payment is being confirmed. You will not be charged twice."
     return render(request, "payments/pay_page.html", context | {"done": True})
+
+
+@require_http_methods(["GET"])
+@_payer_page
+def pay_receipt(request, payment_request, token: str, as_pdf: bool = False):
+    """The receipt of the request's payment, for the payer who holds the request's link (seed 002:
+    "receive a confirmation of payment and print the receipt")."""
+    receipt = selectors.request_receipt(payment_request=payment_request)
+    if receipt is None:
+        return render(request, "payments/pay_message.html",
+                      {"message": "There is no receipt yet: this request has not been paid."})
+    return receipt_response(request, receipt, public=True, as_pdf=as_pdf)

@@ -27,6 +27,7 @@ from gateways.models import SandboxCheckout, WebhookDelivery, WebhookOutcome
 from notifications.models import DevMail, Notification
 from payments import services, throttle
 from payments.models import GatewayPayment, PaymentRequest, PaymentStatus, Receipt, RequestStatus
+from tests.browser.test_staff_login import SCREENSHOTS
 from tests.conftest import wait_for
 from tests.factories import PASSWORD, UserFactory
 
@@ -99,6 +100,11 @@ def email_sent(request):
                                            state="sent").exists()
 
 
+def mail_to(address, subject):
+    with scopes_disabled():
+        return DevMail.objects.filter(to=address, subject=subject).first()
+
+
 def first_mail_to(address):
     with scopes_disabled():
         return DevMail.objects.filter(to=address).first()
@@ -138,6 +144,7 @@ class TestPayingARequest:
         # The worker delivers the email; the payer's link is read out of the delivered message.
         mail = wait_for(lambda: first_mail_to("harriet@example.com"))
         assert mail.subject == "Acme Brokers requests a payment of £120.00"
+        assert "asks you to pay £120.00.\nINV-42\nDeposit for the Corolla\n" in mail.text
         pay_url = PAY_LINK.search(mail.text).group(0)
         assert pay_url.startswith(live_server.url + "/pay/")
         with scopes_disabled():
@@ -147,8 +154,24 @@ class TestPayingARequest:
         payer = new_page(browser)
         try:
             pay_on_the_sandbox(payer, pay_url, amount_label="120.00 GBP")
+            # The done page links the receipt, which the payer can print (seed 002).
+            payer.set_viewport_size({"width": 375, "height": 740})
+            payer.screenshot(path=SCREENSHOTS / "pay_done_375.png", full_page=True)
+            payer.get_by_role("link", name="View and print your receipt").click()
+            expect(payer.locator(".number")).to_have_text("RC-000001")
+            expect(payer.get_by_role("button", name="Print")).to_be_visible()
+            payer.screenshot(path=SCREENSHOTS / "pay_receipt_375.png", full_page=True)
         finally:
             payer.context.close()
+        confirmation = wait_for(lambda: mail_to("harriet@example.com", "We received your payment of £120.00"))
+        # The worker wrote it, with the site address of its own settings: the path is what the payer follows.
+        receipt_path = re.search(r"https?://[^/\s]+(/receipts/[\w-]+/)", confirmation.text).group(1)
+        from_email = new_page(browser)
+        try:
+            from_email.goto(live_server.url + receipt_path)
+            expect(from_email.locator(".number")).to_have_text("RC-000001")
+        finally:
+            from_email.context.close()
 
         # The sandbox's webhook is processed by the worker, whatever the return page settled first.
         assert wait_for(webhooks_processed) == [("checkout.succeeded", WebhookOutcome.PROCESSED)]

@@ -66,10 +66,15 @@ class TestTakePayment:
         take_payment_with(page, live_server, cashier, fee, "4242 4242 4242 4242")
 
         expect(page.locator("#payment-status-poll")).to_contain_text("Payment succeeded: 150.00 GBP", timeout=15_000)
-        page.reload()
-        expect(page.locator("#bell-count")).to_have_text("1")
+        expect(page.locator("#paid-fee-outstanding")).to_have_text(
+            f"Outstanding on Broker fee {fee.number} after this payment: 0.00 GBP.")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SCREENSHOTS / "take_payment.png", full_page=True)
+        page.reload()
+        expect(page.locator("#bell-count")).to_have_text("1")
+        page.goto(f"{live_server.url}/notifications/")
+        expect(page.locator("main")).to_contain_text(f"Harriet Holloway paid £150.00 for Broker fee {fee.number}")
+        page.screenshot(path=SCREENSHOTS / "notifications_staff_payment.png", full_page=True)
         payments = ledger_payments(tenant)
         assert len(payments) == 1
         with scope(tenant=tenant):
@@ -78,6 +83,10 @@ class TestTakePayment:
             assert payments[0].external_reference == payment.provider_reference
             assert FinancialTransaction.objects.get(pk=fee.pk).open_amount == Decimal("0.00")
             assert Notification.objects.filter(recipient_user=cashier, channel="in_app").count() == 1
+            # The customer is emailed a confirmation with the receipt's link.
+            confirmation = Notification.objects.get(template_key="payment_received")
+            assert (confirmation.channel, confirmation.recipient) == ("email", fee.account.customer.email)
+            assert f"{live_server.url}/receipts/" in confirmation.body
 
     def test_a_declined_card_says_so_and_books_nothing(self, live_server, page, tenant, fee, cashier):
         take_payment_with(page, live_server, cashier, fee, "4000 0000 0000 0002")

@@ -11,7 +11,8 @@ from notifications.services import Outcome
 from tests.factories import CustomerFactory
 
 INVOICE = {"invoice.number": "INV-000042", "amount": "£1,250.00", "due_date": "31 March 2026",
-           "pay_link": "https://pay.duly.example/p/7Hk2", "invoice.total": "£1,250.00"}
+           "pay_link": "https://pay.duly.example/p/7Hk2", "invoice.total": "£1,250.00",
+           "invoice.outstanding": "£450.00"}
 
 
 def pay_invoice_email(tenant, customer, at, **kwargs):
@@ -38,7 +39,7 @@ class TestNotify:
         assert notification.state == states.PENDING
         assert notification.due_at == at
         assert notification.subject == "Invoice INV-000042 from Acme Brokers"
-        assert notification.body.startswith("Dear Harriet Holloway,\n\nPlease find invoice INV-000042 for £1,250.00, "
+        assert notification.body.startswith("Dear Harriet Holloway,\n\nPlease find invoice INV-000042: £450.00 to pay, "
                                             "due on 31 March 2026.\n\nPay now: https://pay.duly.example/p/7Hk2")
         assert notification.subject_ref == "finance.invoice:42"
         assert log_of(notification) == [("create", "", "pending")]
@@ -72,7 +73,7 @@ class TestNotify:
 
         assert (email.channel, email.recipient) == ("email", "harriet@example.com")
         assert (sms.channel, sms.recipient, sms.subject) == ("sms", "+447911123456", "")
-        assert sms.body == ("Acme Brokers: invoice INV-000042 for £1,250.00 is due on 31 March 2026. "
+        assert sms.body == ("Acme Brokers: invoice INV-000042, £450.00 to pay by 31 March 2026. "
                             "Pay: https://pay.duly.example/p/7Hk2")
 
     def test_a_reminder_outside_sending_hours_is_deferred_to_the_next_opening_not_enqueued(
@@ -348,7 +349,7 @@ class TestCommunicate:
         ({"subject": "Hi", "message": "Invoice #invoice.number"},
          {"message": ["This record has no value for #invoice.number."]}),
         ({"template_key": "invoice_email_pay"},
-         {"template": ["This message uses #invoice.number, #invoice.total, #due_date, #pay_link, "
+         {"template": ["This message uses #invoice.number, #invoice.outstanding, #due_date, #pay_link, "
                        "which this record has no value for."]}),
         ({"template_key": "generic", "subject_ref": "customer 1"},
          {"subject_ref": ["“customer 1” is not a record reference such as finance.invoice:42."]}),
@@ -524,8 +525,8 @@ class TestAvailableMessages:
                                                      provided=["customer.name", "tenant.name", "staff.name"])
         with_invoice = selectors.available_messages(
             tenant=in_tenant, language="en",
-            provided=["customer.name", "tenant.name", "staff.name", "invoice.number", "invoice.total", "due_date",
-                      "pay_link"],
+            provided=["customer.name", "tenant.name", "staff.name", "invoice.number", "invoice.outstanding",
+                      "due_date", "pay_link"],
         )
 
         assert [m.key for m in customer_only] == ["generic"]

@@ -9,10 +9,12 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django_scopes import scope
 
+from crm.models import Customer
 from finance import services as ledger
 from finance.models import Account, Allocation, Classification, FinancialTransaction
 from gateways import services as gateway_services
 from gateways.base import CheckoutMode, GatewayUnavailable
+from notifications.models import Notification
 from payments import services
 from payments.models import GatewayPayment, GatewayRefund, PaymentStatus, RefundStatus
 from tests.finance.conftest import post_invoice
@@ -303,8 +305,6 @@ class TestStaffHearWhenTheProviderFinishes:
     def test_the_staff_member_who_took_it_gets_an_in_app_notice_of_a_failure_then_of_the_success(
         self, stripe_account, gbp_account, staff
     ):
-        from notifications.models import Notification
-
         payment = new_payment(stripe_account, gbp_account, amount="12.34")
         GatewayPayment.objects.filter(pk=payment.pk).update(created_by=staff)
 
@@ -313,7 +313,43 @@ class TestStaffHearWhenTheProviderFinishes:
         services.apply_state(payment=payment, status="succeeded", at=AT, source="test")
 
         notices = Notification.objects.filter(recipient_user=staff, channel="in_app").order_by("id")
-        assert [n.subject for n in notices] == ["A payment of £12.34 failed", "We received your payment of £12.34"]
+        what = payment.description or payment.reference
+        assert [n.subject for n in notices] == ["A payment of £12.34 failed", "Harriet Holloway paid £12.34"]
         assert notices[0].body == (
-            "Acme Brokers: the payment of £12.34 for Harriet Holloway failed: Your card was declined."
-        )
+            f"The payment of £12.34 by Harriet Holloway for {what} failed: Your card was declined.")
+        assert notices[1].body == f"Harriet Holloway paid £12.34 for {what} (ref {payment.provider_reference})."
+        assert notices[1].link == f"/payments/{payment.pk}/"
+
+
+@pytest.mark.django_db
+class TestThePayerIsConfirmed:
+    def test_by_email_with_the_receipts_link_once_however_often_the_success_arrives(
+        self, stripe_account, gbp_account, staff, customer,
+    ):
+        payment = new_payment(stripe_account, gbp_account, amount="12.34")
+
+        services.apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
+        services.apply_state(payment=payment, status="succeeded", at=AT, source="the same webhook again")
+
+        [confirmation] = Notification.objects.filter(template_key="payment_received")
+        assert (confirmation.channel, confirmation.recipient) == ("email", customer.email)
+        assert confirmation.subject == "We received your payment of £12.34"
+        assert "/receipts/" in confirmation.body
+
+    def test_by_sms_when_the_customer_has_only_a_phone(self, stripe_account, gbp_account, customer):
+        Customer.objects.filter(pk=customer.pk).update(email="", phone="+447911123456")
+        payment = new_payment(stripe_account, gbp_account, amount="12.34")
+
+        services.apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
+
+        [confirmation] = Notification.objects.filter(template_key="payment_received")
+        assert (confirmation.channel, confirmation.recipient) == ("sms", "+447911123456")
+        assert confirmation.body == f"Acme Brokers: thank you, we received £12.34 (ref {payment.provider_reference})."
+
+    def test_not_at_all_when_the_customer_has_no_address(self, stripe_account, gbp_account, customer):
+        Customer.objects.filter(pk=customer.pk).update(email="", phone="")
+        payment = new_payment(stripe_account, gbp_account, amount="12.34")
+
+        services.apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
+
+        assert not Notification.objects.filter(template_key="payment_received").exists()

@@ -11,10 +11,11 @@ from django.test import Client
 from django.utils import timezone
 from django_scopes import scope
 
+from crm.models import Role
 from notifications.models import Notification
 from payments import services, throttle
 from payments.models import GatewayPayment, Instalment, PortalLink
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, UserFactory
 from tests.payments.obligation_fixtures import make_obligation
 
 pytestmark = pytest.mark.django_db
@@ -177,6 +178,31 @@ class TestAnotherCustomersObligations:
 
 
 class TestPaying:
+    def test_a_paid_instalment_tells_the_payment_managers_who_paid_what_and_confirms_to_the_payer(
+            self, obligation, customer, sandbox, tenant):
+        managers = [UserFactory(tenant=tenant, username=name, role_keys=[Role.STAFF, Role.PAYMENT_MANAGER])
+                    for name in ("mia", "max")]
+        first = obligation.instalments.get(number=1)
+        attempt = services.start_instalment_payment(instalment=first, gateway_account=sandbox,
+                                                    return_url="https://duly.test/r", webhook_url="https://duly.test/h",
+                                                    at=timezone.now())
+
+        paid_at = timezone.now()
+        services.apply_state(payment=attempt, status="succeeded", at=paid_at, source="test")
+        services.apply_state(payment=attempt, status="succeeded", at=paid_at, source="a duplicate webhook")
+
+        attempt = GatewayPayment.objects.get(pk=attempt.pk)
+        told = Notification.objects.filter(template_key="staff_payment_received").order_by("recipient_user_id")
+        count = obligation.instalments.count()
+        assert [(n.recipient_user, n.subject, n.body, n.link) for n in told] == [(manager, (
+            f"{customer.name} paid £100.00"), (
+            f"{customer.name} paid £100.00 for instalment 1 of {count} of {obligation.description} "
+            f"(ref {attempt.provider_reference or attempt.reference})."), f"/payments/{attempt.pk}/")
+            for manager in managers]
+        confirmation = Notification.objects.get(template_key="payment_received")
+        assert (confirmation.channel, confirmation.recipient) == ("email", customer.email)
+        assert "/receipts/" in confirmation.body
+
     def test_the_pay_button_starts_a_payment_of_exactly_that_instalment(self, obligation, customer, client, sandbox):
         signed_in(client, customer)
         second = obligation.instalments.get(number=2)

@@ -1,8 +1,10 @@
 """Payment requests: sending, expiry, resending, cancelling, consolidating and completion by an attempt."""
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django_scopes import scope
 
@@ -172,8 +174,19 @@ class TestCompletion:
         assert attempt.mode == CheckoutMode.HOSTED_PAGE
         assert ledger_payments().count() == 1
         assert ledger_payments().get().total_amount == D("120.00")
-        told = Notification.objects.get(template_key="payment_received")
+        told = Notification.objects.get(template_key="staff_payment_received")
         assert (told.channel, told.recipient_user, told.state) == ("in_app", staff, "sent")
+        assert (told.subject, told.body) == ("Harriet Holloway paid £120.00", (
+            f"Harriet Holloway paid £120.00 for payment request INV-42 (ref {attempt.reference})."))
+        assert told.link == f"/payments/{attempt.pk}/"
+        confirmation = Notification.objects.get(template_key="payment_received")
+        assert (confirmation.channel, confirmation.recipient) == ("email", "harriet@example.com")
+        assert confirmation.subject == "We received your payment of £120.00"
+        assert re.fullmatch(
+            r"Dear Harriet Holloway,\n\nThank you: we received your payment of £120\.00 on 23 November 2026 09:07 "
+            rf"\(reference {attempt.reference}\)\.\n\n{re.escape(settings.DULY_SITE_URL)}/receipts/[\w-]{{32}}/\n\n"
+            r"Kind regards,\nAcme Brokers", confirmation.body), confirmation.body
+        assert Notification.objects.count() == 3  # the request's own email, and these two: once each
 
     def test_a_success_after_a_failed_attempt_is_complete_after_failure(self, ledger, customer, gbp, staff, sandbox):
         request, _ = send(customer, gbp, staff)

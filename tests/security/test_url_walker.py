@@ -164,6 +164,8 @@ ROUTES: dict[str, Kind] = {
     # payments, the payer's side
     "pay:page": token(lambda w: {"token": w.request_token}),
     "pay:done": token(lambda w: {"token": w.request_token}),
+    "pay:receipt": token(lambda w: {"token": w.request_token}),
+    "pay:receipt_pdf": token(lambda w: {"token": w.request_token}),
     "pay:invoice": token(lambda w: {"token": w.invoice_link_token}),
     "pay:invoice_done": token(lambda w: {"token": w.invoice_link_token}),
     "receipt_public": token(lambda w: {"token": w.receipt_token}),

@@ -1,0 +1,126 @@
+"""What a settled gateway payment tells, in ``apply_state``'s transaction: the payer a confirmation with
+the receipt's link, and the staff who should know an in-app note of who paid, how much and for what.
+Each once per payment (the outbox's event keys)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Q
+from django.urls import reverse
+from djmoney.money import Money
+
+from crm.models import User
+from finance.models import FinancialTransaction
+from notifications.models import Channel
+from notifications.services import notify
+from payments.models import GatewayPayment, PaymentStatus
+from payments.services.request_records import local_time
+
+PAYMENT_MANAGER = "manage_payments"
+
+
+def confirm_to_payer(*, payment: GatewayPayment, receipt_token: str, at: datetime) -> None:
+    """Tell the customer their payment was received, with the receipt's link when one was just issued:
+    by the channels a payment request went by, otherwise by email, or by SMS when they have no email."""
+    customer = payment.account.customer
+    if customer is None:
+        return
+    channels = _payer_channels(payment, customer)
+    if not channels:
+        return
+    receipt_link = (settings.DULY_SITE_URL.rstrip("/") + reverse("receipt_public", args=[receipt_token])
+                    if receipt_token else "")
+    notify(
+        tenant=payment.tenant, event_key=f"gateway_payment:{payment.pk}:payer_confirmation",
+        template_key="payment_received", channels=channels, customer=customer,
+        context=_payment_context(payment, at) | _invoice_context(payment) | {"receipt_link": receipt_link},
+        subject_ref=_subject_ref(payment), urgent=True, at=at,
+    )
+
+
+def tell_staff(*, payment: GatewayPayment, at: datetime) -> None:
+    """An in-app note for the staff member behind the payment (who took it, sent the request or the
+    invoice's link), or for the tenant's payment managers when nobody was (the portal, the API)."""
+    users = [payment.created_by] if payment.created_by_id else _payment_managers(payment)
+    if not users:
+        return
+    context = _payment_context(payment, at) | {"paid_for": paid_for(payment)}
+    if payment.status == PaymentStatus.SUCCEEDED:
+        template_key = "staff_payment_received"
+    else:
+        template_key, context["reason"] = "payment_failed", payment.failure_message
+    notify(
+        tenant=payment.tenant, event_key=f"gateway_payment:{payment.pk}:{payment.status}", template_key=template_key,
+        channels=[Channel.IN_APP], users=users, customer=payment.account.customer, context=context,
+        subject_ref=_subject_ref(payment), urgent=True, at=at,
+        link=reverse("payments:payment_detail", args=[payment.pk]),
+    )
+
+
+def paid_for(payment: GatewayPayment) -> str:
+    """What the payment paid, in words staff recognise: the request, the instalment, the invoice or the fee."""
+    invoice = payment.invoice
+    if payment.payment_request_id is not None:
+        request = payment.payment_request
+        words = f"payment request {request.reference}" if request.reference else f"payment request #{request.pk}"
+        return f"{words} (invoice {invoice.number})" if invoice is not None else words
+    if payment.instalment_id is not None:
+        instalment = payment.instalment
+        obligation = instalment.obligation
+        return (f"instalment {instalment.number} of {obligation.instalments.count()} of "
+                f"{obligation.description}")
+    if invoice is not None and payment.invoice_pay_link_id is None and invoice.type.fee_payer:
+        return f"{invoice.type.name} {invoice.number}"
+    if invoice is not None:
+        return f"invoice {invoice.number}"
+    return payment.description or payment.reference
+
+
+def _payer_channels(payment: GatewayPayment, customer) -> list[str]:
+    addresses = {Channel.EMAIL: bool(customer.email), Channel.SMS: bool(customer.phone)}
+    if payment.payment_request_id is not None:
+        return [channel for channel in payment.payment_request.channels if addresses.get(channel)]
+    if addresses[Channel.EMAIL]:
+        return [Channel.EMAIL]
+    return [Channel.SMS] if addresses[Channel.SMS] else []
+
+
+def _payment_managers(payment: GatewayPayment) -> list[User]:
+    return list(User.objects.filter(
+        Q(groups__permissions__codename=PAYMENT_MANAGER) | Q(user_permissions__codename=PAYMENT_MANAGER),
+        tenant=payment.tenant_id, is_active=True,
+    ).distinct().order_by("pk"))
+
+
+def _payment_context(payment: GatewayPayment, at: datetime) -> dict[str, str]:
+    ledger_payment = payment.ledger_payment
+    return {
+        "amount": str(Money(payment.amount, payment.currency)), "currency": payment.currency,
+        "payment.number": ledger_payment.number if ledger_payment is not None else "",
+        "payment.reference": payment.provider_reference or payment.reference,
+        "payment.date": local_time(payment.tenant, at),
+        "payment.method": ledger_payment.payment_method.name
+        if ledger_payment is not None and ledger_payment.payment_method_id else "",
+    }
+
+
+def _invoice_context(payment: GatewayPayment) -> dict[str, str]:
+    if payment.invoice_id is None:
+        return {}
+    invoice = FinancialTransaction.objects.get(tenant=payment.tenant_id, pk=payment.invoice_id)
+    return {
+        "invoice.number": invoice.number, "invoice.reference": invoice.reference_number,
+        "invoice.date": local_time(payment.tenant, invoice.posted_at or invoice.issued_at),
+        "invoice.total": str(Money(invoice.total_amount, invoice.currency)),
+        "invoice.outstanding": str(Money(invoice.open_amount, invoice.currency)),
+    }
+
+
+def _subject_ref(payment: GatewayPayment) -> str:
+    if payment.payment_request_id is not None:
+        return f"payments.paymentrequest:{payment.payment_request_id}"
+    if payment.invoice_id is not None:
+        return f"finance.financialtransaction:{payment.invoice_id}"
+    return f"payments.gatewaypayment:{payment.pk}"
