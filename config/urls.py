@@ -10,6 +10,7 @@ admin.site.site_title = "Duly support"
 
 urlpatterns = [
     path("", crm_views.home, name="home"),
+    path("favicon.ico", crm_views.favicon, name="favicon"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from crm import selectors, services
 from crm.access import staff_view
@@ -16,6 +17,11 @@ CUSTOMERS_PER_PAGE = 25
 
 def home(request):
     return redirect("crm:customer_list")
+
+
+def favicon(request):
+    """What a browser asks for when the page it shows names no icon (a PDF, a JSON answer)."""
+    return redirect(static("duly/favicon.svg"), permanent=True)
 
 
 @staff_view

@@ -90,9 +90,7 @@ class TestWriteOff:
                                          tax_rate=standard)])
             invoice = services.post_transaction(txn=draft, actor=None, at=timezone.now()).transaction
         problems = []
-        # The browser's own request for /favicon.ico (the site has none) is not the page's.
-        page.on("console", lambda message: problems.append(message.text) if message.type == "error"
-                and not message.location.get("url", "").endswith("/favicon.ico") else None)
+        page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
         page.on("pageerror", lambda error: problems.append(str(error)))
 
         page.goto(f"{live_server.url}/accounts/login/")
