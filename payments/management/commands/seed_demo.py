@@ -52,12 +52,23 @@ TENANTS = [
 ]
 
 
-def seed_ledger(*, tenant: Tenant) -> None:
-    """An account per customer; for the first three, a history: invoices, a payment, a credit note."""
+def demo_customers(*, tenant: Tenant, spec: dict) -> list[Customer]:
+    """The demo's own customers of ``tenant``, in the order the demo lists them, found by their natural key
+    (name and email): whatever else the tenant holds is the user's and is never touched."""
+    found = []
+    for name, email, *_ in spec["customers"]:
+        customer = Customer.objects.filter(tenant=tenant, name=name, email=email).order_by("pk").first()
+        if customer is not None:
+            found.append(customer)
+    return found
+
+
+def seed_ledger(*, tenant: Tenant, customers: list[Customer]) -> None:
+    """An account per demo customer; for the first three, a history: invoices, a payment, a credit note.
+    A demo customer that already has an account is left as it is."""
     ledger.set_up_ledger(tenant=tenant)
     card = PaymentMethod.objects.get(tenant=tenant, name="Card")
     now = timezone.now()
-    customers = Customer.objects.filter(tenant=tenant).order_by("name")
     for index, customer in enumerate(customers):
         if Account.objects.filter(tenant=tenant, customer=customer).exists():
             continue
@@ -102,10 +113,11 @@ def seed_lender_fee(*, account: Account, at) -> None:
     ledger.post_transaction(txn=fee, actor=None, at=at)
 
 
-def seed_obligations(*, tenant: Tenant) -> None:
-    """An instalment plan for the first customer, so the calendar and the customer portal have something."""
-    customer = Customer.objects.filter(tenant=tenant).order_by("name").first()
-    if customer is None or Obligation.objects.filter(tenant=tenant).exists():
+def seed_obligations(*, tenant: Tenant, customers: list[Customer]) -> None:
+    """An instalment plan for the first demo customer, so the calendar and the customer portal have something.
+    Only that customer's plans count: the user's own plans neither stop nor receive the demo's."""
+    customer = customers[0] if customers else None
+    if customer is None or Obligation.objects.filter(tenant=tenant, customer=customer).exists():
         return
     today = timezone.localdate()
     first = today.replace(day=1) + timedelta(days=32)
@@ -136,13 +148,14 @@ class Command(BaseCommand):
                     )
             with scope(tenant=tenant):
                 for name, email, phone, street, city, postcode in spec["customers"]:
-                    if not Customer.objects.filter(tenant=tenant, name=name).exists():
+                    if not Customer.objects.filter(tenant=tenant, name=name, email=email).exists():
                         services.create_customer(
                             tenant=tenant, actor=None, reason="demo data", name=name, email=email, phone=phone,
                             address_line1=street, city=city, postcode=postcode, country=spec["country"],
                         )
-                seed_ledger(tenant=tenant)
-                seed_obligations(tenant=tenant)
+                customers = demo_customers(tenant=tenant, spec=spec)
+                seed_ledger(tenant=tenant, customers=customers)
+                seed_obligations(tenant=tenant, customers=customers)
                 if not GatewayAccount.objects.filter(tenant=tenant, provider="sandbox").exists():
                     # The offline sandbox provider, so the demo takes payments with no network.
                     gateway_services.save_gateway_account(
