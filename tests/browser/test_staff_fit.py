@@ -1,0 +1,133 @@
+"""Every staff page fits a 1280 px wide window: no horizontal scrolling, no table wider than its card, and no
+form field squeezed narrower than 64 px or left without a label.
+
+The pages are the URL walker's: every pattern it knows as a staff page (``staff`` or ``own``), filled with
+the objects of a tenant holding demo-like data (long names, several rows in each panel of the customer file).
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from django_scopes import scope
+from playwright.sync_api import expect
+
+from crm.models import Customer
+from finance import services as ledger
+from finance.models import Classification
+from payments import services as payment_services
+from tests.browser.test_staff_login import SCREENSHOTS
+from tests.factories import PASSWORD
+from tests.security.test_url_walker import ROUTES, walk
+from tests.security.world import build_world
+
+WIDTH = 1280
+LONG_NAME = "Maximiliana Featherstonehaugh-Worthington-Smythe"
+LONG_EMAIL = "maximiliana.featherstonehaugh-worthington@averylongcompanyname.example"
+
+# For each page: how wide the document is, and every card (or panel) whose content is wider than the card.
+MEASURE = """() => {
+  const cards = [...document.querySelectorAll('.card, .panel, main')].filter(c => c.querySelector('table'));
+  const over = [];
+  for (const card of cards) {
+    const name = card.id || card.className;
+    if (card.scrollWidth > card.clientWidth) over.push(`${name}: ${card.scrollWidth} > ${card.clientWidth}`);
+    const box = card.getBoundingClientRect();
+    for (const table of card.querySelectorAll('table')) {
+      const right = table.getBoundingClientRect().right;
+      if (right > box.right + 0.5) over.push(`table in ${name} ends at ${right} > ${box.right}`);
+      const holder = table.parentElement;
+      if (holder.scrollWidth > holder.clientWidth + 1 && holder !== card)
+        over.push(`table in ${name} scrolls inside ${holder.className}`);
+    }
+  }
+  // Duly's own pages (Django's password change page is the admin's): fields wide enough, each labelled, by a
+  // label, an aria-label or the header of its table column (the invoice lines).
+  const controls = document.querySelector('.topbar') ? document.querySelectorAll(
+    'main input:not([type=hidden]):not([type=checkbox]):not([type=radio]), main select, main textarea') : [];
+  for (const control of controls) {
+    if (!control.checkVisibility()) continue;
+    const width = control.getBoundingClientRect().width;
+    const name = control.name || control.id;
+    if (width < 64) over.push(`the field ${name} is ${Math.round(width)} px wide`);
+    const cell = control.closest('td');
+    const headed = cell && cell.closest('table').querySelector('thead th');
+    if (!control.labels.length && !control.getAttribute('aria-label') && !control.getAttribute('aria-labelledby')
+        && !headed) over.push(`the field ${name} has no label`);
+  }
+  return {width: document.documentElement.scrollWidth, over};
+}"""
+
+
+def demo_like(world):
+    """The world's customer renamed long, with several invoices, payment requests and obligations."""
+    tenant, staff, account = world.tenant, world.staff, world.account
+    now = timezone.now()
+    with scope(tenant=tenant):
+        Customer.objects.filter(pk=account.customer_id).update(name=LONG_NAME, email=LONG_EMAIL)
+        customer = Customer.objects.get(pk=account.customer_id)
+        for number in range(3):
+            draft = ledger.create_transaction(
+                account=account, classification=Classification.INVOICE, actor=None, at=now,
+                lines=[ledger.LineData(f"Comprehensive motor insurance renewal, policy year {number + 1}",
+                                       Decimal(1), Decimal("1234567.89"))],
+            )
+            invoice = ledger.post_transaction(txn=draft, actor=None, at=now).transaction
+            payment_services.request_payment(
+                customer=customer, account=account, amount="987654.32", reference=f"POLICY-RENEWAL-2026-{number:04}",
+                message="Second instalment of the annual premium for the comprehensive policy",
+                channels=["email"], actor=staff, at=now, invoice=invoice,
+            )
+        for number in range(2):
+            payment_services.create_obligation(
+                customer=customer, actor=staff, at=now, plan="automatic", count=4,
+                first_due_on=now.date() + timedelta(days=40 + number),
+                values={"payee": "Driver and Vehicle Licensing Agency", "payee_kind": "government",
+                        "payment_code": f"VEHICLE-EXCISE-DUTY-{number:06}",
+                        "description": "Vehicle excise duty for the fleet of commercial vans",
+                        "total_amount": "123456.78", "currency": "GBP", "date_rule": "next",
+                        "manager_comments": "Agreed on the phone with the fleet manager"})
+
+
+def staff_pages(world):
+    names = {route.key: route for route in walk()}
+    for key, kind in ROUTES.items():
+        if kind.kind in ("staff", "own") and key in names:
+            yield key, reverse(names[key].name, kwargs=kind.kwargs(world))
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+class TestStaffPagesFit:
+    def test_every_staff_page_fits_1280_px(self, live_server, page, tenant, settings):
+        settings.DULY_DEV_TOOLS = True
+        world = build_world(tenant)
+        demo_like(world)
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(world.staff.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Customers")).to_be_visible()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+        problems, visited = [], []
+        for key, path in staff_pages(world):
+            asked = page.request.get(live_server.url + path, max_redirects=0)
+            if asked.status != 200 or "text/html" not in asked.headers["content-type"]:
+                continue  # a POST-only action, a download or a redirect away: no page of its own to lay out
+            page.goto(live_server.url + path)
+            page.wait_for_load_state("networkidle")
+            visited.append(key)
+            measured = page.evaluate(MEASURE)
+            if measured["width"] > WIDTH:
+                problems.append(f"{key} {path}: the page is {measured['width']} px wide")
+            problems += [f"{key} {path}: {line}" for line in measured["over"]]
+            page.screenshot(path=SCREENSHOTS / f"fit_{key.replace(':', '_')}.png", full_page=True)
+
+        assert problems == [], "\n".join(problems)
+        # The customer file and its panels, the lists and the settings pages were all laid out.
+        assert {"crm:customer_detail", "payments:request_list", "finance:transaction_list",
+                "payments:obligation_detail", "reports:segment_detail"} <= set(visited)
+        assert len(visited) > 40
