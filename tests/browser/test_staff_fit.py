@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from crm.models import Customer
 from finance import services as ledger
-from finance.models import Classification
+from finance.models import Classification, Lender, TransactionType
 from payments import services as payment_services
 from tests.browser.test_staff_login import SCREENSHOTS
 from tests.factories import PASSWORD
@@ -62,7 +62,8 @@ MEASURE = """() => {
 
 
 def demo_like(world):
-    """The world's customer renamed long, with several invoices, payment requests and obligations."""
+    """The world's customer renamed long, with several invoices, payment requests, fees due from a lender and
+    obligations."""
     tenant, staff, account = world.tenant, world.staff, world.account
     now = timezone.now()
     with scope(tenant=tenant):
@@ -80,6 +81,17 @@ def demo_like(world):
                 message="Second instalment of the annual premium for the comprehensive policy",
                 channels=["email"], actor=staff, at=now, invoice=invoice,
             )
+        lender = Lender.objects.create(tenant=tenant, name="Northbank Mortgages and Commercial Lending Partners",
+                                       email="introducers@northbank.example")
+        procuration = TransactionType.objects.get(tenant=tenant, classification=Classification.INVOICE,
+                                                  name="Procuration fee")
+        for _ in range(2):
+            draft = ledger.create_transaction(
+                account=account, lender=lender, classification=Classification.INVOICE, actor=None, at=now,
+                type=procuration, lines=[ledger.LineData("Procuration fee for the buy-to-let mortgage",
+                                                         Decimal(1), Decimal("4200.00"))],
+            )
+            ledger.post_transaction(txn=draft, actor=None, at=now)
         for number in range(2):
             payment_services.create_obligation(
                 customer=customer, actor=staff, at=now, plan="automatic", count=4,
