@@ -94,6 +94,17 @@ def sent_for(*, tenant: Tenant, subject_ref: str) -> QuerySet[Notification]:
     )
 
 
+def sent_to(*, tenant: Tenant, customer_id: int) -> QuerySet[Notification]:
+    """What was sent to one customer, about anything (a message, a payment request, an invoice, a
+    receipt), newest first."""
+    return (
+        Notification.objects.filter(tenant=tenant, customer_id=customer_id)
+        .exclude(channel=Channel.IN_APP)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+    )
+
+
 def outbox(*, tenant: Tenant, state: str = "") -> QuerySet[Notification]:
     notifications = Notification.objects.filter(tenant=tenant).exclude(channel=Channel.IN_APP)
     if state:

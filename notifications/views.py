@@ -155,8 +155,7 @@ def template_edit(request, key: str, language: str):
                 return redirect("notifications:template_list")
     context = {"form": form, "message": default, "language": language, "customised": template is not None,
                "preview": preview, "allowed": [tags.VOCABULARY[name] for name in default.allowed_tags]}
-    if request.htmx and action == "preview":
-        return render(request, "notifications/_template_preview.html", context)
+    # A preview re-renders the whole editor (htmx selects it), so the errors of a bad try go with it.
     return render(request, "notifications/template_form.html", context)
 
 
@@ -210,7 +209,7 @@ def customer_communicate(request, customer_id: int):
     context = {
         "customer": customer, "form": form, "sent_now": sent_now,
         "communicate_url": reverse("notifications:customer_communicate", args=[customer.pk]),
-        "sent": selectors.sent_for(tenant=request.tenant, subject_ref=subject_ref)[:20],
+        "sent": selectors.sent_to(tenant=request.tenant, customer_id=customer.pk)[:20],
     }
     return render(request, "notifications/_customer_panel.html", context)
 

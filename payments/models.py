@@ -180,7 +180,7 @@ class RequestStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
     CANCELLED = "cancelled", "Cancelled"
     COMPLETE = "complete", "Complete"
-    COMPLETE_AFTER_FAILURE = "complete_after_failure", "Complete (1)"
+    COMPLETE_AFTER_FAILURE = "complete_after_failure", "Complete after a failed attempt"
 
 
 class RequestChannel(models.TextChoices):

@@ -37,6 +37,7 @@ class ObligationSettings(TenantOwned):
     )
 
     class Meta:
+        verbose_name_plural = "obligation settings"
         constraints = [
             models.UniqueConstraint("tenant", name="obligationsettings_one_per_tenant"),
             models.CheckConstraint(condition=Q(reminder_days_before__lte=60), name="obligationsettings_reminder_days"),

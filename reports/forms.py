@@ -86,6 +86,18 @@ class SegmentForm(forms.Form):
         return {name: self.cleaned_data.get(name) for name in self.RULE_FIELDS
                 if self.cleaned_data.get(name) not in (None, "")}
 
+    @classmethod
+    def describe(cls, rules: dict) -> list[str]:
+        """A segment's rules as its form's labels and choices read: ["Classification: Invoice", …]."""
+        described = []
+        for name in cls.RULE_FIELDS:
+            if rules.get(name) in (None, ""):
+                continue
+            field = cls.base_fields[name]
+            value = dict(getattr(field, "choices", ())).get(rules[name], rules[name])
+            described.append(f"{field.label or name.replace('_', ' ').capitalize()}: {value}")
+        return described
+
 
 class SegmentMessageForm(forms.Form):
     template = forms.ChoiceField(label="Message")

@@ -28,6 +28,8 @@ from django.db.models import (
     Count,
     DecimalField,
     F,
+    Max,
+    Min,
     Q,
     QuerySet,
     Sum,
@@ -221,6 +223,15 @@ def get_segment(*, tenant: Tenant, segment_id) -> Segment:
         return Segment.objects.get(tenant=tenant, pk=int(segment_id))
     except (Segment.DoesNotExist, ValueError, TypeError):
         raise Http404("No such segment.") from None
+
+
+def posting_span(*, rows: QuerySet[FinancialTransaction], time_zone: str) -> tuple[date, date] | None:
+    """The first and last local posting dates of ``rows``, or ``None`` when none is posted."""
+    span = rows.filter(posted_at__isnull=False).aggregate(first=Min("posted_at"), last=Max("posted_at"))
+    if span["first"] is None:
+        return None
+    zone = ZoneInfo(time_zone)
+    return span["first"].astimezone(zone).date(), span["last"].astimezone(zone).date()
 
 
 # --- transactions posted in a period ----------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 from decimal import Decimal
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from djmoney.money import Money
 
@@ -292,7 +294,8 @@ def segment_detail(request, segment_id: int):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"{len(sent)} messages queued.")
+            messages.success(request, ngettext("%(count)d message queued.", "%(count)d messages queued.",
+                                               len(sent)) % {"count": len(sent)})
             return redirect("reports:segment_detail", segment_id=segment.pk)
     rows = (selectors.segment_transactions(segment=segment, today=today)
             if segment.subject == SegmentSubject.TRANSACTIONS else None)
@@ -305,6 +308,7 @@ def segment_detail(request, segment_id: int):
                                  for i in instalments[:EXPORT_LIMIT]))
         return render(request, "reports/segment_detail.html", {
             "segment": segment, "message_form": message_form, "today": today, "page": None, "customers": None,
+            "criteria": SegmentForm.describe(segment.rules or {}),
             "instalments": Paginator(instalments, ROWS_PER_PAGE).get_page(request.GET.get("page")),
         })
     if rows is not None and _wants_export(request):
@@ -318,7 +322,19 @@ def segment_detail(request, segment_id: int):
     return render(request, "reports/segment_detail.html", {
         "segment": segment, "message_form": message_form, "customers": customers, "instalments": None,
         "page": Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page")) if rows is not None else None,
+        "criteria": SegmentForm.describe(segment.rules or {}),
+        "report_query": _report_query(segment, rows) if rows is not None else "",
     })
+
+
+def _report_query(segment, rows) -> str:
+    """The transactions report's query for a segment: its rows' posting dates as the period, so the
+    report opens on them rather than on this month."""
+    span = selectors.posting_span(rows=rows, time_zone=segment.tenant.time_zone)
+    query = {"segment": segment.pk}
+    if span is not None:
+        query |= {"start": span[0].isoformat(), "end": span[1].isoformat()}
+    return urlencode(query)
 
 
 @staff_view

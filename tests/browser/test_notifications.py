@@ -6,7 +6,7 @@ from django_scopes import scope
 from playwright.sync_api import expect
 
 from notifications import services
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, UserFactory
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
@@ -58,3 +58,26 @@ class TestInAppNotifications:
         expect(panel.locator(".sent-list tbody tr").first).to_contain_text("harriet@example.com")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SCREENSHOTS / "customer_communicate.png", full_page=True)
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+class TestTheMessageEditor:
+    def test_a_good_preview_clears_the_error_of_a_bad_save(self, live_server, page, tenant):
+        manager = UserFactory(tenant=tenant, username="maria", role_keys=["staff", "manager"])
+        log_in(page, live_server, manager)
+        page.goto(f"{live_server.url}/notifications/messages/payment_request/en/")
+        body = page.get_by_label("Email text")
+
+        body.fill("Dear #customer.name, please pay #amount. #nonsense")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator(".errors[role=alert]").first).to_contain_text("Nothing was saved")
+        expect(page.locator(".field.invalid")).to_have_count(1)
+
+        page.get_by_label("Email text").fill("Dear #customer.name, please pay #amount.")
+        page.get_by_role("button", name="Preview").click()
+
+        expect(page.locator("#preview")).to_contain_text("Dear Harriet Holloway, please pay £312.50.")
+        expect(page.locator(".errors[role=alert]")).to_have_count(0)
+        expect(page.locator(".field.invalid")).to_have_count(0)
+        page.screenshot(path=SCREENSHOTS / "message_editor_preview.png", full_page=True)

@@ -82,3 +82,12 @@ class TestUserAdmin:
 
         offered = {group.name for group in response.context["adminform"].form.fields["groups"].queryset}
         assert offered == {f"acme: {label}" for _, label in Role.KEYS}
+
+
+@pytest.mark.django_db
+class TestAdminIndex:
+    def test_every_model_is_named_in_plain_english(self, support_client):
+        page = support_client.get("/admin/").content.decode()
+
+        assert ">Obligation settings<" in page and ">Notification settings<" in page
+        assert "settingss" not in page

@@ -107,6 +107,18 @@ class TestStaffPages:
         assert response.status_code == 200
         assert "INV-42" in response.text and "Request a payment" in response.text
 
+    def test_the_form_names_each_account_once_with_its_currency(self, staff_client, ledger, customer, gbp):
+        panel = staff_client.get(reverse("payments:customer_panel", args=[customer.pk])).content.decode()
+
+        assert f'<option value="{gbp.pk}" >{customer.name} (GBP)</option>' in panel
+        assert "(GBP) (GBP)" not in panel
+
+    def test_the_sent_list_of_the_customer_file_shows_the_request_sent_to_them(self, staff_client, sent, customer):
+        panel = staff_client.get(reverse("notifications:customer_communicate", args=[customer.pk])).content.decode()
+
+        assert "Email to harriet@example.com" in panel
+        assert "requests a payment of £120.00" in panel
+
     def test_the_form_sends_a_request(self, staff_client, ledger, customer, gbp):
         response = staff_client.post(reverse("payments:request_create", args=[customer.pk]), {
             "account": gbp.pk, "amount": "75.50", "reference": "C-7", "message": "", "channels": ["email"]})

@@ -200,6 +200,7 @@ class TestCompletion:
         request = PaymentRequest.objects.get(pk=request.pk)
         assert second.pk != first.pk
         assert request.status == RequestStatus.COMPLETE_AFTER_FAILURE
+        assert request.get_status_display() == "Complete after a failed attempt"
         assert [a.status for a in request.attempts.order_by("id")] == [PaymentStatus.FAILED, PaymentStatus.SUCCEEDED]
         assert ledger_payments().count() == 1
 

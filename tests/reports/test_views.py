@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 from datetime import UTC, datetime
 
 import openpyxl
@@ -192,6 +193,45 @@ class TestSegments:
         assert response.status_code == 302
         assert recipients == sorted([book["eur"].customer.email, "ivan@example.com"])
         assert "Harriet Holloway" in page and "Ivan Ilic" in page
+
+    def test_segment_page_reads_its_criteria_in_words_and_hides_the_form_key(self, book, staff, staff_client):
+        with scope(tenant=staff.tenant):
+            segment = services.save_segment(tenant=staff.tenant, name="Overdue", subject="transactions",
+                                            rules={"classification": "invoice", "overdue_days": 5, "currency": "EUR"},
+                                            actor=staff, at=timezone.now())
+
+        page = staff_client.get(reverse("reports:segment_detail", args=[segment.pk])).content.decode()
+
+        criteria = re.search(r'<p class="help" id="segment-criteria">(.*?)</p>', page, re.S).group(1)
+        assert criteria == ("Financial transactions: Classification: Invoice · Currency: EUR · "
+                            "Overdue more than (days): 5")
+        assert "Idempotency key" not in page and "overdue_days" not in page
+        assert re.search(r'<input type="hidden" name="idempotency_key" value="[\w-]+"', page)
+
+    def test_as_a_report_opens_the_period_that_holds_the_segments_rows(self, book, staff, staff_client):
+        with scope(tenant=staff.tenant):
+            segment = services.save_segment(tenant=staff.tenant, name="Overdue", subject="transactions",
+                                            rules={"overdue_days": 30, "currency": "EUR"}, actor=staff,
+                                            at=timezone.now())
+
+        page = staff_client.get(reverse("reports:segment_detail", args=[segment.pk])).content.decode()
+        link = re.search(r'<a class="button" href="([^"]+)">As a report</a>', page).group(1).replace("&amp;", "&")
+        report = staff_client.get(link + "&format=csv")
+
+        assert link == f"/reports/transactions/?segment={segment.pk}&start=2026-03-01&end=2026-05-20"
+        rows = list(csv.reader(io.StringIO(report.content.decode())))
+        assert sorted(r[1] for r in rows[1:]) == sorted([book["inv_old"].number, book["inv_d"].number])
+
+    def test_one_message_queued_is_said_in_the_singular(self, book, staff, staff_client):
+        with scope(tenant=staff.tenant):
+            segment = services.save_segment(tenant=staff.tenant, name="Owing 100", subject="customers",
+                                            rules={"currency": "EUR", "min_balance": "100"}, actor=staff,
+                                            at=timezone.now())
+
+        response = staff_client.post(reverse("reports:segment_detail", args=[segment.pk]), {
+            "template": "generic", "channels": ["email"], "idempotency_key": "k1"}, follow=True)
+
+        assert [str(m) for m in response.context["messages"]] == ["1 message queued."]
 
     def test_another_tenants_segment_is_404(self, book, other_tenant, staff_client):
         segment = other_segment(other_tenant)
