@@ -282,12 +282,14 @@ class TestMessageTemplates:
         with scope(tenant=tenant):
             assert MessageTemplate.objects.count() == 0
 
-    def test_preview_renders_the_sample_record_as_a_fragment(self, manager, tenant):
+    def test_preview_renders_the_sample_record_within_the_whole_editor(self, manager, tenant):
         response = logged_in(manager).post(reverse("notifications:template_edit", args=["receipt", "en"]), {
             "subject": "Receipt for #amount", "body": "Dear #customer.name, see #receipt_link", "sms": "",
             "action": "preview"}, headers=HTMX)
 
-        assert "<html" not in response.text
+        # htmx swaps the editor (form and preview together), so no error of an earlier try stays behind.
+        assert 'hx-target="#template-editor" hx-select="#template-editor"' in response.text
+        assert 'class="errors"' not in response.text
         assert "Receipt for £312.50" in response.text
         assert "Dear Harriet Holloway, see https://pay.duly.example/r/7Hk2" in response.text
         with scope(tenant=tenant):
