@@ -82,7 +82,11 @@ def start_payment(
     it failed with the provider's message. Neither raises.
 
     :raises ValueError: the provider cannot take this currency or mode (the pages offer only what it can).
+    :raises ValidationError: keyed ``invoice``: it is a fee due from a lender or provider, never taken
+        from the customer (nothing is saved).
     """
+    if invoice is not None and (refusal := invoice.lender_fee_refusal()):
+        raise ValidationError({"invoice": refusal})
     capabilities = registry.capabilities_of(gateway_account.provider)
     if not capabilities.supports(mode=CheckoutMode(mode), currency=account.currency, pay_in_4=pay_in_4):
         raise ValueError(f"{gateway_account} cannot take {account.currency} this way.")

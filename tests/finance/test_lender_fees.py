@@ -20,7 +20,7 @@ from finance.models import (
 )
 from gateways import services as gateway_services
 from payments import services as payment_services
-from payments.models import InvoicePayLink, PaymentRequest
+from payments.models import GatewayPayment, InvoicePayLink, PaymentRequest
 from tests.conftest import api_client_for, logged_in
 from tests.factories import UserFactory
 from tests.finance.conftest import line
@@ -246,3 +246,34 @@ class TestLenderSettings:
             "Northbank Mortgages", "Provident Finance"]
         assert "Northbank Mortgages" in accountant.get(reverse("finance:setting_list", args=["lenders"])).text
         assert_404_for_other_tenant(stranger, reverse("finance:setting_update", args=["lenders", lender.pk]))
+
+
+class TestTheServicesBehindThePagesRefuseToo:
+    def test_a_card_payment_for_it_is_refused_by_the_service(self, gbp, procuration):
+        gateway_account = payment_services.invoice_gateway_account(invoice=procuration)
+
+        with pytest.raises(ValidationError) as refused:
+            payment_services.start_payment(
+                gateway_account=gateway_account, account=procuration.account, amount=procuration.open_amount,
+                invoice=procuration, description="fee", mode="hosted_page", return_url="https://duly.test/back",
+                webhook_url="https://duly.test/hook", at=timezone.now(),
+            )
+
+        assert refused.value.message_dict == {"invoice": [
+            f"Procuration fee {procuration.number} is due from Northbank Mortgages, not from the customer; "
+            "the customer is never asked to pay it."]}
+        assert GatewayPayment.objects.count() == 0
+
+    def test_a_payment_request_for_it_over_the_api_answers_422_naming_the_invoice(self, tenant, gbp, customer,
+                                                                                  procuration):
+        response = api_client_for(tenant).post(
+            "/api/v1/payment-requests", content_type="application/json",
+            data={"customer": customer.pk, "account": gbp.pk, "invoice": procuration.pk, "amount": "400.00",
+                  "channels": ["email"]},
+        )
+
+        assert response.status_code == 422
+        assert response.json()["errors"] == [{"field": "invoice", "message": (
+            f"Procuration fee {procuration.number} is due from Northbank Mortgages, not from the customer; "
+            "the customer is never asked to pay it.")}]
+        assert PaymentRequest.objects.count() == 0
