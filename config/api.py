@@ -5,7 +5,8 @@ Errors are JSON of one shape: ``{"detail": "...", "errors": [{"field": "email", 
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import DataError
 from django.http import Http404
 from ninja import NinjaAPI
@@ -36,6 +37,7 @@ ERRORS = {
     "401": "No valid API key.",
     "404": "No such object in the key's tenant (another tenant's is answered alike).",
     "409": "The object's state refuses the action.",
+    "413": "The body is larger than the server takes.",
     "422": "Invalid input; each error names its field.",
 }
 
@@ -49,9 +51,11 @@ class DulyApi(NinjaAPI):
         schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
         for path, operations in schema["paths"].items():
             for method, operation in operations.items():
+                # Ninja keys the statuses an operation declares as numbers; one key per status, as text.
+                operation["responses"] = {str(status): answer for status, answer in operation["responses"].items()}
                 statuses = ["401", "422"]
                 if "requestBody" in operation:
-                    statuses.append("400")
+                    statuses += ["400", "413"]
                 if "{" in path:
                     statuses.append("404")
                     if method in ("post", "patch", "put", "delete"):
@@ -117,6 +121,12 @@ def not_storable(request, exc: DataError):
     # bad input, refused like any other rather than answered 500.
     return api.create_response(request, {"detail": "Invalid input.", "errors": [
         {"field": "__all__", "message": "A value is out of range."}]}, status=422)
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_large(request, exc: RequestDataTooBig):
+    return api.create_response(request, {"detail": (
+        f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes.")}, status=413)
 
 
 @api.exception_handler(Http404)

@@ -6,6 +6,7 @@ amounts, so the printed lines always add up to the printed totals.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -14,6 +15,38 @@ from moneyed import get_currency
 
 HUNDRED = Decimal(100)
 ZERO = Decimal("0.00")
+# What an amount column holds (14 digits, 2 of them decimals); a larger figure is refused as typed.
+MAX_AMOUNT = Decimal("999999999999.99")
+# Plain ASCII digits, an optional sign and decimal point: no exponent, no grouping, no other digits.
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+
+
+class NotAnAmount(ValueError):
+    """The text is not an amount Duly takes; ``too_large`` tells a figure past ``MAX_AMOUNT`` from a
+    malformed one, so each form can keep its own wording for the latter."""
+
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
+
+def parse_plain(value) -> Decimal:
+    """An amount as typed or sent (text, an int or a ``Decimal``), before any rule of the field.
+
+    Every money field parses through here, so none meets an exponent (``1e309``), a digit of another
+    script, ``1_000`` or a figure too long for the ledger's columns, which ``Decimal`` alone accepts.
+
+    :raises NotAnAmount: not a plain number, or larger than ``MAX_AMOUNT`` either way.
+    """
+    if isinstance(value, bool) or value is None:
+        raise NotAnAmount("Not a number.")
+    text = format(value, "f") if isinstance(value, Decimal) else str(value).strip()
+    if not PLAIN_NUMBER.fullmatch(text):
+        raise NotAnAmount("Not a number.")
+    number = Decimal(text)
+    if abs(number) > MAX_AMOUNT:
+        raise NotAnAmount(f"Too large: at most {MAX_AMOUNT:,}.", too_large=True)
+    return number
 
 
 def minor_unit(currency: str) -> Decimal:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -18,6 +18,7 @@ from django.forms import formset_factory
 
 from crm.models import Customer
 from finance import amounts, selectors
+from finance.amounts import NotAnAmount, parse_plain
 from finance.models import (
     Account,
     Category,
@@ -157,10 +158,9 @@ class LineForm(forms.Form):
 
 def _number(value) -> Decimal | None:
     try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
+        return parse_plain(value)
+    except NotAnAmount:
         return None
-    return number if number.is_finite() else None
 
 
 def preview_amounts(line_forms, currency: str) -> dict:

@@ -165,7 +165,7 @@ def cancel_payment_request(request: HttpRequest, request_id: int):
 # --- refunds of gateway payments -------------------------------------------------------------------
 
 
-class RefundIn(Schema):
+class PaymentRefundIn(Schema):
     amount: str = Field(..., examples=["20.00"],
                         description="In the payment's currency; at most what is left to refund.")
 
@@ -217,7 +217,7 @@ def list_refunds(request: HttpRequest, payment_id: int):
 
 
 @refunds_router.post("/payments/{payment_id}/refunds", response={201: RefundOut})
-def create_refund(request: HttpRequest, payment_id: int, payload: RefundIn):
+def create_refund(request: HttpRequest, payment_id: int, payload: PaymentRefundIn):
     """Refund a succeeded gateway payment in full or in part. The answer is the refund as stored:
     ``succeeded`` (booked in the ledger), ``failed`` (the provider refused; retry) or ``requested`` (the
     provider did not answer; retry sends the same request, which never refunds twice)."""

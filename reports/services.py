@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from crm.models import Customer, Tenant, User
+from finance.amounts import NotAnAmount, parse_plain
 from finance.models import Classification, TransactionState
 from notifications import services as notifications
 from notifications.models import Notification
@@ -50,8 +51,8 @@ def _clean_rules(subject: str, rules: dict) -> dict:
             continue
         elif key in ("min_amount", "min_balance"):
             try:
-                cleaned[key] = str(Decimal(str(value)).quantize(Decimal("0.01")))
-            except InvalidOperation:
+                cleaned[key] = str(parse_plain(value).quantize(Decimal("0.01")))
+            except NotAnAmount:
                 errors[key] = f"“{value}” is not an amount."
             continue
         cleaned[key] = value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,6 +11,7 @@ from django.db import transaction
 from django_fsm import can_proceed
 
 from crm.models import Customer, User
+from finance.amounts import NotAnAmount, parse_plain
 from finance.models import Account, AccountKind, DueDateRule, Lender
 from finance.services.setup import set_up_ledger
 
@@ -33,10 +34,10 @@ def open_account(
     elif Account.objects.filter(tenant=customer.tenant, customer=customer, currency=currency).exists():
         errors["currency"] = f"{customer} already has an account in {currency}."
     try:
-        limit = Decimal(str(credit_limit))
+        limit = parse_plain(credit_limit)
         if limit < 0 or limit != limit.quantize(Decimal("0.01")):
-            raise InvalidOperation
-    except InvalidOperation:
+            raise NotAnAmount("")
+    except NotAnAmount:
         errors["credit_limit"] = "The credit limit must be an amount of zero or more, with at most two decimals."
         limit = Decimal(0)
     if due_date_rule is not None and due_date_rule.tenant_id != customer.tenant_id:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -74,11 +74,9 @@ def local_date(at: datetime, tenant) -> date:
 
 def _decimal(value, *, field_name: str, errors: dict, places: int = 2, positive: bool = False) -> Decimal | None:
     try:
-        number = Decimal(str(value).strip())
-        if not number.is_finite():
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        errors[field_name] = f"“{value}” is not a number."
+        number = amounts.parse_plain(value)
+    except amounts.NotAnAmount as refusal:
+        errors[field_name] = str(refusal) if refusal.too_large else f"“{value}” is not a number."
         return None
     if number != number.quantize(Decimal(1).scaleb(-places)):
         errors[field_name] = f"At most {places} decimal places."

@@ -12,7 +12,7 @@ link and leaves earlier ones working until they expire.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,6 +22,7 @@ from django_scopes import scope, scopes_disabled
 from djmoney.money import Money
 
 from crm.models import User
+from finance.amounts import NotAnAmount, parse_plain
 from finance.models import Classification, FinancialTransaction, TransactionState
 from gateways import registry
 from gateways import selectors as gateway_selectors
@@ -135,10 +136,11 @@ def link_for_token(*, token: str) -> InvoicePayLink | None:
 def parse_amount(value, *, outstanding: Decimal, currency: str) -> Decimal:
     """:raises ValidationError: keyed ``amount``."""
     try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ValidationError({"amount": "Enter an amount such as 120.00."}) from None
-    if not amount.is_finite() or amount <= 0:
+        amount = parse_plain(value)
+    except NotAnAmount as refusal:
+        raise ValidationError({"amount": str(refusal) if refusal.too_large
+                               else "Enter an amount such as 120.00."}) from None
+    if amount <= 0:
         raise ValidationError({"amount": "The amount must be more than zero."})
     if amount.as_tuple().exponent < -2:
         raise ValidationError({"amount": "The amount has at most 2 decimal places."})

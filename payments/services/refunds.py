@@ -7,7 +7,7 @@ payment, however many people press Refund at once. Choices: ``docs/decisions/ref
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -16,6 +16,7 @@ from djmoney.money import Money
 
 from crm.models import User
 from finance import services as ledger
+from finance.amounts import NotAnAmount, parse_plain
 from finance.exceptions import ActionNotAllowed
 from finance.models import AccountState, RefundMethod
 from gateways import registry
@@ -63,10 +64,11 @@ def _check_actor(actor: User | None) -> None:
 def parse_refund_amount(value, *, currency: str) -> Decimal:
     """:raises ValidationError: keyed ``amount``: not an amount, not positive, or finer than a cent."""
     try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ValidationError({"amount": "Enter an amount such as 20.00."}) from None
-    if not amount.is_finite() or amount <= 0:
+        amount = parse_plain(value)
+    except NotAnAmount as refusal:
+        raise ValidationError({"amount": str(refusal) if refusal.too_large
+                               else "Enter an amount such as 20.00."}) from None
+    if amount <= 0:
         raise ValidationError({"amount": "The amount must be more than zero."})
     try:
         to_minor_units(amount, currency)

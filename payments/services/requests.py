@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +15,7 @@ from django_scopes import scope, scopes_disabled
 from djmoney.money import Money
 
 from crm.models import Customer, User
+from finance.amounts import NotAnAmount, parse_plain
 from finance.models import Account, Classification, FinancialTransaction, TransactionState
 from gateways import registry
 from gateways import selectors as gateway_selectors
@@ -64,9 +65,9 @@ def _request_errors(*, customer: Customer, account: Account, amount, currency: s
                     message: str, channels, invoice: FinancialTransaction | None = None) -> dict[str, str]:
     errors: dict[str, str] = {}
     try:
-        amount = Decimal(str(amount).strip())
-    except (InvalidOperation, ValueError):
-        errors["amount"] = "Enter an amount such as 120.00."
+        amount = parse_plain(amount)
+    except NotAnAmount as refusal:
+        errors["amount"] = "The amount is too large." if refusal.too_large else "Enter an amount such as 120.00."
     else:
         if not amount.is_finite() or amount <= 0:
             errors["amount"] = "The amount must be more than zero."
@@ -133,7 +134,7 @@ def request_payment(
     token, token_hash = new_token()
     request = PaymentRequest.objects.create(
         tenant_id=customer.tenant_id, customer=customer, account=account, invoice=invoice,
-        amount=Decimal(str(amount).strip()),
+        amount=parse_plain(amount),
         currency=account.currency, reference=reference, message=message, channels=channels, token_hash=token_hash,
         expires_at=at + REQUEST_LIFETIME, created_by=actor, created_at=at, sent_at=at,
     )

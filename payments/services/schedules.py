@@ -21,11 +21,13 @@ import calendar
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 
 import holidays
 from django.core.exceptions import ValidationError
 from djmoney.money import Money
+
+from finance.amounts import NotAnAmount, parse_plain
 
 CENT = Decimal("0.01")
 MAX_INSTALMENTS = 120
@@ -118,11 +120,9 @@ def business_dates(*, nominal: Sequence[date], business: Calendar, direction: st
 def parse_amount(value, *, field: str, errors: dict[str, str]) -> Decimal | None:
     """A positive amount of at most two decimal places, or ``None`` with the reason in ``errors``."""
     try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-        if not amount.is_finite():
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        errors[field] = "Enter an amount such as 120.00."
+        amount = parse_plain(value)
+    except NotAnAmount as refusal:
+        errors[field] = "The amount is too large." if refusal.too_large else "Enter an amount such as 120.00."
         return None
     if amount <= 0:
         errors[field] = "The amount must be more than zero."

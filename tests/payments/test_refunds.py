@@ -87,7 +87,9 @@ class TestRefundPayment:
         ("", "Enter an amount such as 20.00."),
         ("0", "The amount must be more than zero."),
         ("-5.00", "The amount must be more than zero."),
-        ("NaN", "The amount must be more than zero."),
+        ("NaN", "Enter an amount such as 20.00."),
+        ("1e309", "Enter an amount such as 20.00."),
+        ("9" * 30, "Too large: at most 999,999,999,999.99."),
         ("1.001", "The amount has more decimal places than GBP allows."),
         ("120.01", "At most £120.00 can still be refunded."),
     ])

@@ -57,11 +57,16 @@ class TestParseAmount:
     @pytest.mark.parametrize(("typed", "message"), [
         ("", "Enter an amount such as 120.00."),
         ("twelve", "Enter an amount such as 120.00."),
-        ("NaN", "The amount must be more than zero."),
-        ("Infinity", "The amount must be more than zero."),
+        ("NaN", "Enter an amount such as 120.00."),
+        ("Infinity", "Enter an amount such as 120.00."),
+        ("1e309", "Enter an amount such as 120.00."),
+        ("٣", "Enter an amount such as 120.00."),
+        ("1_000", "Enter an amount such as 120.00."),
+        ("9" * 30, "Too large: at most 999,999,999,999.99."),
         ("-5", "The amount must be more than zero."),
         ("12.345", "The amount has at most 2 decimal places."),
-        ("0.1e-5", "The amount has at most 2 decimal places."),
+        ("0.1e-5", "Enter an amount such as 120.00."),
+        ("0.001", "The amount has at most 2 decimal places."),
         ("100.01", "The amount cannot be more than the outstanding €100.00."),
     ])
     def test_bad_input_gets_a_clear_message(self, typed, message):
