@@ -22,7 +22,7 @@ class CommunicateForm(forms.Form):
 
     channels = forms.MultipleChoiceField(
         label="Send by", choices=[(Channel.EMAIL, "Email"), (Channel.SMS, "SMS")],
-        widget=forms.CheckboxSelectMultiple(attrs={"style": "width:auto"}), required=False,
+        widget=forms.CheckboxSelectMultiple, required=False,
     )
     template = forms.ChoiceField(label="Template", required=False)
     subject = forms.CharField(required=False, max_length=300, help_text="For email.")

@@ -46,7 +46,8 @@ def _panel(request, customer, *, errors=None, values=None, status=200):
     return render(request, "payments/_customer_panel.html", {
         "customer": customer, "accounts": accounts, "requests": selectors.requests_of(customer=customer)[:20],
         "channels": RequestChannel.choices, "errors": errors or {}, "values": values or {},
-        "open_status": RequestStatus.OPEN, "can_consolidate": request.user.has_perm("crm.manage_payments"),
+        "chosen_channels": _chosen_channels(values), "open_status": RequestStatus.OPEN,
+        "can_consolidate": request.user.has_perm("crm.manage_payments"),
     }, status=status)
 
 
@@ -96,7 +97,13 @@ def _invoice_panel(request, invoice, *, errors=None, values=None, status=200):
     return render(request, "payments/_invoice_request_panel.html", {
         "txn": invoice, "requests": selectors.requests_of_invoice(invoice=invoice), "refusal": refusal,
         "channels": RequestChannel.choices, "errors": errors or {}, "values": values,
+        "chosen_channels": _chosen_channels(values),
     }, status=status)
+
+
+def _chosen_channels(values) -> list[str]:
+    """The channels ticked in a refused form, so it comes back as the user left it."""
+    return values.getlist("channels") if hasattr(values, "getlist") else []
 
 
 @staff_view

@@ -53,6 +53,7 @@ class TestHtmxFormsShowTheirErrors:
         panel.get_by_role("button", name="Send the request").click()
 
         expect(panel.locator(".error")).to_contain_text("Enter an amount such as 120.00.")
+        expect(panel.get_by_label("Email")).to_be_checked()  # the form comes back as it was left
         page.screenshot(path=SCREENSHOTS / "htmx_request_error.png", full_page=True)
 
     def test_request_a_payment_from_the_invoice_with_too_much(self, staff_page, live_server, invoice):

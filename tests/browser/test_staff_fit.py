@@ -113,7 +113,7 @@ def staff_pages(world):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 class TestStaffPagesFit:
-    def test_every_staff_page_fits_1280_px(self, live_server, page, tenant, settings):
+    def test_every_staff_page_fits_1280_px_with_no_error_in_the_console(self, live_server, page, tenant, settings):
         settings.DULY_DEV_TOOLS = True
         world = build_world(tenant)
         demo_like(world)
@@ -125,6 +125,10 @@ class TestStaffPagesFit:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
         problems, visited = [], []
+        # A style or script the Content-Security-Policy refuses (or any other error) is a defect too.
+        page.on("console", lambda message: problems.append(f"{page.url}: {message.text[:160]}")
+                if message.type == "error" else None)
+        page.on("pageerror", lambda error: problems.append(f"{page.url}: {error.message[:160]}"))
         for key, path in staff_pages(world):
             asked = page.request.get(live_server.url + path, max_redirects=0)
             if asked.status != 200 or "text/html" not in asked.headers["content-type"]:
