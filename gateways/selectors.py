@@ -32,22 +32,16 @@ def _preference(account: GatewayAccount) -> tuple:
     return (not account.live, account.provider != Provider.SANDBOX, account.created_at, account.pk)
 
 
-def gateway_accounts_for(*, tenant: Tenant | int, purpose: str, currency: str) -> list[GatewayAccount]:
-    """The tenant's enabled accounts that serve ``purpose`` and whose provider takes ``currency`` in
-    the purpose's checkout mode, the preferred first."""
+def gateway_account_for(*, tenant: Tenant | int, purpose: str, currency: str) -> GatewayAccount | None:
+    """Of the tenant's enabled accounts that serve ``purpose`` and whose provider takes ``currency`` in
+    the purpose's checkout mode, the preferred one, or ``None``: the one door every payment page, pay
+    link and the portal go through."""
     mode = MODE_OF[Purpose(purpose)]
     accounts = [
         account for account in GatewayAccount.objects.filter(tenant=tenant, enabled=True, purposes__contains=[purpose])
         if registry.capabilities_of(account.provider).supports(mode=mode, currency=currency)
     ]
-    return sorted(accounts, key=_preference)
-
-
-def gateway_account_for(*, tenant: Tenant | int, purpose: str, currency: str) -> GatewayAccount | None:
-    """The account that collects ``currency`` for ``purpose``, or ``None`` when no account of the
-    tenant can: the one door every payment page, pay link and the portal go through."""
-    accounts = gateway_accounts_for(tenant=tenant, purpose=purpose, currency=currency)
-    return accounts[0] if accounts else None
+    return min(accounts, key=_preference, default=None)
 
 
 def refusal(*, tenant: Tenant | int, purpose: str, currency: str) -> str:

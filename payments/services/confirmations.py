@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Q
 from django.urls import reverse
 from djmoney.money import Money
 
@@ -18,7 +17,7 @@ from notifications.services import notify
 from payments.models import GatewayPayment, PaymentStatus
 from payments.services.request_records import local_time
 
-PAYMENT_MANAGER = "manage_payments"
+PAYMENT_MANAGER = "crm.manage_payments"
 
 
 def confirm_to_payer(*, payment: GatewayPayment, receipt_token: str, at: datetime) -> None:
@@ -88,10 +87,7 @@ def _payer_channels(payment: GatewayPayment, customer) -> list[str]:
 
 
 def _payment_managers(payment: GatewayPayment) -> list[User]:
-    return list(User.objects.filter(
-        Q(groups__permissions__codename=PAYMENT_MANAGER) | Q(user_permissions__codename=PAYMENT_MANAGER),
-        tenant=payment.tenant_id, is_active=True,
-    ).distinct().order_by("pk"))
+    return list(User.objects.with_perm(PAYMENT_MANAGER).filter(tenant=payment.tenant_id).order_by("pk"))
 
 
 def _payment_context(payment: GatewayPayment, at: datetime) -> dict[str, str]:

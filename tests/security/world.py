@@ -86,15 +86,11 @@ def _sandbox_checkout(gateway: GatewayAccount, *, reference: str, mode: str) -> 
     return SandboxCheckout.objects.with_scopes_disabled().get(id=response.json()["id"])
 
 
-def build_world(tenant: Tenant, *, by_staff: bool = True) -> World:
+def build_world(tenant: Tenant) -> World:
     """Tenant A: a customer with a GBP account, a posted broker fee, a sandbox gateway, a payment request
     and an invoice pay link (with their raw tokens), a succeeded gateway payment with its receipt and link,
-    a webhook delivery, an in-app notification, a caught email, a tax rate and two sandbox checkouts.
-
-    ``by_staff=False`` makes them as the API, an import or a task does: with no staff member behind them.
-    """
+    a webhook delivery, an in-app notification, a caught email, a tax rate and two sandbox checkouts."""
     staff = UserFactory(tenant=tenant, username="world-owner", role_keys=EVERY_ROLE)
-    actor = staff if by_staff else None
     with scope(tenant=tenant):
         ledger_services.set_up_ledger(tenant=tenant)
         customer = CustomerFactory(tenant=tenant, name=MARKER, email="harriet@example.com", phone="+447911123456")
@@ -104,9 +100,9 @@ def build_world(tenant: Tenant, *, by_staff: bool = True) -> World:
                                                         secret=SANDBOX_SECRET)
         payment_request, request_token = payment_services.request_payment(
             customer=customer, account=account, amount="120.00", reference="INV-42", message="Deposit",
-            channels=["email"], actor=actor, at=timezone.now(),
+            channels=["email"], actor=staff, at=timezone.now(),
         )
-        invoice_link_token = payment_services.send_invoice_pay_link(invoice=fee, actor=actor, at=timezone.now())
+        invoice_link_token = payment_services.send_invoice_pay_link(invoice=fee, actor=staff, at=timezone.now())
         now = timezone.now()
         payment = GatewayPayment.objects.create(
             tenant=tenant, reference="dp_world_1", gateway_account=gateway, provider="sandbox",
@@ -117,7 +113,7 @@ def build_world(tenant: Tenant, *, by_staff: bool = True) -> World:
         receipt = Receipt.objects.get(ledger_payment=payment.ledger_payment)
         refund = GatewayRefund.objects.create(  # one the provider refused, so it has a Retry button
             tenant=tenant, payment=payment, amount=Decimal("10.00"), idempotency_key="rf_world_1",
-            status=RefundStatus.FAILED, failure_message="Declined by the sandbox.", created_by=actor, created_at=now)
+            status=RefundStatus.FAILED, failure_message="Declined by the sandbox.", created_by=staff, created_at=now)
         receipt_token = payment_services.receipt_link(receipt=receipt)
         delivery = WebhookDelivery.objects.create(provider="sandbox", tenant=tenant, gateway_account=gateway,
                                                   event_id="evt_world_1", body="{}", received_at=now)
@@ -128,7 +124,7 @@ def build_world(tenant: Tenant, *, by_staff: bool = True) -> World:
         tax_rate = TaxRate.objects.filter(tenant=tenant).first() or TaxRate.objects.create(
             tenant=tenant, name="Standard", percent=Decimal("20"))
         obligation = payment_services.create_obligation(
-            customer=customer, actor=actor, at=now, plan="automatic", first_due_on=now.date() + timedelta(days=40),
+            customer=customer, actor=staff, at=now, plan="automatic", first_due_on=now.date() + timedelta(days=40),
             count=2, values={"payee": "DVLA", "payee_kind": "government", "payment_code": "RT-1",
                              "description": "Road tax", "total_amount": "200.00", "currency": "GBP",
                              "date_rule": "next", "manager_comments": ""})
@@ -136,7 +132,7 @@ def build_world(tenant: Tenant, *, by_staff: bool = True) -> World:
         PortalLink.objects.create(tenant=tenant, customer=customer, token_hash=portal_hash, created_at=now,
                                   expires_at=now + timedelta(minutes=30))
         segment = report_services.save_segment(tenant=tenant, name="Everything", subject="transactions", rules={},
-                                               actor=actor, at=now)
+                                               actor=staff, at=now)
         instalment = obligation.instalments.order_by("number").first()
     mail = DevMail.objects.create(tenant=tenant, from_email="a@example.com", to="harriet@example.com",
                                   subject=f"For {MARKER}", text=f"Dear {MARKER}")
