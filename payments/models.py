@@ -33,11 +33,21 @@ class PaymentStatus(models.TextChoices):
 NOT_SUCCEEDED = [s for s in PaymentStatus.values if s != PaymentStatus.SUCCEEDED]
 
 
+class PaymentPurpose(models.TextChoices):
+    """What a gateway payment pays for; its settlement handler is registered for it (``payments.settlement``)."""
+
+    FEE = "fee", "Fee (Take Payment)"
+    REQUEST = "request", "Payment request"
+    EMAIL_PAY = "email_pay", "Email Pay link"
+    INSTALMENT = "instalment", "Obligation instalment"
+
+
 class GatewayPayment(TenantOwned):
     reference = models.CharField(max_length=40, help_text="Ours; the provider's idempotency key.")
     gateway_account = models.ForeignKey(GatewayAccount, on_delete=models.PROTECT)
     provider = models.CharField(max_length=20)
     provider_reference = models.CharField(max_length=200, blank=True)
+    purpose = models.CharField(max_length=20, choices=PaymentPurpose.choices, default=PaymentPurpose.FEE)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="gateway_payments")
     invoice = models.ForeignKey(
         FinancialTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="gateway_payments"
@@ -79,6 +89,18 @@ class GatewayPayment(TenantOwned):
                 name="gatewaypayment_provider_reference_unique",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="gatewaypayment_amount_positive"),
+            # The purpose names the one thing paid for: its link is set, and no other link is.
+            models.CheckConstraint(
+                condition=Q(purpose=PaymentPurpose.FEE, payment_request__isnull=True, invoice_pay_link__isnull=True,
+                            instalment__isnull=True)
+                | Q(purpose=PaymentPurpose.REQUEST, payment_request__isnull=False, invoice_pay_link__isnull=True,
+                    instalment__isnull=True)
+                | Q(purpose=PaymentPurpose.EMAIL_PAY, payment_request__isnull=True, invoice_pay_link__isnull=False,
+                    instalment__isnull=True)
+                | Q(purpose=PaymentPurpose.INSTALMENT, payment_request__isnull=True, invoice_pay_link__isnull=True,
+                    instalment__isnull=False),
+                name="gatewaypayment_purpose_names_its_link",
+            ),
             models.CheckConstraint(
                 condition=Q(status=PaymentStatus.SUCCEEDED, ledger_payment__isnull=False)
                 | (~Q(status=PaymentStatus.SUCCEEDED) & Q(ledger_payment__isnull=True)),

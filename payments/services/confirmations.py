@@ -16,6 +16,7 @@ from notifications.models import Channel
 from notifications.services import notify
 from payments.models import GatewayPayment, PaymentStatus
 from payments.services.request_records import local_time
+from payments.settlement import settlement_for
 
 PAYMENT_MANAGER = "crm.manage_payments"
 
@@ -60,30 +61,12 @@ def tell_staff(*, payment: GatewayPayment, at: datetime) -> None:
 
 def paid_for(payment: GatewayPayment) -> str:
     """What the payment paid, in words staff recognise: the request, the instalment, the invoice or the fee."""
-    invoice = payment.invoice
-    if payment.payment_request_id is not None:
-        request = payment.payment_request
-        words = f"payment request {request.reference}" if request.reference else f"payment request #{request.pk}"
-        return f"{words} (invoice {invoice.number})" if invoice is not None else words
-    if payment.instalment_id is not None:
-        instalment = payment.instalment
-        obligation = instalment.obligation
-        return (f"instalment {instalment.number} of {obligation.instalments.count()} of "
-                f"{obligation.description}")
-    if invoice is not None and payment.invoice_pay_link_id is None and invoice.type.fee_payer:
-        return f"{invoice.type.name} {invoice.number}"
-    if invoice is not None:
-        return f"invoice {invoice.number}"
-    return payment.description or payment.reference
+    return settlement_for(payment).paid_for(payment)
 
 
 def _payer_channels(payment: GatewayPayment, customer) -> list[str]:
     addresses = {Channel.EMAIL: bool(customer.email), Channel.SMS: bool(customer.phone)}
-    if payment.payment_request_id is not None:
-        return [channel for channel in payment.payment_request.channels if addresses.get(channel)]
-    if addresses[Channel.EMAIL]:
-        return [Channel.EMAIL]
-    return [Channel.SMS] if addresses[Channel.SMS] else []
+    return settlement_for(payment).payer_channels(payment, addresses)
 
 
 def _payment_managers(payment: GatewayPayment) -> list[User]:
@@ -115,8 +98,4 @@ def _invoice_context(payment: GatewayPayment) -> dict[str, str]:
 
 
 def _subject_ref(payment: GatewayPayment) -> str:
-    if payment.payment_request_id is not None:
-        return f"payments.paymentrequest:{payment.payment_request_id}"
-    if payment.invoice_id is not None:
-        return f"finance.financialtransaction:{payment.invoice_id}"
-    return f"payments.gatewaypayment:{payment.pk}"
+    return settlement_for(payment).subject_ref(payment)

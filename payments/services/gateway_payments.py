@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -41,12 +42,12 @@ from gateways.models import GatewayAccount
 from payments.models import (
     GatewayPayment,
     PaymentEvent,
+    PaymentPurpose,
     PaymentStatus,
 )
 from payments.services.confirmations import confirm_to_payer, tell_staff
-from payments.services.instalment_records import book_instalment_invoice, mark_instalment_paid_through
 from payments.services.receipts import issue_receipt
-from payments.services.request_records import complete_request
+from payments.settlement import settlement_for
 
 logger = logging.getLogger(__name__)
 TRANSITIONS = {
@@ -58,6 +59,24 @@ TRANSITIONS = {
 DEFAULT_PAYMENT_METHOD = "Card"
 
 
+@dataclass(frozen=True)
+class Checkout:
+    """A recorded payment and the provider's client token for its card fields: a secret of the moment,
+    handed to the page that asked and never stored (empty for a hosted page, or when the provider failed)."""
+
+    payment: GatewayPayment
+    client_token: str = ""
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A payment after a provider's status was applied, and the link token of the receipt that this
+    application issued: handed to the caller once, never stored (empty unless it just succeeded)."""
+
+    payment: GatewayPayment
+    receipt_token: str = ""
+
+
 def new_reference(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(12)}"
 
@@ -66,8 +85,18 @@ def new_reference(prefix: str) -> str:
 
 
 @transaction.atomic
-def create_payment_row(**fields) -> GatewayPayment:
-    return GatewayPayment.objects.create(**fields)
+def record_payment(
+    *, purpose: str, gateway_account: GatewayAccount, account: Account, amount: Decimal, description: str,
+    mode: str, at: datetime, invoice: FinancialTransaction | None = None, expires_at: datetime | None = None,
+    created_by: User | None = None, payment_request=None, invoice_pay_link=None, instalment=None,
+) -> GatewayPayment:
+    """Record a payment before its checkout is opened: what it is for (``purpose`` and its one link)."""
+    return GatewayPayment.objects.create(
+        tenant_id=account.tenant_id, reference=new_reference("dp"), purpose=purpose, gateway_account=gateway_account,
+        provider=gateway_account.provider, account=account, invoice=invoice, amount=amount, currency=account.currency,
+        mode=mode, description=description[:200], expires_at=expires_at, created_by=created_by, created_at=at,
+        updated_at=at, payment_request=payment_request, invoice_pay_link=invoice_pay_link, instalment=instalment,
+    )
 
 
 def start_payment(
@@ -75,8 +104,8 @@ def start_payment(
     return_url: str, webhook_url: str, at: datetime, invoice: FinancialTransaction | None = None,
     cancel_url: str = "", customer_email: str = "", expires_at: datetime | None = None, pay_in_4: bool = False,
     actor: User | None = None,
-) -> GatewayPayment:
-    """Record a payment, then ask the provider for a checkout (a hosted page or card fields).
+) -> Checkout:
+    """Record a payment for a fee (Take Payment), then ask the provider for a checkout (a hosted page or card fields).
 
     A provider that is unavailable leaves the payment pending with the reason shown; a refusal marks
     it failed with the provider's message. Neither raises.
@@ -90,18 +119,16 @@ def start_payment(
     capabilities = registry.capabilities_of(gateway_account.provider)
     if not capabilities.supports(mode=CheckoutMode(mode), currency=account.currency, pay_in_4=pay_in_4):
         raise ValueError(f"{gateway_account} cannot take {account.currency} this way.")
-    payment = create_payment_row(
-        tenant=account.tenant, reference=new_reference("dp"), gateway_account=gateway_account,
-        provider=gateway_account.provider, account=account, invoice=invoice, amount=amount,
-        currency=account.currency, mode=mode, description=description[:200], expires_at=expires_at,
-        created_by=actor, created_at=at, updated_at=at,
+    payment = record_payment(
+        purpose=PaymentPurpose.FEE, gateway_account=gateway_account, account=account, invoice=invoice, amount=amount,
+        mode=mode, description=description, expires_at=expires_at, created_by=actor, at=at,
     )
     return open_checkout(payment=payment, return_url=return_url, webhook_url=webhook_url, at=at,
                           cancel_url=cancel_url, customer_email=customer_email, pay_in_4=pay_in_4)
 
 
 def open_checkout(*, payment: GatewayPayment, return_url: str, webhook_url: str, at: datetime,
-                   cancel_url: str = "", customer_email: str = "", pay_in_4: bool = False) -> GatewayPayment:
+                   cancel_url: str = "", customer_email: str = "", pay_in_4: bool = False) -> Checkout:
     """Ask the provider for the checkout of a recorded payment; outside any transaction."""
     gateway_account, account, amount, description, mode, expires_at = (
         payment.gateway_account, payment.account, payment.amount, payment.description, payment.mode,
@@ -116,22 +143,20 @@ def open_checkout(*, payment: GatewayPayment, return_url: str, webhook_url: str,
     try:
         checkout = registry.gateway_for(account=gateway_account).start_checkout(request)
     except GatewayUnavailable as error:
-        return _note_problem(payment, f"The provider did not answer; the payment stays pending. ({error})", at)
+        message = f"The provider did not answer; the payment stays pending. ({error})"
+        return Checkout(_note_problem(payment, message, at))
     except PaymentDeclined as error:
-        return apply_state(payment=payment, status=Normalised.FAILED, at=at, source="checkout",
-                           failure_message=str(error))
+        return Checkout(apply_state(payment=payment, status=Normalised.FAILED, at=at, source="checkout",
+                                    failure_message=str(error)).payment)
     except GatewayError as error:
-        return _note_problem(payment, f"The provider refused the request: {error}", at)
+        return Checkout(_note_problem(payment, f"The provider refused the request: {error}", at))
     with transaction.atomic():
         GatewayPayment.objects.filter(pk=payment.pk).update(
             provider_reference=checkout.provider_reference, redirect_url=checkout.redirect_url,
             expires_at=checkout.expires_at or expires_at, updated_at=at,
         )
     payment.refresh_from_db(fields=["provider_reference", "redirect_url", "expires_at", "updated_at"])
-    # Card fields need the provider's client token, which is a secret of the moment: handed to the
-    # page that asked, never stored.
-    payment.client_token = checkout.client_token
-    return payment
+    return Checkout(payment, checkout.client_token or "")
 
 
 @transaction.atomic
@@ -172,7 +197,7 @@ def _book(payment: GatewayPayment, at: datetime, *, actor: User | None = None,
 def apply_state(
     *, payment: GatewayPayment, status: str, at: datetime, source: str, failure_message: str = "",
     amount_minor: int | None = None, actor: User | None = None, external_reference: str = "",
-) -> GatewayPayment:
+) -> Applied:
     """Move a payment to what the provider says, once. A success books exactly one ledger payment;
     a success after a success, or anything after one, changes nothing; a status the payment cannot
     reach from where it is (a "processing" after a failure was final) is ignored.
@@ -187,21 +212,19 @@ def apply_state(
     )
     before = locked.status
     if before == PaymentStatus.SUCCEEDED or before == status:
-        return locked
+        return Applied(locked)
+    settlement = settlement_for(locked)
     if status == Normalised.SUCCEEDED:
         if amount_minor is not None and from_minor_units(amount_minor, locked.currency) != locked.amount:
             raise ValueError(
                 f"{locked.reference}: the provider reports {from_minor_units(amount_minor, locked.currency)} "
                 f"{locked.currency}, not {locked.amount}."
             )
-        if locked.instalment_id is not None:
-            locked.invoice = book_instalment_invoice(payment=locked, at=at)
+        # The invoice is saved on the payment: an instalment's is booked only now.
+        locked.invoice = settlement.invoice_to_allocate(locked, at)
         booked = _book(locked, at, actor=actor, external_reference=external_reference)
         locked.mark_succeeded(ledger_payment=booked, at=at)
-        if locked.payment_request_id is not None:
-            complete_request(attempt=locked, at=at)
-        if locked.instalment_id is not None:
-            mark_instalment_paid_through(payment=locked, at=at)
+        settlement.settled(locked, at)
     elif status in TRANSITIONS:
         move = getattr(locked, TRANSITIONS[status])
         if can_proceed(move) and status == Normalised.FAILED:
@@ -209,26 +232,24 @@ def apply_state(
         elif can_proceed(move):
             move()
     if locked.status == before:
-        return locked
+        return Applied(locked)
     locked.updated_at = at
     locked.save()
     PaymentEvent.objects.create(tenant_id=locked.tenant_id, payment=locked, from_status=before,
                                 to_status=locked.status, source=source[:60], at=at)
     if locked.status == PaymentStatus.SUCCEEDED:
-        # Like a client token, the receipt's link token is handed to the caller, never stored.
-        _, locked.receipt_token = issue_receipt(ledger_payment=locked.ledger_payment, gateway_payment=locked, at=at)
-        confirm_to_payer(payment=locked, receipt_token=locked.receipt_token, at=at)
+        _, receipt_token = issue_receipt(ledger_payment=locked.ledger_payment, gateway_payment=locked, at=at)
+        confirm_to_payer(payment=locked, receipt_token=receipt_token, at=at)
         tell_staff(payment=locked, at=at)
-    elif locked.status == PaymentStatus.FAILED and locked.created_by_id and locked.payment_request_id is None:
-        # A failure is told to the staff member who started the payment; a payer who fails on a request's
-        # pay page tries again there, and the request's list shows it.
+        return Applied(locked, receipt_token)
+    if locked.status == PaymentStatus.FAILED and locked.created_by_id and settlement.tells_staff_of_failure:
         tell_staff(payment=locked, at=at)
-    return locked
+    return Applied(locked)
 
 
 def record_bank_confirmation(
     *, payment: GatewayPayment, bank_reference: str, actor: User, at: datetime
-) -> GatewayPayment:
+) -> Applied:
     """The manual path of a bank email-pay provider (Credicorp): an accountant records the bank's
     confirmation, which books the same single ledger payment a callback would. A callback arriving
     afterwards, or a second confirmation, changes nothing.
@@ -249,13 +270,13 @@ def fetch_provider_state(payment: GatewayPayment) -> PaymentState:
     return registry.gateway_for(account=payment.gateway_account).fetch_status(payment.provider_reference)
 
 
-def refresh_payment(*, payment: GatewayPayment, at: datetime, source: str = "poll") -> GatewayPayment:
+def refresh_payment(*, payment: GatewayPayment, at: datetime, source: str = "poll") -> Applied:
     """Fetch the payment's status from its provider and apply it.
 
     :raises GatewayUnavailable: the provider did not answer (the caller retries later).
     """
     if not payment.provider_reference:
-        return payment
+        return Applied(payment)
     state = fetch_provider_state(payment)
     GatewayPayment.objects.filter(pk=payment.pk).update(last_checked_at=at)
     status = state.status

@@ -15,7 +15,25 @@ from datetime import datetime
 
 from finance import services as ledger
 from finance.models import Classification, FinancialTransaction
-from payments.models import GatewayPayment, Instalment, InstalmentStatus
+from payments.models import GatewayPayment, Instalment, InstalmentStatus, PaymentPurpose
+from payments.settlement import Settlement
+
+
+class InstalmentSettlement(Settlement):
+    """A payment of an obligation's instalment from the portal."""
+
+    purpose = PaymentPurpose.INSTALMENT
+
+    def invoice_to_allocate(self, payment: GatewayPayment, at: datetime) -> FinancialTransaction | None:
+        return book_instalment_invoice(payment=payment, at=at)
+
+    def settled(self, payment: GatewayPayment, at: datetime) -> None:
+        mark_instalment_paid_through(payment=payment, at=at)
+
+    def paid_for(self, payment: GatewayPayment) -> str:
+        instalment = payment.instalment
+        obligation = instalment.obligation
+        return f"instalment {instalment.number} of {obligation.instalments.count()} of {obligation.description}"
 
 
 def book_instalment_invoice(*, payment: GatewayPayment, at: datetime) -> FinancialTransaction | None:

@@ -29,8 +29,8 @@ from gateways import selectors as gateway_selectors
 from gateways.base import CheckoutMode
 from gateways.models import GatewayAccount, Purpose
 from notifications.services import notify
-from payments.models import GatewayPayment, InvoicePayLink, PaymentStatus
-from payments.services.gateway_payments import create_payment_row, new_reference, open_checkout
+from payments.models import GatewayPayment, InvoicePayLink, PaymentPurpose, PaymentStatus
+from payments.services.gateway_payments import Checkout, open_checkout, record_payment
 from payments.services.request_records import hash_token, local_time, new_token
 from payments.services.requests import AttemptRefused
 
@@ -153,7 +153,7 @@ def parse_amount(value, *, outstanding: Decimal, currency: str) -> Decimal:
 def start_invoice_payment(
     *, link: InvoicePayLink, amount, gateway_account: GatewayAccount, return_url: str, webhook_url: str,
     at: datetime,
-) -> GatewayPayment:
+) -> Checkout:
     """Start the customer's payment of ``amount`` (all or part of what is outstanding) of the link's
     invoice through a hosted page. The invoice row is locked while the attempt is recorded; the provider
     is called after, as ``start_payment`` does.
@@ -181,12 +181,10 @@ def start_invoice_payment(
             raise AttemptRefused("A payment of this invoice is being processed. Check back in a few minutes.")
         amount = parse_amount(amount, outstanding=invoice.open_amount, currency=invoice.currency)
         tenant = invoice.account.tenant
-        payment = create_payment_row(
-            tenant_id=invoice.tenant_id, reference=new_reference("dp"), gateway_account=gateway_account,
-            provider=gateway_account.provider, account=invoice.account, invoice=invoice, invoice_pay_link=link,
-            amount=amount, currency=invoice.currency, mode=CheckoutMode.HOSTED_PAGE,
-            description=f"{tenant.name}: invoice {invoice.number}"[:200], created_by=link.created_by,
-            created_at=at, updated_at=at,
+        payment = record_payment(
+            purpose=PaymentPurpose.EMAIL_PAY, invoice_pay_link=link, gateway_account=gateway_account,
+            account=invoice.account, invoice=invoice, amount=amount, mode=CheckoutMode.HOSTED_PAGE,
+            description=f"{tenant.name}: invoice {invoice.number}", created_by=link.created_by, at=at,
         )
     return open_checkout(payment=payment, return_url=return_url, webhook_url=webhook_url, at=at,
                           customer_email=link.sent_to)

@@ -25,8 +25,8 @@ from gateways.base import CheckoutMode
 from gateways.models import GatewayAccount, Purpose
 from notifications.models import Channel
 from notifications.services import notify
-from payments.models import GatewayPayment, Instalment, PaymentStatus, PortalLink
-from payments.services.gateway_payments import create_payment_row, new_reference, open_checkout
+from payments.models import Instalment, PaymentPurpose, PaymentStatus, PortalLink
+from payments.services.gateway_payments import Checkout, open_checkout, record_payment
 from payments.services.request_records import hash_token, local_time, new_token
 from payments.services.requests import AttemptRefused
 
@@ -94,7 +94,7 @@ def _account_for(customer: Customer, currency: str):
 
 def start_instalment_payment(
     *, instalment: Instalment, gateway_account: GatewayAccount, return_url: str, webhook_url: str, at: datetime,
-) -> GatewayPayment:
+) -> Checkout:
     """Start (or resume) the customer's payment of exactly one instalment through a hosted page.
 
     The instalment row is locked while the attempt is recorded, so two tabs paying it at once share one
@@ -116,16 +116,15 @@ def start_instalment_payment(
             raise AttemptRefused("A payment of this instalment is being processed. Check back in a few minutes.")
         if (under_way is not None and under_way.redirect_url and under_way.amount == locked.amount
                 and (under_way.expires_at is None or under_way.expires_at > at)):
-            return under_way
+            return Checkout(under_way)
         if not registry.capabilities_of(gateway_account.provider).supports(
                 mode=CheckoutMode.HOSTED_PAGE, currency=obligation.currency):
             raise ValueError(f"{gateway_account} cannot take {obligation.currency} this way.")
-        payment = create_payment_row(
-            tenant_id=locked.tenant_id, reference=new_reference("dp"), gateway_account=gateway_account,
-            provider=gateway_account.provider, account=_account_for(obligation.customer, obligation.currency),
-            amount=locked.amount, currency=obligation.currency, mode=CheckoutMode.HOSTED_PAGE,
-            description=f"{obligation.tenant.name}: {obligation.payment_code} instalment {locked.number}"[:200],
-            created_by=None, created_at=at, updated_at=at, instalment=locked,
+        payment = record_payment(
+            purpose=PaymentPurpose.INSTALMENT, instalment=locked, gateway_account=gateway_account,
+            account=_account_for(obligation.customer, obligation.currency), amount=locked.amount,
+            mode=CheckoutMode.HOSTED_PAGE,
+            description=f"{obligation.tenant.name}: {obligation.payment_code} instalment {locked.number}", at=at,
         )
     return open_checkout(payment=payment, return_url=return_url, webhook_url=webhook_url, at=at,
                           customer_email=obligation.customer.email)

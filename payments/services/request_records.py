@@ -12,11 +12,13 @@ from crm.models import Tenant, User
 from payments.models import (
     GatewayPayment,
     PaymentEvent,
+    PaymentPurpose,
     PaymentRequest,
     PaymentRequestEvent,
     PaymentStatus,
     RequestStatus,
 )
+from payments.settlement import Settlement
 
 
 def hash_token(token: str) -> str:
@@ -43,6 +45,38 @@ PAYER_STATUS_TEXT = {
     RequestStatus.COMPLETE: "This request has been paid. Thank you.",
     RequestStatus.COMPLETE_AFTER_FAILURE: "This request has been paid. Thank you.",
 }
+
+
+class RequestSettlement(Settlement):
+    """An attempt on a payment request's pay page."""
+
+    purpose = PaymentPurpose.REQUEST
+    # The payer who fails tries again on the request's pay page, and the request's list shows it.
+    tells_staff_of_failure = False
+
+    def settled(self, payment: GatewayPayment, at: datetime) -> None:
+        complete_request(attempt=payment, at=at)
+
+    def paid_for(self, payment: GatewayPayment) -> str:
+        request, invoice = payment.payment_request, payment.invoice
+        words = f"payment request {request.reference}" if request.reference else f"payment request #{request.pk}"
+        return f"{words} (invoice {invoice.number})" if invoice is not None else words
+
+    def payer_channels(self, payment: GatewayPayment, addresses: dict[str, bool]) -> list[str]:
+        """By the channels the request went by."""
+        return [channel for channel in payment.payment_request.channels if addresses.get(channel)]
+
+    def subject_ref(self, payment: GatewayPayment) -> str:
+        return f"payments.paymentrequest:{payment.payment_request_id}"
+
+
+class EmailPaySettlement(Settlement):
+    """A payment through an invoice's emailed pay-now link (Email Pay)."""
+
+    purpose = PaymentPurpose.EMAIL_PAY
+
+    def paid_for(self, payment: GatewayPayment) -> str:
+        return f"invoice {payment.invoice.number}"
 
 
 def complete_request(*, attempt: GatewayPayment, at: datetime) -> None:

@@ -25,13 +25,13 @@ from gateways.base import (
 from gateways.models import GatewayAccount, Purpose
 from notifications.services import notify
 from payments.models import (
-    GatewayPayment,
+    PaymentPurpose,
     PaymentRequest,
     PaymentStatus,
     RequestChannel,
     RequestStatus,
 )
-from payments.services.gateway_payments import create_payment_row, new_reference, open_checkout
+from payments.services.gateway_payments import Checkout, open_checkout, record_payment
 from payments.services.request_records import PAYER_STATUS_TEXT, hash_token, local_time, log_request, new_token
 
 # --- payment requests ----------------------------------------------------------------------------
@@ -257,7 +257,7 @@ class AttemptRefused(Exception):
 def start_request_attempt(
     *, request: PaymentRequest, gateway_account: GatewayAccount, return_url: str, webhook_url: str, at: datetime,
     pay_in_4: bool = False,
-) -> GatewayPayment:
+) -> Checkout:
     """Start (or resume) the payer's attempt to pay a request through a hosted page.
 
     The request row is locked while the attempt is recorded, so two tabs paying at once share one
@@ -281,7 +281,7 @@ def start_request_attempt(
             raise AttemptRefused("A payment for this request is being processed. Check back in a few minutes.")
         if under_way is not None and under_way.redirect_url and (
                 under_way.expires_at is None or under_way.expires_at > at):
-            return under_way
+            return Checkout(under_way)
         if under_way is not None and not under_way.redirect_url and not under_way.failure_message and (
                 under_way.created_at > at - timedelta(seconds=settings.GATEWAY_TIMEOUT_SECONDS + 5)):
             # Another tab is asking the provider for this attempt's page right now: a second attempt
@@ -289,13 +289,11 @@ def start_request_attempt(
             raise AttemptRefused("This payment is being started in another window. Reload this page in a moment.")
         if not capabilities.supports(mode=CheckoutMode.HOSTED_PAGE, currency=locked.currency, pay_in_4=pay_in_4):
             raise ValueError(f"{gateway_account} cannot take {locked.currency} this way.")
-        payment = create_payment_row(
-            tenant_id=locked.tenant_id, reference=new_reference("dp"), gateway_account=gateway_account,
-            provider=gateway_account.provider, account=locked.account, invoice=locked.invoice,
-            amount=locked.amount, currency=locked.currency, mode=CheckoutMode.HOSTED_PAGE,
-            description=f"{locked.tenant.name}: {locked.reference}"[:200] if locked.reference else locked.tenant.name,
-            expires_at=locked.expires_at, created_by=locked.created_by, created_at=at, updated_at=at,
-            payment_request=locked,
+        payment = record_payment(
+            purpose=PaymentPurpose.REQUEST, payment_request=locked, gateway_account=gateway_account,
+            account=locked.account, invoice=locked.invoice, amount=locked.amount, mode=CheckoutMode.HOSTED_PAGE,
+            description=f"{locked.tenant.name}: {locked.reference}" if locked.reference else locked.tenant.name,
+            expires_at=locked.expires_at, created_by=locked.created_by, at=at,
         )
     return open_checkout(payment=payment, return_url=return_url, webhook_url=webhook_url, at=at,
                           customer_email=locked.customer.email, pay_in_4=pay_in_4)

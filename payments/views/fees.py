@@ -53,23 +53,23 @@ def take_payment(request, invoice_id: int):
         context["problem"] = ("Stripe card fields need the account's publishable key; support adds it to the "
                               "gateway account.")
     elif request.method == "POST":
-        payment = services.start_payment(
+        checkout = services.start_payment(
             gateway_account=gateway_account, account=fee.account, amount=fee.open_amount, invoice=fee,
             description=f"{fee.type.name} {fee.number}", mode=CheckoutMode.CARD_FIELDS,
             return_url=request.build_absolute_uri(),
             webhook_url=webhook_url(gateway_account),
             at=timezone.now(), actor=request.user,
         )
-        context["payment"] = payment
-        context["fields"] = _card_fields(request, gateway_account, payment) if payment.client_token else None
+        context["payment"] = checkout.payment
+        context["fields"] = _card_fields(request, gateway_account, checkout) if checkout.client_token else None
     return allow_provider(request, render(request, "payments/take_payment.html", context), gateway_account)
 
 
-def _card_fields(request, gateway_account, payment) -> dict:
+def _card_fields(request, gateway_account, checkout: services.Checkout) -> dict:
     """What the page needs to mount the gateway's own card fields (templates/payments/_card_fields.html)."""
     return {
-        "provider": gateway_account.provider, "client_token": payment.client_token,
-        "url": reverse("gateways:sandbox_fields", args=[payment.client_token])
+        "provider": gateway_account.provider, "client_token": checkout.client_token,
+        "url": reverse("gateways:sandbox_fields", args=[checkout.client_token])
         if gateway_account.provider == Provider.SANDBOX else "",
         "publishable_key": gateway_account.settings.get("publishable_key", ""),
         "integration": not gateway_account.live, "return_url": request.build_absolute_uri(),
@@ -84,7 +84,7 @@ def payment_status(request, payment_id: int):
     recently = payment.last_checked_at and now - payment.last_checked_at < timedelta(seconds=POLL_SECONDS)
     if payment.status in UNSETTLED and payment.provider_reference and not recently:
         try:
-            payment = services.refresh_payment(payment=payment, at=now, source="take payment page")
+            payment = services.refresh_payment(payment=payment, at=now, source="take payment page").payment
         except GatewayUnavailable:
             pass  # still unsettled; the next poll asks again
     settled_fee = None

@@ -138,7 +138,7 @@ def invoice_pay_page(request, link: InvoicePayLink, token: str):
     except services.AttemptRefused as refusal:
         return render(request, "payments/invoice_pay_page.html", context | {"payable": False, "notice": str(refusal)},
                       status=409)
-    return to_checkout(request, attempt, template="payments/invoice_pay_page.html", context=context)
+    return to_checkout(request, attempt.payment, template="payments/invoice_pay_page.html", context=context)
 
 
 @require_http_methods(["GET"])
@@ -149,7 +149,7 @@ def invoice_pay_done(request, link: InvoicePayLink, token: str):
     attempt = link.attempts.order_by("-created_at", "-id").first()
     if attempt is not None and attempt.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING):
         try:
-            attempt = services.refresh_payment(payment=attempt, at=timezone.now(), source="payer returned")
+            attempt = services.refresh_payment(payment=attempt, at=timezone.now(), source="payer returned").payment
         except (GatewayError, ValueError):
             pass  # the webhook or the janitor settles it
     context = _context(link, token, at=timezone.now())

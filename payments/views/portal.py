@@ -157,7 +157,7 @@ def portal_pay(request: HttpRequest, customer: Customer, instalment_id: int):
         )
     except services.AttemptRefused as refusal:
         return render(request, "payments/portal_message.html", context | {"message": str(refusal)}, status=409)
-    return to_checkout(request, attempt, template="payments/portal_message.html",
+    return to_checkout(request, attempt.payment, template="payments/portal_message.html",
                        context=context | {"message": ""})
 
 
@@ -170,7 +170,7 @@ def portal_done(request: HttpRequest, customer: Customer, instalment_id: int):
     attempt = instalment.attempts.order_by("-created_at", "-id").first()
     if attempt is not None and attempt.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING):
         try:
-            attempt = services.refresh_payment(payment=attempt, at=timezone.now(), source="payer returned")
+            attempt = services.refresh_payment(payment=attempt, at=timezone.now(), source="payer returned").payment
         except (GatewayError, ValueError):
             pass  # the webhook or the janitor settles it
     notice = "pending"

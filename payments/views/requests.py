@@ -264,7 +264,7 @@ def pay_page(request, payment_request, token: str):
     except services.AttemptRefused as refusal:
         return render(request, "payments/pay_page.html", context | {"payable": False, "notice": str(refusal)},
                       status=409)
-    return to_checkout(request, attempt, template="payments/pay_page.html", context=context)
+    return to_checkout(request, attempt.payment, template="payments/pay_page.html", context=context)
 
 
 @require_http_methods(["GET"])

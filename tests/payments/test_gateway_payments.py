@@ -59,7 +59,8 @@ class TestApplyState:
         invoice = post_invoice(gbp_account, "120.00")
         payment = new_payment(stripe_account, gbp_account, invoice=invoice)
 
-        settled = services.apply_state(payment=payment, status="succeeded", at=AT, source="test", amount_minor=12000)
+        settled = services.apply_state(payment=payment, status="succeeded", at=AT, source="test",
+                                       amount_minor=12000).payment
 
         booked = ledger_payments().get()
         assert settled.status == PaymentStatus.SUCCEEDED
@@ -76,7 +77,7 @@ class TestApplyState:
         services.apply_state(payment=payment, status="succeeded", at=AT, source="test")
 
         services.apply_state(payment=payment, status="succeeded", at=AT, source="duplicate")
-        after = services.apply_state(payment=payment, status="processing", at=AT, source="late")
+        after = services.apply_state(payment=payment, status="processing", at=AT, source="late").payment
 
         assert after.status == PaymentStatus.SUCCEEDED
         assert ledger_payments().count() == 1
@@ -86,7 +87,7 @@ class TestApplyState:
         payment = new_payment(stripe_account, gbp_account)
 
         services.apply_state(payment=payment, status="failed", at=AT, source="test", failure_message="Declined")
-        after = services.apply_state(payment=payment, status="succeeded", at=AT, source="test")
+        after = services.apply_state(payment=payment, status="succeeded", at=AT, source="test").payment
 
         assert after.status == PaymentStatus.SUCCEEDED
         assert [(e.from_status, e.to_status) for e in after.events.all()] == [
@@ -96,7 +97,7 @@ class TestApplyState:
         payment = new_payment(stripe_account, gbp_account)
         services.apply_state(payment=payment, status="expired", at=AT, source="sweep")
 
-        after = services.apply_state(payment=payment, status="succeeded", at=AT, source="late webhook")
+        after = services.apply_state(payment=payment, status="succeeded", at=AT, source="late webhook").payment
 
         assert after.status == PaymentStatus.SUCCEEDED
         assert ledger_payments().count() == 1
@@ -148,7 +149,7 @@ class TestStartPayment:
         payment = services.start_payment(
             gateway_account=stripe_account, account=gbp_account, amount=D("12.34"), description="Broker fee",
             mode="hosted_page", return_url="https://duly.test/paid", webhook_url="https://duly.test/hook", at=AT,
-        )
+        ).payment
 
         assert payment.status == PaymentStatus.PENDING
         assert payment.provider_reference == "cs_test_a1B2c3"
@@ -165,7 +166,7 @@ class TestStartPayment:
         payment = services.start_payment(
             gateway_account=account, account=gbp_account, amount=D("12.34"), description="Broker fee",
             mode="hosted_page", return_url="https://duly.test/paid", webhook_url="https://duly.test/hook", at=AT,
-        )
+        ).payment
 
         stored = GatewayPayment.objects.get(pk=payment.pk)
         assert stored.status == PaymentStatus.PENDING
@@ -193,7 +194,7 @@ class TestJanitor:
             intent_json(status="succeeded", amount_received=1234))
 
         stale = list(services.stale_payments(older_than=timedelta(minutes=15), at=AT + timedelta(hours=1)))
-        settled = services.refresh_payment(payment=stale[0], at=AT + timedelta(hours=1), source="janitor")
+        settled = services.refresh_payment(payment=stale[0], at=AT + timedelta(hours=1), source="janitor").payment
 
         assert stale == [payment]
         assert settled.status == PaymentStatus.SUCCEEDED

@@ -59,7 +59,7 @@ def start(token, amount):
     return services.start_invoice_payment(
         link=link, amount=amount, gateway_account=services.invoice_gateway_account(invoice=link.invoice),
         return_url="https://duly.test/back", webhook_url="https://duly.test/hook", at=timezone.now(),
-    )
+    ).payment
 
 
 def settle(attempt):
@@ -120,7 +120,7 @@ class TestPayingInParts:
 
         assert fresh(invoice).open_amount == D("70.00")
         booked = ledger_payments().get()
-        assert settled.ledger_payment == booked and booked.total_amount == D("50.00")
+        assert settled.payment.ledger_payment == booked and booked.total_amount == D("50.00")
         assert list(Allocation.objects.values_list("credit_id", "debit_id", "amount")) == [
             (booked.pk, invoice.pk, D("50.00"))]
         confirmation = Notification.objects.get(template_key="payment_received", channel="email")

@@ -42,7 +42,7 @@ class TestRequestFromAnInvoice:
         request, _ = request_from(invoice, staff, "120.00")
         attempt = services.start_request_attempt(request=request, gateway_account=sandbox,
                                                  return_url="https://x.test/done", webhook_url="",
-                                                 at=AT + timedelta(minutes=5))
+                                                 at=AT + timedelta(minutes=5)).payment
 
         services.apply_state(payment=attempt, status="succeeded", at=AT + timedelta(minutes=6), source="test")
         services.apply_state(payment=attempt, status="succeeded", at=AT + timedelta(minutes=6), source="again")

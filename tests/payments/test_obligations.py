@@ -191,12 +191,12 @@ class TestMarkPaidOutsideDuly:
 def start(instalment, gateway_account, at=None):
     return services.start_instalment_payment(instalment=instalment, gateway_account=gateway_account,
                                              return_url="https://duly.test/back", webhook_url="https://duly.test/hook",
-                                             at=at or timezone.now())
+                                             at=at or timezone.now()).payment
 
 
 def settle(attempt):
     return services.apply_state(payment=attempt, status="succeeded", at=timezone.now(), source="test",
-                                amount_minor=int(attempt.amount * 100))
+                                amount_minor=int(attempt.amount * 100)).payment
 
 
 class TestPayingAnInstalment:

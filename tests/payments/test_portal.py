@@ -185,7 +185,7 @@ class TestPaying:
         first = obligation.instalments.get(number=1)
         attempt = services.start_instalment_payment(instalment=first, gateway_account=sandbox,
                                                     return_url="https://duly.test/r", webhook_url="https://duly.test/h",
-                                                    at=timezone.now())
+                                                    at=timezone.now()).payment
 
         paid_at = timezone.now()
         services.apply_state(payment=attempt, status="succeeded", at=paid_at, source="test")
@@ -218,7 +218,7 @@ class TestPaying:
         first = obligation.instalments.get(number=1)
         attempt = services.start_instalment_payment(instalment=first, gateway_account=sandbox,
                                                     return_url="https://duly.test/r", webhook_url="https://duly.test/h",
-                                                    at=timezone.now())
+                                                    at=timezone.now()).payment
         services.apply_state(payment=attempt, status="succeeded", at=timezone.now(), source="test")
         signed_in(client, customer)
 

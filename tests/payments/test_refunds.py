@@ -39,7 +39,7 @@ def stripe_refund(refund_id="re_1", amount=5000, status="succeeded"):
 def paid(stripe_account, gbp_account):
     """A succeeded 120.00 GBP card payment, booked in the ledger."""
     payment = new_payment(stripe_account, gbp_account, reference="pi_3Duly")
-    return services.apply_state(payment=payment, status="succeeded", at=AT, source="test")
+    return services.apply_state(payment=payment, status="succeeded", at=AT, source="test").payment
 
 
 @pytest.fixture
@@ -345,7 +345,7 @@ class TestPaymentPage:
     def test_a_refund_of_another_payment_is_404_under_this_one(self, paid, stripe_account, gbp_account,
                                                                 accountant):
         other = services.apply_state(payment=new_payment(stripe_account, gbp_account, reference="pi_other"),
-                                     status="succeeded", at=AT, source="test")
+                                     status="succeeded", at=AT, source="test").payment
         refund = GatewayRefund.objects.create(tenant=other.tenant, payment=other, amount=D("5.00"),
                                               idempotency_key="rf_other", status=RefundStatus.FAILED, created_at=AT)
 

@@ -26,7 +26,7 @@ def ledger_payments():
 
 def attempt_for(request, sandbox, at=AT):
     return services.start_request_attempt(request=request, gateway_account=sandbox, return_url="https://x.test/done",
-                                          webhook_url="", at=at)
+                                          webhook_url="", at=at).payment
 
 
 class TestRequestPayment:

@@ -109,7 +109,7 @@ def build_world(tenant: Tenant) -> World:
             provider_reference="sbx_world_1", account=account, invoice=fee, amount=Decimal("50.00"), currency="GBP",
             mode="hosted_page", description="Broker fee", created_at=now, updated_at=now,
         )
-        payment = payment_services.apply_state(payment=payment, status="succeeded", at=now, source="world")
+        payment = payment_services.apply_state(payment=payment, status="succeeded", at=now, source="world").payment
         receipt = Receipt.objects.get(ledger_payment=payment.ledger_payment)
         refund = GatewayRefund.objects.create(  # one the provider refused, so it has a Retry button
             tenant=tenant, payment=payment, amount=Decimal("10.00"), idempotency_key="rf_world_1",
