@@ -17,9 +17,9 @@ from crm.api import TenantApiKey
 from crm.api import router as customers_router
 from finance.api import router as finance_router
 from finance.exceptions import ActionNotAllowed
+from obligations.api import router as obligations_router
+from paylinks.api import router as paylinks_router
 from payments.api import refunds_router
-from payments.api import router as payments_router
-from payments.api_obligations import router as obligations_router
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -77,7 +77,7 @@ api = DulyApi(
 )
 api.add_router("/", customers_router)
 api.add_router("/", finance_router)
-api.add_router("/", payments_router)
+api.add_router("/", paylinks_router)
 api.add_router("/", refunds_router)
 api.add_router("/", obligations_router)
 

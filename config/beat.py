@@ -8,7 +8,7 @@ SCHEDULE: dict[str, dict] = {
     # Webhook deliveries stored while the broker was down (their task never ran) are enqueued again.
     "gateways.sweep_webhook_inbox": {"task": "gateways.sweep_webhook_inbox", "schedule": 60.0},
     # Open payment requests whose 24-hour link ran out become expired (the pay page also checks the time).
-    "payments.expire_payment_requests": {"task": "payments.expire_payment_requests", "schedule": 300.0},
+    "paylinks.expire_payment_requests": {"task": "paylinks.expire_payment_requests", "schedule": 300.0},
     # Instalment reminders and overdue notices; selects by a window of dates, so a late run catches up.
-    "payments.send_instalment_reminders": {"task": "payments.send_instalment_reminders", "schedule": 900.0},
+    "obligations.send_instalment_reminders": {"task": "obligations.send_instalment_reminders", "schedule": 900.0},
 }

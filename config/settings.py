@@ -78,7 +78,10 @@ INSTALLED_APPS = [
     "gateways",
     "finance",
     "payments",
+    "paylinks",
+    "obligations",
     "reports",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -87,7 +90,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "crm.csrf.NullOriginMiddleware",  # same-origin posts from no-referrer pages (see crm.csrf)
+    "core.csrf.NullOriginMiddleware",  # same-origin posts from no-referrer pages (see core.csrf)
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -135,7 +138,7 @@ def _redis_url() -> str:
 
 DATABASES = {"default": dj_database_url.parse(_database_url(), conn_max_age=60, conn_health_checks=True)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# PostgreSQL's row-level security keeps each tenant-scoped transaction to that tenant's rows (crm.rls).
+# PostgreSQL's row-level security keeps each tenant-scoped transaction to that tenant's rows (core.rls).
 DATABASES["default"]["ENGINE"] = "config.postgres"
 if os.environ.get("DULY_TEST_DATABASE"):
     # Lets two test runs share one PostgreSQL server without dropping each other's test database.
@@ -238,7 +241,7 @@ SCOPES_DISABLED = False
 
 # Content-Security-Policy on every response: only Duly's own origin, inline scripts only with the
 # request's nonce, no inline styles, no plugins, no framing by other sites. Pages that embed a
-# provider's hosted card fields add that provider's origins (payments.views.common.card_fields_csp).
+# provider's hosted card fields add that provider's origins (payments.pages.allow_provider).
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -256,7 +259,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Guesses at pay-link tokens allowed per client address and minute (payments.throttle, in Redis).
+# Guesses at pay-link tokens allowed per client address and minute (core.throttle, in Redis).
 PAY_LOOKUPS_PER_MINUTE = int(os.environ.get("PAY_LOOKUPS_PER_MINUTE", "30"))
 
 if ENV == "test":

@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from config.api import api
 from crm import views as crm_views
-from payments import views as payments_views
+from payments.views import gateway_payments
 
 admin.site.site_header = "Duly support"
 admin.site.site_title = "Duly support"
@@ -16,11 +16,13 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("finance/", include("finance.urls")),
     path("payments/", include("payments.urls")),
+    path("payments/", include("paylinks.urls")),
+    path("payments/", include("obligations.urls")),
     path("reports/", include("reports.urls")),
-    path("", include("payments.public_urls")),
-    path("", include("payments.portal_urls")),
-    path("receipts/<str:token>/", payments_views.receipt_public, name="receipt_public"),
-    path("receipts/<str:token>.pdf", payments_views.receipt_public, {"as_pdf": True}, name="receipt_public_pdf"),
+    path("", include("paylinks.public_urls")),
+    path("", include("obligations.portal_urls")),
+    path("receipts/<str:token>/", gateway_payments.receipt_public, name="receipt_public"),
+    path("receipts/<str:token>.pdf", gateway_payments.receipt_public, {"as_pdf": True}, name="receipt_public_pdf"),
     path("", include("notifications.urls")),
     path("", include("gateways.urls")),
     path("", include("crm.urls")),

@@ -7,6 +7,6 @@ class CrmConfig(AppConfig):
     verbose_name = "CRM"
 
     def ready(self):
-        from crm.rls import on_post_migrate
+        from core.rls import on_post_migrate
 
-        post_migrate.connect(on_post_migrate, dispatch_uid="crm.rls")
+        post_migrate.connect(on_post_migrate, dispatch_uid="core.rls")

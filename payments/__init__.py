@@ -1,1 +1,1 @@
-"""Payments: fees and Take Payment, payment requests, Email Pago, receipts, obligations, the portal."""
+"""Payments: gateway payments, Take Payment on fees, receipts, refunds and webhook processing."""

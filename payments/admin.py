@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from payments.models import ClosingDay, ObligationSettings, Receipt
+from payments.models import Receipt
 
 
 @admin.register(Receipt)
 class ReceiptAdmin(admin.ModelAdmin):
-    """Read-only: a receipt is issued once, by ``payments.services.issue_receipt``, and never edited."""
+    """Read-only: a receipt is issued once, by ``payments.services.receipts.issue_receipt``, and never edited."""
 
     list_display = [
         "number", "tenant", "amount", "currency", "payer_name", "provider", "provider_reference", "issued_at",
@@ -28,19 +28,3 @@ class ReceiptAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-@admin.register(ObligationSettings)
-class ObligationSettingsAdmin(admin.ModelAdmin):
-    """A tenant's reminder days, SMS switch and holiday region (managers change them at
-    ``/payments/obligations/settings/``)."""
-
-    list_display = ["tenant", "reminder_days_before", "overdue_days_after", "sms_enabled", "holiday_subdivision"]
-    list_select_related = ["tenant"]
-
-
-@admin.register(ClosingDay)
-class ClosingDayAdmin(admin.ModelAdmin):
-    list_display = ["tenant", "day", "description"]
-    list_filter = ["tenant"]
-    list_select_related = ["tenant"]

@@ -8,13 +8,12 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, transition
 from djmoney.money import Money
 
-from crm.models import Customer, TenantOwned
+from crm.models import TenantOwned
 from finance.models import Account, FinancialTransaction
 from gateways.models import GatewayAccount, Provider
 
@@ -69,14 +68,14 @@ class GatewayPayment(TenantOwned):
     settled_at = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     payment_request = models.ForeignKey(
-        "payments.PaymentRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="attempts"
+        "paylinks.PaymentRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="attempts"
     )
     invoice_pay_link = models.ForeignKey(
-        "payments.InvoicePayLink", on_delete=models.PROTECT, null=True, blank=True, related_name="attempts",
+        "paylinks.InvoicePayLink", on_delete=models.PROTECT, null=True, blank=True, related_name="attempts",
         help_text="The emailed pay-now link the customer paid through, if any.",
     )
     instalment = models.ForeignKey(
-        "payments.Instalment", on_delete=models.PROTECT, null=True, blank=True, related_name="attempts",
+        "obligations.Instalment", on_delete=models.PROTECT, null=True, blank=True, related_name="attempts",
         help_text="The obligation's instalment the customer paid from the portal, if any.",
     )
 
@@ -194,131 +193,6 @@ class GatewayRefund(TenantOwned):
         ]
 
 
-# --- payment requests ------------------------------------------------------------------------------
-
-
-class RequestStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    EXPIRED = "expired", "Expired"
-    CANCELLED = "cancelled", "Cancelled"
-    COMPLETE = "complete", "Complete"
-    COMPLETE_AFTER_FAILURE = "complete_after_failure", "Complete after a failed attempt"
-
-
-class RequestChannel(models.TextChoices):
-    EMAIL = "email", "Email"
-    SMS = "sms", "SMS"
-
-
-COMPLETE_STATES = [RequestStatus.COMPLETE, RequestStatus.COMPLETE_AFTER_FAILURE]
-# Money that arrives after the link expired or the request was cancelled (an attempt already under way)
-# is still booked, so the request still reads as complete.
-PAYABLE_OR_LATE = [RequestStatus.OPEN, RequestStatus.EXPIRED, RequestStatus.CANCELLED]
-
-
-class PaymentRequest(TenantOwned):
-    """A request sent to a customer by email and/or SMS with a link to pay ``amount`` into ``account``.
-
-    The link carries a random token; only its SHA-256 is stored. Attempts to pay are ``GatewayPayment``
-    rows (``attempts``), all kept, so "complete after a failed attempt" can show what happened.
-    """
-
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payment_requests")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payment_requests")
-    invoice = models.ForeignKey(
-        FinancialTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="payment_requests",
-        help_text="The invoice the request was sent from; its payment is allocated against it.",
-    )
-    amount = models.DecimalField(**AMOUNT)
-    currency = models.CharField(max_length=3)
-    reference = models.CharField(max_length=100, blank=True, help_text="Invoice or contract number.")
-    message = models.TextField(blank=True)
-    channels = ArrayField(models.CharField(max_length=5, choices=RequestChannel.choices), size=2)
-    status = FSMField(default=RequestStatus.OPEN, choices=RequestStatus.choices, protected=True)
-    token_hash = models.CharField(max_length=64)
-    expires_at = models.DateTimeField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        help_text="The staff member who sent it (told when it is paid); empty when an API key sent it.",
-    )
-    created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    consolidated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    consolidated_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint("tenant", "token_hash", name="paymentrequest_token_unique"),
-            models.CheckConstraint(condition=Q(amount__gt=0), name="paymentrequest_amount_positive"),
-            models.CheckConstraint(condition=Q(status__in=RequestStatus.values), name="paymentrequest_status_valid"),
-            models.CheckConstraint(condition=Q(channels__len__gt=0), name="paymentrequest_has_channels"),
-            models.CheckConstraint(
-                condition=Q(status__in=COMPLETE_STATES, completed_at__isnull=False)
-                | (~Q(status__in=COMPLETE_STATES) & Q(completed_at__isnull=True)),
-                name="paymentrequest_completed_iff_complete",
-            ),
-            models.CheckConstraint(
-                condition=Q(consolidated_at__isnull=True) | Q(status__in=COMPLETE_STATES),
-                name="paymentrequest_consolidated_only_complete",
-            ),
-        ]
-        indexes = [
-            # The pay page finds a request by its token's hash before it knows the tenant.
-            models.Index("token_hash", name="paymentrequest_token_hash"),
-            models.Index("expires_at", name="paymentrequest_open_expiry", condition=Q(status=RequestStatus.OPEN)),
-            models.Index(fields=["tenant", "-created_at", "-id"], name="paymentrequest_newest_first"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.reference or 'Request'} #{self.pk}"
-
-    @property
-    def is_complete(self) -> bool:
-        return self.status in COMPLETE_STATES
-
-    @transition(field=status, source=RequestStatus.OPEN, target=RequestStatus.EXPIRED)
-    def expire(self):
-        pass
-
-    @transition(field=status, source=RequestStatus.OPEN, target=RequestStatus.CANCELLED)
-    def cancel(self, *, at):
-        self.cancelled_at = at
-
-    @transition(field=status, source=[RequestStatus.OPEN, RequestStatus.EXPIRED], target=RequestStatus.OPEN)
-    def reopen(self, *, token_hash: str, expires_at, at):
-        self.token_hash = token_hash
-        self.expires_at = expires_at
-        self.sent_at = at
-
-    @transition(field=status, source=PAYABLE_OR_LATE, target=RequestStatus.COMPLETE)
-    def complete(self, *, at):
-        self.completed_at = at
-
-    @transition(field=status, source=PAYABLE_OR_LATE, target=RequestStatus.COMPLETE_AFTER_FAILURE)
-    def complete_after_failure(self, *, at):
-        self.completed_at = at
-
-
-class PaymentRequestEvent(TenantOwned):
-    """The audit trail of a payment request: who moved it from what to what, and when."""
-
-    request = models.ForeignKey(PaymentRequest, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(max_length=20)
-    from_status = models.CharField(max_length=24)
-    to_status = models.CharField(max_length=24)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                              related_name="+")
-    at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["at", "id"]
-
-
 class Receipt(TenantOwned):
     """The receipt of one posted ledger payment, numbered without gaps per tenant. What the payer sees
     is copied here when it is issued, so a receipt reads the same however the customer changes later.
@@ -367,48 +241,3 @@ class Receipt(TenantOwned):
     @property
     def provider_label(self) -> str:
         return Provider(self.provider).label if self.provider in Provider.values else self.provider
-
-
-# --- email pay: an invoice's pay-now link ------------------------------------------------------------
-
-
-class InvoicePayLink(TenantOwned):
-    """A pay-now link emailed with a posted invoice ("Email Pago"). The link carries a random token;
-    only its SHA-256 is stored. Unlike a payment request (a fixed amount, paid once) the link pays the
-    invoice's outstanding amount in one or several parts until the invoice is settled or the link
-    expires. Each payment made through it is a ``GatewayPayment`` with ``invoice`` set and
-    ``invoice_pay_link`` naming the link."""
-
-    invoice = models.ForeignKey(FinancialTransaction, on_delete=models.PROTECT, related_name="pay_links")
-    token_hash = models.CharField(max_length=64)
-    sent_to = models.EmailField()
-    expires_at = models.DateTimeField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(token_hash__regex=r"^[0-9a-f]{64}$"), name="invoicepaylink_token_hash"),
-        ]
-        # Found by the token's hash before the tenant is known (as receipts are).
-        indexes = [models.Index("token_hash", name="invoicepaylink_token")]
-
-    def __str__(self) -> str:
-        return f"Pay link #{self.pk}"
-
-
-# --- obligations, instalments and the customer portal (a module of their own) ------------------------
-
-from payments.obligation_models import (  # noqa: E402, F401
-    ClosingDay,
-    DateRule,
-    Instalment,
-    InstalmentStatus,
-    Obligation,
-    ObligationSettings,
-    PayeeKind,
-    PortalLink,
-)

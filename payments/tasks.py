@@ -3,8 +3,6 @@ did not answer."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
@@ -12,21 +10,22 @@ from django_scopes import scopes_disabled
 
 from crm.scoping import tenant_task
 from gateways.base import GatewayUnavailable
-from payments import services
 from payments.models import GatewayPayment
+from payments.services.gateway_payments import refresh_payment, stale_payments
+from payments.services.webhooks import process_webhook_delivery as process_delivery
 
 RETRY = {"autoretry_for": (GatewayUnavailable,), "retry_backoff": 5, "retry_backoff_max": 600, "max_retries": 10}
 
 
 @tenant_task(name="payments.process_webhook_delivery", **RETRY)
 def process_webhook_delivery(*, tenant, delivery_id: int, **kwargs) -> None:
-    services.process_webhook_delivery(tenant=tenant, delivery_id=delivery_id, at=timezone.now())
+    process_delivery(tenant=tenant, delivery_id=delivery_id, at=timezone.now())
 
 
 @tenant_task(name="payments.poll_payment", **RETRY)
 def poll_payment(*, tenant, payment_id: int, **kwargs) -> None:
     payment = GatewayPayment.objects.select_related("gateway_account").get(tenant=tenant, pk=payment_id)
-    services.refresh_payment(payment=payment, at=timezone.now(), source="janitor")
+    refresh_payment(payment=payment, at=timezone.now(), source="janitor")
 
 
 @shared_task(name="payments.poll_stale_payments", acks_late=True, ignore_result=True)
@@ -34,20 +33,8 @@ def poll_stale_payments(**kwargs) -> None:
     """The janitor: re-poll, tenant by tenant, payments stuck pending or processing."""
     with scopes_disabled():
         stale = list(
-            services.stale_payments(older_than=settings.PAYMENTS_STALE_AFTER, at=timezone.now())
+            stale_payments(older_than=settings.PAYMENTS_STALE_AFTER, at=timezone.now())
             .values_list("tenant_id", "pk")[:1000]
         )
     for tenant_id, payment_id in stale:
         poll_payment.delay(tenant_id=tenant_id, payment_id=payment_id)
-
-
-@shared_task(name="payments.expire_payment_requests", acks_late=True, ignore_result=True)
-def expire_payment_requests(*, as_of: str | None = None, **kwargs) -> None:
-    """The sweep: open payment requests whose link ran out become expired (beat, every 5 minutes)."""
-    services.expire_payment_requests(at=datetime.fromisoformat(as_of) if as_of else timezone.now())
-
-
-@shared_task(name="payments.send_instalment_reminders", acks_late=True, ignore_result=True)
-def send_instalment_reminders(*, as_of: str | None = None, **kwargs) -> None:
-    """Reminders before instalments fall due and overdue notices after (beat, every 15 minutes)."""
-    services.send_instalment_reminders(at=datetime.fromisoformat(as_of) if as_of else timezone.now())

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from crm.models import Customer
 from finance.models import Classification, TransactionState
-from payments.models import InstalmentStatus
+from obligations.models import InstalmentStatus
 from reports import selectors
 from reports.models import Segment, SegmentSubject
 

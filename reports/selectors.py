@@ -50,14 +50,9 @@ from finance.models import (
     TransactionState,
 )
 from gateways.models import WebhookDelivery, WebhookOutcome
-from payments.models import (
-    GatewayPayment,
-    Instalment,
-    InstalmentStatus,
-    PaymentRequest,
-    PaymentStatus,
-    RequestStatus,
-)
+from obligations.models import Instalment, InstalmentStatus
+from paylinks.models import PaymentRequest, RequestStatus
+from payments.models import GatewayPayment, PaymentStatus
 from reports.models import DailyFigure, DailyProductFigure, Segment, SegmentSubject
 
 ZERO = Decimal("0.00")

@@ -14,7 +14,7 @@ from finance.amounts import NotAnAmount, parse_plain
 from finance.models import Classification, TransactionState
 from notifications import services as notifications
 from notifications.models import Notification
-from payments.models import InstalmentStatus
+from obligations.models import InstalmentStatus
 from reports import selectors
 from reports.models import Segment, SegmentSubject
 

@@ -1,8 +1,8 @@
-"""Django's PostgreSQL backend with row-level security per tenant scope (see ``crm.rls``)."""
+"""Django's PostgreSQL backend with row-level security per tenant scope (see ``core.rls``)."""
 
 from django.db.backends.postgresql import base
 
-from crm.rls import RowLevelSecurityMixin
+from core.rls import RowLevelSecurityMixin
 
 
 class DatabaseWrapper(RowLevelSecurityMixin, base.DatabaseWrapper):

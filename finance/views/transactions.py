@@ -47,7 +47,7 @@ from notifications import services as notification_services
 @staff_view
 def transaction_list(request):
     # One database transaction for the page, so row-level security sets its role and tenant once
-    # (crm.rls) rather than around each query.
+    # (core.rls) rather than around each query.
     with transaction.atomic(savepoint=False):
         form = TransactionFilterForm(request.GET, tenant=request.tenant)
         if not request.htmx:  # the rows alone do not show the filters

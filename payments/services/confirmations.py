@@ -10,12 +10,12 @@ from django.conf import settings
 from django.urls import reverse
 from djmoney.money import Money
 
+from core.clock import local_time
 from crm.models import User
 from finance.models import FinancialTransaction
 from notifications.models import Channel
 from notifications.services import notify
 from payments.models import GatewayPayment, PaymentStatus
-from payments.services.request_records import local_time
 from payments.settlement import settlement_for
 
 PAYMENT_MANAGER = "crm.manage_payments"

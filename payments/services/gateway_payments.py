@@ -39,12 +39,7 @@ from gateways.base import (
 )
 from gateways.base import PaymentStatus as Normalised
 from gateways.models import GatewayAccount
-from payments.models import (
-    GatewayPayment,
-    PaymentEvent,
-    PaymentPurpose,
-    PaymentStatus,
-)
+from payments.models import GatewayPayment, PaymentEvent, PaymentPurpose, PaymentStatus
 from payments.services.confirmations import confirm_to_payer, tell_staff
 from payments.services.receipts import issue_receipt
 from payments.settlement import settlement_for
@@ -57,6 +52,10 @@ TRANSITIONS = {
     Normalised.EXPIRED: "mark_expired",
 }
 DEFAULT_PAYMENT_METHOD = "Card"
+
+
+class AttemptRefused(Exception):
+    """A payer's attempt cannot start now (paid, cancelled, expired, under way); the message is safe to show."""
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,7 @@ from finance.models import (
     FinancialTransaction,
     TransactionState,
 )
-from payments.models import (
-    GatewayPayment,
-    Receipt,
-)
+from payments.models import GatewayPayment, Receipt
 
 # --- receipts ------------------------------------------------------------------------------------
 

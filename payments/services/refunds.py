@@ -26,12 +26,7 @@ from gateways.base import (
     RefundRequest,
     to_minor_units,
 )
-from payments.models import (
-    GatewayPayment,
-    GatewayRefund,
-    PaymentStatus,
-    RefundStatus,
-)
+from payments.models import GatewayPayment, GatewayRefund, PaymentStatus, RefundStatus
 from payments.selectors import left_to_refund
 from payments.services.gateway_payments import new_reference
 
@@ -190,7 +185,6 @@ def _claim(refund: GatewayRefund, at: datetime) -> bool:
     if refund.status == RefundStatus.REQUESTED:
         raise ActionNotAllowed("This refund is with the provider now; its outcome shows here in a moment.")
     return False  # another request settled it meanwhile
-
 
 
 def _send(refund: GatewayRefund, at: datetime) -> GatewayRefund:

@@ -11,12 +11,10 @@ from crm.models import Tenant
 from gateways import inbox
 from gateways.base import WebhookEvent
 from gateways.models import WebhookDelivery, WebhookOutcome
-from payments.models import (
-    GatewayPayment,
-)
+from payments.models import GatewayPayment
+from payments.services.gateway_payments import apply_state, fetch_provider_state
 
 # --- webhooks ------------------------------------------------------------------------------------
-from payments.services.gateway_payments import apply_state, fetch_provider_state
 
 
 @dataclass(frozen=True)

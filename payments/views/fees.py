@@ -15,9 +15,10 @@ from crm.access import staff_view
 from gateways import selectors as gateway_selectors
 from gateways.base import CheckoutMode, GatewayUnavailable
 from gateways.models import Provider, Purpose
-from payments import selectors, services
+from payments import selectors
 from payments.models import PaymentStatus
-from payments.views.common import allow_provider, webhook_url
+from payments.pages import allow_provider, webhook_url
+from payments.services.gateway_payments import Checkout, refresh_payment, start_payment
 
 TAKE_PAYMENT = "crm.take_payment"
 POLL_SECONDS = 2
@@ -53,7 +54,7 @@ def take_payment(request, invoice_id: int):
         context["problem"] = ("Stripe card fields need the account's publishable key; support adds it to the "
                               "gateway account.")
     elif request.method == "POST":
-        checkout = services.start_payment(
+        checkout = start_payment(
             gateway_account=gateway_account, account=fee.account, amount=fee.open_amount, invoice=fee,
             description=f"{fee.type.name} {fee.number}", mode=CheckoutMode.CARD_FIELDS,
             return_url=request.build_absolute_uri(),
@@ -65,7 +66,7 @@ def take_payment(request, invoice_id: int):
     return allow_provider(request, render(request, "payments/take_payment.html", context), gateway_account)
 
 
-def _card_fields(request, gateway_account, checkout: services.Checkout) -> dict:
+def _card_fields(request, gateway_account, checkout: Checkout) -> dict:
     """What the page needs to mount the gateway's own card fields (templates/payments/_card_fields.html)."""
     return {
         "provider": gateway_account.provider, "client_token": checkout.client_token,
@@ -84,7 +85,7 @@ def payment_status(request, payment_id: int):
     recently = payment.last_checked_at and now - payment.last_checked_at < timedelta(seconds=POLL_SECONDS)
     if payment.status in UNSETTLED and payment.provider_reference and not recently:
         try:
-            payment = services.refresh_payment(payment=payment, at=now, source="take payment page").payment
+            payment = refresh_payment(payment=payment, at=now, source="take payment page").payment
         except GatewayUnavailable:
             pass  # still unsettled; the next poll asks again
     settled_fee = None

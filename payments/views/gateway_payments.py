@@ -8,7 +8,6 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -19,8 +18,13 @@ from finance import selectors as finance_selectors
 from finance.exceptions import ActionNotAllowed
 from gateways import registry
 from gateways.models import Provider, WebhookOutcome
-from payments import printing, selectors, services
+from payments import selectors
 from payments.models import PaymentStatus, RefundStatus
+from payments.pages import receipt_response
+from payments.services.gateway_payments import record_bank_confirmation
+from payments.services.receipts import receipt_link
+from payments.services.refunds import RefundUnconfirmed, may_refund, refund_payment, retry_refund
+from payments.services.webhooks import replay_webhook_delivery
 
 PER_PAGE = 50
 
@@ -45,7 +49,7 @@ def webhook_replay(request, delivery_id: int):
     if delivery.outcome == WebhookOutcome.REJECTED:
         messages.error(request, "A delivery refused for its signature cannot be replayed.")
     else:
-        services.replay_webhook_delivery(delivery=delivery)
+        replay_webhook_delivery(delivery=delivery)
         messages.success(request, f"Delivery {delivery.event_id} will be processed again.")
     return redirect("payments:webhook_list")
 
@@ -54,7 +58,7 @@ def webhook_replay(request, delivery_id: int):
 def payment_list(request):
     status = request.GET.get("status", "") if request.GET.get("status") in PaymentStatus.values else ""
     provider = request.GET.get("provider", "") if request.GET.get("provider") in Provider.values else ""
-    # One database transaction for the page: row-level security sets its role and tenant once (crm.rls).
+    # One database transaction for the page: row-level security sets its role and tenant once (core.rls).
     with transaction.atomic(savepoint=False):
         rows = selectors.gateway_payments(tenant=request.tenant, status=status, provider=provider)
         page = finance_selectors.page_of(rows, number=request.GET.get("page"), per_page=PER_PAGE)
@@ -70,14 +74,14 @@ def _can_confirm(request, payment) -> bool:
 
 
 def _detail(request, payment, *, errors=None, refund_errors=None, refund_values=None, status=200) -> HttpResponse:
-    may_refund = services.may_refund(request.user)
+    refunder = may_refund(request.user)
     left = selectors.left_to_refund(payment=payment)
     refundable = (payment.status == PaymentStatus.SUCCEEDED and left > 0
                   and registry.capabilities_of(payment.provider).refunds)
     return render(request, "payments/payment_detail.html", {
         "payment": payment, "events": payment.events.all(), "refunds": selectors.refunds_of(payment=payment),
         "can_confirm": _can_confirm(request, payment), "errors": errors or {},
-        "left_to_refund": left, "can_refund": may_refund and refundable, "may_refund": may_refund,
+        "left_to_refund": left, "can_refund": refunder and refundable, "may_refund": refunder,
         "refund_errors": refund_errors or {}, "refund_values": refund_values or {"amount": f"{left:.2f}"},
     }, status=status)
 
@@ -97,7 +101,7 @@ def payment_confirm(request, payment_id: int):
         messages.error(request, "Only bank email-pay payments are confirmed by hand.")
         return redirect("payments:payment_detail", payment_id=payment.pk)
     try:
-        services.record_bank_confirmation(payment=payment, bank_reference=request.POST.get("bank_reference", ""),
+        record_bank_confirmation(payment=payment, bank_reference=request.POST.get("bank_reference", ""),
                                           actor=request.user, at=timezone.now())
     except ValidationError as error:
         return _detail(request, payment, errors=error.message_dict, status=422)
@@ -124,16 +128,16 @@ def _refund_outcome(request, refund) -> None:
 @require_POST
 def refund_create(request, payment_id: int):
     payment = selectors.get_gateway_payment(tenant=request.tenant, payment_id=payment_id)
-    if not services.may_refund(request.user):
+    if not may_refund(request.user):
         raise PermissionDenied(REFUNDERS_ONLY)
     try:
-        refund = services.refund_payment(payment=payment, amount=request.POST.get("amount", ""),
+        refund = refund_payment(payment=payment, amount=request.POST.get("amount", ""),
                                          actor=request.user, at=timezone.now())
     except ActionNotAllowed as refusal:
         messages.error(request, " ".join(refusal.messages))
     except ValidationError as error:
         return _detail(request, payment, refund_errors=error.message_dict, refund_values=request.POST, status=422)
-    except services.RefundUnconfirmed:
+    except RefundUnconfirmed:
         messages.error(request, "The provider did not answer. The refund is recorded as requested; Retry it under "
                                 "Refunds, which asks the provider again without refunding twice.")
     else:
@@ -146,13 +150,13 @@ def refund_create(request, payment_id: int):
 def refund_retry(request, payment_id: int, refund_id: int):
     payment = selectors.get_gateway_payment(tenant=request.tenant, payment_id=payment_id)
     refund = selectors.get_refund(payment=payment, refund_id=refund_id)
-    if not services.may_refund(request.user):
+    if not may_refund(request.user):
         raise PermissionDenied(REFUNDERS_ONLY)
     try:
-        refund = services.retry_refund(refund=refund, actor=request.user, at=timezone.now())
+        refund = retry_refund(refund=refund, actor=request.user, at=timezone.now())
     except ValidationError as error:  # ActionNotAllowed included
         messages.error(request, " ".join(error.messages))
-    except services.RefundUnconfirmed:
+    except RefundUnconfirmed:
         messages.error(request, "The provider did not answer again. The refund stays requested; retry later.")
     else:
         _refund_outcome(request, refund)
@@ -160,19 +164,6 @@ def refund_retry(request, payment_id: int, refund_id: int):
 
 
 # --- receipts ------------------------------------------------------------------------------------
-
-
-def receipt_response(request, receipt, *, public: bool, link: str = "", as_pdf: bool = False) -> HttpResponse:
-    pdf_url = request.path.rstrip("/") + ".pdf" if public else "?format=pdf"
-    context = {"receipt": receipt, "tenant": receipt.tenant, "public": public, "link": link, "as_pdf": as_pdf,
-               "pdf_url": pdf_url}
-    if not as_pdf:
-        return render(request, "payments/receipt.html", context)
-    html = render_to_string("payments/receipt.html", context, request=request)
-    document = printing.render_pdf(html=html, base_url=request.build_absolute_uri())
-    response = HttpResponse(document, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="receipt-{receipt.number}.pdf"'
-    return response
 
 
 @staff_view
@@ -185,7 +176,7 @@ def receipt_detail(request, receipt_id: int):
 @require_POST
 def receipt_new_link(request, receipt_id: int):
     receipt = selectors.get_receipt(tenant=request.tenant, receipt_id=receipt_id)
-    token = services.receipt_link(receipt=receipt)
+    token = receipt_link(receipt=receipt)
     response = receipt_response(
         request, receipt, public=False, link=request.build_absolute_uri(reverse("receipt_public", args=[token]))
     )

@@ -37,7 +37,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
-from crm import rls
+from core import rls
 from finance import services
 from finance.models import Allocation, Classification, FinancialTransaction, PaymentMethod
 from tests.bench.bench_ledger import AT, bulk_open_invoices, emit
@@ -120,7 +120,7 @@ def _client(tenant, draft_ids, ready, database=None, record_to=None):
                     services.post_transaction(txn=draft, actor=None, at=AT)
                 for query in posting.captured_queries:  # BEGIN, the statements as sent, COMMIT
                     script.append(f"{query['sql'].strip()};")
-                    if query["sql"] == "BEGIN":  # crm.rls sets the tenant on the driver's cursor, unrecorded
+                    if query["sql"] == "BEGIN":  # core.rls sets the tenant on the driver's cursor, unrecorded
                         script.append(f"{rls.scope_sql(str(tenant.pk))};")
             Path(record_to).write_text("\n".join(script) + "\n")
     connection.close()

@@ -2,7 +2,7 @@
 
 One tenant, 10,000 obligations of 10 monthly instalments each (bulk-inserted), their due dates spread
 from five months ago to fourteen months ahead, none paid. One run of the beat task's service
-(``payments.services.send_instalment_reminders``) selects what is due from all of them and writes up
+(``obligations.services.reminders.send_instalment_reminders``) selects what is due from all of them and writes up
 to ``reminders.BATCH`` reminders and as many overdue notices into the outbox (the next runs take the
 rest). Prints the run's time, the notices written, the time per notice and the queries per notice,
 and the same for the next run right after (the reminders are done; it takes the next batch of the
@@ -19,8 +19,8 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from notifications.models import Notification
-from payments.models import Instalment, InstalmentStatus, Obligation
-from payments.services import reminders
+from obligations.models import Instalment, InstalmentStatus, Obligation
+from obligations.services import reminders
 from tests.bench.bench_ledger import emit
 from tests.factories import CustomerFactory, TenantFactory
 

@@ -28,7 +28,7 @@ from django_scopes import scope
 from crm.models import Role
 from finance import services
 from finance.models import Account
-from payments.models import PaymentRequest, RequestStatus
+from paylinks.models import PaymentRequest, RequestStatus
 from reports import selectors
 from tests.conftest import logged_in
 from tests.factories import TenantFactory, UserFactory

@@ -11,9 +11,10 @@ from django.utils import timezone
 from django_scopes import scope
 from playwright.sync_api import expect
 
+from core import throttle
 from finance import services as ledger_services
 from gateways import services as gateway_services
-from payments import services, throttle
+from paylinks.services.requests import request_payment
 from payments.models import GatewayPayment
 from tests.factories import UserFactory
 from tests.gateways.test_stripe import session_json
@@ -44,7 +45,7 @@ def test_a_euro_request_of_a_tenant_with_credicorp_first_is_paid_through_stripe(
         stripe = gateway_services.save_gateway_account(tenant=tenant, provider="stripe", live=False,
                                                        secret="sk_test_1", settings={"webhook_secret": "whsec_1"})
         eur = ledger_services.open_account(customer=customer, currency="EUR")
-        _, token = services.request_payment(
+        _, token = request_payment(
             customer=customer, account=eur, amount="120.00", reference="INV-42", message="Deposit for the Corolla",
             channels=["email"], actor=UserFactory(tenant=tenant, username="alice"), at=timezone.now())
     context = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)

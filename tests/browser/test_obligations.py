@@ -17,12 +17,14 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 
+from core import throttle
 from finance import services as ledger_services
 from gateways import services as gateway_services
 from gateways.models import WebhookDelivery, WebhookOutcome
 from notifications.models import DevMail
-from payments import services, throttle
-from payments.models import GatewayPayment, Instalment, Obligation, PaymentStatus, Receipt
+from obligations.models import Instalment, Obligation
+from obligations.services.obligations import plan_instalments
+from payments.models import GatewayPayment, PaymentStatus, Receipt
 from tests.conftest import wait_for
 from tests.factories import PASSWORD, UserFactory
 
@@ -73,7 +75,7 @@ class TestAnInstalmentPlanPaidFromThePortal:
         staff = UserFactory(tenant=tenant, username="alice", first_name="Alice", last_name="Archer")
         first_due = timezone.localdate() + timedelta(days=20)
         with scope(tenant=tenant):
-            expected = services.plan_instalments(tenant=tenant, total=Decimal("300.00"), currency="GBP",
+            expected = plan_instalments(tenant=tenant, total=Decimal("300.00"), currency="GBP",
                                                  plan="automatic", first_due_on=first_due, count=3)
 
         # Staff: the customer file's Obligations panel → Create → an automatic plan of three instalments.

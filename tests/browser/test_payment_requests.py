@@ -19,14 +19,16 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from playwright.sync_api import expect
 
+from core import throttle
 from crm.models import Role
 from finance import services as ledger_services
 from finance.models import Classification, FinancialTransaction
 from gateways import services as gateway_services
 from gateways.models import SandboxCheckout, WebhookDelivery, WebhookOutcome
 from notifications.models import DevMail, Notification
-from payments import services, throttle
-from payments.models import GatewayPayment, PaymentRequest, PaymentStatus, Receipt, RequestStatus
+from paylinks.models import PaymentRequest, RequestStatus
+from paylinks.services.requests import request_payment
+from payments.models import GatewayPayment, PaymentStatus, Receipt
 from tests.browser.test_staff_login import SCREENSHOTS
 from tests.conftest import wait_for
 from tests.factories import PASSWORD, UserFactory
@@ -213,7 +215,7 @@ class TestALinkThatCannotBePaid:
     def test_an_expired_link_says_so_and_offers_no_pay_button(self, sandbox_site, gbp, page, tenant, customer,
                                                                  staff):
         with scope(tenant=tenant):
-            request, token = services.request_payment(
+            request, token = request_payment(
                 customer=customer, account=gbp, amount="80.00", reference="INV-7", message="", channels=["email"],
                 actor=staff, at=timezone.now() - timedelta(hours=25))
 
@@ -232,7 +234,7 @@ class TestALinkThatCannotBePaid:
     def test_a_request_cancelled_from_the_staff_list_tells_the_payer(self, sandbox_site, gbp, page, browser, tenant,
                                                                       customer, staff):
         with scope(tenant=tenant):
-            request, token = services.request_payment(
+            request, token = request_payment(
                 customer=customer, account=gbp, amount="80.00", reference="INV-8", message="", channels=["email"],
                 actor=staff, at=timezone.now())
         log_in(page, sandbox_site, staff)
@@ -272,7 +274,7 @@ class TestConsolidation:
         manager = UserFactory(tenant=tenant, username="petra", first_name="Petra", last_name="Manager",
                               role_keys=[Role.STAFF, Role.PAYMENT_MANAGER])
         with scope(tenant=tenant):
-            request, token = services.request_payment(
+            request, token = request_payment(
                 customer=customer, account=gbp, amount="45.50", reference="INV-9", message="", channels=["email"],
                 actor=clerk, at=timezone.now())
         payer = new_page(browser)

@@ -16,8 +16,8 @@ from finance.models import Account, Classification, FinancialTransaction
 from gateways import services as gateway_services
 from gateways.base import CheckoutMode
 from gateways.models import SandboxRefund
-from payments import services
 from payments.models import GatewayRefund, RefundStatus
+from payments.services.gateway_payments import refresh_payment, start_payment
 from tests.factories import PASSWORD, UserFactory
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -34,7 +34,7 @@ def test_an_accountant_refunds_part_of_a_payment_from_its_page(live_server, sett
         sandbox = gateway_services.save_gateway_account(tenant=tenant, provider="sandbox", live=False,
                                                         secret="sbx_browser_refund")
         gbp = ledger_services.open_account(customer=customer, currency="GBP")
-        payment = services.start_payment(
+        payment = start_payment(
             gateway_account=sandbox, account=gbp, amount=Decimal("120.00"), description="Broker fee",
             mode=CheckoutMode.HOSTED_PAGE, return_url=f"{live_server.url}/accounts/login/",
             webhook_url="", at=timezone.now()).payment
@@ -50,7 +50,7 @@ def test_an_accountant_refunds_part_of_a_payment_from_its_page(live_server, sett
     page.get_by_role("button", name="Pay 120.00 GBP").click()
     expect(page.get_by_label("Username")).to_be_visible()
     with scope(tenant=tenant):
-        payment = services.refresh_payment(payment=payment, at=timezone.now()).payment
+        payment = refresh_payment(payment=payment, at=timezone.now()).payment
     assert payment.status == "succeeded"
 
     page.get_by_label("Username").fill(accountant.username)

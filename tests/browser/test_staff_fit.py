@@ -17,7 +17,8 @@ from playwright.sync_api import expect
 from crm.models import Customer
 from finance import services as ledger
 from finance.models import Classification, Lender, TransactionType
-from payments import services as payment_services
+from obligations.services.obligations import create_obligation
+from paylinks.services.requests import request_payment
 from tests.browser.test_staff_login import SCREENSHOTS
 from tests.factories import PASSWORD
 from tests.security.test_url_walker import ROUTES, walk
@@ -76,7 +77,7 @@ def demo_like(world):
                                        Decimal(1), Decimal("1234567.89"))],
             )
             invoice = ledger.post_transaction(txn=draft, actor=None, at=now).transaction
-            payment_services.request_payment(
+            request_payment(
                 customer=customer, account=account, amount="987654.32", reference=f"POLICY-RENEWAL-2026-{number:04}",
                 message="Second instalment of the annual premium for the comprehensive policy",
                 channels=["email"], actor=staff, at=now, invoice=invoice,
@@ -93,7 +94,7 @@ def demo_like(world):
             )
             ledger.post_transaction(txn=draft, actor=None, at=now)
         for number in range(2):
-            payment_services.create_obligation(
+            create_obligation(
                 customer=customer, actor=staff, at=now, plan="automatic", count=4,
                 first_due_on=now.date() + timedelta(days=40 + number),
                 values={"payee": "Driver and Vehicle Licensing Agency", "payee_kind": "government",
@@ -144,6 +145,6 @@ class TestStaffPagesFit:
 
         assert problems == [], "\n".join(problems)
         # The customer file and its panels, the lists and the settings pages were all laid out.
-        assert {"crm:customer_detail", "payments:request_list", "finance:transaction_list",
-                "payments:obligation_detail", "reports:segment_detail"} <= set(visited)
+        assert {"crm:customer_detail", "paylinks:request_list", "finance:transaction_list",
+                "obligations:obligation_detail", "reports:segment_detail"} <= set(visited)
         assert len(visited) > 40

@@ -1,10 +1,10 @@
-"""Row-level security: a query that forgot its tenant still sees only the scope's tenant (crm.rls)."""
+"""Row-level security: a query that forgot its tenant still sees only the scope's tenant (core.rls)."""
 
 import pytest
 from django.db import ProgrammingError, connection, transaction
 from django_scopes import scope, scopes_disabled
 
-from crm.rls import APP_ROLE, RESTRICTIVE
+from core.rls import APP_ROLE, RESTRICTIVE
 from tests.factories import CustomerFactory
 
 

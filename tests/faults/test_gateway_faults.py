@@ -17,8 +17,10 @@ from werkzeug import Response
 
 from gateways.base import GatewayUnavailable
 from gateways.models import WebhookDelivery, WebhookOutcome
-from payments import services, tasks
+from payments import tasks
 from payments.models import GatewayPayment, PaymentStatus
+from payments.services.gateway_payments import stale_payments
+from payments.services.webhooks import process_webhook_delivery
 from tests.faults.conftest import CASHFLOWS_NOTIFICATION
 from tests.faults.invariants import assert_ledger_invariants
 from tests.payments.test_gateway_payments import new_payment
@@ -80,7 +82,7 @@ def settled_once(shop, payment, delivery):
         assert settled.status == PaymentStatus.SUCCEEDED
         assert settled.ledger_payment.total_amount == payment.amount
         # the delivery's own retry comes after the poll and changes nothing
-        services.process_webhook_delivery(tenant=shop.tenant, delivery_id=delivery.pk, at=timezone.now())
+        process_webhook_delivery(tenant=shop.tenant, delivery_id=delivery.pk, at=timezone.now())
         assert WebhookDelivery.objects.get().outcome == WebhookOutcome.PROCESSED
         assert [e.to_status for e in settled.events.all()] == ["succeeded"]
     assert_ledger_invariants(shop.tenant)
@@ -97,7 +99,7 @@ class TestProviderFailsTheFetchBack:
 
         started = time.monotonic()
         with scope(tenant=shop.tenant), pytest.raises(GatewayUnavailable):
-            services.process_webhook_delivery(tenant=shop.tenant, delivery_id=delivery.pk, at=timezone.now())
+            process_webhook_delivery(tenant=shop.tenant, delivery_id=delivery.pk, at=timezone.now())
         took = time.monotonic() - started
 
         assert took < SLOW - 1
@@ -122,13 +124,13 @@ class TestProviderFailsTheFetchBack:
         delivery = notify(cashflows, shop)
 
         with scope(tenant=shop.tenant):
-            result = services.process_webhook_delivery(tenant=shop.tenant, delivery_id=delivery.pk,
+            result = process_webhook_delivery(tenant=shop.tenant, delivery_id=delivery.pk,
                                                        at=timezone.now())
 
             assert (result.outcome, result.detail) == ("processed", f"{payment.reference}: processing")
             assert GatewayPayment.objects.get(pk=payment.pk).status == PaymentStatus.PROCESSING
             assert staff_sees(payment) == "Processing"
-            stale = services.stale_payments(older_than=timedelta(minutes=15), at=timezone.now() + timedelta(hours=1))
+            stale = stale_payments(older_than=timedelta(minutes=15), at=timezone.now() + timedelta(hours=1))
             assert list(stale) == [payment]
         assert_ledger_invariants(shop.tenant)
 

@@ -13,14 +13,15 @@ from django.test import Client
 from django.utils import timezone
 from django_scopes import scope
 
+from core import throttle
 from gateways import services as gateway_services
 from gateways.models import SandboxCheckout
-from payments import throttle
-from payments.models import GatewayPayment, PaymentRequest, PaymentStatus, RequestStatus
+from paylinks.models import PaymentRequest, RequestStatus
+from payments.models import GatewayPayment, PaymentStatus
 from tests.conftest import wait_for
 from tests.faults.invariants import assert_ledger_invariants
 from tests.faults.processes import SCALE
-from tests.payments.request_fixtures import send
+from tests.paylinks.request_fixtures import send
 
 pytestmark = pytest.mark.worker
 TABS = 2

@@ -19,8 +19,11 @@ from finance.models import (
     TransactionType,
 )
 from gateways import services as gateway_services
-from payments import services as payment_services
-from payments.models import GatewayPayment, InvoicePayLink, PaymentRequest
+from paylinks.models import InvoicePayLink, PaymentRequest
+from paylinks.services.invoice_pay import invoice_gateway_account, send_invoice_pay_link
+from paylinks.services.requests import request_payment
+from payments.models import GatewayPayment
+from payments.services.gateway_payments import start_payment
 from tests.conftest import api_client_for, logged_in
 from tests.factories import UserFactory
 from tests.finance.conftest import line
@@ -134,7 +137,7 @@ def _card(account):
 class TestTheCustomerIsNeverAsked:
     def test_no_payment_request_for_it(self, gbp, customer, procuration):
         with pytest.raises(ValidationError) as refused:
-            payment_services.request_payment(
+            request_payment(
                 customer=customer, account=gbp, amount="400.00", reference="", message="", channels=["email"],
                 actor=None, at=timezone.now(), invoice=procuration,
             )
@@ -146,7 +149,7 @@ class TestTheCustomerIsNeverAsked:
 
     def test_no_pay_link_for_it(self, gbp, procuration):
         with pytest.raises(ValidationError) as refused:
-            payment_services.send_invoice_pay_link(invoice=procuration, actor=None, at=timezone.now())
+            send_invoice_pay_link(invoice=procuration, actor=None, at=timezone.now())
 
         assert refused.value.messages == [
             f"Procuration fee {procuration.number} is due from Northbank Mortgages, not from the customer; "
@@ -171,7 +174,7 @@ class TestTheCustomerIsNeverAsked:
                                         at=timezone.now()).transaction
 
         with pytest.raises(ValidationError) as refused:
-            payment_services.send_invoice_pay_link(invoice=old, actor=None, at=timezone.now())
+            send_invoice_pay_link(invoice=old, actor=None, at=timezone.now())
 
         assert refused.value.messages == [
             f"Procuration fee {old.number} is due from a lender or provider, not from the customer; "
@@ -250,10 +253,10 @@ class TestLenderSettings:
 
 class TestTheServicesBehindThePagesRefuseToo:
     def test_a_card_payment_for_it_is_refused_by_the_service(self, gbp, procuration):
-        gateway_account = payment_services.invoice_gateway_account(invoice=procuration)
+        gateway_account = invoice_gateway_account(invoice=procuration)
 
         with pytest.raises(ValidationError) as refused:
-            payment_services.start_payment(
+            start_payment(
                 gateway_account=gateway_account, account=procuration.account, amount=procuration.open_amount,
                 invoice=procuration, description="fee", mode="hosted_page", return_url="https://duly.test/back",
                 webhook_url="https://duly.test/hook", at=timezone.now(),

@@ -7,6 +7,7 @@ from finance import selectors as finance_selectors
 from finance.models import Classification, FinancialTransaction
 from gateways import services as gateway_services
 from payments.models import GatewayPayment, PaymentStatus
+from payments.services.gateway_payments import apply_state
 from tests.conftest import logged_in
 from tests.factories import UserFactory
 from tests.finance.conftest import post_invoice
@@ -57,13 +58,11 @@ class TestBankConfirmation:
         assert settled.events.get().source.startswith("bank confirmation by ")
 
     def test_a_second_confirmation_or_a_late_callback_books_nothing_more(self, accountant, credicorp, usd_account):
-        from payments import services
-
         payment = new_payment(credicorp, usd_account, amount="80.00", reference="lnk_2")
         accountant.post(reverse("payments:payment_confirm", args=[payment.pk]), {"bank_reference": "CCB-1"})
 
         again = accountant.post(reverse("payments:payment_confirm", args=[payment.pk]), {"bank_reference": "CCB-2"})
-        services.apply_state(payment=payment, status="succeeded", at=payment.created_at, source="callback")
+        apply_state(payment=payment, status="succeeded", at=payment.created_at, source="callback")
 
         assert again.status_code == 422
         assert "Bank reference: dp_lnk_2 is already paid." in again.text

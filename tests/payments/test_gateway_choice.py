@@ -16,10 +16,12 @@ from finance import services as ledger_services
 from gateways import selectors as gateway_selectors
 from gateways import services as gateway_services
 from gateways.models import GatewayAccount, Purpose
-from payments import services
-from payments.models import GatewayPayment, InvoicePayLink, PaymentRequest
+from paylinks.models import InvoicePayLink, PaymentRequest
+from paylinks.services.invoice_pay import send_invoice_pay_link
+from paylinks.services.requests import request_payment
+from payments.models import GatewayPayment
 from tests.gateways.test_stripe import session_json
-from tests.payments.test_invoice_pay import make_invoice
+from tests.paylinks.test_invoice_pay import make_invoice
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -109,7 +111,7 @@ class TestTheEuroRequest:
         _, newer = credicorp_then_stripe
         httpserver.expect_request("/v1/checkout/sessions", method="POST").respond_with_json(
             session_json(amount_total=12000, amount_subtotal=12000, currency="eur"))
-        _, token = services.request_payment(customer=customer, account=eur, amount="120.00", reference="INV-42",
+        _, token = request_payment(customer=customer, account=eur, amount="120.00", reference="INV-42",
                                             message="", channels=["email"], actor=staff, at=timezone.now())
 
         page = client.get(f"/pay/{token}/")
@@ -132,7 +134,7 @@ class TestRefusedWhenStaffAsk:
         self, credicorp_only, eur, customer, staff,
     ):
         with pytest.raises(ValidationError) as refused:
-            services.request_payment(customer=customer, account=eur, amount="120.00", reference="", message="",
+            request_payment(customer=customer, account=eur, amount="120.00", reference="", message="",
                                      channels=["email"], actor=staff, at=timezone.now())
 
         assert refused.value.message_dict == {"currency": [
@@ -142,7 +144,7 @@ class TestRefusedWhenStaffAsk:
 
     def test_the_customer_file_form_says_so_under_the_fields(self, credicorp_only, eur, customer, staff_client):
         response = staff_client.post(
-            reverse("payments:request_create", args=[customer.pk]),
+            reverse("paylinks:request_create", args=[customer.pk]),
             {"account": eur.pk, "amount": "120.00", "channels": ["email"]}, headers={"HX-Request": "true"})
 
         assert response.status_code == 422
@@ -164,7 +166,7 @@ class TestRefusedWhenStaffAsk:
         invoice = make_invoice(eur)
 
         with pytest.raises(ValidationError) as refused:
-            services.send_invoice_pay_link(invoice=invoice, actor=staff, at=timezone.now())
+            send_invoice_pay_link(invoice=invoice, actor=staff, at=timezone.now())
 
         assert list(refused.value.message_dict) == ["currency"]
         assert "takes EUR for invoice pay links" in refused.value.message_dict["currency"][0]
@@ -175,7 +177,7 @@ class TestRefusedWhenStaffAsk:
     ):
         invoice = make_invoice(eur)
 
-        panel = staff_client.get(reverse("payments:invoice_request_panel", args=[invoice.pk]))
+        panel = staff_client.get(reverse("paylinks:invoice_request_panel", args=[invoice.pk]))
 
         assert "No payment gateway of yours takes EUR for payment requests." in panel.text
         assert "Send the request" not in panel.text
@@ -183,7 +185,7 @@ class TestRefusedWhenStaffAsk:
     def test_a_link_sent_before_the_gateway_went_away_tells_the_payer_calmly(
         self, credicorp_then_stripe, eur, customer, staff, client, ledger,
     ):
-        _, token = services.request_payment(customer=customer, account=eur, amount="120.00", reference="",
+        _, token = request_payment(customer=customer, account=eur, amount="120.00", reference="",
                                             message="", channels=["email"], actor=staff,
                                             at=timezone.now() - timedelta(minutes=5))
         stripe(ledger, enabled=False)

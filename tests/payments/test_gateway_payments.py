@@ -15,8 +15,9 @@ from finance.models import Account, Allocation, Classification, FinancialTransac
 from gateways import services as gateway_services
 from gateways.base import CheckoutMode, GatewayUnavailable
 from notifications.models import Notification
-from payments import services
 from payments.models import GatewayPayment, GatewayRefund, PaymentStatus, RefundStatus
+from payments.services.gateway_payments import apply_state, refresh_payment, stale_payments, start_payment
+from payments.services.refunds import refund_payment, retry_refund
 from tests.finance.conftest import post_invoice
 from tests.gateways.test_stripe import intent_json, session_json
 
@@ -59,7 +60,7 @@ class TestApplyState:
         invoice = post_invoice(gbp_account, "120.00")
         payment = new_payment(stripe_account, gbp_account, invoice=invoice)
 
-        settled = services.apply_state(payment=payment, status="succeeded", at=AT, source="test",
+        settled = apply_state(payment=payment, status="succeeded", at=AT, source="test",
                                        amount_minor=12000).payment
 
         booked = ledger_payments().get()
@@ -74,10 +75,10 @@ class TestApplyState:
 
     def test_a_success_twice_or_a_late_processing_changes_nothing(self, stripe_account, gbp_account):
         payment = new_payment(stripe_account, gbp_account)
-        services.apply_state(payment=payment, status="succeeded", at=AT, source="test")
+        apply_state(payment=payment, status="succeeded", at=AT, source="test")
 
-        services.apply_state(payment=payment, status="succeeded", at=AT, source="duplicate")
-        after = services.apply_state(payment=payment, status="processing", at=AT, source="late").payment
+        apply_state(payment=payment, status="succeeded", at=AT, source="duplicate")
+        after = apply_state(payment=payment, status="processing", at=AT, source="late").payment
 
         assert after.status == PaymentStatus.SUCCEEDED
         assert ledger_payments().count() == 1
@@ -86,8 +87,8 @@ class TestApplyState:
     def test_a_failure_then_a_success_books_the_success(self, stripe_account, gbp_account):
         payment = new_payment(stripe_account, gbp_account)
 
-        services.apply_state(payment=payment, status="failed", at=AT, source="test", failure_message="Declined")
-        after = services.apply_state(payment=payment, status="succeeded", at=AT, source="test").payment
+        apply_state(payment=payment, status="failed", at=AT, source="test", failure_message="Declined")
+        after = apply_state(payment=payment, status="succeeded", at=AT, source="test").payment
 
         assert after.status == PaymentStatus.SUCCEEDED
         assert [(e.from_status, e.to_status) for e in after.events.all()] == [
@@ -95,9 +96,9 @@ class TestApplyState:
 
     def test_money_arriving_after_expiry_is_still_booked(self, stripe_account, gbp_account):
         payment = new_payment(stripe_account, gbp_account)
-        services.apply_state(payment=payment, status="expired", at=AT, source="sweep")
+        apply_state(payment=payment, status="expired", at=AT, source="sweep")
 
-        after = services.apply_state(payment=payment, status="succeeded", at=AT, source="late webhook").payment
+        after = apply_state(payment=payment, status="succeeded", at=AT, source="late webhook").payment
 
         assert after.status == PaymentStatus.SUCCEEDED
         assert ledger_payments().count() == 1
@@ -106,7 +107,7 @@ class TestApplyState:
         payment = new_payment(stripe_account, gbp_account)
 
         with pytest.raises(ValueError, match=r"reports 100\.00 GBP, not 120\.00"):
-            services.apply_state(payment=payment, status="succeeded", at=AT, source="test", amount_minor=10000)
+            apply_state(payment=payment, status="succeeded", at=AT, source="test", amount_minor=10000)
 
         assert GatewayPayment.objects.get(pk=payment.pk).status == PaymentStatus.PENDING
         assert ledger_payments().count() == 0
@@ -124,7 +125,7 @@ class TestConcurrentSuccess:
             try:
                 with scope(tenant=tenant):
                     barrier.wait(timeout=10)
-                    services.apply_state(payment=payment, status="succeeded", at=AT, source="race")
+                    apply_state(payment=payment, status="succeeded", at=AT, source="race")
             except BaseException as error:
                 errors.append(error)
             finally:
@@ -146,7 +147,7 @@ class TestStartPayment:
     def test_stores_the_providers_reference_and_hosted_page(self, stripe_account, gbp_account, httpserver):
         httpserver.expect_request("/v1/checkout/sessions", method="POST").respond_with_json(session_json())
 
-        payment = services.start_payment(
+        payment = start_payment(
             gateway_account=stripe_account, account=gbp_account, amount=D("12.34"), description="Broker fee",
             mode="hosted_page", return_url="https://duly.test/paid", webhook_url="https://duly.test/hook", at=AT,
         ).payment
@@ -163,7 +164,7 @@ class TestStartPayment:
         account = gateway_services.save_gateway_account(tenant=ledger, provider="stripe", live=False, secret="sk_1",
                                                         settings={"webhook_secret": "whsec_1"})
 
-        payment = services.start_payment(
+        payment = start_payment(
             gateway_account=account, account=gbp_account, amount=D("12.34"), description="Broker fee",
             mode="hosted_page", return_url="https://duly.test/paid", webhook_url="https://duly.test/hook", at=AT,
         ).payment
@@ -180,7 +181,7 @@ class TestStartPayment:
         eur = ledger_account(customer, "EUR")
 
         with pytest.raises(ValueError, match="cannot take EUR"):
-            services.start_payment(gateway_account=settings_account, account=eur, amount=D(1), description="x",
+            start_payment(gateway_account=settings_account, account=eur, amount=D(1), description="x",
                                    mode="hosted_page", return_url="https://x", webhook_url="https://x", at=AT)
 
         assert GatewayPayment.objects.count() == 0
@@ -193,8 +194,8 @@ class TestJanitor:
         httpserver.expect_request("/v1/payment_intents/pi_3Duly", method="GET").respond_with_json(
             intent_json(status="succeeded", amount_received=1234))
 
-        stale = list(services.stale_payments(older_than=timedelta(minutes=15), at=AT + timedelta(hours=1)))
-        settled = services.refresh_payment(payment=stale[0], at=AT + timedelta(hours=1), source="janitor").payment
+        stale = list(stale_payments(older_than=timedelta(minutes=15), at=AT + timedelta(hours=1)))
+        settled = refresh_payment(payment=stale[0], at=AT + timedelta(hours=1), source="janitor").payment
 
         assert stale == [payment]
         assert settled.status == PaymentStatus.SUCCEEDED
@@ -203,9 +204,9 @@ class TestJanitor:
     def test_a_fresh_or_settled_payment_is_left_alone(self, stripe_account, gbp_account):
         fresh = new_payment(stripe_account, gbp_account, reference="pi_fresh")
         done = new_payment(stripe_account, gbp_account, reference="pi_done")
-        services.apply_state(payment=done, status="succeeded", at=AT, source="test")
+        apply_state(payment=done, status="succeeded", at=AT, source="test")
 
-        assert list(services.stale_payments(older_than=timedelta(minutes=15), at=AT + timedelta(minutes=5))) == []
+        assert list(stale_payments(older_than=timedelta(minutes=15), at=AT + timedelta(minutes=5))) == []
         assert fresh.status == PaymentStatus.PENDING
 
     def test_an_unavailable_provider_raises_for_a_retry_and_changes_nothing(self, ledger, gbp_account, settings):
@@ -215,7 +216,7 @@ class TestJanitor:
         payment = new_payment(account, gbp_account, reference="pi_down")
 
         with pytest.raises(GatewayUnavailable):
-            services.refresh_payment(payment=payment, at=AT, source="janitor")
+            refresh_payment(payment=payment, at=AT, source="janitor")
 
         assert GatewayPayment.objects.get(pk=payment.pk).status == PaymentStatus.PENDING
 
@@ -224,27 +225,27 @@ class TestJanitor:
 class TestRefunds:
     def test_a_refund_is_recorded_sent_with_its_key_and_booked(self, stripe_account, gbp_account, httpserver):
         payment = new_payment(stripe_account, gbp_account, reference="pi_3Duly")
-        services.apply_state(payment=payment, status="succeeded", at=AT, source="test")
+        apply_state(payment=payment, status="succeeded", at=AT, source="test")
         httpserver.expect_request("/v1/refunds", method="POST").respond_with_json(
             {"id": "re_1", "object": "refund", "amount": 5000, "currency": "gbp", "status": "succeeded",
              "payment_intent": "pi_3Duly"})
 
-        refund = services.refund_payment(payment=payment, amount=D("50.00"), actor=None, at=AT)
+        refund = refund_payment(payment=payment, amount=D("50.00"), actor=None, at=AT)
 
         assert refund.status == RefundStatus.SUCCEEDED
         assert refund.ledger_refund.total_amount == D("50.00")
         assert refund.ledger_refund.external_reference == "re_1"
         assert httpserver.log[0][0].headers["Idempotency-Key"] == refund.idempotency_key
         assert Account.objects.get(pk=gbp_account.pk).balance == D("-70.00")
-        assert services.retry_refund(refund=refund, at=AT) == refund
+        assert retry_refund(refund=refund, at=AT) == refund
         assert len(httpserver.log) == 1
 
     def test_more_than_is_left_is_refused(self, stripe_account, gbp_account):
         payment = new_payment(stripe_account, gbp_account, reference="pi_3Duly")
-        services.apply_state(payment=payment, status="succeeded", at=AT, source="test")
+        apply_state(payment=payment, status="succeeded", at=AT, source="test")
 
         with pytest.raises(ValidationError) as refused:
-            services.refund_payment(payment=payment, amount=D("120.01"), actor=None, at=AT)
+            refund_payment(payment=payment, amount=D("120.01"), actor=None, at=AT)
 
         assert refused.value.message_dict == {"amount": ["At most £120.00 can still be refunded."]}
 
@@ -254,17 +255,17 @@ class TestRefunds:
         self, stripe_account, gbp_account, httpserver, settings
     ):
         payment = new_payment(stripe_account, gbp_account, reference="pi_3Duly")
-        services.apply_state(payment=payment, status="succeeded", at=AT, source="test")
+        apply_state(payment=payment, status="succeeded", at=AT, source="test")
         httpserver.expect_ordered_request("/v1/refunds", method="POST").respond_with_data("boom", status=500)
         httpserver.expect_ordered_request("/v1/refunds", method="POST").respond_with_json(
             {"id": "re_2", "object": "refund", "amount": 12000, "currency": "gbp", "status": "succeeded"})
 
         with pytest.raises(GatewayUnavailable):
-            services.refund_payment(payment=payment, amount=D("120.00"), actor=None, at=AT)
+            refund_payment(payment=payment, amount=D("120.00"), actor=None, at=AT)
         refund = GatewayRefund.objects.get()
         assert refund.status == RefundStatus.REQUESTED
 
-        retried = services.retry_refund(refund=refund, at=AT)
+        retried = retry_refund(refund=refund, at=AT)
 
         keys = [entry[0].headers["Idempotency-Key"] for entry in httpserver.log]
         assert keys == [refund.idempotency_key, refund.idempotency_key]
@@ -309,9 +310,9 @@ class TestStaffHearWhenTheProviderFinishes:
         payment = new_payment(stripe_account, gbp_account, amount="12.34")
         GatewayPayment.objects.filter(pk=payment.pk).update(created_by=staff)
 
-        services.apply_state(payment=payment, status="failed", at=AT, source="test",
+        apply_state(payment=payment, status="failed", at=AT, source="test",
                              failure_message="Your card was declined.")
-        services.apply_state(payment=payment, status="succeeded", at=AT, source="test")
+        apply_state(payment=payment, status="succeeded", at=AT, source="test")
 
         notices = Notification.objects.filter(recipient_user=staff, channel="in_app").order_by("id")
         what = payment.description or payment.reference
@@ -329,8 +330,8 @@ class TestThePayerIsConfirmed:
     ):
         payment = new_payment(stripe_account, gbp_account, amount="12.34")
 
-        services.apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
-        services.apply_state(payment=payment, status="succeeded", at=AT, source="the same webhook again")
+        apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
+        apply_state(payment=payment, status="succeeded", at=AT, source="the same webhook again")
 
         [confirmation] = Notification.objects.filter(template_key="payment_received")
         assert (confirmation.channel, confirmation.recipient) == ("email", customer.email)
@@ -341,7 +342,7 @@ class TestThePayerIsConfirmed:
         Customer.objects.filter(pk=customer.pk).update(email="", phone="+447911123456")
         payment = new_payment(stripe_account, gbp_account, amount="12.34")
 
-        services.apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
+        apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
 
         [confirmation] = Notification.objects.filter(template_key="payment_received")
         assert (confirmation.channel, confirmation.recipient) == ("sms", "+447911123456")
@@ -351,6 +352,6 @@ class TestThePayerIsConfirmed:
         Customer.objects.filter(pk=customer.pk).update(email="", phone="")
         payment = new_payment(stripe_account, gbp_account, amount="12.34")
 
-        services.apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
+        apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
 
         assert not Notification.objects.filter(template_key="payment_received").exists()

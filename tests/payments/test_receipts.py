@@ -17,8 +17,9 @@ from pypdf import PdfReader
 from finance import services as ledger
 from finance.models import Account
 from gateways import services as gateway_services
-from payments import services
 from payments.models import GatewayPayment, Receipt
+from payments.services.gateway_payments import apply_state
+from payments.services.receipts import issue_receipt, receipt_link
 from tests.factories import CustomerFactory, UserFactory
 from tests.finance.conftest import post_invoice, post_payment
 from tests.helpers import assert_404_for_other_tenant
@@ -28,7 +29,7 @@ CSRF = re.compile(rb'"X-CSRFToken": "[^"]*"|nonce="[^"]*"')  # both differ with 
 
 
 def succeed(payment, at=AT):
-    return services.apply_state(payment=payment, status="succeeded", at=at, source="test")
+    return apply_state(payment=payment, status="succeeded", at=at, source="test")
 
 
 def numbers():
@@ -126,7 +127,7 @@ class TestIssueReceipt:
     def test_issuing_again_returns_the_same_receipt_without_a_token(self, paid, receipt):
         before = receipt.public_token_hash
 
-        again, token = services.issue_receipt(ledger_payment=paid.payment.ledger_payment, gateway_payment=paid.payment,
+        again, token = issue_receipt(ledger_payment=paid.payment.ledger_payment, gateway_payment=paid.payment,
                                               at=AT + timedelta(days=1))
 
         assert (again.pk, again.number, token) == (receipt.pk, "RC-000001", "")
@@ -137,7 +138,7 @@ class TestIssueReceipt:
     ):
         payment = post_payment(gbp_account, "50.00", card, targets=[invoice])
 
-        receipt, token = services.issue_receipt(ledger_payment=payment, at=AT)
+        receipt, token = issue_receipt(ledger_payment=payment, at=AT)
 
         assert (receipt.number, receipt.gateway_payment, receipt.amount, receipt.currency) == (
             "RC-000001", None, D("50.00"), "GBP")
@@ -147,17 +148,17 @@ class TestIssueReceipt:
 
     def test_an_invoice_gets_no_receipt_and_no_number_is_consumed(self, gbp_account, invoice, card):
         with pytest.raises(ValueError, match="is not a posted payment"):
-            services.issue_receipt(ledger_payment=invoice, at=AT)
+            issue_receipt(ledger_payment=invoice, at=AT)
 
         assert Receipt.objects.count() == 0
-        receipt, _ = services.issue_receipt(ledger_payment=post_payment(gbp_account, "10.00", card), at=AT)
+        receipt, _ = issue_receipt(ledger_payment=post_payment(gbp_account, "10.00", card), at=AT)
         assert receipt.number == "RC-000001"
 
     def test_a_gateway_payment_that_booked_another_ledger_payment_is_refused(self, paid, gbp_account, card):
         other = post_payment(gbp_account, "10.00", card)
 
         with pytest.raises(ValueError, match=f"{paid.payment.reference} did not book"):
-            services.issue_receipt(ledger_payment=other, gateway_payment=paid.payment, at=AT)
+            issue_receipt(ledger_payment=other, gateway_payment=paid.payment, at=AT)
 
         assert numbers() == ["RC-000001"]
 
@@ -198,11 +199,11 @@ class TestConcurrentReceipts:
     def test_five_simultaneous_issues_for_one_ledger_payment_consume_one_number(self, gbp_account, card):
         payment = post_payment(gbp_account, "40.00", card)
 
-        errors = self.race(gbp_account.tenant, lambda: services.issue_receipt(ledger_payment=payment, at=AT))
+        errors = self.race(gbp_account.tenant, lambda: issue_receipt(ledger_payment=payment, at=AT))
 
         assert errors == []
         assert numbers() == ["RC-000001"]
-        services.issue_receipt(ledger_payment=post_payment(gbp_account, "41.00", card), at=AT)
+        issue_receipt(ledger_payment=post_payment(gbp_account, "41.00", card), at=AT)
         assert numbers() == ["RC-000001", "RC-000002"]
 
 
@@ -211,7 +212,7 @@ class TestReceiptLink:
     def test_a_new_link_replaces_the_old_one(self, paid, receipt):
         old = paid.receipt_token
 
-        token = services.receipt_link(receipt=receipt)
+        token = receipt_link(receipt=receipt)
 
         assert token != old
         assert Receipt.objects.get().public_token_hash == Receipt.hash_token(token)

@@ -16,9 +16,9 @@ from werkzeug import Response
 from crm.models import Role
 from finance.exceptions import ActionNotAllowed
 from finance.models import Account, AccountState, Classification, FinancialTransaction
-from payments import services
 from payments.models import GatewayPayment, GatewayRefund, RefundStatus
-from payments.services.refunds import SENDING_CLAIM
+from payments.services.gateway_payments import apply_state
+from payments.services.refunds import SENDING_CLAIM, RefundUnconfirmed, refund_payment, retry_refund
 from tests.conftest import logged_in
 from tests.factories import UserFactory
 from tests.helpers import assert_404_for_other_tenant
@@ -39,7 +39,7 @@ def stripe_refund(refund_id="re_1", amount=5000, status="succeeded"):
 def paid(stripe_account, gbp_account):
     """A succeeded 120.00 GBP card payment, booked in the ledger."""
     payment = new_payment(stripe_account, gbp_account, reference="pi_3Duly")
-    return services.apply_state(payment=payment, status="succeeded", at=AT, source="test").payment
+    return apply_state(payment=payment, status="succeeded", at=AT, source="test").payment
 
 
 @pytest.fixture
@@ -66,8 +66,8 @@ class TestRefundPayment:
         httpserver.expect_ordered_request(REFUNDS, method="POST").respond_with_json(stripe_refund("re_1", 5000))
         httpserver.expect_ordered_request(REFUNDS, method="POST").respond_with_json(stripe_refund("re_2", 7000))
 
-        first = services.refund_payment(payment=paid, amount="50.00", actor=accountant, at=AT)
-        second = services.refund_payment(payment=paid, amount="70.00", actor=accountant, at=AT)
+        first = refund_payment(payment=paid, amount="50.00", actor=accountant, at=AT)
+        second = refund_payment(payment=paid, amount="70.00", actor=accountant, at=AT)
 
         assert [(r.amount, r.status, r.provider_refund_reference) for r in (first, second)] == [
             (D("50.00"), RefundStatus.SUCCEEDED, "re_1"), (D("70.00"), RefundStatus.SUCCEEDED, "re_2")]
@@ -79,7 +79,7 @@ class TestRefundPayment:
             (D("50.00"), "re_1"), (D("70.00"), "re_2")]
         assert balance(gbp_account) == D("0.00")
         with pytest.raises(ActionNotAllowed, match="refunded in full"):
-            services.refund_payment(payment=paid, amount="0.01", actor=accountant, at=AT)
+            refund_payment(payment=paid, amount="0.01", actor=accountant, at=AT)
         assert GatewayRefund.objects.count() == 2 and len(httpserver.log) == 2
 
     @pytest.mark.parametrize(("amount", "message"), [
@@ -97,7 +97,7 @@ class TestRefundPayment:
         self, paid, gbp_account, httpserver, accountant, amount, message,
     ):
         with pytest.raises(ValidationError) as refused:
-            services.refund_payment(payment=paid, amount=amount, actor=accountant, at=AT)
+            refund_payment(payment=paid, amount=amount, actor=accountant, at=AT)
 
         assert refused.value.message_dict == {"amount": [message]}
         assert GatewayRefund.objects.count() == 0 and ledger_refunds().count() == 0
@@ -108,7 +108,7 @@ class TestRefundPayment:
         pending = new_payment(stripe_account, gbp_account, reference="pi_pending")
 
         with pytest.raises(ActionNotAllowed, match="this one is pending"):
-            services.refund_payment(payment=pending, amount="10.00", actor=accountant, at=AT)
+            refund_payment(payment=pending, amount="10.00", actor=accountant, at=AT)
 
         assert GatewayRefund.objects.count() == 0
 
@@ -117,21 +117,21 @@ class TestRefundPayment:
         Account.objects.filter(pk=gbp_account.pk).update(state=AccountState.TERMINATED)
 
         with pytest.raises(ActionNotAllowed, match="terminated"):
-            services.refund_payment(payment=GatewayPayment.objects.get(pk=paid.pk), amount="10.00",
+            refund_payment(payment=GatewayPayment.objects.get(pk=paid.pk), amount="10.00",
                                     actor=accountant, at=AT)
 
         assert GatewayRefund.objects.count() == 0 and httpserver.log == []
 
     def test_staff_without_the_role_are_refused_and_nothing_is_saved(self, paid, staff, httpserver):
         with pytest.raises(PermissionDenied):
-            services.refund_payment(payment=paid, amount="10.00", actor=staff, at=AT)
+            refund_payment(payment=paid, amount="10.00", actor=staff, at=AT)
 
         assert GatewayRefund.objects.count() == 0 and httpserver.log == []
 
     def test_a_payment_manager_may_refund_too(self, paid, payment_manager, httpserver):
         httpserver.expect_request(REFUNDS, method="POST").respond_with_json(stripe_refund(amount=1000))
 
-        refund = services.refund_payment(payment=paid, amount="10.00", actor=payment_manager, at=AT)
+        refund = refund_payment(payment=paid, amount="10.00", actor=payment_manager, at=AT)
 
         assert (refund.status, refund.created_by) == (RefundStatus.SUCCEEDED, payment_manager)
 
@@ -142,14 +142,14 @@ class TestRefundPayment:
             stripe_refund("re_no", 3000, status="failed"))
         httpserver.expect_ordered_request(REFUNDS, method="POST").respond_with_json(stripe_refund("re_ok", 3000))
 
-        refused = services.refund_payment(payment=paid, amount="30.00", actor=accountant, at=AT)
+        refused = refund_payment(payment=paid, amount="30.00", actor=accountant, at=AT)
         first_key = refused.idempotency_key
 
         assert (refused.status, refused.failure_message, refused.ledger_refund) == (
             RefundStatus.FAILED, "The provider did not accept the refund.", None)
         assert ledger_refunds().count() == 0 and balance(gbp_account) == D("-120.00")
 
-        retried = services.retry_refund(refund=refused, actor=accountant, at=AT)
+        retried = retry_refund(refund=refused, actor=accountant, at=AT)
 
         keys = [entry[0].headers["Idempotency-Key"] for entry in httpserver.log]
         assert keys == [first_key, retried.idempotency_key] and retried.idempotency_key != first_key
@@ -162,11 +162,11 @@ class TestRefundPayment:
         httpserver.expect_ordered_request(REFUNDS, method="POST").respond_with_json(
             stripe_refund("re_no", 3000, status="failed"))
         httpserver.expect_ordered_request(REFUNDS, method="POST").respond_with_json(stripe_refund("re_all", 12000))
-        refused = services.refund_payment(payment=paid, amount="30.00", actor=accountant, at=AT)
-        services.refund_payment(payment=paid, amount="120.00", actor=accountant, at=AT)
+        refused = refund_payment(payment=paid, amount="30.00", actor=accountant, at=AT)
+        refund_payment(payment=paid, amount="120.00", actor=accountant, at=AT)
 
         with pytest.raises(ActionNotAllowed, match="refunded in full"):
-            services.retry_refund(refund=refused, actor=accountant, at=AT)
+            retry_refund(refund=refused, actor=accountant, at=AT)
 
         after = GatewayRefund.objects.get(pk=refused.pk)
         assert (after.status, after.idempotency_key) == (RefundStatus.FAILED, refused.idempotency_key)
@@ -178,15 +178,15 @@ class TestRefundPayment:
         httpserver.expect_ordered_request(REFUNDS, method="POST").respond_with_data("boom", status=500)
         httpserver.expect_ordered_request(REFUNDS, method="POST").respond_with_json(stripe_refund("re_2", 12000))
 
-        with pytest.raises(services.RefundUnconfirmed) as unanswered:
-            services.refund_payment(payment=paid, amount="120.00", actor=accountant, at=AT)
+        with pytest.raises(RefundUnconfirmed) as unanswered:
+            refund_payment(payment=paid, amount="120.00", actor=accountant, at=AT)
         requested = unanswered.value.refund
 
         assert requested.status == RefundStatus.REQUESTED
         assert requested.failure_message.startswith("The provider did not answer")
         with pytest.raises(ActionNotAllowed, match="refunded in full"):
-            services.refund_payment(payment=paid, amount="1.00", actor=accountant, at=AT)
-        retried = services.retry_refund(refund=requested, actor=accountant, at=AT)
+            refund_payment(payment=paid, amount="1.00", actor=accountant, at=AT)
+        retried = retry_refund(refund=requested, actor=accountant, at=AT)
         assert [e[0].headers["Idempotency-Key"] for e in httpserver.log] == [requested.idempotency_key] * 2
         assert (retried.status, retried.failure_message) == (RefundStatus.SUCCEEDED, "")
 
@@ -201,10 +201,10 @@ class TestRefundPayment:
         )
 
         with pytest.raises(ActionNotAllowed, match="with the provider now"):
-            services.retry_refund(refund=orphan, actor=accountant, at=AT + timedelta(minutes=1))
+            retry_refund(refund=orphan, actor=accountant, at=AT + timedelta(minutes=1))
         assert httpserver.log == []
 
-        retried = services.retry_refund(refund=orphan, actor=accountant, at=AT + timedelta(minutes=3))
+        retried = retry_refund(refund=orphan, actor=accountant, at=AT + timedelta(minutes=3))
 
         assert [e[0].headers["Idempotency-Key"] for e in httpserver.log] == ["rf_orphan"]
         assert (retried.status, retried.sending_until, ledger_refunds().count()) == (RefundStatus.SUCCEEDED, None, 1)
@@ -223,7 +223,7 @@ class TestTwoRefundsAtOnce:
             try:
                 with scope(tenant=tenant):
                     barrier.wait(timeout=30)
-                    outcomes.append(services.refund_payment(payment=paid, amount="80.00", actor=accountant, at=AT))
+                    outcomes.append(refund_payment(payment=paid, amount="80.00", actor=accountant, at=AT))
             except ValidationError as error:
                 outcomes.append(error.message_dict)
             finally:
@@ -243,8 +243,8 @@ class TestTwoRefundsAtOnce:
 
     def test_two_retries_of_an_unanswered_refund_at_once_send_it_once(self, paid, httpserver, accountant, tenant):
         httpserver.expect_ordered_request(REFUNDS, method="POST").respond_with_data("boom", status=500)
-        with scope(tenant=tenant), pytest.raises(services.RefundUnconfirmed) as unanswered:
-            services.refund_payment(payment=paid, amount="30.00", actor=accountant, at=AT)
+        with scope(tenant=tenant), pytest.raises(RefundUnconfirmed) as unanswered:
+            refund_payment(payment=paid, amount="30.00", actor=accountant, at=AT)
         requested = unanswered.value.refund
         with_provider, release = threading.Event(), threading.Event()
 
@@ -259,7 +259,7 @@ class TestTwoRefundsAtOnce:
         def retry():
             try:
                 with scope(tenant=tenant):
-                    outcomes.append(services.retry_refund(refund=requested, actor=accountant, at=AT).status)
+                    outcomes.append(retry_refund(refund=requested, actor=accountant, at=AT).status)
             finally:
                 connection.close()
 
@@ -267,7 +267,7 @@ class TestTwoRefundsAtOnce:
         first.start()
         assert with_provider.wait(timeout=30)
         with scope(tenant=tenant), pytest.raises(ActionNotAllowed, match="with the provider now"):
-            services.retry_refund(refund=GatewayRefund.objects.get(pk=requested.pk), actor=accountant, at=AT)
+            retry_refund(refund=GatewayRefund.objects.get(pk=requested.pk), actor=accountant, at=AT)
         release.set()
         first.join(timeout=60)
 
@@ -344,7 +344,7 @@ class TestPaymentPage:
 
     def test_a_refund_of_another_payment_is_404_under_this_one(self, paid, stripe_account, gbp_account,
                                                                 accountant):
-        other = services.apply_state(payment=new_payment(stripe_account, gbp_account, reference="pi_other"),
+        other = apply_state(payment=new_payment(stripe_account, gbp_account, reference="pi_other"),
                                      status="succeeded", at=AT, source="test").payment
         refund = GatewayRefund.objects.create(tenant=other.tenant, payment=other, amount=D("5.00"),
                                               idempotency_key="rf_other", status=RefundStatus.FAILED, created_at=AT)

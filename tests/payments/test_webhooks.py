@@ -14,8 +14,9 @@ from django_scopes import scope
 from finance.models import Classification, FinancialTransaction
 from gateways import services as gateway_services
 from gateways.models import WebhookDelivery, WebhookOutcome
-from payments import services, tasks
+from payments import tasks
 from payments.models import GatewayPayment, PaymentStatus
+from payments.services.webhooks import process_webhook_delivery, replay_webhook_delivery
 from tests.conftest import wait_for
 from tests.gateways.test_inbox import SECRET, signed, stripe_event
 from tests.payments.test_gateway_payments import AT, new_payment
@@ -102,7 +103,7 @@ class TestProcessing:
         delivery = WebhookDelivery.objects.get()
 
         with django_capture_on_commit_callbacks():
-            services.replay_webhook_delivery(delivery=delivery)
+            replay_webhook_delivery(delivery=delivery)
         process_all(ledger)
 
         assert WebhookDelivery.objects.get().outcome == WebhookOutcome.PROCESSED
@@ -160,7 +161,7 @@ class TestCashflowsConfirmation:
         from gateways.base import GatewayUnavailable
 
         with pytest.raises(GatewayUnavailable):
-            services.process_webhook_delivery(tenant=ledger, delivery_id=delivery.pk, at=AT)
+            process_webhook_delivery(tenant=ledger, delivery_id=delivery.pk, at=AT)
 
         assert WebhookDelivery.objects.get().outcome == WebhookOutcome.RECEIVED
         assert GatewayPayment.objects.get(pk=payment.pk).status == PaymentStatus.PENDING

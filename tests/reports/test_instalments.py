@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
 
-from payments.models import Instalment, InstalmentStatus, Obligation
+from obligations.models import Instalment, InstalmentStatus, Obligation
 from reports import selectors, services
 from reports.selectors import Period, ReportFilter
 from tests.helpers import assert_404_for_other_tenant

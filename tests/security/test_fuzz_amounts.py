@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from finance.amounts import LineInput, line_amounts, minor_unit, to_minor, total_amounts
 from gateways.base import CURRENCY_EXPONENT, from_minor_units, to_minor_units
-from payments.services.invoice_pay import parse_amount
+from paylinks.services.invoice_pay import parse_amount
 
 EXAMPLES = 200
 CENT = Decimal("0.01")

@@ -27,8 +27,8 @@ MONEY_NAME = re.compile(r"amount|price|limit|balance")
 # (An empty amount is not here: where a field is optional it means "none" or the default.)
 HOSTILE = ["1e309", "-1e309", "9" * 30, "0." + "0" * 40 + "1", "1e-400", "NaN", "sNaN", "-Infinity", "Infinity",
            "12.345", "0x10", "1_000", "12,50", "٣", "-5.00"]
-TABLES = ("finance.FinancialTransaction", "finance.Account", "payments.PaymentRequest", "payments.GatewayRefund",
-          "payments.Obligation", "payments.Instalment", "finance.TransactionLine")
+TABLES = ("finance.FinancialTransaction", "finance.Account", "paylinks.PaymentRequest", "payments.GatewayRefund",
+          "obligations.Obligation", "obligations.Instalment", "finance.TransactionLine")
 
 
 def _schemas() -> dict:
@@ -213,13 +213,13 @@ STAFF_FORMS = {
         lambda w: {"account_id": w.account.pk},
         lambda w: {"amount": "5.00", "refund_method": w.refund_method.pk},
         ["amount"]),
-    "payments:request_create": (
+    "paylinks:request_create": (
         lambda w: {"customer_id": w.account.customer_id},
         lambda w: {"account": w.account.pk, "amount": "20.00", "channels": ["email"]},
         ["amount"]),
     "payments:refund_create": (
         lambda w: {"payment_id": w.payment.pk}, lambda w: {"amount": "1.00"}, ["amount"]),
-    "payments:instalment_edit": (
+    "obligations:instalment_edit": (
         lambda w: {"instalment_id": w.instalment.pk},
         lambda w: {"amount": "90.00", "due_on": w.instalment.due_on.isoformat(), "reason": "typo"},
         ["amount"]),

@@ -10,9 +10,9 @@ import pytest
 from django.test import Client
 from django_scopes import scope
 
+from core import throttle
 from gateways import services as gateway_services
 from gateways.models import GatewayAccount
-from payments import throttle
 from tests.config.test_settings import PRODUCTION, run
 from tests.conftest import logged_in
 from tests.factories import PASSWORD

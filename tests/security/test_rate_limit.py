@@ -16,7 +16,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 
-from payments import throttle
+from core import throttle
 from tests.security.world import build_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ class TestTheLimiterIsShared:
         key = f"process-{uuid.uuid4().hex}"
 
         there = another_process(
-            "from payments import throttle\n"
+            "from core import throttle\n"
             f"print([throttle.allow(key={key!r}, limit=3, window_seconds=60) for _ in range(3)])"
         )
         here = throttle.allow(key=key, limit=3, window_seconds=60)

@@ -19,17 +19,19 @@ from tests.conftest import logged_in
 from tests.security.test_url_walker import ROUTES, admin_url, family, walk
 from tests.security.world import build_world
 
+APPS = ("crm", "finance", "payments", "paylinks", "obligations", "reports", "gateways", "notifications")
+
 
 def _user_columns() -> list[tuple[type, str]]:
     return [(model, field.name) for model in apps.get_models() for field in model._meta.get_fields()
             if field.many_to_one and field.concrete and field.null and field.related_model is User
-            and model._meta.app_label in ("crm", "finance", "payments", "reports", "gateways", "notifications")]
+            and model._meta.app_label in APPS]
 
 
 def test_the_models_have_records_without_a_user():
     names = {f"{model._meta.label}.{name}" for model, name in _user_columns()}
 
-    assert "payments.PaymentRequest.created_by" in names
+    assert "paylinks.PaymentRequest.created_by" in names
 
 
 @pytest.mark.django_db

@@ -32,9 +32,9 @@ from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django_scopes import scope
 
+from core import throttle
 from crm import services as crm_services
 from gateways import services as gateway_services
-from payments import throttle
 from tests.conftest import logged_in
 from tests.factories import UserFactory
 from tests.security.world import EVERY_ROLE, MARKER, World, build_world
@@ -118,14 +118,14 @@ ROUTES: dict[str, Kind] = {
     "payments:fees_panel": staff(lambda w: {"customer_id": w.account.customer_id}),
     "payments:take_payment": staff(lambda w: {"invoice_id": w.fee.pk}),
     "payments:payment_status": staff(lambda w: {"payment_id": w.payment.pk}),
-    "payments:request_list": own(),
-    "payments:request_cancel": staff(lambda w: {"request_id": w.payment_request.pk}),
-    "payments:request_resend": staff(lambda w: {"request_id": w.payment_request.pk}),
-    "payments:request_consolidate": staff(lambda w: {"request_id": w.payment_request.pk}),
-    "payments:customer_panel": staff(lambda w: {"customer_id": w.account.customer_id}),
-    "payments:invoice_pay_panel": staff(lambda w: {"invoice_id": w.fee.pk}),
-    "payments:invoice_pay_send": staff(lambda w: {"invoice_id": w.fee.pk}),
-    "payments:request_create": staff(lambda w: {"customer_id": w.account.customer_id}),
+    "paylinks:request_list": own(),
+    "paylinks:request_cancel": staff(lambda w: {"request_id": w.payment_request.pk}),
+    "paylinks:request_resend": staff(lambda w: {"request_id": w.payment_request.pk}),
+    "paylinks:request_consolidate": staff(lambda w: {"request_id": w.payment_request.pk}),
+    "paylinks:customer_panel": staff(lambda w: {"customer_id": w.account.customer_id}),
+    "paylinks:invoice_pay_panel": staff(lambda w: {"invoice_id": w.fee.pk}),
+    "paylinks:invoice_pay_send": staff(lambda w: {"invoice_id": w.fee.pk}),
+    "paylinks:request_create": staff(lambda w: {"customer_id": w.account.customer_id}),
     "payments:payment_list": own(),
     "payments:payment_detail": staff(lambda w: {"payment_id": w.payment.pk}),
     "payments:payment_confirm": staff(lambda w: {"payment_id": w.payment.pk}),
@@ -135,18 +135,18 @@ ROUTES: dict[str, Kind] = {
     "payments:receipt_new_link": staff(lambda w: {"receipt_id": w.receipt.pk}),
     "payments:webhook_list": own(),
     "payments:webhook_replay": staff(lambda w: {"delivery_id": w.delivery.pk}),
-    "payments:invoice_request_panel": staff(lambda w: {"invoice_id": w.fee.pk}),
-    "payments:invoice_request_create": staff(lambda w: {"invoice_id": w.fee.pk}),
+    "paylinks:invoice_request_panel": staff(lambda w: {"invoice_id": w.fee.pk}),
+    "paylinks:invoice_request_create": staff(lambda w: {"invoice_id": w.fee.pk}),
     # obligations and instalments, staff side
-    "payments:obligations_panel": staff(lambda w: {"customer_id": w.account.customer_id}),
-    "payments:obligation_create": staff(lambda w: {"customer_id": w.account.customer_id}),
-    "payments:obligation_list": own(),
-    "payments:obligation_calendar": own(),
-    "payments:obligation_settings": own(),
-    "payments:obligation_detail": staff(lambda w: {"obligation_id": w.obligation.pk}),
-    "payments:obligation_edit": staff(lambda w: {"obligation_id": w.obligation.pk}),
-    "payments:instalment_edit": staff(lambda w: {"instalment_id": w.instalment.pk}),
-    "payments:instalment_mark_paid": staff(lambda w: {"instalment_id": w.instalment.pk}),
+    "obligations:obligations_panel": staff(lambda w: {"customer_id": w.account.customer_id}),
+    "obligations:obligation_create": staff(lambda w: {"customer_id": w.account.customer_id}),
+    "obligations:obligation_list": own(),
+    "obligations:obligation_calendar": own(),
+    "obligations:obligation_settings": own(),
+    "obligations:obligation_detail": staff(lambda w: {"obligation_id": w.obligation.pk}),
+    "obligations:obligation_edit": staff(lambda w: {"obligation_id": w.obligation.pk}),
+    "obligations:instalment_edit": staff(lambda w: {"instalment_id": w.instalment.pk}),
+    "obligations:instalment_mark_paid": staff(lambda w: {"instalment_id": w.instalment.pk}),
     # the customer portal: a sign-in page per tenant, a single-use link, then a session of one customer
     "portal:sign_in": public(200, kwargs=lambda w: {"slug": w.tenant.slug}),
     "portal:enter": token(lambda w: {"token": w.portal_token}),

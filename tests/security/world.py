@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 from django_scopes import scope
 
+from core.tokens import new_token
 from crm.models import Role, Tenant, User
 from finance import services as ledger_services
 from finance.models import Account, Classification, FinancialTransaction, TaxRate, TransactionType
@@ -19,18 +20,14 @@ from gateways import services as gateway_services
 from gateways.models import GatewayAccount, SandboxCheckout, WebhookDelivery
 from notifications import services as notification_services
 from notifications.models import DevMail, Notification
-from payments import services as payment_services
-from payments.models import (
-    GatewayPayment,
-    GatewayRefund,
-    Instalment,
-    Obligation,
-    PaymentRequest,
-    PortalLink,
-    Receipt,
-    RefundStatus,
-)
-from payments.services.request_records import new_token
+from obligations.models import Instalment, Obligation, PortalLink
+from obligations.services.obligations import create_obligation
+from paylinks.models import PaymentRequest
+from paylinks.services.invoice_pay import send_invoice_pay_link
+from paylinks.services.requests import request_payment
+from payments.models import GatewayPayment, GatewayRefund, Receipt, RefundStatus
+from payments.services.gateway_payments import apply_state
+from payments.services.receipts import receipt_link
 from reports import services as report_services
 from reports.models import Segment
 from tests.factories import CustomerFactory, UserFactory
@@ -98,23 +95,23 @@ def build_world(tenant: Tenant) -> World:
         fee = _fee(account)
         gateway = gateway_services.save_gateway_account(tenant=tenant, provider="sandbox", live=False,
                                                         secret=SANDBOX_SECRET)
-        payment_request, request_token = payment_services.request_payment(
+        payment_request, request_token = request_payment(
             customer=customer, account=account, amount="120.00", reference="INV-42", message="Deposit",
             channels=["email"], actor=staff, at=timezone.now(),
         )
-        invoice_link_token = payment_services.send_invoice_pay_link(invoice=fee, actor=staff, at=timezone.now())
+        invoice_link_token = send_invoice_pay_link(invoice=fee, actor=staff, at=timezone.now())
         now = timezone.now()
         payment = GatewayPayment.objects.create(
             tenant=tenant, reference="dp_world_1", gateway_account=gateway, provider="sandbox",
             provider_reference="sbx_world_1", account=account, invoice=fee, amount=Decimal("50.00"), currency="GBP",
             mode="hosted_page", description="Broker fee", created_at=now, updated_at=now,
         )
-        payment = payment_services.apply_state(payment=payment, status="succeeded", at=now, source="world").payment
+        payment = apply_state(payment=payment, status="succeeded", at=now, source="world").payment
         receipt = Receipt.objects.get(ledger_payment=payment.ledger_payment)
         refund = GatewayRefund.objects.create(  # one the provider refused, so it has a Retry button
             tenant=tenant, payment=payment, amount=Decimal("10.00"), idempotency_key="rf_world_1",
             status=RefundStatus.FAILED, failure_message="Declined by the sandbox.", created_by=staff, created_at=now)
-        receipt_token = payment_services.receipt_link(receipt=receipt)
+        receipt_token = receipt_link(receipt=receipt)
         delivery = WebhookDelivery.objects.create(provider="sandbox", tenant=tenant, gateway_account=gateway,
                                                   event_id="evt_world_1", body="{}", received_at=now)
         [notification] = notification_services.notify(
@@ -123,7 +120,7 @@ def build_world(tenant: Tenant) -> World:
         )
         tax_rate = TaxRate.objects.filter(tenant=tenant).first() or TaxRate.objects.create(
             tenant=tenant, name="Standard", percent=Decimal("20"))
-        obligation = payment_services.create_obligation(
+        obligation = create_obligation(
             customer=customer, actor=staff, at=now, plan="automatic", first_due_on=now.date() + timedelta(days=40),
             count=2, values={"payee": "DVLA", "payee_kind": "government", "payment_code": "RT-1",
                              "description": "Road tax", "total_amount": "200.00", "currency": "GBP",

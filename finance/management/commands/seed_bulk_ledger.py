@@ -174,7 +174,7 @@ class Command(BaseCommand):
         # VACUUM sets the visibility map, so the reports' covering indexes are read without the table
         # (autovacuum does this in production); inside a transaction (a test) only ANALYZE can run.
         # Outside any tenant scope: a scoped query is wrapped in a transaction as ``duly_app``
-        # (crm.rls), where VACUUM cannot run and which owns no table to vacuum or analyze.
+        # (core.rls), where VACUUM cannot run and which owns no table to vacuum or analyze.
         command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
         with scopes_disabled(), connection.cursor() as cursor:
             for table in TABLES_TO_VACUUM:

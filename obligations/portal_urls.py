@@ -1,0 +1,16 @@
+"""The customer portal, at the site root: ``/portal/…``. No staff login; a magic link signs the customer in."""
+
+from django.urls import path
+
+from obligations.views import portal
+
+app_name = "portal"
+urlpatterns = [
+    path("portal/", portal.portal_home, name="home"),
+    path("portal/link/<str:token>/", portal.portal_enter, name="enter"),
+    path("portal/sign-out/", portal.portal_sign_out, name="sign_out"),
+    path("portal/instalments/<int:instalment_id>/pay/", portal.portal_pay, name="pay"),
+    path("portal/instalments/<int:instalment_id>/done/", portal.portal_done, name="done"),
+    path("portal/instalments/<int:instalment_id>/receipt/", portal.portal_receipt, name="receipt"),
+    path("portal/<slug:slug>/", portal.portal_sign_in, name="sign_in"),
+]

@@ -1,0 +1,210 @@
+"""The customer portal: ``/portal/<tenant>/`` asks for an email address and sends magic links,
+``/portal/link/<token>/`` signs the customer in (single-use), ``/portal/`` shows their obligation log and
+calendar and pays one instalment at a time through the tenant's gateway.
+
+The session holds one tenant and one customer; every object a portal page reaches is looked up through
+a selector given both, so another customer's ids answer 404 like missing ones. Public pages are never
+cached and send no referrer to another site; sign-in attempts are throttled per client address.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+from django_scopes import scope
+
+from core import throttle
+from crm.models import Customer, Tenant
+from gateways.base import GatewayError
+from obligations import selectors
+from obligations.services.portal import (
+    PORTAL_SESSION_LIFETIME,
+    instalment_gateway_account,
+    send_magic_links,
+    start_instalment_payment,
+    use_magic_link,
+)
+from payments.models import PaymentStatus, Receipt
+from payments.pages import allow_provider, site_url, to_checkout, webhook_url
+from payments.services.gateway_payments import AttemptRefused, refresh_payment
+from payments.services.receipts import receipt_link
+
+SESSION_KEY = "portal"
+LOOKUPS_PER_MINUTE = getattr(settings, "PAY_LOOKUPS_PER_MINUTE", 30)
+SIGN_IN_ANSWER = ("If that address is one of our customers', a sign-in link is on its way. "
+                  "It works once, for 30 minutes.")
+
+
+def _public(response: HttpResponse) -> HttpResponse:
+    response["Referrer-Policy"] = "same-origin"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _throttled(request) -> HttpResponse | None:
+    if throttle.allow(key=f"portal:{throttle.client_ip(request)}", limit=LOOKUPS_PER_MINUTE, window_seconds=60):
+        return None
+    return render(request, "obligations/portal_message.html",
+                  {"message": "Too many attempts. Wait a minute and try again."}, status=429)
+
+
+@require_http_methods(["GET", "POST"])
+def portal_sign_in(request: HttpRequest, slug: str):
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        raise Http404("No such portal.")
+    context = {"tenant": tenant, "sent": False}
+    if request.method == "POST":
+        if (refused := _throttled(request)) is not None:
+            return _public(refused)
+        with scope(tenant=tenant):
+            send_magic_links(tenant=tenant, email=request.POST.get("email", ""), at=timezone.now())
+        context |= {"sent": True, "message": SIGN_IN_ANSWER}
+    return _public(render(request, "obligations/portal_sign_in.html", context))
+
+
+@require_http_methods(["GET"])
+def portal_enter(request: HttpRequest, token: str):
+    if (refused := _throttled(request)) is not None:
+        return _public(refused)
+    now = timezone.now()
+    customer = use_magic_link(token=token, at=now)
+    if customer is None:
+        return _public(render(request, "obligations/portal_message.html", {
+            "message": "This sign-in link has expired or was used already. Ask for a new one."}, status=404))
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = {"tenant": customer.tenant_id, "customer": customer.pk,
+                                    "until": (now + PORTAL_SESSION_LIFETIME).isoformat()}
+    return _public(redirect("portal:home"))
+
+
+def portal_view(view):
+    """A page of the signed-in customer: loads their tenant and customer from the session and opens the
+    tenant's scope; without a current portal session, a page saying how to sign in."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        held = request.session.get(SESSION_KEY) or {}
+        try:
+            until = datetime.fromisoformat(held["until"])
+            tenant = Tenant.objects.get(pk=held["tenant"])
+        except (KeyError, ValueError, TypeError, Tenant.DoesNotExist):
+            until, tenant = None, None
+        if tenant is None or until <= timezone.now():
+            request.session.pop(SESSION_KEY, None)
+            return _public(render(request, "obligations/portal_message.html", {
+                "message": "You are not signed in. Use the sign-in link we emailed you, or ask for a new one."},
+                status=403))
+        with scope(tenant=tenant):
+            customer = Customer.objects.select_related("tenant").get(tenant=tenant, pk=held["customer"])
+            return _public(view(request, customer, *args, **kwargs))
+
+    return wrapped
+
+
+def _today(tenant: Tenant):
+    return timezone.now().astimezone(ZoneInfo(tenant.time_zone)).date()
+
+
+@require_http_methods(["GET"])
+@portal_view
+def portal_home(request: HttpRequest, customer: Customer):
+    tenant = customer.tenant
+    today = _today(tenant)
+    obligations = selectors.obligations_of(customer=customer)
+    year, month = selectors.month_of(request.GET.get("month", ""), today=today)
+    first, last = selectors.month_bounds(year, month)
+    rows = [i for o in obligations for i in o.instalments.all() if first <= i.due_on <= last]
+    for obligation in obligations:
+        for instalment in obligation.instalments.all():
+            instalment.obligation = obligation  # already loaded: no query per row
+    currencies = {o.currency for o in obligations}
+    gateways = {c: instalment_gateway_account(tenant=tenant, currency=c) for c in currencies}
+    response = render(request, "obligations/portal_home.html", {
+        "tenant": tenant, "customer": customer, "obligations": obligations, "today": today,
+        "grid": selectors.month_grid(year=year, month=month, rows=rows),
+        "payable": {c for c, g in gateways.items() if g},
+        "notice": NOTICES.get(request.GET.get("notice", ""), ""),
+    })
+    response = allow_provider(request, response, next((g for g in gateways.values() if g), None))
+    if "Content-Security-Policy" in response:
+        # Re-set under a plain ``str`` name: wsgiref refuses a header named by an enum member.
+        response["Content-Security-Policy"] = str(response["Content-Security-Policy"])
+    return response
+
+
+NOTICES = {
+    "paid": "Thank you: your payment was received.",
+    "pending": "Your payment is being confirmed. You will not be charged twice.",
+    "failed": "The payment did not go through. You can try again.",
+}
+
+
+@require_POST
+@portal_view
+def portal_pay(request: HttpRequest, customer: Customer, instalment_id: int):
+    instalment = selectors.get_instalment(tenant=customer.tenant, instalment_id=instalment_id, customer_id=customer.pk)
+    currency = instalment.obligation.currency
+    gateway_account = instalment_gateway_account(tenant=customer.tenant, currency=currency)
+    context = {"tenant": customer.tenant}
+    if gateway_account is None:
+        return render(request, "obligations/portal_message.html", context | {
+            "message": "Online payment is not available at the moment. Please contact us."}, status=409)
+    try:
+        attempt = start_instalment_payment(
+            instalment=instalment, gateway_account=gateway_account, at=timezone.now(),
+            return_url=site_url(reverse("portal:done", kwargs={"instalment_id": instalment.pk})),
+            webhook_url=webhook_url(gateway_account),
+        )
+    except AttemptRefused as refusal:
+        return render(request, "obligations/portal_message.html", context | {"message": str(refusal)}, status=409)
+    return to_checkout(request, attempt.payment, template="obligations/portal_message.html",
+                       context=context | {"message": ""})
+
+
+@require_http_methods(["GET"])
+@portal_view
+def portal_done(request: HttpRequest, customer: Customer, instalment_id: int):
+    """Where the provider sends the customer back; asking the provider here as well means the customer sees
+    the outcome even if the webhook is late."""
+    instalment = selectors.get_instalment(tenant=customer.tenant, instalment_id=instalment_id, customer_id=customer.pk)
+    attempt = instalment.attempts.order_by("-created_at", "-id").first()
+    if attempt is not None and attempt.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING):
+        try:
+            attempt = refresh_payment(payment=attempt, at=timezone.now(), source="payer returned").payment
+        except (GatewayError, ValueError):
+            pass  # the webhook or the janitor settles it
+    notice = "pending"
+    if attempt is not None and attempt.status == PaymentStatus.SUCCEEDED:
+        notice = "paid"
+    elif attempt is not None and attempt.status in (PaymentStatus.FAILED, PaymentStatus.CANCELLED,
+                                                     PaymentStatus.EXPIRED):
+        notice = "failed"
+    return redirect(reverse("portal:home") + f"?notice={notice}&month={instalment.due_on:%Y-%m}")
+
+
+@require_POST
+@portal_view
+def portal_receipt(request: HttpRequest, customer: Customer, instalment_id: int):
+    """A fresh link to the receipt of an instalment paid through Duly (receipt links are stored hashed, so
+    each visit makes a new one)."""
+    instalment = selectors.get_instalment(tenant=customer.tenant, instalment_id=instalment_id, customer_id=customer.pk)
+    receipt = Receipt.objects.filter(tenant=customer.tenant, ledger_payment_id=instalment.ledger_payment_id).first()
+    if instalment.ledger_payment_id is None or receipt is None:
+        raise Http404("No receipt.")
+    return redirect("receipt_public", receipt_link(receipt=receipt))
+
+
+@require_POST
+def portal_sign_out(request: HttpRequest):
+    request.session.pop(SESSION_KEY, None)
+    return _public(render(request, "obligations/portal_message.html", {"message": "You are signed out."}))
+

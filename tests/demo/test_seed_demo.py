@@ -1,0 +1,124 @@
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from crm import services as crm_services
+from crm.models import Customer, Tenant, User
+from finance import services as ledger
+from finance.models import Account, Allocation, Classification, FinancialTransaction, Lender
+from gateways.models import GatewayAccount
+from obligations.models import Obligation
+from obligations.services.obligations import AUTOMATIC, create_obligation
+
+
+def counts():
+    with scopes_disabled():
+        return {model.__name__: model.objects.count()
+                for model in (Tenant, User, Customer, Lender, Account, FinancialTransaction, Allocation,
+                              GatewayAccount)}
+
+
+@pytest.mark.django_db
+class TestSeedDemo:
+    def test_loads_the_demo_once_however_often_it_runs(self):
+        call_command("seed_demo", stdout=io.StringIO())
+        first = counts()
+
+        output = io.StringIO()
+        call_command("seed_demo", stdout=output)
+
+        assert counts() == first
+        # Each tenant's first customer has a procuration fee on its lender's account besides its own.
+        assert first == {"Tenant": 2, "User": 4, "Customer": 7, "Lender": 2, "Account": 9, "FinancialTransaction": 19,
+                         "Allocation": 6, "GatewayAccount": 2}
+        assert "alice / duly-demo-2026" in output.getvalue()
+
+
+def user_records():
+    """What the user made in the demo tenant: their customers with every account, transaction and plan."""
+    with scopes_disabled():
+        customers = Customer.objects.filter(name__startswith="Aaron")
+        return {
+            "customers": sorted(customers.values_list("name", "email", "phone")),
+            "accounts": sorted(
+                Account.objects.filter(customer__in=customers).values_list("customer__name", "currency")
+            ),
+            "transactions": sorted(
+                FinancialTransaction.objects.filter(account__customer__in=customers)
+                .values_list("account__customer__name", "classification", "state", "total_amount", "open_amount")
+            ),
+            "obligations": sorted(
+                Obligation.objects.filter(customer__in=customers).values_list("payment_code", "total_amount")
+            ),
+        }
+
+
+@pytest.mark.django_db
+class TestSeedDemoLeavesTheUsersRecordsAlone:
+    def test_a_second_run_touches_only_the_demos_own_records(self):
+        call_command("seed_demo", stdout=io.StringIO())
+        demo = counts()
+        with scopes_disabled():
+            acme = Tenant.objects.get(slug="acme")
+            with scope(tenant=acme):
+                # Named to sort before every demo customer, which is where the loader used to look.
+                bare = crm_services.create_customer(tenant=acme, actor=None, name="Aaron Abbott",
+                                                    email="aaron@user.example", country="GB")
+                billed = crm_services.create_customer(tenant=acme, actor=None, name="Aaron Baxter",
+                                                      email="baxter@user.example", country="GB")
+                account = ledger.open_account(customer=billed, currency="GBP")
+                invoice = ledger.create_transaction(
+                    account=account, classification=Classification.INVOICE, actor=None, at=timezone.now(),
+                    lines=[ledger.LineData("User's own work", Decimal(1), Decimal("70.00"))],
+                )
+                ledger.post_transaction(txn=invoice, actor=None, at=timezone.now())
+                create_obligation(
+                    customer=billed, actor=None, at=timezone.now(), plan=AUTOMATIC, reason="user",
+                    values={"payee_kind": "government", "payee": "Revenue office", "payment_code": "USER-1",
+                            "description": "User's plan", "total_amount": "300.00", "currency": "GBP"},
+                    first_due_on=timezone.localdate() + timedelta(days=40), count=2,
+                )
+        before = user_records()
+        assert before["accounts"] == [("Aaron Baxter", "GBP")]
+        with_user = counts()
+
+        call_command("seed_demo", stdout=io.StringIO())
+        call_command("seed_demo", stdout=io.StringIO())
+
+        assert user_records() == before
+        assert counts() == with_user
+        assert with_user["Customer"] == demo["Customer"] + 2
+        with scopes_disabled():
+            assert not Account.objects.filter(customer=bare).exists()
+            assert Obligation.objects.filter(customer__tenant=acme).count() == 2
+            harriet = Customer.objects.get(tenant=acme, name="Harriet Holloway")
+            assert Obligation.objects.filter(customer=harriet).count() == 1
+            assert FinancialTransaction.objects.filter(account__customer=harriet).count() == 4
+
+    def test_a_tenant_holding_only_the_users_plans_still_gets_the_demo_plan(self):
+        call_command("seed_demo", stdout=io.StringIO())
+        with scopes_disabled():
+            acme = Tenant.objects.get(slug="acme")
+            harriet = Customer.objects.get(tenant=acme, name="Harriet Holloway")
+            Obligation.objects.filter(customer=harriet).delete()
+            with scope(tenant=acme):
+                user = crm_services.create_customer(tenant=acme, actor=None, name="Aaron Abbott",
+                                                    email="aaron@user.example", country="GB")
+                create_obligation(
+                    customer=user, actor=None, at=timezone.now(), plan=AUTOMATIC, reason="user",
+                    values={"payee_kind": "government", "payee": "Revenue office", "payment_code": "USER-1",
+                            "description": "User's plan", "total_amount": "300.00", "currency": "GBP"},
+                    first_due_on=timezone.localdate() + timedelta(days=40), count=2,
+                )
+
+        call_command("seed_demo", stdout=io.StringIO())
+
+        with scopes_disabled():
+            assert list(Obligation.objects.filter(customer=harriet).values_list("total_amount", flat=True)) == [
+                Decimal("1000.00")]
+            assert list(Obligation.objects.filter(customer=user).values_list("payment_code", flat=True)) == ["USER-1"]
