@@ -6,7 +6,6 @@ Each function is one database transaction and validates everything before writin
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import zoneinfo
@@ -22,6 +21,7 @@ from django.db import transaction
 from django_countries import countries
 from django_scopes import scope
 
+from core import tokens
 from crm.models import ApiKey, Customer, Role, Tenant, User
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -244,7 +244,7 @@ def update_customer(*, customer: Customer, actor: User | None, reason: str = "",
 
 def _hash_key(secret: str) -> str:
     # The secret is 256 random bits, so a fast hash is enough: there is nothing to brute-force.
-    return hashlib.sha256(secret.encode()).hexdigest()
+    return tokens.hash_token(secret)
 
 
 @transaction.atomic

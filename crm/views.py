@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 
+from core.pagination import page_of
 from crm import selectors, services
 from crm.access import staff_view
 from crm.forms import CustomerForm
@@ -27,9 +27,7 @@ def favicon(request):
 @staff_view
 def customer_list(request):
     query = request.GET.get("q", "").strip()
-    page = Paginator(selectors.search_customers(tenant=request.tenant, query=query), CUSTOMERS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = page_of(request, selectors.search_customers(tenant=request.tenant, query=query), CUSTOMERS_PER_PAGE)
     context = {"page": page, "query": query}
     template = "crm/_customer_rows.html" if request.htmx else "crm/customer_list.html"
     return render(request, template, context)

@@ -6,11 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.dateformat import format as format_date
-from django.utils.functional import cached_property
 
 from crm.models import Customer, Tenant
 from finance.models import (
@@ -91,56 +89,6 @@ def filter_transactions(*, tenant: Tenant, filters: TransactionFilter) -> QueryS
             | Q(external_reference__iexact=term)
         )
     return rows.order_by("-created_at", "-id")
-
-
-# --- pages of long lists ----------------------------------------------------------------------------
-
-EXACT_COUNT_LIMIT = 1000
-
-
-class CappedPaginator(Paginator):
-    """Pages of a list that may be very long (a tenant's whole ledger), in three cheap queries.
-
-    * The total is counted exactly only up to ``limit`` rows past the start of the page asked for
-      (``SELECT count(*) FROM (… LIMIT n)``); past that the pager says "more than n" and offers the
-      next page, so the cost of a page does not grow with the tenant's rows.
-    * The page's ids are read alone, ordered, off the list's index; then its rows, with what they
-      show joined, by those ids. Joined in one query, the planner multiplies the tenant condition
-      that row-level security adds to every joined table and, expecting a handful of rows, sorts
-      the whole tenant's list instead of reading the first rows off the index.
-    """
-
-    def __init__(self, rows: QuerySet, per_page: int, *, number=1, limit: int = EXACT_COUNT_LIMIT):
-        super().__init__(rows, per_page)
-        try:
-            first_row = (max(int(number), 1) - 1) * per_page
-        except (TypeError, ValueError):
-            first_row = 0
-        self.count_limit = first_row + limit
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list.order_by().values("pk")[: self.count_limit + 1].count()
-
-    @property
-    def count_is_capped(self) -> bool:
-        """Whether there are more rows than ``count`` says (``count`` then is one past the limit)."""
-        return self.count > self.count_limit
-
-    def page(self, number) -> Page:
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
-        ids = list(self.object_list.values_list("pk", flat=True)[bottom:top])
-        rows = list(self.object_list.filter(pk__in=ids)) if ids else []
-        return self._get_page(rows, number, self)
-
-
-def page_of(rows: QuerySet, *, number, per_page: int) -> Page:
-    """The page ``number`` (a query parameter: anything out of range gives the nearest page)."""
-    return CappedPaginator(rows, per_page, number=number, limit=EXACT_COUNT_LIMIT).get_page(number)
 
 
 def open_items(*, account: Account) -> QuerySet[FinancialTransaction]:

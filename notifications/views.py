@@ -13,7 +13,6 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -23,6 +22,7 @@ from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_POST
 
+from core.pagination import page_of
 from crm import selectors as crm_selectors
 from crm.access import staff_view
 from notifications import defaults, selectors, services, states, tags
@@ -57,9 +57,7 @@ def bell(request):
 
 @staff_view
 def inbox(request):
-    page = Paginator(selectors.inbox(tenant=request.tenant, user=request.user), PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = page_of(request, selectors.inbox(tenant=request.tenant, user=request.user), PER_PAGE)
     return render(request, "notifications/notification_list.html", {"page": page})
 
 
@@ -97,7 +95,7 @@ def outbox(request):
     state = request.GET.get("state", "")
     if state not in dict(states.CHOICES):
         state = ""
-    page = Paginator(selectors.outbox(tenant=request.tenant, state=state), PER_PAGE).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.outbox(tenant=request.tenant, state=state), PER_PAGE)
     return render(request, "notifications/outbox_list.html",
                   {"page": page, "state": state, "state_choices": states.CHOICES})
 

@@ -11,7 +11,6 @@ naming the field.
 # string, or /api/v1/openapi.json fails with "QueryParams is not fully defined" (found by schemathesis).
 from datetime import date, datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -20,6 +19,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
 
+from core.clock import tenant_today
 from crm.models import Customer
 from obligations import selectors
 from obligations.services import obligations
@@ -188,7 +188,7 @@ def update_obligation(request: HttpRequest, obligation_id: int, payload: Obligat
 def list_instalments(request: HttpRequest, filters: Query[InstalmentFiltersIn]):
     if filters.status and filters.status not in selectors.INSTALMENT_STATUSES:
         raise ValidationError({"status": f"One of {', '.join(selectors.INSTALMENT_STATUSES)}."})
-    today = timezone.now().astimezone(ZoneInfo(request.tenant.time_zone)).date()
+    today = tenant_today(request.tenant)
     return selectors.instalments(tenant=request.tenant, today=today, filters=selectors.InstalmentFilters(
         customer=filters.customer, status=filters.status, due_from=filters.due_from, due_to=filters.due_to))
 

@@ -6,14 +6,13 @@ The tables keep the names they had when these models lived in ``payments``.
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from djmoney.money import Money
 from simple_history.models import HistoricalRecords
 
+from core import tokens
 from crm.models import Customer, TenantOwned
 from finance.models import FinancialTransaction
 
@@ -203,4 +202,4 @@ class PortalLink(TenantOwned):
 
     @staticmethod
     def hash_token(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
+        return tokens.hash_token(token)

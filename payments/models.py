@@ -5,14 +5,13 @@ record of ours, whose idempotency key goes to the provider, so a retried refund 
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, transition
 from djmoney.money import Money
 
+from core import tokens
 from crm.models import TenantOwned
 from finance.models import Account, FinancialTransaction
 from gateways.models import GatewayAccount, Provider
@@ -232,7 +231,7 @@ class Receipt(TenantOwned):
 
     @staticmethod
     def hash_token(token: str) -> str:
-        return hashlib.sha256(token.encode()).hexdigest()
+        return tokens.hash_token(token)
 
     @property
     def money(self) -> Money:

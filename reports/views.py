@@ -6,11 +6,9 @@ import secrets
 from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -18,6 +16,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from djmoney.money import Money
 
+from core.clock import tenant_today
+from core.pagination import page_of
 from crm import selectors as crm_selectors
 from crm.access import staff_view
 from crm.models import Customer
@@ -40,10 +40,6 @@ REPORTS = {
     "requests": "Payment requests by status and staff member",
     "instalments": "Instalments due and overdue",
 }
-
-
-def _today(tenant) -> date:
-    return timezone.now().astimezone(ZoneInfo(tenant.time_zone)).date()
 
 
 def _money(amount: Decimal, currency: str) -> str:
@@ -89,7 +85,7 @@ TXN_FIELDS = ("posted_at", "number", "classification", "type__name", "account__n
 
 
 def _transactions(request, slug: str):
-    today = _today(request.tenant)
+    today = tenant_today(request.tenant)
     documents_only = slug == "documents"
     form = ReportForm(request.GET, tenant=request.tenant, today=today,
                       classifications=[Classification(c) for c in selectors.DOCUMENTS] if documents_only
@@ -100,7 +96,7 @@ def _transactions(request, slug: str):
     if _wants_export(request):
         return _export(request, title=REPORTS[slug], headers=TXN_HEADERS, name=f"{slug}-{period.start}-{period.end}",
                        rows=rows.values_list(*TXN_FIELDS)[:EXPORT_LIMIT].iterator(chunk_size=2000))
-    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    page = page_of(request, rows, ROWS_PER_PAGE)
     return render(request, "reports/transactions.html", {
         "slug": slug, "title": REPORTS[slug], "form": form, "period": period, "page": page,
         "totals": selectors.totals_by_classification(rows),
@@ -108,7 +104,7 @@ def _transactions(request, slug: str):
 
 
 def _revenue(request, slug: str):
-    today = _today(request.tenant)
+    today = tenant_today(request.tenant)
     form = ReportForm(request.GET, tenant=request.tenant, today=today)
     period, filters = form.period(), form.filters()
     args = {"tenant": request.tenant, "period": period, "filters": filters, "today": today}
@@ -134,7 +130,7 @@ AGED_HEADERS = ("Account", "Customer", "Currency", "Current", "1–30", "31–60
 
 
 def _aged(request, slug: str):
-    today = _today(request.tenant)
+    today = tenant_today(request.tenant)
     form = AgedForm(request.GET, tenant=request.tenant, today=today)
     as_of, filters = form.as_of_date(), form.filters()
     rows = selectors.aged_receivables(tenant=request.tenant, filters=filters, today=as_of)
@@ -143,7 +139,7 @@ def _aged(request, slug: str):
                        rows=((r["account__name"], r["account__customer__name"], r["currency"],
                               *(r[key] for key, _ in selectors.AGE_BUCKETS), r["total"])
                              for r in selectors.name_accounts(rows[:EXPORT_LIMIT])))
-    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    page = page_of(request, rows, ROWS_PER_PAGE)
     selectors.name_accounts(page.object_list)
     return render(request, "reports/aged.html", {
         "slug": slug, "title": REPORTS[slug], "form": form, "as_of": as_of, "buckets": selectors.AGE_BUCKETS,
@@ -152,7 +148,7 @@ def _aged(request, slug: str):
 
 
 def _requests(request, slug: str):
-    today = _today(request.tenant)
+    today = tenant_today(request.tenant)
     form = ReportForm(request.GET, tenant=request.tenant, today=today)
     del form.fields["segment"]
     period = form.period()
@@ -179,7 +175,7 @@ INSTALMENT_HEADERS = ("Due on", "Customer", "Obligation", "Instalment", "Currenc
 
 
 def _instalments(request, slug: str):
-    today = _today(request.tenant)
+    today = tenant_today(request.tenant)
     form = ReportForm(request.GET, tenant=request.tenant, today=today)
     del form.fields["segment"]
     period, filters = form.period(), form.filters()
@@ -191,7 +187,7 @@ def _instalments(request, slug: str):
                              for i in rows[:EXPORT_LIMIT]))
     return render(request, "reports/instalments.html", {
         "slug": slug, "title": REPORTS[slug], "form": form, "period": period, "today": today,
-        "page": Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page")),
+        "page": page_of(request, rows, ROWS_PER_PAGE),
         "totals": selectors.instalment_totals(tenant=request.tenant, period=period, filters=filters, today=today),
     })
 
@@ -228,7 +224,7 @@ def _charts(title: str, groups: list[dict], months: list[date], key: str = "mont
 @staff_view
 def dashboard(request):
     tenant, now = request.tenant, timezone.now()
-    today = _today(tenant)
+    today = tenant_today(tenant)
     year = selectors.last_twelve_months(tenant=tenant, today=today)
     months = selectors.months_of(year)
     form = ReportForm(request.GET, tenant=tenant, today=today)
@@ -277,7 +273,7 @@ def segment_list(request):
 @staff_view
 def segment_detail(request, segment_id: int):
     segment = selectors.get_segment(tenant=request.tenant, segment_id=segment_id)
-    today = _today(request.tenant)
+    today = tenant_today(request.tenant)
     templates = notification_selectors.available_messages(
         tenant=request.tenant, language=request.tenant.locale,
         provided=["customer.name", "customer.email", "customer.phone", "tenant.name", "tenant.email", "staff.name"],
@@ -309,19 +305,19 @@ def segment_detail(request, segment_id: int):
         return render(request, "reports/segment_detail.html", {
             "segment": segment, "message_form": message_form, "today": today, "page": None, "customers": None,
             "criteria": SegmentForm.describe(segment.rules or {}),
-            "instalments": Paginator(instalments, ROWS_PER_PAGE).get_page(request.GET.get("page")),
+            "instalments": page_of(request, instalments, ROWS_PER_PAGE),
         })
     if rows is not None and _wants_export(request):
         return _export(request, title=segment.name, headers=TXN_HEADERS, name=f"segment-{segment.pk}",
                        rows=rows.values_list(*TXN_FIELDS)[:EXPORT_LIMIT].iterator(chunk_size=2000))
     customers = None
     if rows is None:
-        customers = Paginator(Customer.objects.filter(
+        customers = page_of(request, Customer.objects.filter(
             tenant=request.tenant, pk__in=selectors.segment_customer_ids(segment=segment, today=today)
-        ).order_by("name", "pk"), ROWS_PER_PAGE).get_page(request.GET.get("page"))
+        ).order_by("name", "pk"), ROWS_PER_PAGE)
     return render(request, "reports/segment_detail.html", {
         "segment": segment, "message_form": message_form, "customers": customers, "instalments": None,
-        "page": Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page")) if rows is not None else None,
+        "page": page_of(request, rows, ROWS_PER_PAGE) if rows is not None else None,
         "criteria": SegmentForm.describe(segment.rules or {}),
         "report_query": _report_query(segment, rows) if rows is not None else "",
     })

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
 from sequences import get_next_value
 
+from core.clock import tenant_today
 from crm.models import Customer, User
 from finance import amounts
 from finance.exceptions import ActionNotAllowed
@@ -69,7 +69,7 @@ class PostingResult:
 
 def local_date(at: datetime, tenant) -> date:
     """The calendar date of ``at`` in the tenant's time zone: the posting date of the documents."""
-    return at.astimezone(ZoneInfo(tenant.time_zone)).date()
+    return tenant_today(tenant, at)
 
 
 def _decimal(value, *, field_name: str, errors: dict, places: int = 2, positive: bool = False) -> Decimal | None:

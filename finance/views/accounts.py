@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.pagination import page_of
 from crm import selectors as crm_selectors
 from crm.access import staff_view
 from finance import selectors, services
@@ -32,9 +32,7 @@ from finance.views.common import (
 
 @staff_view
 def account_list(request):
-    page = Paginator(selectors.accounts_for(tenant=request.tenant), ACCOUNTS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = page_of(request, selectors.accounts_for(tenant=request.tenant), ACCOUNTS_PER_PAGE)
     return render(request, "finance/account_list.html", {"page": page})
 
 
@@ -42,9 +40,7 @@ def account_list(request):
 def account_detail(request, account_id: int):
     account = selectors.get_account(tenant=request.tenant, account_id=account_id)
     can_post = request.user.has_perm(ACCOUNTANT)
-    page = Paginator(selectors.transactions_of_account(account=account), ACCOUNT_ROWS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = page_of(request, selectors.transactions_of_account(account=account), ACCOUNT_ROWS_PER_PAGE)
     return render(request, "finance/account_detail.html", {
         "account": account,
         "open_items": selectors.open_items(account=account),

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.pagination import capped_page
 from crm.access import staff_view
 from finance import selectors, services
 from finance.forms import (
@@ -53,7 +54,7 @@ def transaction_list(request):
         if not request.htmx:  # the rows alone do not show the filters
             form.offer_plain_choices()
         rows = selectors.cancelled_flags(selectors.filter_transactions(tenant=request.tenant, filters=form.filters()))
-        page = selectors.page_of(rows, number=request.GET.get("page"), per_page=TRANSACTIONS_PER_PAGE)
+        page = capped_page(request, rows, TRANSACTIONS_PER_PAGE)
         context = {"page": page, "form": form, "entry_classifications": entry_links()}
         template = "finance/_transaction_rows.html" if request.htmx else "finance/transaction_list.html"
         return render(request, template, context)

@@ -18,13 +18,13 @@ only spare the sweep from looking at them again. Each instalment is its own tran
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F, Q
 from django_scopes import scope, scopes_disabled
 from djmoney.money import Money
 
+from core.clock import tenant_today
 from crm.models import Tenant
 from notifications.models import Channel
 from notifications.services import notify
@@ -38,7 +38,7 @@ BATCH = 1000
 
 def _candidates(tenant: Tenant, at: datetime) -> list[tuple[int, str]]:
     options = selectors.obligation_settings(tenant=tenant)
-    today = at.astimezone(ZoneInfo(tenant.time_zone)).date()
+    today = tenant_today(tenant, at)
     unpaid = Instalment.objects.filter(tenant=tenant, status=InstalmentStatus.UNPAID)
     reminders = unpaid.filter(due_on__gte=today, due_on__lte=today + timedelta(days=options.reminder_days_before)
                               ).filter(Q(reminded_for__isnull=True) | ~Q(reminded_for=F("due_on")))

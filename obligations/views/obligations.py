@@ -4,9 +4,6 @@ tenant's settings. Manager comments appear only for staff with ``crm.see_manager
 
 from __future__ import annotations
 
-from datetime import date
-from zoneinfo import ZoneInfo
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -14,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.clock import tenant_today
 from core.query import query_date, query_int
 from crm import selectors as crm_selectors
 from crm.access import require_permission, staff_view
@@ -35,10 +33,6 @@ from obligations.services.obligations import (
 
 MANAGER = "crm.see_manager_comments"
 FIELDS = ("payee_kind", "payee", "payment_code", "description", "total_amount", "currency", "date_rule")
-
-
-def _today(request) -> date:
-    return timezone.now().astimezone(ZoneInfo(request.tenant.time_zone)).date()
 
 
 def _errors(error: ValidationError) -> dict[str, str]:
@@ -148,7 +142,7 @@ def obligation_detail(request, obligation_id: int):
         "obligation": obligation, "instalments": list(obligation.instalments.select_related("paid_by",
                                                                                             "ledger_payment")),
         "manager": manager, "history": selectors.obligation_history(obligation=obligation, manager=manager),
-        "today": _today(request),
+        "today": tenant_today(request.tenant),
     })
 
 
@@ -226,7 +220,7 @@ def obligation_list(request):
 @staff_view
 def obligation_calendar(request):
     query = request.GET
-    today = _today(request)
+    today = tenant_today(request.tenant)
     year, month = selectors.month_of(query.get("month", ""), today=today)
     first, last = selectors.month_bounds(year, month)
     status = query.get("status", "") if query.get("status") in selectors.INSTALMENT_STATUSES else ""

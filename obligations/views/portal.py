@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import wraps
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_scopes import scope
 
 from core import throttle
+from core.clock import tenant_today
 from crm.models import Customer, Tenant
 from gateways.base import GatewayError
 from obligations import selectors
@@ -110,15 +110,11 @@ def portal_view(view):
     return wrapped
 
 
-def _today(tenant: Tenant):
-    return timezone.now().astimezone(ZoneInfo(tenant.time_zone)).date()
-
-
 @require_http_methods(["GET"])
 @portal_view
 def portal_home(request: HttpRequest, customer: Customer):
     tenant = customer.tenant
-    today = _today(tenant)
+    today = tenant_today(tenant)
     obligations = selectors.obligations_of(customer=customer)
     year, month = selectors.month_of(request.GET.get("month", ""), today=today)
     first, last = selectors.month_bounds(year, month)

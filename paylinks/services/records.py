@@ -3,27 +3,11 @@ attempt (in ``apply_state``'s transaction)."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from crm.models import Tenant, User
+from crm.models import User
 from paylinks.models import PaymentRequest, PaymentRequestEvent, RequestStatus
 from payments.models import GatewayPayment, PaymentEvent, PaymentStatus
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> tuple[str, str]:
-    token = secrets.token_urlsafe(32)
-    return token, hash_token(token)
-
-
-def local_time(tenant: Tenant, at: datetime) -> str:
-    return at.astimezone(ZoneInfo(tenant.time_zone)).strftime("%-d %B %Y %H:%M")
 
 
 def log_request(request: PaymentRequest, action: str, before: str, actor: User | None, at: datetime) -> None:

@@ -8,7 +8,6 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_scopes import scope
 
 from core import throttle
+from core.pagination import page_of
 from core.query import query_date, query_int
 from crm import selectors as crm_selectors
 from crm.access import require_permission, staff_view
@@ -201,9 +201,7 @@ def request_list(request):
         reference=query.get("reference", "").strip()[:100],
         sort=query.get("sort", "-created") if query.get("sort") in selectors.REQUEST_SORTS else "-created",
     )
-    page = Paginator(selectors.payment_requests(tenant=request.tenant, filters=filters), PER_PAGE).get_page(
-        query.get("page")
-    )
+    page = page_of(request, selectors.payment_requests(tenant=request.tenant, filters=filters), PER_PAGE)
     params = query.copy()
     params.pop("page", None)
     return render(request, "paylinks/request_list.html", {

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from django.db import transaction
 from sequences import get_next_value
 
+from core import tokens
 from finance.models import (
     Account,
     Classification,
@@ -20,8 +20,7 @@ from payments.models import GatewayPayment, Receipt
 
 
 def _receipt_token() -> tuple[str, str]:
-    token = secrets.token_urlsafe(24)  # 192 random bits
-    return token, Receipt.hash_token(token)
+    return tokens.new_token(24)  # 192 random bits
 
 
 @transaction.atomic

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -13,8 +12,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scope
 
+from core.pagination import capped_page, page_of
 from crm.access import require_permission, staff_view
-from finance import selectors as finance_selectors
 from finance.exceptions import ActionNotAllowed
 from gateways import registry
 from gateways.models import Provider, WebhookOutcome
@@ -34,9 +33,7 @@ def webhook_list(request):
     outcome = request.GET.get("outcome", "")
     if outcome not in WebhookOutcome.values:
         outcome = ""
-    page = Paginator(selectors.webhook_deliveries(tenant=request.tenant, outcome=outcome), PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = page_of(request, selectors.webhook_deliveries(tenant=request.tenant, outcome=outcome), PER_PAGE)
     return render(request, "payments/webhook_list.html",
                   {"page": page, "outcome": outcome, "outcomes": WebhookOutcome.choices})
 
@@ -61,7 +58,7 @@ def payment_list(request):
     # One database transaction for the page: row-level security sets its role and tenant once (core.rls).
     with transaction.atomic(savepoint=False):
         rows = selectors.gateway_payments(tenant=request.tenant, status=status, provider=provider)
-        page = finance_selectors.page_of(rows, number=request.GET.get("page"), per_page=PER_PAGE)
+        page = capped_page(request, rows, PER_PAGE)
         return render(request, "payments/payment_list.html", {
             "page": page, "status": status, "provider": provider, "statuses": PaymentStatus.choices,
             "providers": Provider.choices,

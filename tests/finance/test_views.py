@@ -5,7 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from finance import selectors, services
+from core import pagination
+from finance import services
 from finance.models import (
     Account,
     AccountKind,
@@ -136,7 +137,7 @@ class TestSummary:
         assert "?classification=payment&amp;page=1" in second.text
 
     def test_counts_a_long_list_only_up_to_a_limit_past_the_page(self, staff_client, account, card, monkeypatch):
-        monkeypatch.setattr(selectors, "EXACT_COUNT_LIMIT", 25)
+        monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 25)
         payments = [post_payment(account, "1.00", card) for _ in range(27)]
 
         first = staff_client.get(LIST, {"classification": "payment"})

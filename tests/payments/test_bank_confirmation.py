@@ -3,7 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from finance import selectors as finance_selectors
+from core import pagination
 from finance.models import Classification, FinancialTransaction
 from gateways import services as gateway_services
 from payments.models import GatewayPayment, PaymentStatus
@@ -114,7 +114,7 @@ class TestPaymentPages:
 
     def test_the_list_pages_by_50_keeping_its_filters_and_counts_only_so_far(self, staff_client, credicorp,
                                                                               usd_account, monkeypatch):
-        monkeypatch.setattr(finance_selectors, "EXACT_COUNT_LIMIT", 50)
+        monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 50)
         payments = [new_payment(credicorp, usd_account, amount="10.00", reference=f"lnk_p{n}") for n in range(52)]
         url = reverse("payments:payment_list")
 
