@@ -23,6 +23,7 @@ from django_scopes import scope
 
 from core import tokens
 from crm.models import ApiKey, Customer, Role, Tenant, User
+from crm.signals import tenant_created
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.STAFF: [],
@@ -42,7 +43,7 @@ API_KEY_PREFIX = "duly"
 def create_tenant(
     *, name: str, slug: str, country: str, time_zone: str = "UTC", default_currency: str = "EUR", locale: str = "en"
 ) -> Tenant:
-    """Create a tenant with its default roles.
+    """Create a tenant with its default roles; the other apps' defaults follow (``crm.signals.tenant_created``).
 
     :raises ValidationError: a field is missing or malformed, or the slug is taken.
     """
@@ -68,6 +69,7 @@ def create_tenant(
     # Tenant creation is a platform operation, run outside any tenant; the new tenant is the scope.
     with scope(tenant=tenant):
         ensure_default_roles(tenant=tenant)
+        tenant_created.send(sender=Tenant, tenant=tenant)
     return tenant
 
 

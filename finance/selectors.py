@@ -17,11 +17,17 @@ from finance.models import (
     Allocation,
     Classification,
     FinancialTransaction,
+    LedgerDefinition,
     TransactionState,
 )
 from notifications.selectors import get_notification_settings
 
 TRANSACTION_LIST_RELATED = ("account", "account__customer", "type", "payment_method", "refund_method")
+
+
+def ledger_definition(*, tenant: Tenant) -> LedgerDefinition:
+    """The tenant's ledger configuration (created with the tenant)."""
+    return LedgerDefinition.objects.select_related("due_date_rule").get(tenant=tenant)
 
 
 def get_account(*, tenant: Tenant, account_id: int) -> Account:

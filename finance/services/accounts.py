@@ -13,7 +13,6 @@ from django_fsm import can_proceed
 from crm.models import Customer, User
 from finance.amounts import NotAnAmount, parse_plain
 from finance.models import Account, AccountKind, DueDateRule, Lender
-from finance.services.setup import set_up_ledger
 
 ACCOUNT_ACTIONS = ("suspend", "reactivate", "terminate")
 
@@ -44,7 +43,6 @@ def open_account(
         errors["due_date_rule"] = "Unknown due-date rule."
     if errors:
         raise ValidationError(errors)
-    set_up_ledger(tenant=customer.tenant)
     return Account.objects.create(
         tenant=customer.tenant, kind=AccountKind.CUSTOMER, customer=customer, currency=currency,
         credit_limit=limit, due_date_rule=due_date_rule, name=name or f"{customer.name} ({currency})",
@@ -59,7 +57,6 @@ def lender_account(*, lender: Lender, currency: str) -> Account:
     """
     if currency not in settings.CURRENCIES:
         raise ValidationError({"currency": f"Currency must be one of {', '.join(settings.CURRENCIES)}."})
-    set_up_ledger(tenant=lender.tenant)
     account, _ = Account.objects.get_or_create(
         tenant=lender.tenant, kind=AccountKind.LENDER, lender=lender, currency=currency,
         defaults={"name": f"{lender.name} ({currency})"},

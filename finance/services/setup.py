@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
+from django_scopes import scopes_disabled
 
 from crm.models import Tenant
 from finance import duedates
@@ -69,6 +70,19 @@ def set_up_ledger(*, tenant: Tenant) -> LedgerDefinition:
         tenant=tenant, code="WRITE-OFF", defaults={"name": "Bad debt write-off", "default_tax_rate": standard}
     )
     return LedgerDefinition.objects.create(tenant=tenant, due_date_rule=rule, default_write_off_product=product)
+
+
+def tenant_created_ledger(*, tenant: Tenant, **kwargs) -> None:
+    """A new tenant's ledger configuration, created with the tenant (``crm.signals.tenant_created``)."""
+    set_up_ledger(tenant=tenant)
+
+
+def set_up_ledgers_missing(*, using: str = "default", **kwargs) -> None:
+    """After ``migrate``: the configuration of any tenant created before tenants got it at creation."""
+    with scopes_disabled():
+        configured = LedgerDefinition.objects.using(using).values("tenant")
+        for tenant in Tenant.objects.using(using).exclude(pk__in=configured):
+            set_up_ledger(tenant=tenant)
 
 
 def system_account(*, tenant: Tenant, kind: str, currency: str) -> Account:

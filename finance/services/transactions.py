@@ -46,7 +46,6 @@ from finance.models import (
 )
 from finance.services import allocation
 from finance.services.accounts import lender_account
-from finance.services.setup import set_up_ledger
 
 
 @dataclass(frozen=True)
@@ -170,7 +169,6 @@ def _prepare(
     if classification not in Classification.values:
         raise ValidationError({"classification": f"Unknown classification “{classification}”."})
     _check_account_accepts(account, classification)
-    definition = set_up_ledger(tenant=account.tenant)
     errors: dict[str, str] = {}
     if type is None:
         type = TransactionType.objects.filter(
@@ -214,7 +212,7 @@ def _prepare(
     if due_on is not None:
         if classification != Classification.INVOICE:
             errors["due_on"] = "Only invoices have a due date."
-        elif message := _due_date_rule(account, definition).check(due_on, local_date(at, account.tenant)):
+        elif message := _due_date_rule(account).check(due_on, local_date(at, account.tenant)):
             errors["due_on"] = message
     back_office_code = (back_office_code or "").strip()
     if back_office_code and FinancialTransaction.objects.filter(

@@ -126,7 +126,7 @@ def setting_edit(request, entity: str, pk: int | None = None):
 @staff_view
 def ledger_settings(request):
     require_accountant(request)
-    definition = services.set_up_ledger(tenant=request.tenant)  # the existing one, or the defaults
+    definition = selectors.ledger_definition(tenant=request.tenant)
     form = LedgerDefinitionForm(request.POST or None, instance=definition, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         values, _ = form.split_values()

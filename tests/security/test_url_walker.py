@@ -34,6 +34,7 @@ from django_scopes import scope
 
 from core import throttle
 from crm import services as crm_services
+from finance.services.setup import set_up_ledger
 from gateways import services as gateway_services
 from tests.conftest import logged_in
 from tests.factories import UserFactory
@@ -272,10 +273,11 @@ def world(tenant, settings):
 
 @pytest.fixture
 def intruder(other_tenant):
-    """Tenant B's staff with every role, and B's API key and sandbox secret."""
+    """Tenant B's staff with every role, and B's ledger, API key and sandbox secret."""
     user = UserFactory(tenant=other_tenant, username="intruder", role_keys=EVERY_ROLE)
     _, key = crm_services.create_api_key(tenant=other_tenant, name="intruder")
     with scope(tenant=other_tenant):
+        set_up_ledger(tenant=other_tenant)
         gateway_services.save_gateway_account(tenant=other_tenant, provider="sandbox", live=False,
                                               secret=OTHER_SANDBOX_SECRET)
     return logged_in(user), Client(headers={"Authorization": f"Bearer {key}"})
