@@ -36,7 +36,7 @@ from finance.models import (
     TransactionState,
     TransactionType,
 )
-from finance.services import LineData
+from finance.services import DraftChanges, LineData, TransactionData
 from notifications.models import Channel
 
 ENTRY_CLASSIFICATIONS = (
@@ -116,14 +116,21 @@ class TransactionForm(forms.Form):
                 "Invoices to pay" if classification == Classification.PAYMENT else "Invoices to credit"
             )
 
-    def values(self) -> dict:
-        """The keyword arguments of ``services.create_transaction`` / ``update_draft``."""
-        data = dict(self.cleaned_data)
-        data.pop("account", None)
-        data.pop("notes", None)
-        if "targets" in data:
-            data["targets"] = list(data["targets"])
-        return data
+    def _given(self, lines) -> dict:
+        given = {name: value for name, value in self.cleaned_data.items() if name not in ("account", "notes", "lender")}
+        if "targets" in given:
+            given["targets"] = list(given["targets"])
+        if lines is not None:
+            given["lines"] = lines
+        return given
+
+    def transaction_data(self, *, lines: list[LineData] | None = None) -> TransactionData:
+        """What ``services.create_transaction`` takes from this form (with the line forms' ``lines``)."""
+        return TransactionData(**self._given(lines))
+
+    def draft_changes(self, *, lines: list[LineData] | None = None) -> DraftChanges:
+        """What ``services.update_draft`` takes from this form: the fields it shows."""
+        return DraftChanges(**self._given(lines))
 
 
 class LineForm(forms.Form):

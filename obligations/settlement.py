@@ -51,9 +51,14 @@ def book_instalment_invoice(*, payment: GatewayPayment, at: datetime) -> Financi
     count = Instalment.objects.filter(tenant=payment.tenant_id, obligation=obligation).count()
     description = f"{obligation.description} ({obligation.payment_code}), instalment {instalment.number} of {count}"
     draft = ledger.create_transaction(
-        account=payment.account, classification=Classification.INVOICE, actor=None, at=at,
-        lines=[ledger.LineData(description=description[:200], quantity="1", unit_price=payment.amount)],
-        external_reference=obligation.payment_code[:100],
+        account=payment.account,
+        classification=Classification.INVOICE,
+        actor=None,
+        at=at,
+        data=ledger.TransactionData(
+            lines=[ledger.LineData(description=description[:200], quantity="1", unit_price=payment.amount)],
+            external_reference=obligation.payment_code[:100],
+        ),
     )
     invoice = ledger.post_transaction(txn=draft, actor=None, at=at).transaction
     Instalment.objects.filter(tenant=payment.tenant_id, pk=instalment.pk).update(ledger_invoice=invoice)

@@ -196,9 +196,10 @@ def create_transaction(request: HttpRequest, payload: TransactionIn):
     fields |= {"lender"} if payload.lender is not None else set()
     values = _values(resolve, payload, account.currency if account else "", fields)
     resolve.check()
+    lender = values.pop("lender", None)
     create = services.create_posted_transaction if payload.post else services.create_transaction
     result = create(account=account, classification=payload.classification, actor=None, at=timezone.now(),
-                    notes=payload.notes, **values)
+                    notes=payload.notes, lender=lender, data=services.TransactionData(**values))
     txn = result.transaction if payload.post else result
     return Status(201, _transaction(request, txn.pk))
 
@@ -215,7 +216,7 @@ def update_draft(request: HttpRequest, transaction_id: int, payload: Transaction
     resolve = _Resolver(request.tenant)
     values = _values(resolve, payload, txn.currency, set(payload.dict(exclude_unset=True)))
     resolve.check()
-    services.update_draft(txn=txn, actor=None, at=timezone.now(), **values)
+    services.update_draft(txn=txn, actor=None, at=timezone.now(), changes=services.DraftChanges(**values))
     return _transaction(request, txn.pk)
 
 

@@ -6,8 +6,11 @@ from finance.services.configuration import save_configuration
 from finance.services.printouts import send_printout
 from finance.services.setup import set_up_ledger, system_account
 from finance.services.transactions import (
+    UNCHANGED,
+    DraftChanges,
     LineData,
     PostingResult,
+    TransactionData,
     amend_notes,
     create_posted_transaction,
     create_transaction,
@@ -17,10 +20,28 @@ from finance.services.transactions import (
 )
 
 __all__ = [
-    "LineData", "PostingResult", "amend_notes", "cancel_invoice", "cancel_payment", "change_account_state",
-    "create_posted_transaction", "create_transaction", "lender_account", "move_payment", "open_account",
+    "UNCHANGED",
+    "DraftChanges",
+    "LineData",
+    "PostingResult",
+    "TransactionData",
+    "amend_notes",
+    "cancel_invoice",
+    "cancel_payment",
+    "change_account_state",
+    "create_posted_transaction",
+    "create_transaction",
+    "lender_account",
+    "move_payment",
+    "open_account",
     "post_transaction",
-    "quick_pay", "refund", "reject_transaction", "save_configuration", "send_printout", "set_up_ledger",
+    "quick_pay",
+    "refund",
+    "reject_transaction",
+    "save_configuration",
+    "send_printout",
+    "set_up_ledger",
     "system_account",
-    "update_draft", "write_off_invoice",
+    "update_draft",
+    "write_off_invoice",
 ]

@@ -30,7 +30,13 @@ from finance.models import (
 )
 from finance.services import allocation
 from finance.services.setup import system_account
-from finance.services.transactions import LineData, PostingResult, create_transaction, post_transaction
+from finance.services.transactions import (
+    LineData,
+    PostingResult,
+    TransactionData,
+    create_transaction,
+    post_transaction,
+)
 
 
 def _lock(txn: FinancialTransaction, classification: str, action: str) -> tuple[Account, FinancialTransaction]:
@@ -71,8 +77,13 @@ def _cancel(
         raise ActionNotAllowed(f"{txn} was written off; it cannot be cancelled.")
     allocation.reverse_allocations(allocations=allocation.active_allocations_of(txn), at=at, reason=f"{txn} cancelled")
     cancellation = create_transaction(
-        account=account, classification=CANCELLATION_OF[classification], actor=actor, at=at, type=type,
-        amount=txn.total_amount, related=txn, issue_reason=issue_reason, issue_note=issue_note,
+        account=account,
+        classification=CANCELLATION_OF[classification],
+        actor=actor,
+        at=at,
+        data=TransactionData(
+            type=type, amount=txn.total_amount, related=txn, issue_reason=issue_reason, issue_note=issue_note
+        ),
     )
     return post_transaction(txn=cancellation, actor=actor, at=at, settle=txn).transaction
 
@@ -137,16 +148,18 @@ def write_off_invoice(
     # The line's total is the unpaid amount, tax included at the write-off product's rate.
     line = LineData(description=f"Write-off of {invoice}", quantity=Decimal(1), unit_price=invoice.open_amount,
                     product=product, tax_rate=product.default_tax_rate, price_includes_tax=True)
-    write_off = create_transaction(
-        account=account, classification=Classification.WRITE_OFF, actor=actor, at=at, type=type, lines=[line],
-        related=invoice, issue_reason=issue_reason,
-    )
+    write_off = create_transaction(account=account, classification=Classification.WRITE_OFF, actor=actor, at=at,
+                                   data=TransactionData(type=type, lines=[line], related=invoice,
+                                                        issue_reason=issue_reason))
     posted = post_transaction(txn=write_off, actor=actor, at=at, settle=invoice).transaction
 
     write_off_account = system_account(tenant=account.tenant, kind=AccountKind.WRITE_OFF, currency=account.currency)
     system_invoice = create_transaction(
-        account=write_off_account, classification=Classification.INVOICE, actor=actor, at=at, lines=[line],
-        related=invoice, issue_note=f"Written off from {account}",
+        account=write_off_account,
+        classification=Classification.INVOICE,
+        actor=actor,
+        at=at,
+        data=TransactionData(lines=[line], related=invoice, issue_note=f"Written off from {account}"),
     )
     return posted, post_transaction(txn=system_invoice, actor=actor, at=at).transaction
 
@@ -164,9 +177,17 @@ def quick_pay(
     if invoice.open_amount <= 0:
         raise ActionNotAllowed(f"{invoice} is settled; there is nothing to pay.")
     payment = create_transaction(
-        account=account, classification=Classification.PAYMENT, actor=actor, at=at, type=type,
-        amount=invoice.open_amount, payment_method=payment_method, targets=[invoice],
-        external_reference=external_reference,
+        account=account,
+        classification=Classification.PAYMENT,
+        actor=actor,
+        at=at,
+        data=TransactionData(
+            type=type,
+            amount=invoice.open_amount,
+            payment_method=payment_method,
+            targets=[invoice],
+            external_reference=external_reference,
+        ),
     )
     return post_transaction(txn=payment, actor=actor, at=at, settle=invoice).transaction
 
@@ -196,9 +217,18 @@ def move_payment(
     _cancel(payment, Classification.PAYMENT, actor=actor, at=at, type=None, issue_reason=None,
             issue_note=f"Moved to {destination}")
     moved = create_transaction(
-        account=destination, classification=Classification.PAYMENT, actor=actor, at=at, type=payment.type,
-        amount=payment.total_amount, payment_method=payment.payment_method, related=payment,
-        external_reference=payment.external_reference, issue_note=f"Moved from {payment.account}",
+        account=destination,
+        classification=Classification.PAYMENT,
+        actor=actor,
+        at=at,
+        data=TransactionData(
+            type=payment.type,
+            amount=payment.total_amount,
+            payment_method=payment.payment_method,
+            related=payment,
+            external_reference=payment.external_reference,
+            issue_note=f"Moved from {payment.account}",
+        ),
     )
     return post_transaction(txn=moved, actor=actor, at=at).transaction
 
@@ -216,8 +246,17 @@ def refund(
     :raises ValidationError: a malformed amount, an unknown refund method or another tenant's reason.
     """
     draft = create_transaction(
-        account=account, classification=Classification.REFUND, actor=actor, at=at, type=type, amount=amount,
-        refund_method=refund_method, issue_reason=issue_reason, issue_note=issue_note,
-        external_reference=external_reference,
+        account=account,
+        classification=Classification.REFUND,
+        actor=actor,
+        at=at,
+        data=TransactionData(
+            type=type,
+            amount=amount,
+            refund_method=refund_method,
+            issue_reason=issue_reason,
+            issue_note=issue_note,
+            external_reference=external_reference,
+        ),
     )
     return post_transaction(txn=draft, actor=actor, at=at)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -141,13 +141,62 @@ def _check_account_accepts(account: Account, classification: str) -> None:
         raise ActionNotAllowed(f"The account {account} is suspended; it accepts no new invoices.")
 
 
-def _due_date_rule(account: Account, definition: LedgerDefinition | None = None):
-    """The account's own due-date rule, else the tenant's (its ledger definition, read when not given)."""
+def _due_date_rule(account: Account):
+    """The account's own due-date rule, else the tenant's (its ledger definition)."""
     if account.due_date_rule is not None:
         return account.due_date_rule.as_rule()
-    if definition is None:
-        definition = LedgerDefinition.objects.select_related("due_date_rule").get(tenant=account.tenant_id)
+    definition = LedgerDefinition.objects.select_related("due_date_rule").get(tenant=account.tenant_id)
     return definition.due_date_rule.as_rule()
+
+
+@dataclass(frozen=True)
+class TransactionData:
+    """What a transaction says, as a form, the API or another service gives it: checked and computed by
+    ``_prepare``. ``lines`` for invoices, credit notes and write-offs; ``amount`` for the others."""
+
+    type: TransactionType | None = None
+    lines: Sequence[LineData] = ()
+    amount: Decimal | str | None = None
+    due_on: date | None = None
+    back_office_code: str = ""
+    external_reference: str = ""
+    payment_method: PaymentMethod | None = None
+    refund_method: RefundMethod | None = None
+    category: Category | None = None
+    issue_reason: IssueReason | None = None
+    issue_note: str = ""
+    targets: Sequence[FinancialTransaction] = ()
+    related: FinancialTransaction | None = None
+
+
+class _Unchanged:
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED = _Unchanged()
+
+
+@dataclass(frozen=True)
+class DraftChanges:
+    """The fields of a draft to change (``update_draft``); a field left ``UNCHANGED`` keeps its value.
+    ``lines`` and ``targets``, when given, replace the old ones."""
+
+    type: TransactionType | _Unchanged | None = UNCHANGED
+    lines: Sequence[LineData] | _Unchanged = UNCHANGED
+    amount: Decimal | str | _Unchanged | None = UNCHANGED
+    due_on: date | _Unchanged | None = UNCHANGED
+    back_office_code: str | _Unchanged = UNCHANGED
+    external_reference: str | _Unchanged = UNCHANGED
+    payment_method: PaymentMethod | _Unchanged | None = UNCHANGED
+    refund_method: RefundMethod | _Unchanged | None = UNCHANGED
+    category: Category | _Unchanged | None = UNCHANGED
+    issue_reason: IssueReason | _Unchanged | None = UNCHANGED
+    targets: Sequence[FinancialTransaction] | _Unchanged = UNCHANGED
+
+    def applied_to(self, data: TransactionData) -> TransactionData:
+        given = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not UNCHANGED}
+        return replace(data, **given)
 
 
 @dataclass
@@ -157,74 +206,107 @@ class _Prepared:
     targets: Sequence[FinancialTransaction]
 
 
-def _prepare(
-    *, account: Account, classification: str, at: datetime, exclude_pk: int | None = None,
-    type: TransactionType | None = None, lines: Sequence[LineData] = (), amount: Decimal | str | None = None,
-    due_on: date | None = None, back_office_code: str = "", external_reference: str = "",
-    payment_method: PaymentMethod | None = None, refund_method: RefundMethod | None = None,
-    category: Category | None = None, issue_reason: IssueReason | None = None, issue_note: str = "",
-    targets: Sequence[FinancialTransaction] = (), related: FinancialTransaction | None = None,
-) -> _Prepared:
-    """Validate a transaction's values and compute its amounts; raise ``ValidationError`` naming fields."""
-    if classification not in Classification.values:
-        raise ValidationError({"classification": f"Unknown classification “{classification}”."})
-    _check_account_accepts(account, classification)
-    errors: dict[str, str] = {}
-    if type is None:
-        type = TransactionType.objects.filter(
+def _type_of(account: Account, classification: str, data: TransactionData, errors: dict) -> TransactionType | None:
+    kind = data.type
+    if kind is None:
+        kind = TransactionType.objects.filter(
             tenant=account.tenant, classification=classification, is_default=True
         ).first()
-    if type is None or type.tenant_id != account.tenant_id or type.classification != classification:
+    if kind is None or kind.tenant_id != account.tenant_id or kind.classification != classification:
         errors["type"] = f"Choose a {Classification(classification).label.lower()} type."
-    cleaned_lines = []
-    total = None
+    return kind
+
+
+def _lines_or_amount(account: Account, classification: str, data: TransactionData, errors: dict):
+    """The cleaned lines (with their amounts) or the checked amount, whichever the classification has."""
     if classification in WITH_LINES:
-        if not lines:
+        if not data.lines:
             errors["lines"] = "At least one line is required."
-        cleaned_lines = _clean_lines(account=account, lines=lines, errors=errors)
-    elif amount in (None, ""):
+        return _clean_lines(account=account, lines=data.lines, errors=errors), None
+    if data.amount in (None, ""):
         errors["amount"] = "The amount is required."
-    else:
-        total = _decimal(amount, field_name="amount", errors=errors, positive=True)
-    if classification == Classification.PAYMENT and related is None:
-        if payment_method is None:
+        return [], None
+    return [], _decimal(data.amount, field_name="amount", errors=errors, positive=True)
+
+
+def _check_methods(classification: str, kind: TransactionType | None, data: TransactionData, errors: dict) -> None:
+    if classification == Classification.PAYMENT and data.related is None:
+        if data.payment_method is None:
             errors["payment_method"] = "Choose a payment method."
-        elif type is not None and not _allowed(type.payment_methods, payment_method):
-            errors["payment_method"] = f"“{payment_method}” is not a payment method of the type “{type}”."
+        elif kind is not None and not _allowed(kind.payment_methods, data.payment_method):
+            errors["payment_method"] = f"“{data.payment_method}” is not a payment method of the type “{kind}”."
     if classification == Classification.REFUND:
-        if refund_method is None:
+        if data.refund_method is None:
             errors["refund_method"] = "Choose a refund method."
-        elif type is not None and not _allowed(type.refund_methods, refund_method):
-            errors["refund_method"] = f"“{refund_method}” is not a refund method of the type “{type}”."
-    if classification == Classification.INVOICE and type is not None and not errors.get("type"):
-        if type.fee_payer == FeePayer.PROVIDER and account.kind != AccountKind.LENDER:
-            errors["lender"] = f"A “{type}” is due from a lender or provider: choose which one."
-        elif type.fee_payer != FeePayer.PROVIDER and account.kind == AccountKind.LENDER:
-            errors["type"] = (f"A lender's or provider's account takes only fees due from a lender or provider; "
-                              f"“{type}” is not one.")
-    if issue_reason is not None:
-        if issue_reason.tenant_id != account.tenant_id:
+        elif kind is not None and not _allowed(kind.refund_methods, data.refund_method):
+            errors["refund_method"] = f"“{data.refund_method}” is not a refund method of the type “{kind}”."
+
+
+def _check_fee_payer(account: Account, classification: str, kind: TransactionType | None, errors: dict) -> None:
+    """A fee due from a lender or provider goes on a lender's account, and such an account takes nothing else."""
+    if classification != Classification.INVOICE or kind is None or errors.get("type"):
+        return
+    if kind.fee_payer == FeePayer.PROVIDER and account.kind != AccountKind.LENDER:
+        errors["lender"] = f"A “{kind}” is due from a lender or provider: choose which one."
+    elif kind.fee_payer != FeePayer.PROVIDER and account.kind == AccountKind.LENDER:
+        errors["type"] = (f"A lender's or provider's account takes only fees due from a lender or provider; "
+                          f"“{kind}” is not one.")
+
+
+def _check_reason_and_category(account: Account, classification: str, kind: TransactionType | None,
+                               data: TransactionData, errors: dict) -> None:
+    if data.issue_reason is not None:
+        if data.issue_reason.tenant_id != account.tenant_id:
             errors["issue_reason"] = "Unknown issue reason."
         elif classification not in WITH_ISSUE_REASON:
             errors["issue_reason"] = "Only credit notes, refunds, cancellations and write-offs have an issue reason."
-    if category is not None and type is not None and not _allowed(type.categories, category):
-        errors["category"] = f"“{category}” is not a category of the type “{type}”."
-    if due_on is not None:
-        if classification != Classification.INVOICE:
-            errors["due_on"] = "Only invoices have a due date."
-        elif message := _due_date_rule(account).check(due_on, local_date(at, account.tenant)):
-            errors["due_on"] = message
-    back_office_code = (back_office_code or "").strip()
-    if back_office_code and FinancialTransaction.objects.filter(
-        tenant=account.tenant, back_office_code=back_office_code
+    if data.category is not None and kind is not None and not _allowed(kind.categories, data.category):
+        errors["category"] = f"“{data.category}” is not a category of the type “{kind}”."
+
+
+def _check_due_date(account: Account, classification: str, data: TransactionData, at: datetime, errors: dict):
+    if data.due_on is None:
+        return
+    if classification != Classification.INVOICE:
+        errors["due_on"] = "Only invoices have a due date."
+    elif message := _due_date_rule(account).check(data.due_on, local_date(at, account.tenant)):
+        errors["due_on"] = message
+
+
+def _check_back_office_code(account: Account, code: str, exclude_pk: int | None, errors: dict) -> None:
+    if code and FinancialTransaction.objects.filter(
+        tenant=account.tenant, back_office_code=code
     ).exclude(pk=exclude_pk).exists():
-        errors["back_office_code"] = f"The back-office code “{back_office_code}” is already used."
+        errors["back_office_code"] = f"The back-office code “{code}” is already used."
+
+
+def _check_targets(account: Account, classification: str, targets: Sequence[FinancialTransaction],
+                   errors: dict) -> None:
     if targets and classification not in (Classification.PAYMENT, Classification.CREDIT_NOTE):
         errors["targets"] = "Only payments and credit notes can name the invoices they are for."
     for target in targets:
         if (target.account_id != account.pk or target.classification != Classification.INVOICE
                 or target.state != TransactionState.POSTED):
             errors["targets"] = f"{target} is not a posted invoice of this account."
+
+
+def _prepare(
+    *, account: Account, classification: str, at: datetime, data: TransactionData, exclude_pk: int | None = None,
+) -> _Prepared:
+    """Validate a transaction's values and compute its amounts; raise ``ValidationError`` naming fields."""
+    if classification not in Classification.values:
+        raise ValidationError({"classification": f"Unknown classification “{classification}”."})
+    _check_account_accepts(account, classification)
+    errors: dict[str, str] = {}
+    kind = _type_of(account, classification, data, errors)
+    cleaned_lines, total = _lines_or_amount(account, classification, data, errors)
+    _check_methods(classification, kind, data, errors)
+    _check_fee_payer(account, classification, kind, errors)
+    _check_reason_and_category(account, classification, kind, data, errors)
+    _check_due_date(account, classification, data, at, errors)
+    back_office_code = (data.back_office_code or "").strip()
+    _check_back_office_code(account, back_office_code, exclude_pk, errors)
+    _check_targets(account, classification, data.targets, errors)
     if errors:
         raise ValidationError(errors)
 
@@ -236,14 +318,15 @@ def _prepare(
         )
     else:
         figures = amounts.Amounts(net=total, discount=Decimal("0.00"), tax=Decimal("0.00"), total=total)
-    fields = {
-        "type": type, "back_office_code": back_office_code, "external_reference": (external_reference or "").strip(),
-        "due_on": due_on, "payment_method": payment_method, "refund_method": refund_method, "category": category,
-        "issue_reason": issue_reason, "issue_note": (issue_note or "").strip()[:200], "related": related,
-        "net_amount": figures.net,
-        "discount_amount": figures.discount, "tax_amount": figures.tax, "total_amount": figures.total,
+    row = {
+        "type": kind, "back_office_code": back_office_code,
+        "external_reference": (data.external_reference or "").strip(), "due_on": data.due_on,
+        "payment_method": data.payment_method, "refund_method": data.refund_method, "category": data.category,
+        "issue_reason": data.issue_reason, "issue_note": (data.issue_note or "").strip()[:200],
+        "related": data.related, "net_amount": figures.net, "discount_amount": figures.discount,
+        "tax_amount": figures.tax, "total_amount": figures.total,
     }
-    return _Prepared(fields=fields, lines=cleaned_lines, targets=targets)
+    return _Prepared(fields=row, lines=cleaned_lines, targets=data.targets)
 
 
 def _write_children(txn: FinancialTransaction, prepared: _Prepared) -> None:
@@ -274,23 +357,21 @@ def _fee_account(*, account: Account, classification: str, lender: Lender | None
 
 @transaction.atomic
 def create_transaction(
-    *, account: Account, classification: str, actor: User | None, at: datetime, notes: str = "",
-    lender: Lender | None = None, **values,
+    *, account: Account, classification: str, actor: User | None, at: datetime,
+    data: TransactionData = TransactionData(), notes: str = "", lender: Lender | None = None,
 ) -> FinancialTransaction:
     """Create a draft transaction with its lines (invoices, credit notes, write-offs) or its amount.
 
-    ``values`` are those of ``_prepare``: type, lines, amount, due_on, back_office_code,
-    external_reference, payment_method, refund_method, category, issue_reason (one of the tenant's
-    ``IssueReason``), issue_note (what the system records about why), targets, related.
-    An invoice naming a ``lender`` (a fee of a type due from a lender or provider) is booked on the
-    lender's account, in the currency of the customer's ``account``, about that customer.
+    ``data.issue_reason`` is one of the tenant's ``IssueReason``; ``data.issue_note`` is what the
+    system records about why. An invoice naming a ``lender`` (a fee of a type due from a lender or
+    provider) is booked on the lender's account, in the currency of the customer's ``account``, about that customer.
 
     :raises ActionNotAllowed: the account is terminated (or suspended, for an invoice).
     :raises ValidationError: a field is missing or malformed, named in the error; ``lender`` when a fee
         due from a lender or provider names none (nothing is saved).
     """
     account, for_customer = _fee_account(account=account, classification=classification, lender=lender)
-    prepared = _prepare(account=account, classification=classification, at=at, **values)
+    prepared = _prepare(account=account, classification=classification, at=at, data=data)
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval('finance_reference_seq')")
         reference = f"R{cursor.fetchone()[0]}"
@@ -326,42 +407,37 @@ def _lock_draft(txn: FinancialTransaction) -> FinancialTransaction:
     return locked
 
 
-EDITABLE = frozenset({
-    "type", "lines", "amount", "due_on", "back_office_code", "external_reference", "payment_method",
-    "refund_method", "category", "issue_reason", "targets",
-})
-
-
-@transaction.atomic
-def update_draft(*, txn: FinancialTransaction, actor: User | None, at: datetime, **changes) -> FinancialTransaction:
-    """Edit a draft. Fields not given keep their values; ``lines`` and ``targets``, when given,
-    replace the old ones. The reference number stays.
-
-    :raises ActionNotAllowed: the transaction is not a draft.
-    :raises ValidationError: a field is malformed or not editable (nothing is changed).
-    """
-    locked = _lock_draft(txn)
-    unknown = set(changes) - EDITABLE
-    if unknown:
-        raise ValidationError({name: "This field cannot be edited." for name in sorted(unknown)})
-    current = {
-        "type": locked.type, "due_on": locked.due_on, "back_office_code": locked.back_office_code,
-        "external_reference": locked.external_reference, "payment_method": locked.payment_method,
-        "refund_method": locked.refund_method, "category": locked.category, "issue_reason": locked.issue_reason,
-        "issue_note": locked.issue_note, "related": locked.related,
-        "amount": None if locked.classification in WITH_LINES else locked.total_amount,
-        "targets": [t.invoice for t in locked.targets.select_related("invoice")],
-        "lines": [
+def _data_of(txn: FinancialTransaction) -> TransactionData:
+    """What a draft says now, as ``TransactionData``."""
+    return TransactionData(
+        type=txn.type, due_on=txn.due_on, back_office_code=txn.back_office_code,
+        external_reference=txn.external_reference, payment_method=txn.payment_method,
+        refund_method=txn.refund_method, category=txn.category, issue_reason=txn.issue_reason,
+        issue_note=txn.issue_note, related=txn.related,
+        amount=None if txn.classification in WITH_LINES else txn.total_amount,
+        targets=[t.invoice for t in txn.targets.select_related("invoice")],
+        lines=[
             LineData(description=line.description, quantity=line.quantity, unit_price=line.unit_price,
                      product=line.product, discount_percent=line.discount_percent,
                      discount_amount=line.discount_given, tax_rate=line.tax_rate,
                      price_includes_tax=line.price_includes_tax)
-            for line in locked.lines.select_related("product", "tax_rate")
+            for line in txn.lines.select_related("product", "tax_rate")
         ],
-    }
+    )
+
+
+@transaction.atomic
+def update_draft(*, txn: FinancialTransaction, actor: User | None, at: datetime,
+                 changes: DraftChanges) -> FinancialTransaction:
+    """Edit a draft: the fields ``changes`` gives; the others keep their values. The reference number stays.
+
+    :raises ActionNotAllowed: the transaction is not a draft.
+    :raises ValidationError: a field is malformed (nothing is changed).
+    """
+    locked = _lock_draft(txn)
     prepared = _prepare(
         account=locked.account, classification=locked.classification, at=at, exclude_pk=locked.pk,
-        **{**current, **changes},
+        data=changes.applied_to(_data_of(locked)),
     )
     for name, value in prepared.fields.items():
         setattr(locked, name, value)
@@ -470,13 +546,14 @@ def amend_notes(*, txn: FinancialTransaction, text: str, actor: User | None, at:
 
 @transaction.atomic
 def create_posted_transaction(
-    *, account: Account, classification: str, actor: User | None, at: datetime, notes: str = "", **values
+    *, account: Account, classification: str, actor: User | None, at: datetime,
+    data: TransactionData = TransactionData(), notes: str = "", lender: Lender | None = None,
 ) -> PostingResult:
     """Create a transaction and post it at once ("save and post"): both happen or neither.
 
     :raises ActionNotAllowed: the account refuses it, or its total is zero.
     :raises ValidationError: as ``create_transaction`` and ``post_transaction`` (nothing is saved).
     """
-    draft = create_transaction(account=account, classification=classification, actor=actor, at=at, notes=notes,
-                               **values)
+    draft = create_transaction(account=account, classification=classification, actor=actor, at=at, data=data,
+                               notes=notes, lender=lender)
     return post_transaction(txn=draft, actor=actor, at=at)

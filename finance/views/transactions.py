@@ -88,13 +88,12 @@ def transaction_create(request, classification: str):
             require_accountant(request)
         if form.is_valid() and (formset is None or formset.is_valid()):
             line_forms = [f for f in formset if f.is_filled] if formset is not None else []
-            values = form.values()
-            if formset is not None:
-                values["lines"] = [f.line_data() for f in line_forms]
+            lines = [f.line_data() for f in line_forms] if formset is not None else None
             create = services.create_posted_transaction if post_it else services.create_transaction
             try:
                 result = create(account=form.cleaned_data["account"], classification=classification,
-                                actor=request.user, at=timezone.now(), notes=form.cleaned_data["notes"], **values)
+                                actor=request.user, at=timezone.now(), notes=form.cleaned_data["notes"],
+                                lender=form.cleaned_data.get("lender"), data=form.transaction_data(lines=lines))
             except ValidationError as error:
                 apply_errors(error, form, line_forms)
             else:
@@ -131,11 +130,10 @@ def transaction_update(request, transaction_id: int):
         return _preview(request, formset, txn.currency)
     if request.method == "POST" and form.is_valid() and (formset is None or formset.is_valid()):
         line_forms = [f for f in formset if f.is_filled] if formset is not None else []
-        values = form.values()
-        if formset is not None:
-            values["lines"] = [f.line_data() for f in line_forms]
+        lines = [f.line_data() for f in line_forms] if formset is not None else None
         try:
-            services.update_draft(txn=txn, actor=request.user, at=timezone.now(), **values)
+            services.update_draft(txn=txn, actor=request.user, at=timezone.now(),
+                                  changes=form.draft_changes(lines=lines))
         except ValidationError as error:
             apply_errors(error, form, line_forms)
         else:

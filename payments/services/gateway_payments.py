@@ -180,10 +180,17 @@ def _book(payment: GatewayPayment, at: datetime, *, actor: User | None = None,
     invoice = payment.invoice
     targets = [invoice] if invoice is not None else []
     draft = ledger.create_transaction(
-        account=payment.account, classification=Classification.PAYMENT, actor=actor or payment.created_by, at=at,
-        amount=payment.amount, payment_method=_payment_method(payment), targets=targets,
-        external_reference=external_reference or payment.provider_reference or payment.reference,
-        issue_note=f"{payment.gateway_account.get_provider_display()} payment {payment.reference}",
+        account=payment.account,
+        classification=Classification.PAYMENT,
+        actor=actor or payment.created_by,
+        at=at,
+        data=ledger.TransactionData(
+            amount=payment.amount,
+            payment_method=_payment_method(payment),
+            targets=targets,
+            external_reference=external_reference or payment.provider_reference or payment.reference,
+            issue_note=f"{payment.gateway_account.get_provider_display()} payment {payment.reference}",
+        ),
     )
     settle = None
     if invoice is not None:

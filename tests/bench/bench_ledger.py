@@ -48,7 +48,8 @@ def drafts(account, classification, count, method):
         else {"lines": [services.LineData("Fee", Decimal(1), Decimal("10.00"))]}
     )
     return [
-        services.create_transaction(account=account, classification=classification, actor=None, at=AT, **kwargs)
+        services.create_transaction(account=account, classification=classification, actor=None, at=AT,
+                                    data=services.TransactionData(**kwargs))
         for _ in range(count)
     ]
 

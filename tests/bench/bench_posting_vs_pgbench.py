@@ -93,8 +93,9 @@ def drafts_to_post(clients: int):
             account = services.open_account(customer=CustomerFactory(tenant=tenant), currency="EUR")
             bulk_open_invoices(account, 2 * POSTINGS // clients)
             batches.append([
-                services.create_transaction(account=account, classification=Classification.PAYMENT, actor=None,
-                                            at=AT, amount=Decimal("20.00"), payment_method=method).pk
+                services.create_transaction(account=account, classification=Classification.PAYMENT, actor=None, at=AT,
+                                            data=services.TransactionData(amount=Decimal("20.00"),
+                                                                          payment_method=method)).pk
                 for _ in range(POSTINGS // clients)
             ])
         with connection.cursor() as cursor:

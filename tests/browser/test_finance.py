@@ -20,6 +20,7 @@ class TestFinance:
         accountant = UserFactory(tenant=tenant, username="anna", role_keys=[Role.STAFF, Role.ACCOUNTANT])
         customer = CustomerFactory(tenant=tenant, name="Harriet Holloway")
         with scope(tenant=tenant):
+            services.set_up_ledger(tenant=tenant)  # as every tenant has from its creation
             account = services.open_account(customer=customer, currency="EUR", credit_limit="500.00")
 
         page.goto(f"{live_server.url}/accounts/login/")
@@ -84,10 +85,22 @@ class TestWriteOff:
             TransactionType.objects.create(tenant=tenant, classification=Classification.WRITE_OFF, name="Bankruptcy")
             standard = TaxRate.objects.get(tenant=tenant, name="Standard")
             draft = services.create_transaction(
-                account=account, classification=Classification.INVOICE, actor=None, at=timezone.now(),
-                lines=[services.LineData(description="Annual review", quantity=Decimal(1),
-                                         unit_price=Decimal("100.00"), discount_percent=Decimal(10),
-                                         tax_rate=standard)])
+                account=account,
+                classification=Classification.INVOICE,
+                actor=None,
+                at=timezone.now(),
+                data=services.TransactionData(
+                    lines=[
+                        services.LineData(
+                            description="Annual review",
+                            quantity=Decimal(1),
+                            unit_price=Decimal("100.00"),
+                            discount_percent=Decimal(10),
+                            tax_rate=standard,
+                        )
+                    ]
+                ),
+            )
             invoice = services.post_transaction(txn=draft, actor=None, at=timezone.now()).transaction
         problems = []
         page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)

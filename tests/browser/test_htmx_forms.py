@@ -24,9 +24,13 @@ def invoice(tenant, live_server):
                                    phone="+447911123456")
         account = ledger.open_account(customer=customer, currency="GBP")
         gateway_services.save_gateway_account(tenant=tenant, provider="sandbox", live=False, secret="sbx_htmx_1")
-        draft = ledger.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                          at=timezone.now(),
-                                          lines=[ledger.LineData("Annual fee", Decimal(1), Decimal("120.00"))])
+        draft = ledger.create_transaction(
+            account=account,
+            classification=Classification.INVOICE,
+            actor=None,
+            at=timezone.now(),
+            data=ledger.TransactionData(lines=[ledger.LineData("Annual fee", Decimal(1), Decimal("120.00"))]),
+        )
         return ledger.post_transaction(txn=draft, actor=None, at=draft.issued_at).transaction
 
 

@@ -26,8 +26,14 @@ INVOICE_LINK = re.compile(r"https?://[^\s]+/pay/invoice/[A-Za-z0-9_-]+/")
 def invoice(gbp, tenant):  # noqa: F811
     with scope(tenant=tenant):
         draft = ledger_services.create_transaction(
-            account=gbp, classification=Classification.INVOICE, actor=None, at=timezone.now(),
-            lines=[ledger_services.LineData("Annual service plan", Decimal(1), Decimal("120.00"))])
+            account=gbp,
+            classification=Classification.INVOICE,
+            actor=None,
+            at=timezone.now(),
+            data=ledger_services.TransactionData(
+                lines=[ledger_services.LineData("Annual service plan", Decimal(1), Decimal("120.00"))]
+            ),
+        )
         return ledger_services.post_transaction(txn=draft, actor=None, at=draft.issued_at).transaction
 
 

@@ -16,9 +16,14 @@ from tests.factories import PASSWORD, CustomerFactory, UserFactory
 
 def post_fee(account, name, price, lender=None):
     kind = TransactionType.objects.get(tenant=account.tenant, classification=Classification.INVOICE, name=name)
-    draft = ledger.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                      at=timezone.now(), type=kind, lender=lender,
-                                      lines=[ledger.LineData(name, Decimal(1), Decimal(price))])
+    draft = ledger.create_transaction(
+        account=account,
+        classification=Classification.INVOICE,
+        actor=None,
+        at=timezone.now(),
+        lender=lender,
+        data=ledger.TransactionData(type=kind, lines=[ledger.LineData(name, Decimal(1), Decimal(price))]),
+    )
     return ledger.post_transaction(txn=draft, actor=None, at=draft.issued_at).transaction
 
 

@@ -72,9 +72,19 @@ def demo_like(world):
         customer = Customer.objects.get(pk=account.customer_id)
         for number in range(3):
             draft = ledger.create_transaction(
-                account=account, classification=Classification.INVOICE, actor=None, at=now,
-                lines=[ledger.LineData(f"Comprehensive motor insurance renewal, policy year {number + 1}",
-                                       Decimal(1), Decimal("1234567.89"))],
+                account=account,
+                classification=Classification.INVOICE,
+                actor=None,
+                at=now,
+                data=ledger.TransactionData(
+                    lines=[
+                        ledger.LineData(
+                            f"Comprehensive motor insurance renewal, policy year {number + 1}",
+                            Decimal(1),
+                            Decimal("1234567.89"),
+                        )
+                    ]
+                ),
             )
             invoice = ledger.post_transaction(txn=draft, actor=None, at=now).transaction
             request_payment(
@@ -88,9 +98,17 @@ def demo_like(world):
                                                   name="Procuration fee")
         for _ in range(2):
             draft = ledger.create_transaction(
-                account=account, lender=lender, classification=Classification.INVOICE, actor=None, at=now,
-                type=procuration, lines=[ledger.LineData("Procuration fee for the buy-to-let mortgage",
-                                                         Decimal(1), Decimal("4200.00"))],
+                account=account,
+                lender=lender,
+                classification=Classification.INVOICE,
+                actor=None,
+                at=now,
+                data=ledger.TransactionData(
+                    type=procuration,
+                    lines=[
+                        ledger.LineData("Procuration fee for the buy-to-let mortgage", Decimal(1), Decimal("4200.00"))
+                    ],
+                ),
             )
             ledger.post_transaction(txn=draft, actor=None, at=now)
         for number in range(2):

@@ -27,9 +27,15 @@ def fee(tenant, settings, live_server):
         account = ledger.open_account(customer=customer, currency="GBP")
         gateway_services.save_gateway_account(tenant=tenant, provider="sandbox", live=False, secret="sbx_take_1")
         kind = TransactionType.objects.get(tenant=tenant, name="Broker fee")
-        draft = ledger.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                          at=timezone.now(), type=kind,
-                                          lines=[ledger.LineData("Broker fee", Decimal(1), Decimal("150.00"))])
+        draft = ledger.create_transaction(
+            account=account,
+            classification=Classification.INVOICE,
+            actor=None,
+            at=timezone.now(),
+            data=ledger.TransactionData(
+                type=kind, lines=[ledger.LineData("Broker fee", Decimal(1), Decimal("150.00"))]
+            ),
+        )
         return ledger.post_transaction(txn=draft, actor=None, at=draft.issued_at).transaction
 
 

@@ -73,8 +73,13 @@ class TestSeedDemoLeavesTheUsersRecordsAlone:
                                                       email="baxter@user.example", country="GB")
                 account = ledger.open_account(customer=billed, currency="GBP")
                 invoice = ledger.create_transaction(
-                    account=account, classification=Classification.INVOICE, actor=None, at=timezone.now(),
-                    lines=[ledger.LineData("User's own work", Decimal(1), Decimal("70.00"))],
+                    account=account,
+                    classification=Classification.INVOICE,
+                    actor=None,
+                    at=timezone.now(),
+                    data=ledger.TransactionData(
+                        lines=[ledger.LineData("User's own work", Decimal(1), Decimal("70.00"))]
+                    ),
                 )
                 ledger.post_transaction(txn=invoice, actor=None, at=timezone.now())
                 create_obligation(

@@ -66,9 +66,13 @@ class TestConnectionDroppedDuringPosting:
             with scope(tenant=tenant):
                 invoice = post_invoice(shop, "100.00")
                 card = PaymentMethod.objects.get(tenant=tenant, name="Card")
-                draft = services.create_transaction(account=shop, classification=Classification.PAYMENT,
-                                                    actor=None, at=AT, amount=invoice.total_amount,
-                                                    payment_method=card)
+                draft = services.create_transaction(
+                    account=shop,
+                    classification=Classification.PAYMENT,
+                    actor=None,
+                    at=AT,
+                    data=services.TransactionData(amount=invoice.total_amount, payment_method=card),
+                )
                 balance_before = Account.objects.get(pk=shop.pk).balance
 
             error = posting_killed_while_it_waits(draft, invoice)

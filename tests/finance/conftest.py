@@ -50,26 +50,21 @@ def line(price, *, quantity="1", description="Service", **kwargs):
 
 
 def post_invoice(account, price, *, at=AT, due_on=None, actor=None):
-    draft = services.create_transaction(
-        account=account, classification=Classification.INVOICE, actor=actor, at=at, lines=[line(price)],
-        due_on=due_on,
-    )
+    draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=actor, at=at,
+                                        data=services.TransactionData(lines=[line(price)], due_on=due_on))
     return services.post_transaction(txn=draft, actor=actor, at=at).transaction
 
 
 def post_payment(account, amount, method, *, at=AT, targets=(), actor=None):
-    draft = services.create_transaction(
-        account=account, classification=Classification.PAYMENT, actor=actor, at=at, amount=D(amount),
-        payment_method=method, targets=targets,
-    )
+    draft = services.create_transaction(account=account, classification=Classification.PAYMENT, actor=actor, at=at,
+                                        data=services.TransactionData(amount=D(amount), payment_method=method,
+                                                                      targets=targets))
     return services.post_transaction(txn=draft, actor=actor, at=at).transaction
 
 
 def post_credit_note(account, price, *, at=AT, targets=(), actor=None):
-    draft = services.create_transaction(
-        account=account, classification=Classification.CREDIT_NOTE, actor=actor, at=at, lines=[line(price)],
-        targets=targets,
-    )
+    draft = services.create_transaction(account=account, classification=Classification.CREDIT_NOTE, actor=actor, at=at,
+                                        data=services.TransactionData(lines=[line(price)], targets=targets))
     return services.post_transaction(txn=draft, actor=actor, at=at).transaction
 
 

@@ -46,8 +46,8 @@ class TestCancelInvoice:
         assert FinancialTransaction.objects.filter(classification=Classification.INVOICE_CANCELLATION).count() == 1
 
     def test_a_draft_cannot_be_cancelled(self, account):
-        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                            at=AT, lines=[services.LineData("x", D(1), D(5))])
+        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None, at=AT,
+                                            data=services.TransactionData(lines=[services.LineData("x", D(1), D(5))]))
 
         with pytest.raises(ActionNotAllowed, match="only a posted one can be cancelled"):
             services.cancel_invoice(invoice=draft, actor=None, at=AT)
@@ -319,8 +319,13 @@ class TestIssueReasonsAndTypes:
     def test_credit_notes_and_refunds_take_an_issue_reason(self, account, card_refund, ledger):
         goodwill = IssueReason.objects.get(tenant=ledger, text="Goodwill gesture")
 
-        note = services.create_transaction(account=account, classification=Classification.CREDIT_NOTE, actor=None,
-                                           at=AT, lines=[line("5.00")], issue_reason=goodwill)
+        note = services.create_transaction(
+            account=account,
+            classification=Classification.CREDIT_NOTE,
+            actor=None,
+            at=AT,
+            data=services.TransactionData(lines=[line("5.00")], issue_reason=goodwill),
+        )
         refund = services.refund(account=account, amount="5.00", refund_method=card_refund, actor=None, at=AT,
                                  issue_reason=goodwill).transaction
 
@@ -331,7 +336,7 @@ class TestIssueReasonsAndTypes:
 
         with pytest.raises(ValidationError) as refused:
             services.create_transaction(account=account, classification=Classification.INVOICE, actor=None, at=AT,
-                                        lines=[line("5.00")], issue_reason=goodwill)
+                                        data=services.TransactionData(lines=[line("5.00")], issue_reason=goodwill))
 
         assert refused.value.message_dict == {
             "issue_reason": ["Only credit notes, refunds, cancellations and write-offs have an issue reason."]}

@@ -48,8 +48,8 @@ class TestFinanceAdmin:
         from finance import services
         from finance.models import Classification
 
-        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                            at=AT, lines=[line("10.00")])
+        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None, at=AT,
+                                            data=services.TransactionData(lines=[line("10.00")]))
 
         support_client.post(change_url(draft), tamper(draft))
 

@@ -156,9 +156,8 @@ class TestFifoReadsInBatches:
         counts = []
         for target, open_invoices in ((account, 3), (second_account, 300)):
             bulk_open_invoices(target, open_invoices)
-            draft = services.create_transaction(
-                account=target, classification="payment", actor=None, at=AT, amount=D("20.00"), payment_method=card
-            )
+            draft = services.create_transaction(account=target, classification="payment", actor=None, at=AT,
+                                                data=services.TransactionData(amount=D("20.00"), payment_method=card))
             with CaptureQueriesContext(connection) as queries:
                 services.post_transaction(txn=draft, actor=None, at=AT)
             counts.append(len(queries))

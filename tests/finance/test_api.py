@@ -56,7 +56,7 @@ def theirs(other_tenant, other_customer):
 
 def draft_invoice(account, price="10.00"):
     return services.create_transaction(account=account, classification=Classification.INVOICE, actor=None, at=AT,
-                                       lines=[line(price)])
+                                       data=services.TransactionData(lines=[line(price)]))
 
 
 @pytest.mark.django_db

@@ -22,8 +22,11 @@ def post_payments_concurrently(tenant, account, method, amount) -> list[BaseExce
         try:
             with scope(tenant=tenant):
                 draft = services.create_transaction(
-                    account=account, classification=Classification.PAYMENT, actor=None, at=AT, amount=amount,
-                    payment_method=method,
+                    account=account,
+                    classification=Classification.PAYMENT,
+                    actor=None,
+                    at=AT,
+                    data=services.TransactionData(amount=amount, payment_method=method),
                 )
                 barrier.wait(timeout=30)
                 services.post_transaction(txn=draft, actor=None, at=AT)
@@ -60,8 +63,13 @@ class TestConcurrentPostings:
 
         errors = post_payments_concurrently(ledger, account, method, Decimal("20.00"))
         for _ in range(PAYMENTS):
-            draft = services.create_transaction(account=second_account, classification=Classification.PAYMENT,
-                                                actor=None, at=AT, amount=Decimal("20.00"), payment_method=method)
+            draft = services.create_transaction(
+                account=second_account,
+                classification=Classification.PAYMENT,
+                actor=None,
+                at=AT,
+                data=services.TransactionData(amount=Decimal("20.00"), payment_method=method),
+            )
             services.post_transaction(txn=draft, actor=None, at=AT)
 
         assert errors == []

@@ -79,8 +79,12 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(target=drafts, index=st.integers(0, 3), amount=amounts)
     def draft_invoice(self, index, amount):
         return self.attempt(
-            services.create_transaction, account=self.account(index), classification=Classification.INVOICE,
-            actor=None, at=self.now(), lines=[services.LineData("Fee", Decimal(1), amount)],
+            services.create_transaction,
+            account=self.account(index),
+            classification=Classification.INVOICE,
+            actor=None,
+            at=self.now(),
+            data=services.TransactionData(lines=[services.LineData("Fee", Decimal(1), amount)]),
         )
 
     @rule(target=drafts, index=st.integers(0, 3), amount=amounts, for_invoice=st.booleans(), data=st.data())
@@ -93,11 +97,11 @@ class LedgerMachine(RuleBasedStateMachine):
         if classification == Classification.PAYMENT:
             return self.attempt(
                 services.create_transaction, account=account, classification=classification, actor=None,
-                at=self.now(), amount=amount, payment_method=self.card, targets=targets,
+                at=self.now(), data=services.TransactionData(amount=amount, payment_method=self.card, targets=targets),
             )
         return self.attempt(
             services.create_transaction, account=account, classification=classification, actor=None, at=self.now(),
-            lines=[services.LineData("Credit", Decimal(1), amount)], targets=targets,
+            data=services.TransactionData(lines=[services.LineData("Credit", Decimal(1), amount)], targets=targets),
         )
 
     @rule(target=invoices, draft=drafts)

@@ -40,8 +40,12 @@ def fee_type(tenant, name):
 
 def post_fee(account, name, price, *, lender=None):
     draft = services.create_transaction(
-        account=account, classification=Classification.INVOICE, actor=None, at=timezone.now(),
-        type=fee_type(account.tenant, name), lender=lender, lines=[line(price, description=name)],
+        account=account,
+        classification=Classification.INVOICE,
+        actor=None,
+        at=timezone.now(),
+        lender=lender,
+        data=services.TransactionData(type=fee_type(account.tenant, name), lines=[line(price, description=name)]),
     )
     return services.post_transaction(txn=draft, actor=None, at=draft.issued_at).transaction
 
@@ -118,8 +122,11 @@ class TestBooking:
     def test_a_customers_payment_is_never_allocated_to_a_lenders_fee(self, gbp, lender, procuration):
         broker = post_fee(gbp, "Broker fee", "150.00")
         payment = services.create_posted_transaction(
-            account=gbp, classification=Classification.PAYMENT, actor=None, at=timezone.now(), amount="500.00",
-            payment_method=_card(gbp),
+            account=gbp,
+            classification=Classification.PAYMENT,
+            actor=None,
+            at=timezone.now(),
+            data=services.TransactionData(amount="500.00", payment_method=_card(gbp)),
         ).transaction
 
         assert list(Allocation.objects.values_list("debit_id", "amount")) == [(broker.pk, D("150.00"))]
@@ -166,9 +173,13 @@ class TestTheCustomerIsNeverAsked:
 
     def test_an_old_provider_fee_on_the_customers_own_account_is_refused_as_well(self, gbp, customer):
         # Booked before fees due from lenders had accounts of their own: still never asked of the customer.
-        draft = services.create_transaction(account=gbp, classification=Classification.INVOICE, actor=None,
-                                            at=timezone.now(), type=fee_type(gbp.tenant, "Broker fee"),
-                                            lines=[line("90.00")])
+        draft = services.create_transaction(
+            account=gbp,
+            classification=Classification.INVOICE,
+            actor=None,
+            at=timezone.now(),
+            data=services.TransactionData(type=fee_type(gbp.tenant, "Broker fee"), lines=[line("90.00")]),
+        )
         FinancialTransaction.objects.filter(pk=draft.pk).update(type=fee_type(gbp.tenant, "Procuration fee"))
         old = services.post_transaction(txn=FinancialTransaction.objects.get(pk=draft.pk), actor=None,
                                         at=timezone.now()).transaction

@@ -34,8 +34,12 @@ def issue_column(txn_id: int, column: str) -> str:
 class TestIssueReasonsMigration:
     def test_the_free_text_reason_of_a_posted_transaction_is_kept_as_its_issue_note(self, account, card):
         payment = services.create_posted_transaction(
-            account=account, classification=Classification.PAYMENT, actor=None, at=AT, amount="10.00",
-            payment_method=card, issue_note="Customer phoned to cancel").transaction
+            account=account,
+            classification=Classification.PAYMENT,
+            actor=None,
+            at=AT,
+            data=services.TransactionData(amount="10.00", payment_method=card, issue_note="Customer phoned to cancel"),
+        ).transaction
 
         issue_reasons, before_them = finance_migration("_issue_reasons")
 

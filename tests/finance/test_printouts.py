@@ -25,12 +25,12 @@ def pdf_text(content: bytes) -> str:
 @pytest.fixture
 def invoice(account, ledger):
     standard = TaxRate.objects.get(tenant=ledger, name="Standard")
-    draft = services.create_transaction(
-        account=account, classification=Classification.INVOICE, actor=None, at=AT, lines=[
+    draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None, at=AT,
+                                        data=services.TransactionData(lines=[
             line("100.00", quantity="2", description="Annual policy review", tax_rate=standard,
                  discount_percent=D("10")),
             line("45.50", description="Document handling"),
-        ])
+        ]))
     return services.post_transaction(txn=draft, actor=None, at=AT).transaction
 
 
@@ -86,8 +86,13 @@ class TestOtherPrintouts:
         assert "Annual policy review" in text and "€261.50" in text
 
     def test_a_credit_note(self, account, staff_client):
-        draft = services.create_transaction(account=account, classification=Classification.CREDIT_NOTE, actor=None,
-                                            at=AT, lines=[line("12.00", description="Goodwill")])
+        draft = services.create_transaction(
+            account=account,
+            classification=Classification.CREDIT_NOTE,
+            actor=None,
+            at=AT,
+            data=services.TransactionData(lines=[line("12.00", description="Goodwill")]),
+        )
         note = services.post_transaction(txn=draft, actor=None, at=AT).transaction
 
         text = pdf_text(staff_client.get(printout_url(note, "?format=pdf")).content)
@@ -129,8 +134,8 @@ class TestSendPrintout:
         assert client.get(reverse("finance:printout_public", args=[token])).status_code == 404
 
     def test_a_draft_is_not_sent(self, account, staff_client, tenant):
-        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                            at=AT, lines=[line("5.00")])
+        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None, at=AT,
+                                            data=services.TransactionData(lines=[line("5.00")]))
 
         staff_client.post(reverse("finance:transaction_printout_send", args=[draft.pk]))
 
@@ -196,9 +201,13 @@ class TestIssueReasonsAndTotalWithoutTaxOnPrintouts:
 
     def test_a_credit_note_prints_its_issue_reason(self, account, staff_client, ledger):
         goodwill = IssueReason.objects.get(tenant=ledger, text="Goodwill gesture")
-        draft = services.create_transaction(account=account, classification=Classification.CREDIT_NOTE, actor=None,
-                                            at=AT, lines=[line("12.00", description="Goodwill")],
-                                            issue_reason=goodwill)
+        draft = services.create_transaction(
+            account=account,
+            classification=Classification.CREDIT_NOTE,
+            actor=None,
+            at=AT,
+            data=services.TransactionData(lines=[line("12.00", description="Goodwill")], issue_reason=goodwill),
+        )
 
         text = pdf_text(staff_client.get(printout_url(draft, "?format=pdf")).content)
 

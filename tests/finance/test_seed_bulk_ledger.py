@@ -33,8 +33,13 @@ class TestSeedBulkLedger:
             assert not rows.filter(Q(classification="invoice_cancellation") & Q(related__isnull=True)).exists()
 
             account = Account.objects.filter(tenant=ledger, kind="customer").first()
-            posted = services.create_posted_transaction(account=account, classification=Classification.INVOICE,
-                                                        actor=None, at=AT, lines=[line("5.00")]).transaction
+            posted = services.create_posted_transaction(
+                account=account,
+                classification=Classification.INVOICE,
+                actor=None,
+                at=AT,
+                data=services.TransactionData(lines=[line("5.00")]),
+            ).transaction
             assert posted.number == "INV-000101"
 
     def test_refuses_to_seed_the_same_tenant_twice(self, ledger):

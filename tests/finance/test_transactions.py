@@ -25,9 +25,16 @@ class TestCreateTransaction:
         vat = TaxRate.objects.create(tenant=account.tenant, name="VAT 19", percent=D(19))
 
         draft = services.create_transaction(
-            account=account, classification=Classification.INVOICE, actor=None, at=AT,
-            lines=[line("45.50", quantity="2", discount_percent=D(15), tax_rate=vat),
-                   line("120.00", discount_amount=D(20), tax_rate=vat)],
+            account=account,
+            classification=Classification.INVOICE,
+            actor=None,
+            at=AT,
+            data=services.TransactionData(
+                lines=[
+                    line("45.50", quantity="2", discount_percent=D(15), tax_rate=vat),
+                    line("120.00", discount_amount=D(20), tax_rate=vat),
+                ]
+            ),
         )
 
         assert draft.state == TransactionState.DRAFT
@@ -61,7 +68,8 @@ class TestCreateTransaction:
     )
     def test_bad_input_names_the_field_and_saves_nothing(self, account, kwargs, errors):
         with pytest.raises(ValidationError) as raised:
-            services.create_transaction(account=account, actor=None, at=AT, **kwargs)
+            services.create_transaction(account=account, classification=kwargs.pop("classification"), actor=None, at=AT,
+                                        data=services.TransactionData(**kwargs))
 
         assert raised.value.message_dict == errors
         assert FinancialTransaction.objects.count() == 0
@@ -69,11 +77,17 @@ class TestCreateTransaction:
 
     def test_a_back_office_code_is_unique_per_tenant(self, account, second_account, card):
         services.create_transaction(account=account, classification=Classification.PAYMENT, actor=None, at=AT,
-                                    amount="5", payment_method=card, back_office_code="BO-1")
+                                    data=services.TransactionData(amount="5", payment_method=card,
+                                                                  back_office_code="BO-1"))
 
         with pytest.raises(ValidationError) as raised:
-            services.create_transaction(account=second_account, classification=Classification.PAYMENT, actor=None,
-                                        at=AT, amount="5", payment_method=card, back_office_code="BO-1")
+            services.create_transaction(
+                account=second_account,
+                classification=Classification.PAYMENT,
+                actor=None,
+                at=AT,
+                data=services.TransactionData(amount="5", payment_method=card, back_office_code="BO-1"),
+            )
 
         assert raised.value.message_dict == {"back_office_code": ["The back-office code “BO-1” is already used."]}
 
@@ -81,9 +95,13 @@ class TestCreateTransaction:
         services.change_account_state(account=account, action="terminate", actor=None, at=AT)
 
         with pytest.raises(ActionNotAllowed, match="terminated; it accepts no new transactions"):
-            services.create_transaction(account=Account.objects.get(pk=account.pk),
-                                        classification=Classification.PAYMENT, actor=None, at=AT, amount="5",
-                                        payment_method=card)
+            services.create_transaction(
+                account=Account.objects.get(pk=account.pk),
+                classification=Classification.PAYMENT,
+                actor=None,
+                at=AT,
+                data=services.TransactionData(amount="5", payment_method=card),
+            )
 
     def test_a_suspended_account_accepts_payments_but_no_invoices(self, account, card):
         services.change_account_state(account=account, action="suspend", actor=None, at=AT)
@@ -114,8 +132,8 @@ class TestPostTransaction:
         assert Account.objects.get(pk=account.pk).balance == D("70.00")
 
     def test_a_rolled_back_posting_leaves_no_gap_in_the_numbers(self, account):
-        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                            at=AT, lines=[line("10")])
+        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None, at=AT,
+                                            data=services.TransactionData(lines=[line("10")]))
         with pytest.raises(RuntimeError), transaction.atomic():
             services.post_transaction(txn=draft, actor=None, at=AT)
             raise RuntimeError("the caller fails after posting")
@@ -131,8 +149,8 @@ class TestPostTransaction:
         assert Account.objects.get(pk=account.pk).balance == D("10.00")
 
     def test_a_user_due_date_outside_the_rule_is_refused_at_posting(self, account):
-        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                            at=AT, lines=[line("10")], due_on=date(2026, 6, 19))
+        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None, at=AT,
+                                            data=services.TransactionData(lines=[line("10")], due_on=date(2026, 6, 19)))
 
         with pytest.raises(ValidationError) as raised:
             services.post_transaction(txn=draft, actor=None, at=AT + timedelta(days=3))
@@ -146,8 +164,8 @@ class TestPostTransaction:
 @pytest.mark.django_db
 class TestRejectAndEdit:
     def test_a_draft_is_rejected_with_a_reason(self, account):
-        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                            at=AT, lines=[line("10")])
+        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None, at=AT,
+                                            data=services.TransactionData(lines=[line("10")]))
         reason = RejectionReason.objects.get(tenant=account.tenant, text="Duplicate")
 
         rejected = services.reject_transaction(txn=draft, reason=reason, actor=None, at=AT)
@@ -157,8 +175,8 @@ class TestRejectAndEdit:
         assert [e.action for e in rejected.events.all()] == ["create", "reject"]
 
     def test_rejecting_without_a_reason_is_refused(self, account):
-        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                            at=AT, lines=[line("10")])
+        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None, at=AT,
+                                            data=services.TransactionData(lines=[line("10")]))
 
         with pytest.raises(ValidationError) as raised:
             services.reject_transaction(txn=draft, reason=None, actor=None, at=AT)
@@ -166,10 +184,11 @@ class TestRejectAndEdit:
         assert raised.value.message_dict == {"reason": ["Choose the reason for rejecting it."]}
 
     def test_a_draft_is_edited_keeping_its_reference(self, account):
-        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                            at=AT, lines=[line("10")], back_office_code="X-1")
+        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None, at=AT,
+                                            data=services.TransactionData(lines=[line("10")], back_office_code="X-1"))
 
-        edited = services.update_draft(txn=draft, actor=None, at=AT, lines=[line("20"), line("5")])
+        edited = services.update_draft(txn=draft, actor=None, at=AT,
+                                       changes=services.DraftChanges(lines=[line("20"), line("5")]))
 
         assert edited.reference_number == draft.reference_number
         assert edited.total_amount == D("25.00")
@@ -181,7 +200,7 @@ class TestRejectAndEdit:
         reason = RejectionReason.objects.get(tenant=account.tenant, text="Duplicate")
 
         with pytest.raises(ActionNotAllowed):
-            services.update_draft(txn=invoice, actor=None, at=AT, lines=[line("20")])
+            services.update_draft(txn=invoice, actor=None, at=AT, changes=services.DraftChanges(lines=[line("20")]))
         with pytest.raises(ActionNotAllowed):
             services.reject_transaction(txn=invoice, reason=reason, actor=None, at=AT)
 

@@ -50,7 +50,7 @@ def fresh(obj):
 
 def draft_invoice(account, price="10.00"):
     return services.create_transaction(account=account, classification=Classification.INVOICE, actor=None, at=AT,
-                                       lines=[line(price)])
+                                       data=services.TransactionData(lines=[line(price)]))
 
 
 def invoice_form(account, *lines, **extra):
@@ -964,9 +964,9 @@ class TestIssueReasonsOnPages:
         assert FinancialTransaction.objects.get().issue_reason == error
 
     def test_the_issue_note_is_shown_beside_the_reason(self, staff_client, account, card):
-        payment = services.create_transaction(account=account, classification=Classification.PAYMENT, actor=None,
-                                              at=AT, amount="10.00", payment_method=card,
-                                              issue_note="Customer phoned to cancel")
+        payment = services.create_transaction(account=account, classification=Classification.PAYMENT, actor=None, at=AT,
+                                              data=services.TransactionData(amount="10.00", payment_method=card,
+                                                                            issue_note="Customer phoned to cancel"))
 
         page = staff_client.get(detail_url(payment)).text
 
@@ -974,9 +974,15 @@ class TestIssueReasonsOnPages:
 
     def test_an_invoice_shows_its_total_without_tax(self, staff_client, account, ledger):
         standard = TaxRate.objects.get(name="Standard")
-        draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                            at=AT, lines=[line("100.00", quantity="2", tax_rate=standard,
-                                                               discount_percent=D("10")), line("45.50")])
+        draft = services.create_transaction(
+            account=account,
+            classification=Classification.INVOICE,
+            actor=None,
+            at=AT,
+            data=services.TransactionData(
+                lines=[line("100.00", quantity="2", tax_rate=standard, discount_percent=D("10")), line("45.50")]
+            ),
+        )
 
         page = staff_client.get(detail_url(draft)).text
 

@@ -34,8 +34,13 @@ D = Decimal
 
 def make_invoice(account, *, post=True):
     draft = ledger_services.create_transaction(
-        account=account, classification=Classification.INVOICE, actor=None, at=timezone.now(),
-        lines=[line("80.00", description="Broker fee"), line("20.00", quantity="2", description="Document check")],
+        account=account,
+        classification=Classification.INVOICE,
+        actor=None,
+        at=timezone.now(),
+        data=ledger_services.TransactionData(
+            lines=[line("80.00", description="Broker fee"), line("20.00", quantity="2", description="Document check")]
+        ),
     )
     if not post:
         return draft
@@ -103,9 +108,17 @@ class TestSending:
             Customer.objects.filter(pk=customer.pk).update(email="")
         invoice = make_invoice(gbp, post=case != "draft")
         if case == "paid":
-            ledger_services.post_transaction(txn=ledger_services.create_transaction(
-                account=gbp, classification=Classification.PAYMENT, actor=None, at=timezone.now(),
-                amount=D("120.00"), payment_method=card, targets=[invoice]), actor=None, at=timezone.now())
+            ledger_services.post_transaction(
+                txn=ledger_services.create_transaction(
+                    account=gbp,
+                    classification=Classification.PAYMENT,
+                    actor=None,
+                    at=timezone.now(),
+                    data=ledger_services.TransactionData(amount=D("120.00"), payment_method=card, targets=[invoice]),
+                ),
+                actor=None,
+                at=timezone.now(),
+            )
             assert fresh(invoice).open_amount == 0
 
         with pytest.raises(ValidationError) as refused:

@@ -21,8 +21,13 @@ pytestmark = pytest.mark.django_db
 
 
 def post_invoice(account, price, at=AT):
-    draft = ledger_services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                               at=at, lines=[ledger_services.LineData("Service", D(1), D(price))])
+    draft = ledger_services.create_transaction(
+        account=account,
+        classification=Classification.INVOICE,
+        actor=None,
+        at=at,
+        data=ledger_services.TransactionData(lines=[ledger_services.LineData("Service", D(1), D(price))]),
+    )
     return ledger_services.post_transaction(txn=draft, actor=None, at=at).transaction
 
 

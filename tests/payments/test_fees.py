@@ -19,9 +19,16 @@ from tests.helpers import assert_404_for_other_tenant
 
 def post_fee(account, name, price, *, lender=None):
     kind = TransactionType.objects.get(tenant=account.tenant, classification=Classification.INVOICE, name=name)
-    draft = ledger_services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                      at=timezone.now(), type=kind, lender=lender,
-                                      lines=[ledger_services.LineData(name, Decimal(1), Decimal(price))])
+    draft = ledger_services.create_transaction(
+        account=account,
+        classification=Classification.INVOICE,
+        actor=None,
+        at=timezone.now(),
+        lender=lender,
+        data=ledger_services.TransactionData(
+            type=kind, lines=[ledger_services.LineData(name, Decimal(1), Decimal(price))]
+        ),
+    )
     return ledger_services.post_transaction(txn=draft, actor=None, at=draft.issued_at).transaction
 
 
@@ -84,9 +91,13 @@ class TestTakePaymentRefusals:
 
     def test_an_ordinary_invoice_is_not_a_fee(self, ledger, customer, cashier):
         account = ledger_services.open_account(customer=customer, currency="EUR")
-        draft = ledger_services.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
-                                          at=timezone.now(),
-                                          lines=[ledger_services.LineData("x", Decimal(1), Decimal(5))])
+        draft = ledger_services.create_transaction(
+            account=account,
+            classification=Classification.INVOICE,
+            actor=None,
+            at=timezone.now(),
+            data=ledger_services.TransactionData(lines=[ledger_services.LineData("x", Decimal(1), Decimal(5))]),
+        )
         invoice = ledger_services.post_transaction(txn=draft, actor=None, at=draft.issued_at).transaction
 
         assert cashier.get(reverse("payments:take_payment", args=[invoice.pk])).status_code == 404

@@ -39,7 +39,7 @@ def line(price, *, quantity="1", description="Service", **kwargs):
 
 def post(account, classification, when, **values):
     draft = services.create_transaction(account=account, classification=classification, actor=None, at=when,
-                                        **values)
+                                        data=services.TransactionData(**values))
     return services.post_transaction(txn=draft, actor=None, at=when).transaction
 
 

@@ -131,12 +131,22 @@ class TestDailyFigures:
 
     def test_only_postings_count_and_each_once(self, ledger, book):
         before = figures(ledger)
-        draft = services.create_transaction(account=book["eur"], classification=Classification.INVOICE, actor=None,
-                                            at=at(5, 28), lines=[line("9.00")])
+        draft = services.create_transaction(
+            account=book["eur"],
+            classification=Classification.INVOICE,
+            actor=None,
+            at=at(5, 28),
+            data=services.TransactionData(lines=[line("9.00")]),
+        )
         services.reject_transaction(txn=draft, reason=RejectionReason.objects.filter(tenant=ledger).first(),
                                     actor=None, at=at(5, 28))
-        services.create_transaction(account=book["eur"], classification=Classification.INVOICE, actor=None,
-                                    at=at(5, 28), lines=[line("11.00")])
+        services.create_transaction(
+            account=book["eur"],
+            classification=Classification.INVOICE,
+            actor=None,
+            at=at(5, 28),
+            data=services.TransactionData(lines=[line("11.00")]),
+        )
         # a posted transaction's open amount changes as allocations come and go: it is still counted once
         FinancialTransaction.objects.filter(pk=book["inv_d"].pk).update(open_amount=D("119.00"))
 

@@ -144,8 +144,12 @@ def world(tenant, settings):
 
     with scope(tenant=tenant):
         world.draft_payment = ledger.create_transaction(
-            account=world.account, classification=Classification.PAYMENT, actor=None, at=timezone.now(),
-            amount="5.00", payment_method=world.cash)
+            account=world.account,
+            classification=Classification.PAYMENT,
+            actor=None,
+            at=timezone.now(),
+            data=ledger.TransactionData(amount="5.00", payment_method=world.cash),
+        )
     return world
 
 

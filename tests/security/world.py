@@ -67,8 +67,13 @@ class World:
 def _fee(account: Account) -> FinancialTransaction:
     kind = TransactionType.objects.get(tenant=account.tenant, classification=Classification.INVOICE, name="Broker fee")
     draft = ledger_services.create_transaction(
-        account=account, classification=Classification.INVOICE, actor=None, at=timezone.now(), type=kind,
-        lines=[ledger_services.LineData("Broker fee", Decimal(1), Decimal("150.00"))],
+        account=account,
+        classification=Classification.INVOICE,
+        actor=None,
+        at=timezone.now(),
+        data=ledger_services.TransactionData(
+            type=kind, lines=[ledger_services.LineData("Broker fee", Decimal(1), Decimal("150.00"))]
+        ),
     )
     return ledger_services.post_transaction(txn=draft, actor=None, at=draft.issued_at).transaction
 

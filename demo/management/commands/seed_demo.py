@@ -78,13 +78,21 @@ def seed_ledger(*, tenant: Tenant, customers: list[Customer]) -> None:
         start = now - timedelta(days=60 - 10 * index)
         for days, description, price in ((0, "Annual policy fee", "240.00"), (20, "Arrangement fee", "95.50")):
             draft = ledger.create_transaction(
-                account=account, classification=Classification.INVOICE, actor=None, at=start + timedelta(days=days),
-                lines=[ledger.LineData(description, Decimal(1), Decimal(price))],
+                account=account,
+                classification=Classification.INVOICE,
+                actor=None,
+                at=start + timedelta(days=days),
+                data=ledger.TransactionData(lines=[ledger.LineData(description, Decimal(1), Decimal(price))]),
             )
             ledger.post_transaction(txn=draft, actor=None, at=start + timedelta(days=days))
         payment = ledger.create_transaction(
-            account=account, classification=Classification.PAYMENT, actor=None, at=start + timedelta(days=25),
-            amount=Decimal("150.00") + 50 * index, payment_method=card, external_reference=f"DEMO-{index + 1}",
+            account=account,
+            classification=Classification.PAYMENT,
+            actor=None,
+            at=start + timedelta(days=25),
+            data=ledger.TransactionData(
+                amount=Decimal("150.00") + 50 * index, payment_method=card, external_reference=f"DEMO-{index + 1}"
+            ),
         )
         ledger.post_transaction(txn=payment, actor=None, at=start + timedelta(days=25))
         if index == 0:
@@ -92,8 +100,13 @@ def seed_ledger(*, tenant: Tenant, customers: list[Customer]) -> None:
             fee_type = TransactionType.objects.get(tenant=tenant, classification=Classification.INVOICE,
                                                    name="Broker fee")
             fee = ledger.create_transaction(
-                account=account, classification=Classification.INVOICE, actor=None, at=now, type=fee_type,
-                lines=[ledger.LineData("Broker fee", Decimal(1), Decimal("150.00"))],
+                account=account,
+                classification=Classification.INVOICE,
+                actor=None,
+                at=now,
+                data=ledger.TransactionData(
+                    type=fee_type, lines=[ledger.LineData("Broker fee", Decimal(1), Decimal("150.00"))]
+                ),
             )
             ledger.post_transaction(txn=fee, actor=None, at=now)
             seed_lender_fee(account=account, at=now)
@@ -107,8 +120,14 @@ def seed_lender_fee(*, account: Account, at) -> None:
     fee_type = TransactionType.objects.get(tenant=account.tenant, classification=Classification.INVOICE,
                                            name="Procuration fee")
     fee = ledger.create_transaction(
-        account=account, lender=lender, classification=Classification.INVOICE, actor=None, at=at, type=fee_type,
-        lines=[ledger.LineData("Procuration fee", Decimal(1), Decimal("420.00"))],
+        account=account,
+        lender=lender,
+        classification=Classification.INVOICE,
+        actor=None,
+        at=at,
+        data=ledger.TransactionData(
+            type=fee_type, lines=[ledger.LineData("Procuration fee", Decimal(1), Decimal("420.00"))]
+        ),
     )
     ledger.post_transaction(txn=fee, actor=None, at=at)
 
