@@ -9,7 +9,10 @@ EMBEDDED := $(PY) -m config.embedded --
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test lint bench faults clean
+.PHONY: install system run test check lint docs bench faults clean
+
+# Test processes: pytest-xdist workers, one per core of a 2-core machine. ARGS="-n 0" runs in one.
+WORKERS ?= 2
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -27,9 +30,25 @@ run: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	@$(MAKE) --no-print-directory docs
 
-test: lint
-	$(EMBEDDED) $(PY) -m pytest $(ARGS)
+# The documentation site (mkdocs-material) into var/site; any warning (a broken link, a page missing
+# from the navigation) fails it.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+# Chromium, Pango and wrk from Debian when the machine lacks them (installed as root, else the command is shown).
+system:
+	bin/system-packages
+
+# Everything, on a fresh test database.
+test: lint system
+	$(EMBEDDED) $(PY) -m pytest -n $(WORKERS) --create-db $(ARGS)
+
+# The loop to run many times an hour: lint, then every test but the browser, worker and fault tests, on
+# test databases kept between runs (migrations still apply). `make check ARGS=--lf` reruns the failures.
+check: lint
+	$(EMBEDDED) $(PY) -m pytest -n $(WORKERS) --reuse-db -m "not browser and not worker" --ignore=tests/faults $(ARGS)
 
 # The fault suite (tests/faults) at a larger scale; `make test` runs the same cases at scale 1.
 faults: install
@@ -39,7 +58,7 @@ faults: install
 # Benchmarks print JSON lines; they are not part of `make test`. `make bench BENCH=tests/bench/bench_pages.py`
 # runs one file.
 BENCH ?= tests/bench
-bench: install
+bench: install system
 	$(EMBEDDED) env DULY_TEST_DATABASE=test_duly_bench $(PY) -m pytest $(BENCH) -q -s -p no:warnings \
 		-o python_files='bench_*.py' -o python_functions='bench_*' $(ARGS)
 

@@ -2,7 +2,8 @@
 
 ``DULY_ENV`` is ``development`` (the default), ``test`` or ``production``. Production refuses to
 start while a secret it needs is missing; development and tests fall back to safe local defaults
-and to embedded PostgreSQL and Redis (see ``config.embedded``).
+but every environment names its PostgreSQL and Redis (``DATABASE_URL``, ``REDIS_URL``); ``config.embedded``
+starts local ones for development and tests.
 """
 
 from __future__ import annotations
@@ -124,26 +125,26 @@ TEMPLATES = [
 ]
 
 
-def _database_url() -> str:
-    from config import embedded
+def _server_url(name: str) -> str:
+    """A server's URL from the environment. Importing the settings never starts a server: ``make run``
+    and ``make test`` start embedded ones with ``python -m config.embedded -- COMMAND``, which sets both."""
+    url = os.environ.get(name)
+    if not url:
+        raise ImproperlyConfigured(
+            f"{name} is not set. Run Duly through make (make run, make test), or any command through "
+            f"`python -m config.embedded -- COMMAND` to start embedded PostgreSQL and Redis; or set {name}."
+        )
+    return url
 
-    return embedded.database_url()
 
-
-def _redis_url() -> str:
-    from config import embedded
-
-    return embedded.redis_url()
-
-
-DATABASES = {"default": dj_database_url.parse(_database_url(), conn_max_age=60, conn_health_checks=True)}
+DATABASES = {"default": dj_database_url.parse(_server_url("DATABASE_URL"), conn_max_age=60, conn_health_checks=True)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # PostgreSQL's row-level security keeps each tenant-scoped transaction to that tenant's rows (core.rls).
 DATABASES["default"]["ENGINE"] = "config.postgres"
 if os.environ.get("DULY_TEST_DATABASE"):
     # Lets two test runs share one PostgreSQL server without dropping each other's test database.
     DATABASES["default"]["TEST"] = {"NAME": os.environ["DULY_TEST_DATABASE"]}
-REDIS_URL = _redis_url()
+REDIS_URL = _server_url("REDIS_URL")
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -263,11 +264,11 @@ X_FRAME_OPTIONS = "DENY"
 PAY_LOOKUPS_PER_MINUTE = int(os.environ.get("PAY_LOOKUPS_PER_MINUTE", "30"))
 
 if ENV == "test":
-    # Tests share the embedded Redis with a running demo; their own queue keeps the two apart.
-    CELERY_TASK_DEFAULT_QUEUE = "duly-test"
-    if os.environ.get("DULY_TEST_DATABASE"):
-        # Two test runs sharing one Redis keep their workers apart too.
-        CELERY_TASK_DEFAULT_QUEUE = f"duly-test-{os.environ['DULY_TEST_DATABASE']}"
+    # Tests share the embedded Redis with a running demo; their own queue keeps the two apart, and
+    # each run (DULY_TEST_DATABASE) and each pytest-xdist worker has its own queue and cache keys.
+    _run = "-".join(filter(None, [os.environ.get("DULY_TEST_DATABASE"), os.environ.get("PYTEST_XDIST_WORKER")]))
+    CELERY_TASK_DEFAULT_QUEUE = f"duly-test-{_run}" if _run else "duly-test"
+    CACHES["default"]["KEY_PREFIX"] = CELERY_TASK_DEFAULT_QUEUE
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; never in production
 
 if PRODUCTION:

@@ -109,16 +109,24 @@ def set_tenant_logo(*, tenant: Tenant, data: bytes | None) -> Tenant:
 
 @transaction.atomic
 def ensure_default_roles(*, tenant: Tenant) -> dict[str, Role]:
-    """Create the tenant's standard roles and their groups where missing; safe to run twice."""
-    roles = {}
+    """Create the tenant's standard roles and their groups where missing, and give each group exactly its
+    role's permissions; safe to run twice. A handful of queries whatever the number of roles."""
+    roles = {role.key: role for role in Role.objects.filter(tenant=tenant).select_related("group")}
     for key, label in Role.KEYS:
-        role = Role.objects.filter(tenant=tenant, key=key).select_related("group").first()
-        if role is None:
+        if key not in roles:
             group = Group.objects.create(name=f"{tenant.slug}: {label}")
-            role = Role.objects.create(tenant=tenant, key=key, group=group)
-        codenames = ROLE_PERMISSIONS[key]
-        role.group.permissions.set(Permission.objects.filter(content_type__app_label="crm", codename__in=codenames))
-        roles[key] = role
+            roles[key] = Role.objects.create(tenant=tenant, key=key, group=group)
+    permission_ids = dict(Permission.objects.filter(
+        content_type__app_label="crm", codename__in={c for names in ROLE_PERMISSIONS.values() for c in names},
+    ).values_list("codename", "pk"))
+    wanted = {(roles[key].group_id, permission_ids[codename])
+              for key, codenames in ROLE_PERMISSIONS.items() for codename in codenames}
+    through = Group.permissions.through
+    rows = through.objects.filter(group__in=[role.group_id for role in roles.values()])
+    present = set(rows.values_list("group_id", "permission_id"))
+    through.objects.bulk_create(through(group_id=g, permission_id=p) for g, p in wanted - present)
+    for group_id, permission_id in present - wanted:
+        rows.filter(group_id=group_id, permission_id=permission_id).delete()
     return roles
 
 

@@ -42,34 +42,37 @@ def set_up_ledger(*, tenant: Tenant) -> LedgerDefinition:
     existing = LedgerDefinition.objects.filter(tenant=tenant).select_related("due_date_rule").first()
     if existing is not None:
         return existing
-    TaxRate.objects.get_or_create(tenant=tenant, name="Zero", defaults={"percent": Decimal(0)})
-    standard, _ = TaxRate.objects.get_or_create(tenant=tenant, name="Standard", defaults={"percent": Decimal(20)})
-    payment_methods = [PaymentMethod.objects.get_or_create(tenant=tenant, name=n)[0] for n in DEFAULT_PAYMENT_METHODS]
-    refund_methods = [RefundMethod.objects.get_or_create(tenant=tenant, name=n)[0] for n in DEFAULT_REFUND_METHODS]
-    for text in DEFAULT_REJECTION_REASONS:
-        RejectionReason.objects.get_or_create(tenant=tenant, text=text)
-    for text in DEFAULT_ISSUE_REASONS:
-        IssueReason.objects.get_or_create(tenant=tenant, text=text)
+    _missing(TaxRate, tenant, "name", {"Zero": {"percent": Decimal(0)}, "Standard": {"percent": Decimal(20)}})
+    _missing(PaymentMethod, tenant, "name", {name: {} for name in DEFAULT_PAYMENT_METHODS})
+    _missing(RefundMethod, tenant, "name", {name: {} for name in DEFAULT_REFUND_METHODS})
+    _missing(RejectionReason, tenant, "text", {name: {} for name in DEFAULT_REJECTION_REASONS})
+    _missing(IssueReason, tenant, "text", {name: {} for name in DEFAULT_ISSUE_REASONS})
     for classification in Classification:
-        kind, _ = TransactionType.objects.get_or_create(
-            tenant=tenant, classification=classification, name=classification.label,
-            defaults={"is_default": True},
-        )
-        if classification == Classification.PAYMENT:
-            kind.payment_methods.set(payment_methods)
-        if classification == Classification.REFUND:
-            kind.refund_methods.set(refund_methods)
-    for name, payer in (("Broker fee", FeePayer.CUSTOMER), ("Procuration fee", FeePayer.PROVIDER)):
-        TransactionType.objects.get_or_create(
-            tenant=tenant, classification=Classification.INVOICE, name=name, defaults={"fee_payer": payer}
-        )
+        _missing(TransactionType, tenant, "name", {classification.label: {"is_default": True}},
+                 classification=classification)
+    _missing(TransactionType, tenant, "name", {"Broker fee": {"fee_payer": FeePayer.CUSTOMER},
+                                               "Procuration fee": {"fee_payer": FeePayer.PROVIDER}},
+             classification=Classification.INVOICE)
+    types = TransactionType.objects.filter(tenant=tenant)
+    types.get(classification=Classification.PAYMENT, name=Classification.PAYMENT.label).payment_methods.set(
+        PaymentMethod.objects.filter(tenant=tenant, name__in=DEFAULT_PAYMENT_METHODS))
+    types.get(classification=Classification.REFUND, name=Classification.REFUND.label).refund_methods.set(
+        RefundMethod.objects.filter(tenant=tenant, name__in=DEFAULT_REFUND_METHODS))
     rule, _ = DueDateRule.objects.get_or_create(
         tenant=tenant, name="30 days", defaults={"kind": duedates.DAYS_AFTER, "days": 30}
     )
+    standard = TaxRate.objects.get(tenant=tenant, name="Standard")
     product, _ = Product.objects.get_or_create(
         tenant=tenant, code="WRITE-OFF", defaults={"name": "Bad debt write-off", "default_tax_rate": standard}
     )
     return LedgerDefinition.objects.create(tenant=tenant, due_date_rule=rule, default_write_off_product=product)
+
+
+def _missing(model, tenant: Tenant, key: str, defaults: dict[str, dict], **match) -> None:
+    """Create the rows named in ``defaults`` (by ``key``) that the tenant lacks, in one insert."""
+    present = set(model.objects.filter(tenant=tenant, **match, **{f"{key}__in": defaults}).values_list(key, flat=True))
+    model.objects.bulk_create(model(tenant=tenant, **match, **{key: name}, **values)
+                              for name, values in defaults.items() if name not in present)
 
 
 def tenant_created_ledger(*, tenant: Tenant, **kwargs) -> None:

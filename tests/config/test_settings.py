@@ -60,3 +60,19 @@ class TestBrokerTls:
     def test_options_in_the_url_take_precedence(self):
         url = "rediss://cache.example:6380/0?ssl_cert_reqs=none"
         assert self.broker_tls(url) == str({"ssl_cert_reqs": ssl.CERT_NONE})
+
+
+class TestImportingStartsNoServer:
+    """Starting embedded PostgreSQL and Redis is ``config.embedded``'s job alone."""
+
+    def test_without_the_urls_the_settings_refuse_with_the_command_to_run_and_start_nothing(self, tmp_path):
+        clean = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
+
+        result = subprocess.run(
+            [sys.executable, "-c", "import config.settings"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+            env={**clean, "DULY_ENV": "development", "DULY_VAR_DIR": str(tmp_path)},
+        )
+
+        assert result.returncode != 0
+        assert "DATABASE_URL is not set. Run Duly through make (make run, make test)" in result.stderr
+        assert list(tmp_path.iterdir()) == []
