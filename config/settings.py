@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "obligations",
     "reports",
     "demo",
+    "sandbox",
 ]
 
 MIDDLEWARE = [

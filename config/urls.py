@@ -25,5 +25,6 @@ urlpatterns = [
     path("receipts/<str:token>.pdf", gateway_payments.receipt_public, {"as_pdf": True}, name="receipt_public_pdf"),
     path("", include("notifications.urls")),
     path("", include("gateways.urls")),
+    path("", include("sandbox.urls")),
     path("", include("crm.urls")),
 ]

@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from gateways import registry, services
-from gateways.models import GatewayAccount, Purpose, SandboxCheckout, SandboxRefund, WebhookDelivery, all_purposes
+from gateways.models import GatewayAccount, Purpose, WebhookDelivery, all_purposes
 
 
 class GatewayAccountForm(forms.ModelForm):
@@ -78,36 +78,4 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return False
-
-
-class SandboxRefundInline(admin.TabularInline):
-    model = SandboxRefund
-    fields = ["id", "amount_minor", "idempotency_key", "status", "created_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(SandboxCheckout)
-class SandboxCheckoutAdmin(admin.ModelAdmin):
-    """The offline provider's own records, read-only: they change only through the sandbox's pages and API."""
-
-    list_display = ["id", "tenant", "reference", "amount_minor", "currency", "mode", "status", "created_at"]
-    list_filter = ["status", "mode", "currency"]
-    list_select_related = ["tenant"]
-    search_fields = ["id", "reference"]
-    readonly_fields = [f.name for f in SandboxCheckout._meta.fields]
-    inlines = [SandboxRefundInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
         return False

@@ -1,4 +1,4 @@
-"""The Sandbox provider: an offline provider whose server is part of Duly itself (``gateways.sandbox_server``).
+"""The Sandbox provider: an offline provider whose server is part of Duly itself (``sandbox``).
 
 It exists so that the whole product — hosted page, embedded card fields, declines, payments that stay
 processing, refunds and signed webhooks — can be demonstrated and browser-tested with no network. This

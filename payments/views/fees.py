@@ -70,7 +70,7 @@ def _card_fields(request, gateway_account, checkout: Checkout) -> dict:
     """What the page needs to mount the gateway's own card fields (templates/payments/_card_fields.html)."""
     return {
         "provider": gateway_account.provider, "client_token": checkout.client_token,
-        "url": reverse("gateways:sandbox_fields", args=[checkout.client_token])
+        "url": reverse("sandbox:fields", args=[checkout.client_token])
         if gateway_account.provider == Provider.SANDBOX else "",
         "publishable_key": gateway_account.settings.get("publishable_key", ""),
         "integration": not gateway_account.live, "return_url": request.build_absolute_uri(),

@@ -24,11 +24,12 @@ from crm.models import Role
 from finance import services as ledger_services
 from finance.models import Classification, FinancialTransaction
 from gateways import services as gateway_services
-from gateways.models import SandboxCheckout, WebhookDelivery, WebhookOutcome
+from gateways.models import WebhookDelivery, WebhookOutcome
 from notifications.models import DevMail, Notification
 from paylinks.models import PaymentRequest, RequestStatus
 from paylinks.services.requests import request_payment
 from payments.models import GatewayPayment, PaymentStatus, Receipt
+from sandbox.models import SandboxCheckout
 from tests.browser.test_staff_login import SCREENSHOTS
 from tests.conftest import wait_for
 from tests.factories import PASSWORD, UserFactory

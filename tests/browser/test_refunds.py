@@ -15,9 +15,9 @@ from finance import services as ledger_services
 from finance.models import Account, Classification, FinancialTransaction
 from gateways import services as gateway_services
 from gateways.base import CheckoutMode
-from gateways.models import SandboxRefund
 from payments.models import GatewayRefund, RefundStatus
 from payments.services.gateway_payments import refresh_payment, start_payment
+from sandbox.models import SandboxRefund
 from tests.factories import PASSWORD, UserFactory
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"

@@ -11,8 +11,9 @@ from playwright.sync_api import expect
 
 from gateways import services
 from gateways.base import CheckoutMode, CheckoutRequest, Credentials
-from gateways.models import SandboxCheckout, WebhookDelivery
+from gateways.models import WebhookDelivery
 from gateways.sandbox import SandboxGateway
+from sandbox.models import SandboxCheckout
 
 SECRET = "sbx_secret_browser"
 

@@ -15,9 +15,9 @@ from django_scopes import scope
 
 from core import throttle
 from gateways import services as gateway_services
-from gateways.models import SandboxCheckout
 from paylinks.models import PaymentRequest, RequestStatus
 from payments.models import GatewayPayment, PaymentStatus
+from sandbox.models import SandboxCheckout
 from tests.conftest import wait_for
 from tests.faults.invariants import assert_ledger_invariants
 from tests.faults.processes import SCALE

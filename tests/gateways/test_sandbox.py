@@ -37,8 +37,8 @@ from gateways.base import (
     RefundResult,
     WebhookEvent,
 )
-from gateways.models import SandboxCheckout, SandboxRefund
 from gateways.sandbox import SandboxGateway
+from sandbox.models import SandboxCheckout, SandboxRefund
 from tests.gateways.conftest import closed_port_url
 
 SECRET = "sbx_secret_acme_1"

@@ -17,7 +17,7 @@ from finance import services as ledger_services
 from finance.models import Account, Classification, FinancialTransaction, TaxRate, TransactionType
 from finance.printing import printout_token
 from gateways import services as gateway_services
-from gateways.models import GatewayAccount, SandboxCheckout, WebhookDelivery
+from gateways.models import GatewayAccount, WebhookDelivery
 from notifications import services as notification_services
 from notifications.models import DevMail, Notification
 from obligations.models import Instalment, Obligation, PortalLink
@@ -30,6 +30,7 @@ from payments.services.gateway_payments import apply_state
 from payments.services.receipts import receipt_link
 from reports import services as report_services
 from reports.models import Segment
+from sandbox.models import SandboxCheckout
 from tests.factories import CustomerFactory, UserFactory
 
 EVERY_ROLE = [key for key, _ in Role.KEYS]

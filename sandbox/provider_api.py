@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scope
 
 from gateways import services
-from gateways.models import GatewayAccount, SandboxCheckout, SandboxMode
-from gateways.sandbox_server.checkouts import (
+from gateways.models import GatewayAccount
+from sandbox.checkouts import (
     PAY_IN_4_CURRENCIES,
     RequestInvalid,
     create_checkout,
@@ -27,6 +27,7 @@ from gateways.sandbox_server.checkouts import (
     refund_checkout,
     settle_checkout,
 )
+from sandbox.models import SandboxCheckout, SandboxMode
 
 # --- the API -----------------------------------------------------------------------------------------------
 
@@ -150,7 +151,7 @@ def api_checkouts(request: HttpRequest, account: GatewayAccount) -> HttpResponse
     checkout, created = create_checkout(account=account, values=values)
     answer = {"id": checkout.id, "status": checkout.status, "expires_at": _iso(checkout.expires_at)}
     if checkout.mode == SandboxMode.HOSTED_PAGE:
-        answer["url"] = request.build_absolute_uri(reverse("gateways:sandbox_pay", args=[checkout.id]))
+        answer["url"] = request.build_absolute_uri(reverse("sandbox:pay", args=[checkout.id]))
     else:
         answer["client_token"] = checkout.client_token
     return JsonResponse(answer, status=201 if created else 200)

@@ -1,4 +1,4 @@
-"""The Sandbox provider's *server*, served by Duly itself: the API that ``gateways.sandbox`` talks to over
+"""The Sandbox provider's *server*, an app of its own served by Duly: the API that ``gateways.sandbox`` talks to over
 HTTP, the hosted payment page, the embedded card fields, and signed webhooks back into the normal inbox.
 
 It plays a remote provider, so it is written like one: the API authenticates the account secret
@@ -28,19 +28,3 @@ longer be paid (``expired``, ``cancelled``, ``succeeded``); ``data.checkout`` is
 ``data.message`` a sentence for the payer. The message is a hint for the page only (check ``event.origin``):
 the payment is settled by the webhook or by fetching the status, never by the message.
 """
-
-from gateways.sandbox_server.payer_pages import fields, fields_confirm, pay, pay_cancel, pay_settle
-from gateways.sandbox_server.provider_api import api_account, api_checkout, api_checkouts, api_refunds, api_settle
-
-__all__ = [
-    "api_account",
-    "api_checkout",
-    "api_checkouts",
-    "api_refunds",
-    "api_settle",
-    "fields",
-    "fields_confirm",
-    "pay",
-    "pay_cancel",
-    "pay_settle",
-]

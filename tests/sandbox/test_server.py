@@ -17,7 +17,8 @@ from django_scopes import scope
 
 from gateways import inbox, services
 from gateways.base import PaymentStatus, WebhookEvent
-from gateways.models import SandboxCheckout, SandboxRefund, WebhookDelivery, WebhookOutcome
+from gateways.models import WebhookDelivery, WebhookOutcome
+from sandbox.models import SandboxCheckout, SandboxRefund
 
 SECRET = "sbx_secret_acme_1"
 OTHER_SECRET = "sbx_secret_globex_2"

@@ -17,8 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scopes_disabled
 
 from gateways.base import from_minor_units
-from gateways.models import SandboxCheckout, SandboxStatus
-from gateways.sandbox_server.checkouts import (
+from sandbox.checkouts import (
     NOT_PAYABLE,
     TEST_CARD_LIST,
     TEST_CARDS,
@@ -28,6 +27,7 @@ from gateways.sandbox_server.checkouts import (
     public_checkout,
     settle_checkout,
 )
+from sandbox.models import SandboxCheckout, SandboxStatus
 
 # --- the payer's pages ------------------------------------------------------------------------------------
 
@@ -95,7 +95,7 @@ def _amount(minor: int, currency: str) -> str:
 def _render_pay(request: HttpRequest, checkout: SandboxCheckout, *, form: CardForm | None = None,
                 failure: str = "", status: int = 200) -> HttpResponse:
     payable = checkout.status == SandboxStatus.PENDING
-    return render(request, "gateways/sandbox_pay.html", {
+    return render(request, "sandbox/pay.html", {
         "checkout": checkout,
         "amount": _amount(checkout.amount_minor, checkout.currency),
         "instalment": _amount(-(-checkout.amount_minor // 4), checkout.currency) if checkout.pay_in_4 else "",
@@ -140,7 +140,7 @@ def pay_settle(request: HttpRequest, checkout_id: str) -> HttpResponse:
     if not outcome.charged:
         checkout.refresh_from_db()
         return _render_pay(request, checkout, failure=outcome.message, status=409)
-    return HttpResponseRedirect(reverse("gateways:sandbox_pay", args=[checkout.id]))
+    return HttpResponseRedirect(reverse("sandbox:pay", args=[checkout.id]))
 
 
 @_payer_page
@@ -161,7 +161,7 @@ def fields(request: HttpRequest, client_token: str) -> HttpResponse:
     """The embedded card fields, meant for an ``<iframe>`` on the payment page."""
     checkout = expire_if_due(checkout=public_checkout(client_token=client_token), at=timezone.now())
     payable = checkout.status == SandboxStatus.PENDING
-    return render(request, "gateways/sandbox_fields.html", {
+    return render(request, "sandbox/fields.html", {
         "checkout": checkout,
         "amount": _amount(checkout.amount_minor, checkout.currency),
         "payable": payable,

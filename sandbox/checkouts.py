@@ -18,7 +18,8 @@ from django_scopes import scope
 from crm.models import Tenant
 from gateways import http, inbox, services
 from gateways.base import InvalidWebhookSignature
-from gateways.models import GatewayAccount, SandboxCheckout, SandboxMode, SandboxRefund, SandboxStatus
+from gateways.models import GatewayAccount
+from sandbox.models import SandboxCheckout, SandboxMode, SandboxRefund, SandboxStatus
 
 logger = logging.getLogger(__name__)
 
