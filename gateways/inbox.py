@@ -107,8 +107,16 @@ def receive_webhook(
     return Received(delivery=delivery, duplicate=False)
 
 
-# What a remembered account must still hold for a delivery verified with it to be stored.
+# Every field of a gateway account is decided here, in one place (a test holds that no field is left out):
+# what a remembered account must still hold for a delivery verified with it to be stored, and what
+# cannot change whether a delivery is accepted (with why).
 ACCOUNT_AS_READ = ("id", "tenant", "provider", "live", "secret_encrypted", "settings", "enabled", "webhook_token")
+ACCOUNT_NOT_READ = {
+    "secret_last4": "shown to support only; the secret itself is compared",
+    "purposes": "what the account collects for; a delivery for a payment it started is stored whatever they are now",
+    "created_at": "never changes",
+    "updated_at": "changes with every save, which the compared fields already show",
+}
 
 
 def _insert_once(delivery: WebhookDelivery, *, as_read: GatewayAccount | None = None) -> bool:

@@ -11,8 +11,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
-from gateways import services
-from gateways.models import WebhookDelivery, WebhookOutcome
+from gateways import inbox, services
+from gateways.models import GatewayAccount, WebhookDelivery, WebhookOutcome
 
 SECRET = "whsec_inbox_test"
 
@@ -232,3 +232,19 @@ class TestConcurrentDuplicates:
         assert len(answers) == 10
         assert sorted(a["duplicate"] for a in answers) == [False] + [True] * 9
         assert WebhookDelivery.objects.filter(event_id="evt_race").count() == 1
+
+
+class TestTheGuardCoversTheAccount:
+    def test_every_field_of_a_gateway_account_is_either_compared_or_said_why_not(self):
+        fields = {field.name for field in GatewayAccount._meta.concrete_fields}
+
+        assert set(inbox.ACCOUNT_AS_READ) | set(inbox.ACCOUNT_NOT_READ) == fields
+        assert not set(inbox.ACCOUNT_AS_READ) & set(inbox.ACCOUNT_NOT_READ)
+
+    def test_the_guarded_insert_names_every_delivery_column_and_every_compared_account_column(self):
+        sql, fields, account_fields = inbox._insert_sql(guarded=True)
+
+        assert [field.name for field in fields] == [f.name for f in WebhookDelivery._meta.concrete_fields
+                                                    if not f.primary_key]
+        assert [field.name for field in account_fields] == list(inbox.ACCOUNT_AS_READ)
+        assert all(f'"{field.column}" = %s::' in sql for field in account_fields)
