@@ -59,42 +59,24 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from gateways import http
-from gateways.base import (
-    Capabilities,
-    Checkout,
-    CheckoutMode,
-    CheckoutRequest,
-    Credentials,
-    GatewayError,
-    GatewayUnavailable,
-    InvalidWebhookSignature,
-    PaymentDeclined,
-    PaymentState,
-    PaymentStatus,
-    RefundRequest,
-    RefundResult,
-    WebhookEvent,
-    from_minor_units,
-    to_minor_units,
-)
+from gateways import base, http
 
 INTEGRATION_URL = "https://gateway-int.cashflows.com"
 PRODUCTION_URL = "https://gateway.cashflows.com"
 
 STATUSES = {
-    "Pending": PaymentStatus.PENDING,
-    "Reserved": PaymentStatus.PROCESSING,
-    "Commissioned": PaymentStatus.PROCESSING,
-    "Paid": PaymentStatus.SUCCEEDED,
-    "Verified": PaymentStatus.SUCCEEDED,
-    "Failed": PaymentStatus.FAILED,
-    "Refused": PaymentStatus.FAILED,
-    "Declined": PaymentStatus.FAILED,
-    "Rejected": PaymentStatus.FAILED,
-    "Blocked": PaymentStatus.FAILED,
-    "Cancelled": PaymentStatus.CANCELLED,
-    "Expired": PaymentStatus.EXPIRED,
+    "Pending": base.PaymentStatus.PENDING,
+    "Reserved": base.PaymentStatus.PROCESSING,
+    "Commissioned": base.PaymentStatus.PROCESSING,
+    "Paid": base.PaymentStatus.SUCCEEDED,
+    "Verified": base.PaymentStatus.SUCCEEDED,
+    "Failed": base.PaymentStatus.FAILED,
+    "Refused": base.PaymentStatus.FAILED,
+    "Declined": base.PaymentStatus.FAILED,
+    "Rejected": base.PaymentStatus.FAILED,
+    "Blocked": base.PaymentStatus.FAILED,
+    "Cancelled": base.PaymentStatus.CANCELLED,
+    "Expired": base.PaymentStatus.EXPIRED,
 }
 
 # Error codes that mean "refused", with what the payer or staff may be shown.
@@ -114,7 +96,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 class CashflowsGateway:
     name = "cashflows"
-    capabilities = Capabilities(
+    capabilities = base.Capabilities(
         hosted_page=True,
         card_fields=True,
         refunds=True,
@@ -122,10 +104,10 @@ class CashflowsGateway:
         currencies=frozenset({"GBP", "EUR", "USD"}),
     )
 
-    def __init__(self, credentials: Credentials, *, base_url: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, credentials: base.Credentials, *, base_url: str | None = None, timeout: float = 10.0) -> None:
         configuration_id = credentials.settings.get("configuration_id", "")
         if not configuration_id or not credentials.secret:
-            raise GatewayError("Cashflows credentials need an API key and settings['configuration_id'].")
+            raise base.GatewayError("Cashflows credentials need an API key and settings['configuration_id'].")
         self._configuration_id = configuration_id
         self._api_key = credentials.secret
         self.base_url = (base_url or (PRODUCTION_URL if credentials.live else INTEGRATION_URL)).rstrip("/")
@@ -134,26 +116,26 @@ class CashflowsGateway:
 
     # --- the protocol -------------------------------------------------------------------------------------
 
-    def start_checkout(self, request: CheckoutRequest) -> Checkout:
+    def start_checkout(self, request: base.CheckoutRequest) -> base.Checkout:
         if request.currency not in self.capabilities.currencies:
             raise ValueError(f"Cashflows is not set up for {request.currency}.")
         body: dict[str, Any] = {
-            "amountToCollect": str(from_minor_units(request.amount_minor, request.currency)),
+            "amountToCollect": str(base.from_minor_units(request.amount_minor, request.currency)),
             "currency": request.currency,
             "locale": self._locale,
             "order": {"orderNumber": request.reference},
         }
         if request.expires_at is not None:
             body["expirationDateTimeUtc"] = request.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if request.mode == CheckoutMode.CARD_FIELDS:
+        if request.mode == base.CheckoutMode.CARD_FIELDS:
             body = {"configurationId": self._configuration_id, **body, "paymentMethodsToUse": ["Card"]}
             if request.webhook_url:
                 body["parameters"] = {"webhookUrl": request.webhook_url}
             answer = self._send("POST", "/api/gateway/payment-intents/", body)
             data = _data(answer)
-            return Checkout(
+            return base.Checkout(
                 provider_reference=_reference(_dig(data, "paymentJobReference")),
-                status=PaymentStatus.PENDING,
+                status=base.PaymentStatus.PENDING,
                 client_token=_text(_dig(data, "token")),
                 expires_at=request.expires_at,
             )
@@ -163,14 +145,14 @@ class CashflowsGateway:
         if request.webhook_url:
             parameters["webhookUrl"] = request.webhook_url
         answer = self._send("POST", "/api/gateway/payment-jobs", {**body, "parameters": parameters})
-        return Checkout(
+        return base.Checkout(
             provider_reference=_reference(_dig(answer, "data", "reference")),
-            status=PaymentStatus.PENDING,
+            status=base.PaymentStatus.PENDING,
             redirect_url=_text(_dig(answer, "links", "action", "url")),
             expires_at=request.expires_at,
         )
 
-    def fetch_status(self, provider_reference: str) -> PaymentState:
+    def fetch_status(self, provider_reference: str) -> base.PaymentState:
         job, payment = _split(provider_reference)
         if payment:
             data = _data(self._send("GET", f"/api/gateway/payment-jobs/{job}/payments/{payment}"))
@@ -180,23 +162,23 @@ class CashflowsGateway:
         latest = _latest_payment(data)
         if latest is None:
             status = data.get("paymentStatus") or "Pending"
-            return PaymentState(provider_reference=job, status=_status(status),
+            return base.PaymentState(provider_reference=job, status=_status(status),
                                 amount_minor=_minor(data.get("amountToCollect"), currency),
                                 currency=currency, provider_status=status)
         return _payment_state(f"{job}/{_reference(latest.get('reference'))}", latest, currency=currency,
                               fallback_amount=data.get("amountToCollect"))
 
-    def refund(self, request: RefundRequest) -> RefundResult:
+    def refund(self, request: base.RefundRequest) -> base.RefundResult:
         job, payment = _split(request.provider_reference)
         if not payment:
             latest = _latest_payment(_data(self._send("GET", f"/api/gateway/payment-jobs/{job}")))
             if latest is None:
-                raise GatewayError(f"Cashflows payment job {job} has no payment to refund.")
+                raise base.GatewayError(f"Cashflows payment job {job} has no payment to refund.")
             payment = _reference(latest.get("reference"))
-        body = {"amountToRefund": str(from_minor_units(request.amount_minor, request.currency)),
+        body = {"amountToRefund": str(base.from_minor_units(request.amount_minor, request.currency)),
                 "refundNumber": request.idempotency_key}
         data = _data(self._send("POST", f"/api/gateway/payment-jobs/{job}/payments/{payment}/refunds", body))
-        return RefundResult(refund_reference=_reference(data.get("reference")),
+        return base.RefundResult(refund_reference=_reference(data.get("reference")),
                             succeeded=data.get("status") != "Failed")
 
     def check_connection(self) -> None:
@@ -208,7 +190,7 @@ class CashflowsGateway:
         except _UnknownJob:
             return
 
-    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookEvent:
+    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> base.WebhookEvent:
         """Unsigned: the event only says *which* payment changed; the caller confirms with :meth:`fetch_status`.
 
         The same body arrives for every status change of a payment, so the event id carries the receipt time
@@ -221,10 +203,11 @@ class CashflowsGateway:
             payload = json.loads(body)
             job = _reference(payload["paymentJobReference"])
             payment = _reference(payload["paymentReference"])
-        except (ValueError, KeyError, TypeError, GatewayUnavailable) as exc:
-            raise InvalidWebhookSignature("Not a Cashflows notification: it lacks the payment references.") from exc
+        except (ValueError, KeyError, TypeError, base.GatewayUnavailable) as exc:
+            message = "Not a Cashflows notification: it lacks the payment references."
+            raise base.InvalidWebhookSignature(message) from exc
         received = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(UTC)
-        return WebhookEvent(
+        return base.WebhookEvent(
             event_id=f"{job}/{payment}@{received:%Y%m%dT%H%M%S.%fZ}",
             event_type=WEBHOOK_EVENT_TYPE,
             provider_reference=f"{job}/{payment}",
@@ -249,33 +232,33 @@ class CashflowsGateway:
         )
 
 
-class _UnknownJob(GatewayError):
+class _UnknownJob(base.GatewayError):
     """HTTP 404: no such payment job (or payment)."""
 
 
-def _error(status_code: int, answer: Any) -> GatewayError:
+def _error(status_code: int, answer: Any) -> base.GatewayError:
     if status_code == 404:
         return _UnknownJob("Cashflows knows no such payment job.")
     errors = _dig_or_none(answer, "errorReport", "errors") or []
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], Mapping) else {}
     code, message = first.get("code") or "", first.get("message") or ""
     if code in DECLINES:
-        return PaymentDeclined(DECLINES[code])
+        return base.PaymentDeclined(DECLINES[code])
     detail = f"{code}: {message}" if code else (message or "no error report")
-    return GatewayError(f"Cashflows refused the request (HTTP {status_code}): {detail}")
+    return base.GatewayError(f"Cashflows refused the request (HTTP {status_code}): {detail}")
 
 
 def _payment_state(reference: str, payment: Mapping[str, Any], *, currency: str,
-                   fallback_amount: Any = None) -> PaymentState:
+                   fallback_amount: Any = None) -> base.PaymentState:
     provider_status = _text(payment.get("status"))
     status = _status(provider_status)
     amount = payment.get("paidAmount") or payment.get("amountToCollect") or fallback_amount
     failure = ""
-    if status == PaymentStatus.FAILED:
+    if status == base.PaymentStatus.FAILED:
         errors = _dig_or_none(payment, "lastErrorReport", "errors") or []
         if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
             failure = errors[0].get("message") or ""
-    return PaymentState(provider_reference=reference, status=status,
+    return base.PaymentState(provider_reference=reference, status=status,
                         amount_minor=_minor(amount, currency) if currency else None, currency=currency,
                         provider_status=provider_status, failure_message=failure)
 
@@ -288,18 +271,18 @@ def _latest_payment(job: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return sorted(payments, key=lambda p: str(p.get("createDateTimeUtc") or ""))[-1]
 
 
-def _status(provider_status: str) -> PaymentStatus:
+def _status(provider_status: str) -> base.PaymentStatus:
     try:
         return STATUSES[provider_status]
     except KeyError:
-        raise GatewayUnavailable(f"Cashflows answered an unknown payment status {provider_status!r}.") from None
+        raise base.GatewayUnavailable(f"Cashflows answered an unknown payment status {provider_status!r}.") from None
 
 
 def _minor(amount: Any, currency: str) -> int | None:
     if amount is None or not currency:
         return None
     try:
-        return to_minor_units(Decimal(str(amount)), currency)
+        return base.to_minor_units(Decimal(str(amount)), currency)
     except (InvalidOperation, ValueError):
         return None
 
@@ -315,27 +298,27 @@ def _reference(value: Any) -> str:
     """Cashflows' references are integers in JSON; we keep them as strings, checked for URL use."""
     text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
     if not _TOKEN.fullmatch(text):
-        raise GatewayUnavailable(f"Cashflows answered an unusable reference {value!r}.")
+        raise base.GatewayUnavailable(f"Cashflows answered an unusable reference {value!r}.")
     return text
 
 
 def _text(value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise GatewayUnavailable("Cashflows' answer lacks an expected field.")
+        raise base.GatewayUnavailable("Cashflows' answer lacks an expected field.")
     return value
 
 
 def _dig(obj: Any, *keys: str) -> Any:
     value = _dig_or_none(obj, *keys)
     if value is None:
-        raise GatewayUnavailable(f"Cashflows' answer lacks {'.'.join(keys)}.")
+        raise base.GatewayUnavailable(f"Cashflows' answer lacks {'.'.join(keys)}.")
     return value
 
 
 def _data(answer: dict[str, Any]) -> Mapping[str, Any]:
     data = answer.get("data")
     if not isinstance(data, Mapping):
-        raise GatewayUnavailable("Cashflows' answer lacks its data object.")
+        raise base.GatewayUnavailable("Cashflows' answer lacks its data object.")
     return data
 
 

@@ -37,42 +37,24 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from gateways import http
-from gateways.base import (
-    Capabilities,
-    Checkout,
-    CheckoutMode,
-    CheckoutRequest,
-    Credentials,
-    GatewayError,
-    GatewayUnavailable,
-    InvalidWebhookSignature,
-    PaymentDeclined,
-    PaymentState,
-    PaymentStatus,
-    RefundRequest,
-    RefundResult,
-    WebhookEvent,
-    from_minor_units,
-    to_minor_units,
-)
+from gateways import base, http
 
 SIGNATURE_HEADER = "X-Credicorp-Signature"
 TIMESTAMP_HEADER = "X-Credicorp-Timestamp"
 
 STATUSES = {
-    "pending": PaymentStatus.PENDING,
-    "paid": PaymentStatus.SUCCEEDED,
-    "failed": PaymentStatus.FAILED,
-    "expired": PaymentStatus.EXPIRED,
-    "cancelled": PaymentStatus.CANCELLED,
+    "pending": base.PaymentStatus.PENDING,
+    "paid": base.PaymentStatus.SUCCEEDED,
+    "failed": base.PaymentStatus.FAILED,
+    "expired": base.PaymentStatus.EXPIRED,
+    "cancelled": base.PaymentStatus.CANCELLED,
 }
 
 EVENT_STATUSES = {
-    "payment_link.paid": PaymentStatus.SUCCEEDED,
-    "payment_link.failed": PaymentStatus.FAILED,
-    "payment_link.expired": PaymentStatus.EXPIRED,
-    "payment_link.cancelled": PaymentStatus.CANCELLED,
+    "payment_link.paid": base.PaymentStatus.SUCCEEDED,
+    "payment_link.failed": base.PaymentStatus.FAILED,
+    "payment_link.expired": base.PaymentStatus.EXPIRED,
+    "payment_link.cancelled": base.PaymentStatus.CANCELLED,
 }
 
 DECLINES = {
@@ -86,7 +68,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 class CredicorpGateway:
     name = "credicorp"
-    capabilities = Capabilities(
+    capabilities = base.Capabilities(
         hosted_page=True,
         card_fields=False,
         refunds=True,
@@ -94,10 +76,10 @@ class CredicorpGateway:
         currencies=frozenset({"PAB", "USD"}),
     )
 
-    def __init__(self, credentials: Credentials, *, base_url: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, credentials: base.Credentials, *, base_url: str | None = None, timeout: float = 10.0) -> None:
         base_url = base_url or credentials.settings.get("base_url", "")
         if not base_url or not credentials.secret:
-            raise GatewayError("Credicorp credentials need an API key and settings['base_url'].")
+            raise base.GatewayError("Credicorp credentials need an API key and settings['base_url'].")
         self.base_url = base_url.rstrip("/")
         self._api_key = credentials.secret
         self._callback_secret = credentials.settings.get("callback_secret", "")
@@ -105,14 +87,14 @@ class CredicorpGateway:
 
     # --- the protocol -------------------------------------------------------------------------------------
 
-    def start_checkout(self, request: CheckoutRequest) -> Checkout:
-        if request.mode != CheckoutMode.HOSTED_PAGE:
+    def start_checkout(self, request: base.CheckoutRequest) -> base.Checkout:
+        if request.mode != base.CheckoutMode.HOSTED_PAGE:
             raise ValueError("Credicorp offers only its hosted page.")
         if request.currency not in self.capabilities.currencies:
             raise ValueError(f"Credicorp takes PAB and USD, not {request.currency}.")
         expires_at = request.expires_at.astimezone(UTC).isoformat() if request.expires_at else None
         answer = self._send("POST", "/v1/payment-links", {
-            "amount": str(from_minor_units(request.amount_minor, request.currency)),
+            "amount": str(base.from_minor_units(request.amount_minor, request.currency)),
             "currency": request.currency,
             "reference": request.reference,
             "description": request.description,
@@ -121,19 +103,19 @@ class CredicorpGateway:
             "return_url": request.return_url,
             "callback_url": request.webhook_url,
         }, idempotency_key=request.reference)
-        return Checkout(
+        return base.Checkout(
             provider_reference=_id(answer),
             status=_status(answer.get("status")),
             redirect_url=_text(answer, "url"),
             expires_at=request.expires_at,
         )
 
-    def fetch_status(self, provider_reference: str) -> PaymentState:
+    def fetch_status(self, provider_reference: str) -> base.PaymentState:
         link_id = _checked(provider_reference)
         answer = self._send("GET", f"/v1/payment-links/{link_id}")
         currency = answer.get("currency") if isinstance(answer.get("currency"), str) else ""
         provider_status = answer.get("status")
-        return PaymentState(
+        return base.PaymentState(
             provider_reference=_id(answer),
             status=_status(provider_status),
             amount_minor=_minor(answer.get("amount"), currency),
@@ -141,19 +123,19 @@ class CredicorpGateway:
             provider_status=provider_status,
         )
 
-    def refund(self, request: RefundRequest) -> RefundResult:
+    def refund(self, request: base.RefundRequest) -> base.RefundResult:
         link_id = _checked(request.provider_reference)
         answer = self._send("POST", f"/v1/payment-links/{link_id}/refunds", {
-            "amount": str(from_minor_units(request.amount_minor, request.currency)),
+            "amount": str(base.from_minor_units(request.amount_minor, request.currency)),
             "idempotency_key": request.idempotency_key,
         }, idempotency_key=request.idempotency_key)
-        return RefundResult(refund_reference=_id(answer), succeeded=answer.get("status") != "failed")
+        return base.RefundResult(refund_reference=_id(answer), succeeded=answer.get("status") != "failed")
 
     def check_connection(self) -> None:
         """``GET /v1/account`` (assumed, like the rest of this contract) answers 200 for a valid key."""
         self._send("GET", "/v1/account")
 
-    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookEvent:
+    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> base.WebhookEvent:
         self._verify(headers, body, now)
         try:
             payload = json.loads(body)
@@ -162,9 +144,9 @@ class CredicorpGateway:
             if not (isinstance(event_id, str | int) and str(event_id) and isinstance(event_type, str)):
                 raise TypeError("an event id and a type")
         except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidWebhookSignature("The signed body is not a Credicorp callback.") from exc
+            raise base.InvalidWebhookSignature("The signed body is not a Credicorp callback.") from exc
         currency = link.get("currency") if isinstance(link.get("currency"), str) else ""
-        return WebhookEvent(
+        return base.WebhookEvent(
             event_id=str(event_id),
             event_type=str(event_type),
             provider_reference=link_id,
@@ -177,7 +159,8 @@ class CredicorpGateway:
 
     def _verify(self, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
         if not self._callback_secret:
-            raise InvalidWebhookSignature("No Credicorp callback secret is configured, so nothing can be verified.")
+            raise base.InvalidWebhookSignature(
+                "No Credicorp callback secret is configured, so nothing can be verified.")
         http.verify_timestamped_signature(
             headers=headers, body=body, now=now, secret=self._callback_secret, signature_header=SIGNATURE_HEADER,
             timestamp_header=TIMESTAMP_HEADER,
@@ -194,30 +177,30 @@ class CredicorpGateway:
         )
 
 
-def _error(status_code: int, answer: Any) -> GatewayError:
+def _error(status_code: int, answer: Any) -> base.GatewayError:
     error = answer.get("error") if isinstance(answer, Mapping) else None
     error = error if isinstance(error, Mapping) else {}
     code, message = str(error.get("code") or ""), str(error.get("message") or "")
     if code in DECLINES:
-        return PaymentDeclined(DECLINES[code])
+        return base.PaymentDeclined(DECLINES[code])
     if status_code == 402:
-        return PaymentDeclined(DECLINES["declined"])
+        return base.PaymentDeclined(DECLINES["declined"])
     detail = f"{code}: {message}" if code else (message or "no error message")
-    return GatewayError(f"Credicorp refused the request (HTTP {status_code}): {detail}")
+    return base.GatewayError(f"Credicorp refused the request (HTTP {status_code}): {detail}")
 
 
-def _status(provider_status: Any) -> PaymentStatus:
+def _status(provider_status: Any) -> base.PaymentStatus:
     try:
         return STATUSES[provider_status]
     except (KeyError, TypeError):
-        raise GatewayUnavailable(f"Credicorp answered an unknown status {provider_status!r}.") from None
+        raise base.GatewayUnavailable(f"Credicorp answered an unknown status {provider_status!r}.") from None
 
 
 def _minor(amount: Any, currency: str) -> int | None:
     if amount is None or not currency:
         return None
     try:
-        return to_minor_units(Decimal(str(amount)), currency)
+        return base.to_minor_units(Decimal(str(amount)), currency)
     except (InvalidOperation, ValueError):
         return None
 
@@ -232,12 +215,12 @@ def _checked(reference: Any) -> str:
 def _id(answer: Mapping[str, Any]) -> str:
     value = answer.get("id")
     if not isinstance(value, str) or not _TOKEN.fullmatch(value):
-        raise GatewayUnavailable(f"Credicorp answered an unusable id {value!r}.")
+        raise base.GatewayUnavailable(f"Credicorp answered an unusable id {value!r}.")
     return value
 
 
 def _text(answer: Mapping[str, Any], key: str) -> str:
     value = answer.get(key)
     if not isinstance(value, str) or not value:
-        raise GatewayUnavailable(f"Credicorp's answer lacks {key!r}.")
+        raise base.GatewayUnavailable(f"Credicorp's answer lacks {key!r}.")
     return value

@@ -52,33 +52,17 @@ from typing import Any
 
 import httpx
 
-from gateways import http
-from gateways.base import (
-    Capabilities,
-    Checkout,
-    CheckoutMode,
-    CheckoutRequest,
-    Credentials,
-    GatewayError,
-    GatewayUnavailable,
-    InvalidWebhookSignature,
-    PaymentDeclined,
-    PaymentState,
-    PaymentStatus,
-    RefundRequest,
-    RefundResult,
-    WebhookEvent,
-)
+from gateways import base, http
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 TIMESTAMP_HEADER = "X-Sandbox-Timestamp"
 
 EVENT_STATUSES = {
-    "checkout.succeeded": PaymentStatus.SUCCEEDED,
-    "checkout.failed": PaymentStatus.FAILED,
-    "checkout.processing": PaymentStatus.PROCESSING,
-    "checkout.expired": PaymentStatus.EXPIRED,
-    "checkout.cancelled": PaymentStatus.CANCELLED,
+    "checkout.succeeded": base.PaymentStatus.SUCCEEDED,
+    "checkout.failed": base.PaymentStatus.FAILED,
+    "checkout.processing": base.PaymentStatus.PROCESSING,
+    "checkout.expired": base.PaymentStatus.EXPIRED,
+    "checkout.cancelled": base.PaymentStatus.CANCELLED,
 }
 
 DECLINES = {"declined", "refund_declined"}
@@ -89,7 +73,7 @@ _REFUND_ID = re.compile(r"sbxre_[A-Za-z0-9]{8,40}")
 
 class SandboxGateway:
     name = "sandbox"
-    capabilities = Capabilities(
+    capabilities = base.Capabilities(
         hosted_page=True,
         card_fields=True,
         refunds=True,
@@ -98,11 +82,11 @@ class SandboxGateway:
         pay_in_4_currencies=frozenset({"GBP", "AUD", "CAD", "USD"}),
     )
 
-    def __init__(self, credentials: Credentials, *, base_url: str | None = None, timeout: float = 10.0,
+    def __init__(self, credentials: base.Credentials, *, base_url: str | None = None, timeout: float = 10.0,
                  transport: httpx.BaseTransport | None = None) -> None:
         base_url = base_url or credentials.settings.get("base_url", "")
         if not base_url or not credentials.secret:
-            raise GatewayError("Sandbox credentials need a secret, and a base URL (Duly's own site URL).")
+            raise base.GatewayError("Sandbox credentials need a secret, and a base URL (Duly's own site URL).")
         self.base_url = base_url.rstrip("/")
         self._secret = credentials.secret
         self._timeout = timeout
@@ -110,7 +94,7 @@ class SandboxGateway:
 
     # --- the protocol -------------------------------------------------------------------------------------
 
-    def start_checkout(self, request: CheckoutRequest) -> Checkout:
+    def start_checkout(self, request: base.CheckoutRequest) -> base.Checkout:
         if not self.capabilities.supports(mode=request.mode, currency=request.currency, pay_in_4=request.pay_in_4):
             raise ValueError(f"The sandbox does not offer {request.mode} in {request.currency}"
                              f"{' with pay in 4' if request.pay_in_4 else ''}.")
@@ -126,8 +110,8 @@ class SandboxGateway:
             "webhook_url": request.webhook_url,
             "pay_in_4": request.pay_in_4,
         }, idempotency_key=request.reference)
-        hosted = request.mode == CheckoutMode.HOSTED_PAGE
-        return Checkout(
+        hosted = request.mode == base.CheckoutMode.HOSTED_PAGE
+        return base.Checkout(
             provider_reference=_id(answer, _CHECKOUT_ID),
             status=_status(answer.get("status")),
             redirect_url=_text(answer, "url") if hosted else "",
@@ -135,11 +119,11 @@ class SandboxGateway:
             expires_at=_when(answer.get("expires_at")),
         )
 
-    def fetch_status(self, provider_reference: str) -> PaymentState:
+    def fetch_status(self, provider_reference: str) -> base.PaymentState:
         checkout_id = _checked(provider_reference)
         answer = self._send("GET", f"/sandbox/api/checkouts/{checkout_id}")
         amount, currency = answer.get("amount_minor"), answer.get("currency")
-        return PaymentState(
+        return base.PaymentState(
             provider_reference=_id(answer, _CHECKOUT_ID),
             status=_status(answer.get("status")),
             amount_minor=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
@@ -148,19 +132,20 @@ class SandboxGateway:
             failure_message=str(answer.get("failure_message") or ""),
         )
 
-    def refund(self, request: RefundRequest) -> RefundResult:
+    def refund(self, request: base.RefundRequest) -> base.RefundResult:
         checkout_id = _checked(request.provider_reference)
         answer = self._send("POST", f"/sandbox/api/checkouts/{checkout_id}/refunds", {
             "amount_minor": request.amount_minor,
             "idempotency_key": request.idempotency_key,
         }, idempotency_key=request.idempotency_key)
-        return RefundResult(refund_reference=_id(answer, _REFUND_ID), succeeded=answer.get("status") == "succeeded")
+        return base.RefundResult(refund_reference=_id(answer, _REFUND_ID),
+                                 succeeded=answer.get("status") == "succeeded")
 
     def check_connection(self) -> None:
         """``GET /sandbox/api/account`` answers 200 for the secret of a sandbox account."""
         self._send("GET", "/sandbox/api/account")
 
-    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookEvent:
+    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> base.WebhookEvent:
         self._verify(headers, body, now)
         try:
             payload = json.loads(body)
@@ -169,9 +154,9 @@ class SandboxGateway:
             if not (isinstance(event_id, str) and event_id and isinstance(event_type, str)):
                 raise TypeError("an event id and a type")
         except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidWebhookSignature("The signed body is not a sandbox event.") from exc
+            raise base.InvalidWebhookSignature("The signed body is not a sandbox event.") from exc
         amount, currency = data.get("amount_minor"), data.get("currency")
-        return WebhookEvent(
+        return base.WebhookEvent(
             event_id=str(event_id),
             event_type=str(event_type),
             provider_reference=checkout_id,
@@ -199,21 +184,21 @@ class SandboxGateway:
         )
 
 
-def _error(status_code: int, answer: Any) -> GatewayError:
+def _error(status_code: int, answer: Any) -> base.GatewayError:
     error = answer.get("error") if isinstance(answer, Mapping) else None
     error = error if isinstance(error, Mapping) else {}
     code, message = str(error.get("code") or ""), str(error.get("message") or "")
     if code in DECLINES or status_code == 402:
-        return PaymentDeclined(message or "The sandbox declined the request.")
+        return base.PaymentDeclined(message or "The sandbox declined the request.")
     detail = f"{code}: {message}" if code else (message or "no error message")
-    return GatewayError(f"The sandbox refused the request (HTTP {status_code}): {detail}")
+    return base.GatewayError(f"The sandbox refused the request (HTTP {status_code}): {detail}")
 
 
-def _status(value: Any) -> PaymentStatus:
+def _status(value: Any) -> base.PaymentStatus:
     try:
-        return PaymentStatus(value)
+        return base.PaymentStatus(value)
     except ValueError:
-        raise GatewayUnavailable(f"The sandbox answered an unknown status {value!r}.") from None
+        raise base.GatewayUnavailable(f"The sandbox answered an unknown status {value!r}.") from None
 
 
 def _when(value: Any) -> datetime | None:
@@ -222,7 +207,7 @@ def _when(value: Any) -> datetime | None:
     try:
         return datetime.fromisoformat(value)
     except (TypeError, ValueError):
-        raise GatewayUnavailable(f"The sandbox answered an unusable expires_at {value!r}.") from None
+        raise base.GatewayUnavailable(f"The sandbox answered an unusable expires_at {value!r}.") from None
 
 
 def _checked(reference: Any) -> str:
@@ -235,12 +220,12 @@ def _checked(reference: Any) -> str:
 def _id(answer: Mapping[str, Any], pattern: re.Pattern[str]) -> str:
     value = answer.get("id")
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise GatewayUnavailable(f"The sandbox answered an unusable id {value!r}.")
+        raise base.GatewayUnavailable(f"The sandbox answered an unusable id {value!r}.")
     return value
 
 
 def _text(answer: Mapping[str, Any], key: str) -> str:
     value = answer.get(key)
     if not isinstance(value, str) or not value:
-        raise GatewayUnavailable(f"The sandbox's answer lacks {key!r}.")
+        raise base.GatewayUnavailable(f"The sandbox's answer lacks {key!r}.")
     return value

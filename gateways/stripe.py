@@ -29,23 +29,7 @@ from typing import Any
 
 import stripe
 
-from gateways import http
-from gateways.base import (
-    Capabilities,
-    Checkout,
-    CheckoutMode,
-    CheckoutRequest,
-    Credentials,
-    GatewayError,
-    GatewayUnavailable,
-    InvalidWebhookSignature,
-    PaymentDeclined,
-    PaymentState,
-    PaymentStatus,
-    RefundRequest,
-    RefundResult,
-    WebhookEvent,
-)
+from gateways import base, http
 
 WEBHOOK_TOLERANCE_SECONDS = 300
 # Afterpay / Clearpay takes these presentment currencies (not EUR).
@@ -56,24 +40,24 @@ SESSION_MIN_LIFETIME = timedelta(minutes=31)
 SESSION_MAX_LIFETIME = timedelta(hours=23, minutes=59)
 
 INTENT_STATUSES = {
-    "requires_payment_method": PaymentStatus.PENDING,
-    "requires_confirmation": PaymentStatus.PENDING,
-    "requires_action": PaymentStatus.PENDING,
-    "processing": PaymentStatus.PROCESSING,
-    "requires_capture": PaymentStatus.PROCESSING,  # authorised, not captured: money not yet ours
-    "succeeded": PaymentStatus.SUCCEEDED,
-    "canceled": PaymentStatus.CANCELLED,
+    "requires_payment_method": base.PaymentStatus.PENDING,
+    "requires_confirmation": base.PaymentStatus.PENDING,
+    "requires_action": base.PaymentStatus.PENDING,
+    "processing": base.PaymentStatus.PROCESSING,
+    "requires_capture": base.PaymentStatus.PROCESSING,  # authorised, not captured: money not yet ours
+    "succeeded": base.PaymentStatus.SUCCEEDED,
+    "canceled": base.PaymentStatus.CANCELLED,
 }
 
 EVENT_STATUSES = {
-    "checkout.session.completed": PaymentStatus.SUCCEEDED,
-    "checkout.session.async_payment_succeeded": PaymentStatus.SUCCEEDED,
-    "checkout.session.async_payment_failed": PaymentStatus.FAILED,
-    "checkout.session.expired": PaymentStatus.EXPIRED,
-    "payment_intent.succeeded": PaymentStatus.SUCCEEDED,
-    "payment_intent.payment_failed": PaymentStatus.FAILED,
-    "payment_intent.canceled": PaymentStatus.CANCELLED,
-    "payment_intent.processing": PaymentStatus.PROCESSING,
+    "checkout.session.completed": base.PaymentStatus.SUCCEEDED,
+    "checkout.session.async_payment_succeeded": base.PaymentStatus.SUCCEEDED,
+    "checkout.session.async_payment_failed": base.PaymentStatus.FAILED,
+    "checkout.session.expired": base.PaymentStatus.EXPIRED,
+    "payment_intent.succeeded": base.PaymentStatus.SUCCEEDED,
+    "payment_intent.payment_failed": base.PaymentStatus.FAILED,
+    "payment_intent.canceled": base.PaymentStatus.CANCELLED,
+    "payment_intent.processing": base.PaymentStatus.PROCESSING,
 }
 
 # A refund Stripe has accepted: "pending" ones settle later and almost never fail.
@@ -84,7 +68,7 @@ DECLINED_MESSAGE = "The card was declined."
 
 class StripeGateway:
     name = "stripe"
-    capabilities = Capabilities(
+    capabilities = base.Capabilities(
         hosted_page=True,
         card_fields=True,
         refunds=True,
@@ -94,19 +78,19 @@ class StripeGateway:
         capture=True,
     )
 
-    def __init__(self, credentials: Credentials, *, base_url: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, credentials: base.Credentials, *, base_url: str | None = None, timeout: float = 10.0) -> None:
         self._credentials = credentials
         self.base_url = base_url.rstrip("/") if base_url else stripe.DEFAULT_API_BASE
         self._timeout = timeout
 
     # --- the protocol -------------------------------------------------------------------------------------
 
-    def start_checkout(self, request: CheckoutRequest) -> Checkout:
-        if request.mode == CheckoutMode.HOSTED_PAGE:
+    def start_checkout(self, request: base.CheckoutRequest) -> base.Checkout:
+        if request.mode == base.CheckoutMode.HOSTED_PAGE:
             return self._create_session(request)
         return self._create_intent(request)
 
-    def fetch_status(self, provider_reference: str) -> PaymentState:
+    def fetch_status(self, provider_reference: str) -> base.PaymentState:
         with self._client() as client:
             if provider_reference.startswith("cs_"):
                 session = client.v1.checkout.sessions.retrieve(
@@ -116,22 +100,22 @@ class StripeGateway:
                 return _intent_state(client.v1.payment_intents.retrieve(provider_reference).to_dict())
         raise ValueError(f"Not a Stripe Checkout Session or PaymentIntent id: {provider_reference!r}.")
 
-    def refund(self, request: RefundRequest) -> RefundResult:
+    def refund(self, request: base.RefundRequest) -> base.RefundResult:
         with self._client() as client:
             intent_id = request.provider_reference
             if intent_id.startswith("cs_"):
                 session = client.v1.checkout.sessions.retrieve(intent_id).to_dict()
                 intent_id = _id_of(session.get("payment_intent"))
                 if not intent_id:
-                    raise GatewayError(f"Checkout Session {request.provider_reference} has no payment to refund.")
+                    raise base.GatewayError(f"Checkout Session {request.provider_reference} has no payment to refund.")
             refund = client.v1.refunds.create(
                 params={"payment_intent": intent_id, "amount": request.amount_minor},
                 options={"idempotency_key": request.idempotency_key},
             ).to_dict()
-        return RefundResult(refund_reference=_required(refund, "id"),
+        return base.RefundResult(refund_reference=_required(refund, "id"),
                             succeeded=refund.get("status") in ACCEPTED_REFUND_STATUSES)
 
-    def capture(self, provider_reference: str, amount_minor: int | None = None) -> PaymentState:
+    def capture(self, provider_reference: str, amount_minor: int | None = None) -> base.PaymentState:
         """Capture an authorised PaymentIntent (created with ``capture_method=manual``)."""
         if not provider_reference.startswith("pi_"):
             raise ValueError(f"Only a PaymentIntent can be captured, not {provider_reference!r}.")
@@ -145,7 +129,7 @@ class StripeGateway:
         with self._client() as client:
             client.v1.balance.retrieve()
 
-    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> WebhookEvent:
+    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes, now: datetime) -> base.WebhookEvent:
         self._verify_signature(http.header(headers, "Stripe-Signature"), body, now)
         try:
             event = json.loads(body)
@@ -153,14 +137,14 @@ class StripeGateway:
             if not (isinstance(event_id, str) and event_id and isinstance(event_type, str) and isinstance(obj, dict)):
                 raise TypeError("an event id, a type and an object")
         except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidWebhookSignature("The signed body is not a Stripe event.") from exc
+            raise base.InvalidWebhookSignature("The signed body is not a Stripe event.") from exc
         status = EVENT_STATUSES.get(event_type)
         if event_type == "checkout.session.completed" and obj.get("payment_status") == "unpaid":
             # Completed with a delayed payment method: async_payment_succeeded/failed follows.
-            status = PaymentStatus.PROCESSING
+            status = base.PaymentStatus.PROCESSING
         amount = obj.get("amount_total") if obj.get("object") == "checkout.session" else obj.get("amount")
         reference, currency = obj.get("id"), obj.get("currency")
-        return WebhookEvent(
+        return base.WebhookEvent(
             event_id=event_id,
             event_type=event_type,
             provider_reference=reference if isinstance(reference, str) else "",
@@ -171,7 +155,7 @@ class StripeGateway:
 
     # --- checkout -----------------------------------------------------------------------------------------
 
-    def _create_session(self, request: CheckoutRequest) -> Checkout:
+    def _create_session(self, request: base.CheckoutRequest) -> base.Checkout:
         params: dict[str, Any] = {
             "mode": "payment",
             "line_items": [{
@@ -198,14 +182,14 @@ class StripeGateway:
             session = client.v1.checkout.sessions.create(
                 params=params, options={"idempotency_key": request.reference}).to_dict()
         expires_at = session.get("expires_at")
-        return Checkout(
+        return base.Checkout(
             provider_reference=_required(session, "id"),
-            status=PaymentStatus.PENDING,
+            status=base.PaymentStatus.PENDING,
             redirect_url=_required(session, "url"),
             expires_at=datetime.fromtimestamp(expires_at, UTC) if isinstance(expires_at, int) else None,
         )
 
-    def _create_intent(self, request: CheckoutRequest) -> Checkout:
+    def _create_intent(self, request: base.CheckoutRequest) -> base.Checkout:
         params: dict[str, Any] = {
             "amount": request.amount_minor,
             "currency": request.currency.lower(),
@@ -218,9 +202,9 @@ class StripeGateway:
         with self._client() as client:
             intent = client.v1.payment_intents.create(
                 params=params, options={"idempotency_key": request.reference}).to_dict()
-        return Checkout(
+        return base.Checkout(
             provider_reference=_required(intent, "id"),
-            status=INTENT_STATUSES.get(intent.get("status"), PaymentStatus.PENDING),
+            status=INTENT_STATUSES.get(intent.get("status"), base.PaymentStatus.PENDING),
             client_token=_required(intent, "client_secret"),
         )
 
@@ -239,32 +223,32 @@ class StripeGateway:
         try:
             yield client
         except stripe.CardError as exc:
-            raise PaymentDeclined(exc.user_message or DECLINED_MESSAGE) from exc
+            raise base.PaymentDeclined(exc.user_message or DECLINED_MESSAGE) from exc
         except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
-            raise GatewayUnavailable(f"Stripe did not answer: {exc.user_message}") from exc
+            raise base.GatewayUnavailable(f"Stripe did not answer: {exc.user_message}") from exc
         except stripe.APIError as exc:  # 5xx, or a body that is not Stripe's JSON
-            raise GatewayUnavailable(f"Stripe answered HTTP {exc.http_status}: {exc.user_message}") from exc
+            raise base.GatewayUnavailable(f"Stripe answered HTTP {exc.http_status}: {exc.user_message}") from exc
         except stripe.StripeError as exc:
-            raise GatewayError(f"Stripe refused the request: {exc.user_message}") from exc
+            raise base.GatewayError(f"Stripe refused the request: {exc.user_message}") from exc
         finally:
             http_client.close()
 
     def _verify_signature(self, header: str | None, body: bytes, now: datetime) -> None:
         secret = self._credentials.settings.get("webhook_secret", "")
         if not header:
-            raise InvalidWebhookSignature("The Stripe-Signature header is missing.")
+            raise base.InvalidWebhookSignature("The Stripe-Signature header is missing.")
         if not secret:
-            raise InvalidWebhookSignature("No Stripe webhook secret is configured, so nothing can be verified.")
+            raise base.InvalidWebhookSignature("No Stripe webhook secret is configured, so nothing can be verified.")
         try:
             stripe.WebhookSignature.verify_header(body, header, secret, tolerance=None)
         except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
-            raise InvalidWebhookSignature("The Stripe-Signature does not match the body.") from exc
+            raise base.InvalidWebhookSignature("The Stripe-Signature does not match the body.") from exc
         signed_at = _signature_timestamp(header)
         if abs(_epoch(now) - signed_at) > WEBHOOK_TOLERANCE_SECONDS:
-            raise InvalidWebhookSignature(f"The Stripe-Signature is stale (signed at {signed_at}).")
+            raise base.InvalidWebhookSignature(f"The Stripe-Signature is stale (signed at {signed_at}).")
 
 
-def _payment_method_types(request: CheckoutRequest) -> list[str]:
+def _payment_method_types(request: base.CheckoutRequest) -> list[str]:
     if request.pay_in_4 and request.currency in AFTERPAY_CURRENCIES:
         return ["card", "afterpay_clearpay"]
     return ["card"]
@@ -276,39 +260,39 @@ def _session_expiry(expires_at: datetime, *, now: datetime) -> int:
     return int(clamped.timestamp())
 
 
-def _session_state(session: Mapping[str, Any]) -> PaymentState:
+def _session_state(session: Mapping[str, Any]) -> base.PaymentState:
     status, payment_status = session.get("status"), session.get("payment_status")
     intent = session.get("payment_intent")
     intent_status = intent.get("status") if isinstance(intent, Mapping) else None
     if status == "expired":
-        normalized = PaymentStatus.EXPIRED
+        normalized = base.PaymentStatus.EXPIRED
     elif status == "complete" and payment_status in ("paid", "no_payment_required"):
-        normalized = PaymentStatus.SUCCEEDED
+        normalized = base.PaymentStatus.SUCCEEDED
     elif status == "complete" and intent_status in ("requires_payment_method", "canceled"):
-        normalized = PaymentStatus.FAILED  # the delayed payment failed after the session completed
+        normalized = base.PaymentStatus.FAILED  # the delayed payment failed after the session completed
     elif status == "complete" or intent_status in ("processing", "requires_capture"):
-        normalized = PaymentStatus.PROCESSING
+        normalized = base.PaymentStatus.PROCESSING
     elif status == "open":
-        normalized = PaymentStatus.PENDING
+        normalized = base.PaymentStatus.PENDING
     else:
-        raise GatewayUnavailable(f"Stripe answered an unknown Checkout Session status {status!r}.")
+        raise base.GatewayUnavailable(f"Stripe answered an unknown Checkout Session status {status!r}.")
     amount = session.get("amount_total")
-    return PaymentState(
+    return base.PaymentState(
         provider_reference=_required(session, "id"),
         status=normalized,
         amount_minor=amount if isinstance(amount, int) else None,
         currency=(session.get("currency") or "").upper(),
         provider_status=f"{status}/{payment_status}",
-        failure_message=_failure_message(intent) if normalized == PaymentStatus.FAILED else "",
+        failure_message=_failure_message(intent) if normalized == base.PaymentStatus.FAILED else "",
     )
 
 
-def _intent_state(intent: Mapping[str, Any]) -> PaymentState:
+def _intent_state(intent: Mapping[str, Any]) -> base.PaymentState:
     status = intent.get("status")
     if status not in INTENT_STATUSES:
-        raise GatewayUnavailable(f"Stripe answered an unknown PaymentIntent status {status!r}.")
+        raise base.GatewayUnavailable(f"Stripe answered an unknown PaymentIntent status {status!r}.")
     amount = intent.get("amount")
-    return PaymentState(
+    return base.PaymentState(
         provider_reference=_required(intent, "id"),
         status=INTENT_STATUSES[status],
         amount_minor=amount if isinstance(amount, int) else None,
@@ -333,7 +317,7 @@ def _id_of(value: Any) -> str:
 def _required(obj: Mapping[str, Any], key: str) -> str:
     value = obj.get(key)
     if not value or not isinstance(value, str):
-        raise GatewayUnavailable(f"Stripe's answer lacks {key!r}.")
+        raise base.GatewayUnavailable(f"Stripe's answer lacks {key!r}.")
     return value
 
 
@@ -346,7 +330,7 @@ def _signature_timestamp(header: str) -> int:
                 return int(value)
             except ValueError:
                 break
-    raise InvalidWebhookSignature("The Stripe-Signature carries no timestamp.")
+    raise base.InvalidWebhookSignature("The Stripe-Signature carries no timestamp.")
 
 
 def _epoch(moment: datetime) -> float:

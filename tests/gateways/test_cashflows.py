@@ -10,23 +10,13 @@ from datetime import UTC, datetime
 import pytest
 from werkzeug import Request, Response
 
-from gateways.base import (
-    CheckoutMode,
-    CheckoutRequest,
-    Credentials,
-    GatewayError,
-    GatewayUnavailable,
-    InvalidWebhookSignature,
-    PaymentDeclined,
-    PaymentStatus,
-    RefundRequest,
-)
+from gateways import base
 from gateways.cashflows import INTEGRATION_URL, PRODUCTION_URL, CashflowsGateway
 from tests.gateways.conftest import SHORT_TIMEOUT, closed_port_url, slow_json
 
 API_KEY = "10074c13-4ff3-4728-a423-1b1b90e62911"
 CONFIGURATION_ID = "230826117364418560"
-CREDENTIALS = Credentials(provider="cashflows", live=False, secret=API_KEY,
+CREDENTIALS = base.Credentials(provider="cashflows", live=False, secret=API_KEY,
                           settings={"configuration_id": CONFIGURATION_ID})
 JOB, PAYMENT = "250811132154530816", "250811132412198912"
 
@@ -70,11 +60,11 @@ def job_json(payments: list[dict], **overrides) -> dict:
     return {"data": {**job, **overrides}, "links": {"data": {"url": f"https://gateway-int.cashflows.com/job/{JOB}"}}}
 
 
-def checkout_request(**overrides) -> CheckoutRequest:
+def checkout_request(**overrides) -> base.CheckoutRequest:
     values = dict(reference="pay-001", amount_minor=1234, currency="GBP", description="Broker fee",
-                  mode=CheckoutMode.HOSTED_PAGE, return_url="https://duly.test/paid",
+                  mode=base.CheckoutMode.HOSTED_PAGE, return_url="https://duly.test/paid",
                   cancel_url="https://duly.test/cancelled", webhook_url="https://duly.test/webhooks/cashflows")
-    return CheckoutRequest(**{**values, **overrides})
+    return base.CheckoutRequest(**{**values, **overrides})
 
 
 @pytest.fixture
@@ -84,15 +74,15 @@ def gateway(base_url) -> CashflowsGateway:
 
 class TestConstruction:
     def test_picks_the_integration_or_production_host(self):
-        live = Credentials(provider="cashflows", live=True, secret=API_KEY,
+        live = base.Credentials(provider="cashflows", live=True, secret=API_KEY,
                            settings={"configuration_id": CONFIGURATION_ID})
 
         assert CashflowsGateway(CREDENTIALS).base_url == INTEGRATION_URL == "https://gateway-int.cashflows.com"
         assert CashflowsGateway(live).base_url == PRODUCTION_URL == "https://gateway.cashflows.com"
 
     def test_refuses_credentials_without_a_configuration_id(self):
-        with pytest.raises(GatewayError, match="configuration_id"):
-            CashflowsGateway(Credentials(provider="cashflows", live=False, secret=API_KEY))
+        with pytest.raises(base.GatewayError, match="configuration_id"):
+            CashflowsGateway(base.Credentials(provider="cashflows", live=False, secret=API_KEY))
 
 
 class TestStartCheckout:
@@ -108,7 +98,7 @@ class TestStartCheckout:
 
         httpserver.check_assertions()
         assert checkout.provider_reference == JOB
-        assert checkout.status == PaymentStatus.PENDING
+        assert checkout.status == base.PaymentStatus.PENDING
         assert checkout.redirect_url == f"https://gateway-int.cashflows.com/payment?ref={JOB}"
         request, body = sent(httpserver)
         assert request.headers["Content-Type"] == "application/json"
@@ -129,7 +119,7 @@ class TestStartCheckout:
             cashflows({"data": {"token": "3f6e4a0c-intent-token", "paymentJobReference": int(JOB),
                                 "paymentStatus": "Pending"}}, status=201))
 
-        checkout = gateway.start_checkout(checkout_request(mode=CheckoutMode.CARD_FIELDS, amount_minor=1099))
+        checkout = gateway.start_checkout(checkout_request(mode=base.CheckoutMode.CARD_FIELDS, amount_minor=1099))
 
         httpserver.check_assertions()
         assert (checkout.provider_reference, checkout.client_token) == (JOB, "3f6e4a0c-intent-token")
@@ -147,15 +137,15 @@ class TestStartCheckout:
 
 class TestFetchStatus:
     @pytest.mark.parametrize(("provider_status", "expected"), [
-        ("Pending", PaymentStatus.PENDING),
-        ("Reserved", PaymentStatus.PROCESSING),
-        ("Paid", PaymentStatus.SUCCEEDED),
-        ("Verified", PaymentStatus.SUCCEEDED),
-        ("Failed", PaymentStatus.FAILED),
-        ("Refused", PaymentStatus.FAILED),
-        ("Declined", PaymentStatus.FAILED),
-        ("Cancelled", PaymentStatus.CANCELLED),
-        ("Expired", PaymentStatus.EXPIRED),
+        ("Pending", base.PaymentStatus.PENDING),
+        ("Reserved", base.PaymentStatus.PROCESSING),
+        ("Paid", base.PaymentStatus.SUCCEEDED),
+        ("Verified", base.PaymentStatus.SUCCEEDED),
+        ("Failed", base.PaymentStatus.FAILED),
+        ("Refused", base.PaymentStatus.FAILED),
+        ("Declined", base.PaymentStatus.FAILED),
+        ("Cancelled", base.PaymentStatus.CANCELLED),
+        ("Expired", base.PaymentStatus.EXPIRED),
     ])
     def test_reads_a_payment_with_a_signed_get(self, gateway, httpserver, provider_status, expected):
         httpserver.expect_oneshot_request(f"/api/gateway/payment-jobs/{JOB}/payments/{PAYMENT}", method="GET") \
@@ -178,7 +168,7 @@ class TestFetchStatus:
 
         state = gateway.fetch_status(f"{JOB}/{PAYMENT}")
 
-        assert (state.status, state.failure_message) == (PaymentStatus.FAILED, "3-D Secure authentication failed.")
+        assert (state.status, state.failure_message) == (base.PaymentStatus.FAILED, "3-D Secure authentication failed.")
 
     def test_a_bare_job_answers_its_latest_payment_with_the_full_reference(self, gateway, httpserver):
         earlier = payment_json("Failed", reference=250811132000000000, createDateTimeUtc="2026-11-23T09:50:00Z")
@@ -190,7 +180,7 @@ class TestFetchStatus:
 
         httpserver.check_assertions()
         assert state.provider_reference == f"{JOB}/{PAYMENT}"
-        assert state.status == PaymentStatus.SUCCEEDED
+        assert state.status == base.PaymentStatus.SUCCEEDED
         assert (state.amount_minor, state.currency) == (1234, "GBP")
 
     def test_a_job_nobody_has_paid_yet_is_pending(self, gateway, httpserver):
@@ -199,7 +189,7 @@ class TestFetchStatus:
 
         state = gateway.fetch_status(JOB)
 
-        assert (state.provider_reference, state.status, state.amount_minor) == (JOB, PaymentStatus.PENDING, 1234)
+        assert (state.provider_reference, state.status, state.amount_minor) == (JOB, base.PaymentStatus.PENDING, 1234)
 
     def test_refuses_a_reference_that_could_escape_the_path(self, gateway, httpserver):
         with pytest.raises(ValueError, match="Not a Cashflows reference"):
@@ -211,7 +201,7 @@ class TestFetchStatus:
         httpserver.expect_oneshot_request(f"/api/gateway/payment-jobs/{JOB}/payments/{PAYMENT}") \
             .respond_with_handler(cashflows({"data": payment_json("Teleported")}))
 
-        with pytest.raises(GatewayUnavailable, match="Teleported"):
+        with pytest.raises(base.GatewayUnavailable, match="Teleported"):
             gateway.fetch_status(f"{JOB}/{PAYMENT}")
 
 
@@ -222,7 +212,7 @@ class TestRefund:
             cashflows({"data": {"reference": 250811140000000001, "refundNumber": "refund-7", "status": "Pending",
                                 "amountToRefund": 5.00}}))
 
-        result = gateway.refund(RefundRequest(provider_reference=f"{JOB}/{PAYMENT}", amount_minor=500,
+        result = gateway.refund(base.RefundRequest(provider_reference=f"{JOB}/{PAYMENT}", amount_minor=500,
                                               currency="GBP", idempotency_key="refund-7"))
 
         httpserver.check_assertions()
@@ -236,7 +226,7 @@ class TestRefund:
                                           method="POST").respond_with_handler(
             cashflows({"data": {"reference": 250811140000000002, "status": "Completed"}}))
 
-        result = gateway.refund(RefundRequest(provider_reference=JOB, amount_minor=1234, currency="GBP",
+        result = gateway.refund(base.RefundRequest(provider_reference=JOB, amount_minor=1234, currency="GBP",
                                               idempotency_key="refund-8"))
 
         httpserver.check_assertions()
@@ -248,41 +238,41 @@ class TestRefund:
                 {"code": "PaymentAlreadyFullyRefunded", "message": "Payment has already been fully refunded."}],
                 "isFatalError": True}}, status=400))
 
-        with pytest.raises(PaymentDeclined, match=r"^The payment has already been fully refunded\.$"):
-            gateway.refund(RefundRequest(provider_reference=f"{JOB}/{PAYMENT}", amount_minor=500, currency="GBP",
+        with pytest.raises(base.PaymentDeclined, match=r"^The payment has already been fully refunded\.$"):
+            gateway.refund(base.RefundRequest(provider_reference=f"{JOB}/{PAYMENT}", amount_minor=500, currency="GBP",
                                          idempotency_key="refund-9"))
 
 
 class TestErrors:
     def test_another_4xx_is_a_gateway_error_with_cashflows_message(self, base_url, httpserver):
-        gateway = CashflowsGateway(Credentials(provider="cashflows", live=False, secret="wrong-key",
+        gateway = CashflowsGateway(base.Credentials(provider="cashflows", live=False, secret="wrong-key",
                                                settings={"configuration_id": CONFIGURATION_ID}), base_url=base_url)
         httpserver.expect_oneshot_request("/api/gateway/payment-jobs").respond_with_handler(cashflows({}))
 
-        with pytest.raises(GatewayError, match=r"HTTP 401.*InvalidHash: Invalid hash") as raised:
+        with pytest.raises(base.GatewayError, match=r"HTTP 401.*InvalidHash: Invalid hash") as raised:
             gateway.start_checkout(checkout_request())
 
-        assert not isinstance(raised.value, (PaymentDeclined, GatewayUnavailable))
+        assert not isinstance(raised.value, (base.PaymentDeclined, base.GatewayUnavailable))
 
     def test_a_server_error_is_unavailable(self, gateway, httpserver):
         httpserver.expect_oneshot_request("/api/gateway/payment-jobs").respond_with_json(
             {"errorReport": {"errors": [{"code": "InternalError", "message": "Processor error."}]}}, status=500)
 
-        with pytest.raises(GatewayUnavailable, match="HTTP 500"):
+        with pytest.raises(base.GatewayUnavailable, match="HTTP 500"):
             gateway.start_checkout(checkout_request())
 
     def test_malformed_json_is_unavailable(self, gateway, httpserver):
         httpserver.expect_oneshot_request(f"/api/gateway/payment-jobs/{JOB}/payments/{PAYMENT}").respond_with_data(
             '{"data": {"status": "Pa', content_type="application/json")
 
-        with pytest.raises(GatewayUnavailable, match="other than JSON"):
+        with pytest.raises(base.GatewayUnavailable, match="other than JSON"):
             gateway.fetch_status(f"{JOB}/{PAYMENT}")
 
     def test_an_answer_without_the_hosted_page_url_is_garbage(self, gateway, httpserver):
         httpserver.expect_oneshot_request("/api/gateway/payment-jobs").respond_with_handler(
             cashflows({"data": {"reference": int(JOB)}}, status=201))
 
-        with pytest.raises(GatewayUnavailable, match=r"links\.action\.url"):
+        with pytest.raises(base.GatewayUnavailable, match=r"links\.action\.url"):
             gateway.start_checkout(checkout_request())
 
     def test_a_slow_answer_times_out_as_unavailable(self, base_url, httpserver):
@@ -291,7 +281,7 @@ class TestErrors:
             slow_json(job_json([])))
 
         started = time.monotonic()
-        with pytest.raises(GatewayUnavailable, match="ReadTimeout"):
+        with pytest.raises(base.GatewayUnavailable, match="ReadTimeout"):
             gateway.fetch_status(JOB)
 
         assert time.monotonic() - started < 1.0
@@ -299,7 +289,7 @@ class TestErrors:
     def test_a_refused_connection_is_unavailable(self):
         gateway = CashflowsGateway(CREDENTIALS, base_url=closed_port_url(), timeout=SHORT_TIMEOUT)
 
-        with pytest.raises(GatewayUnavailable, match="ConnectError"):
+        with pytest.raises(base.GatewayUnavailable, match="ConnectError"):
             gateway.fetch_status(JOB)
 
 
@@ -333,5 +323,5 @@ class TestParseWebhook:
         b'{"paymentJobReference": null, "paymentReference": 1}',
     ])
     def test_refuses_a_body_without_usable_references(self, gateway, now, body):
-        with pytest.raises(InvalidWebhookSignature, match="lacks the payment references"):
+        with pytest.raises(base.InvalidWebhookSignature, match="lacks the payment references"):
             gateway.parse_webhook(headers={}, body=body, now=now)

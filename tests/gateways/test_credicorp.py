@@ -10,17 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateways.base import (
-    CheckoutMode,
-    CheckoutRequest,
-    Credentials,
-    GatewayError,
-    GatewayUnavailable,
-    InvalidWebhookSignature,
-    PaymentDeclined,
-    PaymentStatus,
-    RefundRequest,
-)
+from gateways import base
 from gateways.credicorp import CredicorpGateway
 from tests.gateways.conftest import SHORT_TIMEOUT, closed_port_url, slow_json
 
@@ -30,8 +20,8 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 LINK = "pl_01JDULY"
 
 
-def credentials(**settings) -> Credentials:
-    return Credentials(provider="credicorp", live=False, secret=API_KEY,
+def credentials(**settings) -> base.Credentials:
+    return base.Credentials(provider="credicorp", live=False, secret=API_KEY,
                        settings={"base_url": "https://emailpago.example.invalid", "callback_secret": CALLBACK_SECRET,
                                  **settings})
 
@@ -42,11 +32,11 @@ def link_json(**overrides) -> dict:
     return {**link, **overrides}
 
 
-def checkout_request(**overrides) -> CheckoutRequest:
+def checkout_request(**overrides) -> base.CheckoutRequest:
     values = dict(reference="pay-001", amount_minor=2500, currency="USD", description="Cuota de corretaje",
-                  mode=CheckoutMode.HOSTED_PAGE, return_url="https://duly.test/paid",
+                  mode=base.CheckoutMode.HOSTED_PAGE, return_url="https://duly.test/paid",
                   customer_email="cliente@example.com", webhook_url="https://duly.test/webhooks/credicorp")
-    return CheckoutRequest(**{**values, **overrides})
+    return base.CheckoutRequest(**{**values, **overrides})
 
 
 @pytest.fixture
@@ -63,8 +53,8 @@ class TestConstruction:
         assert CredicorpGateway(credentials()).base_url == "https://emailpago.example.invalid"
 
     def test_refuses_credentials_without_a_base_url(self):
-        with pytest.raises(GatewayError, match="base_url"):
-            CredicorpGateway(Credentials(provider="credicorp", live=False, secret=API_KEY))
+        with pytest.raises(base.GatewayError, match="base_url"):
+            CredicorpGateway(base.Credentials(provider="credicorp", live=False, secret=API_KEY))
 
 
 class TestStartCheckout:
@@ -78,7 +68,7 @@ class TestStartCheckout:
 
         httpserver.check_assertions()
         assert checkout.provider_reference == LINK
-        assert checkout.status == PaymentStatus.PENDING
+        assert checkout.status == base.PaymentStatus.PENDING
         assert checkout.redirect_url == f"https://emailpago.example.invalid/pay/{LINK}"
         assert sent_json(httpserver) == {
             "amount": "25.00", "currency": "USD", "reference": "pay-001", "description": "Cuota de corretaje",
@@ -88,7 +78,7 @@ class TestStartCheckout:
 
     def test_offers_no_card_fields(self, gateway, httpserver):
         with pytest.raises(ValueError, match="hosted page"):
-            gateway.start_checkout(checkout_request(mode=CheckoutMode.CARD_FIELDS))
+            gateway.start_checkout(checkout_request(mode=base.CheckoutMode.CARD_FIELDS))
 
         assert httpserver.log == []
 
@@ -100,11 +90,11 @@ class TestStartCheckout:
 
 class TestFetchStatus:
     @pytest.mark.parametrize(("provider_status", "expected"), [
-        ("pending", PaymentStatus.PENDING),
-        ("paid", PaymentStatus.SUCCEEDED),
-        ("failed", PaymentStatus.FAILED),
-        ("expired", PaymentStatus.EXPIRED),
-        ("cancelled", PaymentStatus.CANCELLED),
+        ("pending", base.PaymentStatus.PENDING),
+        ("paid", base.PaymentStatus.SUCCEEDED),
+        ("failed", base.PaymentStatus.FAILED),
+        ("expired", base.PaymentStatus.EXPIRED),
+        ("cancelled", base.PaymentStatus.CANCELLED),
     ])
     def test_reads_the_payment_link(self, gateway, httpserver, provider_status, expected):
         httpserver.expect_oneshot_request(f"/v1/payment-links/{LINK}", method="GET", headers=AUTH) \
@@ -125,7 +115,7 @@ class TestFetchStatus:
     def test_an_unknown_status_is_a_garbage_answer(self, gateway, httpserver):
         httpserver.expect_oneshot_request(f"/v1/payment-links/{LINK}").respond_with_json(link_json(status="limbo"))
 
-        with pytest.raises(GatewayUnavailable, match="limbo"):
+        with pytest.raises(base.GatewayUnavailable, match="limbo"):
             gateway.fetch_status(LINK)
 
 
@@ -135,7 +125,7 @@ class TestRefund:
             f"/v1/payment-links/{LINK}/refunds", method="POST", headers={**AUTH, "Idempotency-Key": "refund-7"},
         ).respond_with_json({"id": "rf_01JDULY", "status": "pending"}, status=201)
 
-        result = gateway.refund(RefundRequest(provider_reference=LINK, amount_minor=1000, currency="USD",
+        result = gateway.refund(base.RefundRequest(provider_reference=LINK, amount_minor=1000, currency="USD",
                                               idempotency_key="refund-7"))
 
         httpserver.check_assertions()
@@ -146,8 +136,8 @@ class TestRefund:
         httpserver.expect_oneshot_request(f"/v1/payment-links/{LINK}/refunds").respond_with_json(
             {"error": {"code": "refund_declined", "message": "Cuenta 0123-456 bloqueada"}}, status=422)
 
-        with pytest.raises(PaymentDeclined, match=r"^The bank declined the refund\.$"):
-            gateway.refund(RefundRequest(provider_reference=LINK, amount_minor=1000, currency="USD",
+        with pytest.raises(base.PaymentDeclined, match=r"^The bank declined the refund\.$"):
+            gateway.refund(base.RefundRequest(provider_reference=LINK, amount_minor=1000, currency="USD",
                                          idempotency_key="refund-8"))
 
 
@@ -156,28 +146,28 @@ class TestErrors:
         httpserver.expect_oneshot_request("/v1/payment-links").respond_with_json(
             {"error": {"code": "invalid_request", "message": "customer_email is invalid"}}, status=400)
 
-        with pytest.raises(GatewayError, match=r"HTTP 400.*invalid_request: customer_email is invalid") as raised:
+        with pytest.raises(base.GatewayError, match=r"HTTP 400.*invalid_request: customer_email is invalid") as raised:
             gateway.start_checkout(checkout_request())
 
-        assert not isinstance(raised.value, (PaymentDeclined, GatewayUnavailable))
+        assert not isinstance(raised.value, (base.PaymentDeclined, base.GatewayUnavailable))
 
     def test_a_402_is_a_decline(self, gateway, httpserver):
         httpserver.expect_oneshot_request("/v1/payment-links").respond_with_data("Payment Required", status=402)
 
-        with pytest.raises(PaymentDeclined, match=r"^The bank declined the payment\.$"):
+        with pytest.raises(base.PaymentDeclined, match=r"^The bank declined the payment\.$"):
             gateway.start_checkout(checkout_request())
 
     def test_a_server_error_is_unavailable(self, gateway, httpserver):
         httpserver.expect_oneshot_request("/v1/payment-links").respond_with_data("Service Unavailable", status=503)
 
-        with pytest.raises(GatewayUnavailable, match="HTTP 503"):
+        with pytest.raises(base.GatewayUnavailable, match="HTTP 503"):
             gateway.start_checkout(checkout_request())
 
     def test_malformed_json_is_unavailable(self, gateway, httpserver):
         httpserver.expect_oneshot_request(f"/v1/payment-links/{LINK}").respond_with_data(
             "<html>mantenimiento</html>", content_type="text/html")
 
-        with pytest.raises(GatewayUnavailable, match="other than JSON"):
+        with pytest.raises(base.GatewayUnavailable, match="other than JSON"):
             gateway.fetch_status(LINK)
 
     def test_a_slow_answer_times_out_as_unavailable(self, base_url, httpserver):
@@ -185,7 +175,7 @@ class TestErrors:
         httpserver.expect_oneshot_request(f"/v1/payment-links/{LINK}").respond_with_handler(slow_json(link_json()))
 
         started = time.monotonic()
-        with pytest.raises(GatewayUnavailable, match="ReadTimeout"):
+        with pytest.raises(base.GatewayUnavailable, match="ReadTimeout"):
             gateway.fetch_status(LINK)
 
         assert time.monotonic() - started < 1.0
@@ -193,7 +183,7 @@ class TestErrors:
     def test_a_refused_connection_is_unavailable(self):
         gateway = CredicorpGateway(credentials(), base_url=closed_port_url(), timeout=SHORT_TIMEOUT)
 
-        with pytest.raises(GatewayUnavailable, match="ConnectError"):
+        with pytest.raises(base.GatewayUnavailable, match="ConnectError"):
             gateway.fetch_status(LINK)
 
 
@@ -208,10 +198,10 @@ def signed(body: bytes, at: int, secret: str = CALLBACK_SECRET) -> dict[str, str
 
 class TestParseWebhook:
     @pytest.mark.parametrize(("event_type", "expected"), [
-        ("payment_link.paid", PaymentStatus.SUCCEEDED),
-        ("payment_link.failed", PaymentStatus.FAILED),
-        ("payment_link.expired", PaymentStatus.EXPIRED),
-        ("payment_link.cancelled", PaymentStatus.CANCELLED),
+        ("payment_link.paid", base.PaymentStatus.SUCCEEDED),
+        ("payment_link.failed", base.PaymentStatus.FAILED),
+        ("payment_link.expired", base.PaymentStatus.EXPIRED),
+        ("payment_link.cancelled", base.PaymentStatus.CANCELLED),
     ])
     def test_maps_a_signed_callback(self, gateway, now, event_type, expected):
         body = callback(event_type, status="paid", paid_at="2026-11-23T09:59:30Z", bank_reference="CC-778812")
@@ -233,21 +223,21 @@ class TestParseWebhook:
     def test_refuses_a_bad_signature(self, gateway, now):
         body = callback("payment_link.paid")
 
-        with pytest.raises(InvalidWebhookSignature, match="does not match"):
+        with pytest.raises(base.InvalidWebhookSignature, match="does not match"):
             gateway.parse_webhook(headers=signed(body, int(now.timestamp()), secret="other"), body=body, now=now)
 
     def test_refuses_a_timestamp_rewritten_after_signing(self, gateway, now):
         body = callback("payment_link.paid")
         headers = {**signed(body, int(now.timestamp()) - 3600), "X-Credicorp-Timestamp": str(int(now.timestamp()))}
 
-        with pytest.raises(InvalidWebhookSignature, match="does not match"):
+        with pytest.raises(base.InvalidWebhookSignature, match="does not match"):
             gateway.parse_webhook(headers=headers, body=body, now=now)
 
     @pytest.mark.parametrize("offset", [-301, 301])
     def test_refuses_a_stale_callback(self, gateway, now, offset):
         body = callback("payment_link.paid")
 
-        with pytest.raises(InvalidWebhookSignature, match="stale"):
+        with pytest.raises(base.InvalidWebhookSignature, match="stale"):
             gateway.parse_webhook(headers=signed(body, int(now.timestamp()) + offset), body=body, now=now)
 
     @pytest.mark.parametrize("missing", ["X-Credicorp-Signature", "X-Credicorp-Timestamp"])
@@ -255,24 +245,24 @@ class TestParseWebhook:
         body = callback("payment_link.paid")
         headers = {key: value for key, value in signed(body, int(now.timestamp())).items() if key != missing}
 
-        with pytest.raises(InvalidWebhookSignature, match="missing"):
+        with pytest.raises(base.InvalidWebhookSignature, match="missing"):
             gateway.parse_webhook(headers=headers, body=body, now=now)
 
     def test_reads_headers_whatever_their_case(self, gateway, now):
         body = callback("payment_link.paid")
         headers = {key.lower(): value for key, value in signed(body, int(now.timestamp())).items()}
 
-        assert gateway.parse_webhook(headers=headers, body=body, now=now).status == PaymentStatus.SUCCEEDED
+        assert gateway.parse_webhook(headers=headers, body=body, now=now).status == base.PaymentStatus.SUCCEEDED
 
     def test_refuses_everything_without_a_callback_secret(self, base_url, now):
         gateway = CredicorpGateway(credentials(callback_secret=""), base_url=base_url)
         body = callback("payment_link.paid")
 
-        with pytest.raises(InvalidWebhookSignature, match="secret"):
+        with pytest.raises(base.InvalidWebhookSignature, match="secret"):
             gateway.parse_webhook(headers=signed(body, int(now.timestamp()), secret=""), body=body, now=now)
 
     def test_refuses_a_signed_body_that_is_not_a_callback(self, gateway, now):
         body = b'{"id": "evt_1"}'
 
-        with pytest.raises(InvalidWebhookSignature, match="not a Credicorp callback"):
+        with pytest.raises(base.InvalidWebhookSignature, match="not a Credicorp callback"):
             gateway.parse_webhook(headers=signed(body, int(now.timestamp())), body=body, now=now)

@@ -21,22 +21,7 @@ from django.test import Client
 from django.utils import timezone
 from django_scopes import scope
 
-from gateways import registry, services
-from gateways.base import (
-    Checkout,
-    CheckoutMode,
-    CheckoutRequest,
-    Credentials,
-    GatewayError,
-    GatewayUnavailable,
-    InvalidWebhookSignature,
-    PaymentDeclined,
-    PaymentState,
-    PaymentStatus,
-    RefundRequest,
-    RefundResult,
-    WebhookEvent,
-)
+from gateways import base, registry, services
 from gateways.sandbox import SandboxGateway
 from sandbox.models import SandboxCheckout, SandboxRefund
 from tests.gateways.conftest import closed_port_url
@@ -92,7 +77,7 @@ def other_account(other_tenant):
 
 
 def gateway_with(transport, secret: str = SECRET) -> SandboxGateway:
-    return SandboxGateway(Credentials(provider="sandbox", live=False, secret=secret), base_url=BASE,
+    return SandboxGateway(base.Credentials(provider="sandbox", live=False, secret=secret), base_url=BASE,
                           transport=transport)
 
 
@@ -101,10 +86,10 @@ def gateway(transport, account) -> SandboxGateway:
     return gateway_with(transport)
 
 
-def checkout_request(**overrides) -> CheckoutRequest:
+def checkout_request(**overrides) -> base.CheckoutRequest:
     values = dict(reference="pay-001", amount_minor=1250, currency="GBP", description="Broker fee",
-                  mode=CheckoutMode.HOSTED_PAGE, return_url=RETURN_URL)
-    return CheckoutRequest(**{**values, **overrides})
+                  mode=base.CheckoutMode.HOSTED_PAGE, return_url=RETURN_URL)
+    return base.CheckoutRequest(**{**values, **overrides})
 
 
 def stored(checkout_id: str) -> SandboxCheckout:
@@ -135,7 +120,7 @@ class TestStartCheckout:
             "expires_at": expires_at.astimezone(UTC).isoformat(), "webhook_url": webhook_url, "pay_in_4": False,
         }
         row = SandboxCheckout.objects.with_scopes_disabled().get()
-        assert checkout == Checkout(provider_reference=row.id, status=PaymentStatus.PENDING,
+        assert checkout == base.Checkout(provider_reference=row.id, status=base.PaymentStatus.PENDING,
                                     redirect_url=f"{BASE}/sandbox/pay/{row.id}/", expires_at=expires_at)
         assert row.id.startswith("sbx_")
         assert (row.tenant_id, row.account_id, row.reference, row.amount_minor, row.currency, row.mode,
@@ -143,7 +128,7 @@ class TestStartCheckout:
             tenant.id, account.id, "pay-001", 1250, "GBP", "hosted_page", "pending", expires_at, "")
 
     def test_creates_a_card_fields_checkout_with_a_client_token(self, gateway, transport):
-        checkout = gateway.start_checkout(checkout_request(mode=CheckoutMode.CARD_FIELDS, currency="EUR",
+        checkout = gateway.start_checkout(checkout_request(mode=base.CheckoutMode.CARD_FIELDS, currency="EUR",
                                                            amount_minor=9900, description=""))
 
         assert json.loads(transport.requests[0].content) == {
@@ -153,7 +138,7 @@ class TestStartCheckout:
         }
         row = SandboxCheckout.objects.with_scopes_disabled().get()
         assert row.client_token.startswith("sbxct_")
-        assert checkout == Checkout(provider_reference=row.id, status=PaymentStatus.PENDING,
+        assert checkout == base.Checkout(provider_reference=row.id, status=base.PaymentStatus.PENDING,
                                     client_token=row.client_token, expires_at=None)
 
     def test_a_retried_reference_answers_the_first_checkout(self, gateway):
@@ -174,23 +159,23 @@ class TestStartCheckout:
         assert len(transport.requests) == 1
 
     def test_an_unknown_secret_is_refused(self, transport, account):
-        with pytest.raises(GatewayError, match="HTTP 401"):
+        with pytest.raises(base.GatewayError, match="HTTP 401"):
             gateway_with(transport, secret="sbx_wrong").start_checkout(checkout_request())
 
         assert SandboxCheckout.objects.with_scopes_disabled().count() == 0
 
     def test_a_webhook_url_of_another_account_is_refused_naming_the_field(self, gateway, other_account):
-        with pytest.raises(GatewayError, match="webhook_url"):
+        with pytest.raises(base.GatewayError, match="webhook_url"):
             gateway.start_checkout(checkout_request(
                 webhook_url=f"{BASE}/webhooks/sandbox/{other_account.webhook_token}/"))
 
         assert SandboxCheckout.objects.with_scopes_disabled().count() == 0
 
     def test_a_server_that_does_not_answer_is_unavailable(self):
-        gateway = SandboxGateway(Credentials(provider="sandbox", live=False, secret=SECRET),
+        gateway = SandboxGateway(base.Credentials(provider="sandbox", live=False, secret=SECRET),
                                  base_url=closed_port_url(), timeout=0.5)
 
-        with pytest.raises(GatewayUnavailable):
+        with pytest.raises(base.GatewayUnavailable):
             gateway.start_checkout(checkout_request())
 
 
@@ -205,9 +190,9 @@ class TestFetchStatus:
 
         assert (transport.requests[1].method, str(transport.requests[1].url)) == (
             "GET", f"{BASE}/sandbox/api/checkouts/{checkout_id}")
-        assert before == PaymentState(provider_reference=checkout_id, status=PaymentStatus.PENDING,
+        assert before == base.PaymentState(provider_reference=checkout_id, status=base.PaymentStatus.PENDING,
                                       amount_minor=1250, currency="GBP", provider_status="pending")
-        assert after == PaymentState(provider_reference=checkout_id, status=PaymentStatus.SUCCEEDED,
+        assert after == base.PaymentState(provider_reference=checkout_id, status=base.PaymentStatus.SUCCEEDED,
                                      amount_minor=1250, currency="GBP", provider_status="succeeded")
 
     def test_a_declined_attempt_leaves_it_pending_with_the_message(self, gateway):
@@ -216,7 +201,7 @@ class TestFetchStatus:
 
         state = gateway.fetch_status(checkout_id)
 
-        assert (state.status, state.failure_message) == (PaymentStatus.PENDING, "Your card was declined.")
+        assert (state.status, state.failure_message) == (base.PaymentStatus.PENDING, "Your card was declined.")
 
     def test_a_checkout_past_its_expiry_answers_expired(self, gateway):
         checkout_id = gateway.start_checkout(checkout_request(
@@ -226,13 +211,13 @@ class TestFetchStatus:
 
         state = gateway.fetch_status(checkout_id)
 
-        assert state.status == PaymentStatus.EXPIRED
+        assert state.status == base.PaymentStatus.EXPIRED
         assert stored(checkout_id).status == "expired"
 
     def test_another_tenants_checkout_is_not_found(self, gateway, transport, other_account):
         checkout_id = gateway.start_checkout(checkout_request()).provider_reference
 
-        with pytest.raises(GatewayError, match="HTTP 404"):
+        with pytest.raises(base.GatewayError, match="HTTP 404"):
             gateway_with(transport, secret=OTHER_SECRET).fetch_status(checkout_id)
 
     def test_refuses_an_id_that_is_not_a_sandbox_checkout(self, gateway, transport):
@@ -251,7 +236,7 @@ class TestRefund:
         return checkout_id
 
     def test_refunding_twice_with_one_key_makes_one_refund(self, gateway, transport, paid):
-        request = RefundRequest(provider_reference=paid, amount_minor=500, currency="GBP", idempotency_key="rf-1")
+        request = base.RefundRequest(provider_reference=paid, amount_minor=500, currency="GBP", idempotency_key="rf-1")
 
         first = gateway.refund(request)
         second = gateway.refund(request)
@@ -261,17 +246,17 @@ class TestRefund:
         assert json.loads(sent.content) == {"amount_minor": 500, "idempotency_key": "rf-1"}
         assert sent.headers["Idempotency-Key"] == "rf-1"
         refund = SandboxRefund.objects.with_scopes_disabled().get()
-        assert first == second == RefundResult(refund_reference=refund.id, succeeded=True)
+        assert first == second == base.RefundResult(refund_reference=refund.id, succeeded=True)
         assert (refund.checkout_id, refund.amount_minor, refund.idempotency_key) == (paid, 500, "rf-1")
 
     def test_partial_refunds_up_to_the_amount_paid(self, gateway, paid):
-        gateway.refund(RefundRequest(provider_reference=paid, amount_minor=500, currency="GBP",
+        gateway.refund(base.RefundRequest(provider_reference=paid, amount_minor=500, currency="GBP",
                                      idempotency_key="rf-1"))
-        gateway.refund(RefundRequest(provider_reference=paid, amount_minor=750, currency="GBP",
+        gateway.refund(base.RefundRequest(provider_reference=paid, amount_minor=750, currency="GBP",
                                      idempotency_key="rf-2"))
 
-        with pytest.raises(PaymentDeclined, match="exceeds the 0 minor units left"):
-            gateway.refund(RefundRequest(provider_reference=paid, amount_minor=1, currency="GBP",
+        with pytest.raises(base.PaymentDeclined, match="exceeds the 0 minor units left"):
+            gateway.refund(base.RefundRequest(provider_reference=paid, amount_minor=1, currency="GBP",
                                          idempotency_key="rf-3"))
 
         assert sorted(SandboxRefund.objects.with_scopes_disabled().values_list("amount_minor", flat=True)) == [
@@ -280,15 +265,15 @@ class TestRefund:
     def test_an_unpaid_checkout_cannot_be_refunded(self, gateway):
         checkout_id = gateway.start_checkout(checkout_request()).provider_reference
 
-        with pytest.raises(PaymentDeclined, match=r"Only a paid checkout can be refunded\."):
-            gateway.refund(RefundRequest(provider_reference=checkout_id, amount_minor=100, currency="GBP",
+        with pytest.raises(base.PaymentDeclined, match=r"Only a paid checkout can be refunded\."):
+            gateway.refund(base.RefundRequest(provider_reference=checkout_id, amount_minor=100, currency="GBP",
                                          idempotency_key="rf-1"))
 
         assert SandboxRefund.objects.with_scopes_disabled().count() == 0
 
     def test_another_tenant_cannot_refund_it(self, transport, paid, other_account):
-        with pytest.raises(GatewayError, match="HTTP 404"):
-            gateway_with(transport, secret=OTHER_SECRET).refund(RefundRequest(
+        with pytest.raises(base.GatewayError, match="HTTP 404"):
+            gateway_with(transport, secret=OTHER_SECRET).refund(base.RefundRequest(
                 provider_reference=paid, amount_minor=100, currency="GBP", idempotency_key="rf-x"))
 
         assert SandboxRefund.objects.with_scopes_disabled().count() == 0
@@ -306,20 +291,20 @@ def signed(body: bytes, *, at: datetime = NOW, secret: str = SECRET) -> dict[str
 
 
 class TestParseWebhook:
-    gateway = SandboxGateway(Credentials(provider="sandbox", live=False, secret=SECRET), base_url=BASE)
+    gateway = SandboxGateway(base.Credentials(provider="sandbox", live=False, secret=SECRET), base_url=BASE)
 
     def test_a_valid_event_becomes_a_webhook_event(self):
         body = event_body()
 
         event = self.gateway.parse_webhook(headers=signed(body), body=body, now=NOW + timedelta(seconds=30))
 
-        assert event == WebhookEvent(event_id="sbxevt_0001", event_type="checkout.succeeded",
-                                     provider_reference="sbx_0123456789abcdef", status=PaymentStatus.SUCCEEDED,
+        assert event == base.WebhookEvent(event_id="sbxevt_0001", event_type="checkout.succeeded",
+                                     provider_reference="sbx_0123456789abcdef", status=base.PaymentStatus.SUCCEEDED,
                                      amount_minor=1250, currency="GBP")
 
     @pytest.mark.parametrize(("event_type", "status"), [
-        ("checkout.failed", PaymentStatus.FAILED), ("checkout.processing", PaymentStatus.PROCESSING),
-        ("checkout.expired", PaymentStatus.EXPIRED), ("checkout.cancelled", PaymentStatus.CANCELLED),
+        ("checkout.failed", base.PaymentStatus.FAILED), ("checkout.processing", base.PaymentStatus.PROCESSING),
+        ("checkout.expired", base.PaymentStatus.EXPIRED), ("checkout.cancelled", base.PaymentStatus.CANCELLED),
         ("checkout.refunded", None),
     ])
     def test_maps_each_type_and_leaves_unknown_ones_without_a_status(self, event_type, status):
@@ -341,7 +326,7 @@ class TestParseWebhook:
             "not-a-time": {**signed(body), "X-Sandbox-Timestamp": "yesterday"},
         }[case]
 
-        with pytest.raises(InvalidWebhookSignature):
+        with pytest.raises(base.InvalidWebhookSignature):
             self.gateway.parse_webhook(headers=headers, body=body, now=NOW)
 
     def test_reads_headers_in_any_case(self):
@@ -353,7 +338,7 @@ class TestParseWebhook:
     def test_a_signed_body_that_is_not_an_event_is_refused(self):
         body = b'{"id": "sbxevt_1", "type": "checkout.succeeded", "data": {"id": "../x"}}'
 
-        with pytest.raises(InvalidWebhookSignature, match="not a sandbox event"):
+        with pytest.raises(base.InvalidWebhookSignature, match="not a sandbox event"):
             self.gateway.parse_webhook(headers=signed(body), body=body, now=NOW)
 
 
@@ -379,7 +364,7 @@ class TestRegistry:
     def test_offers_both_modes_and_pay_in_4(self):
         capabilities = registry.capabilities_of("sandbox")
 
-        assert capabilities.supports(mode=CheckoutMode.CARD_FIELDS, currency="PAB")
-        assert capabilities.supports(mode=CheckoutMode.HOSTED_PAGE, currency="AUD", pay_in_4=True)
-        assert not capabilities.supports(mode=CheckoutMode.HOSTED_PAGE, currency="EUR", pay_in_4=True)
-        assert not capabilities.supports(mode=CheckoutMode.HOSTED_PAGE, currency="JPY")
+        assert capabilities.supports(mode=base.CheckoutMode.CARD_FIELDS, currency="PAB")
+        assert capabilities.supports(mode=base.CheckoutMode.HOSTED_PAGE, currency="AUD", pay_in_4=True)
+        assert not capabilities.supports(mode=base.CheckoutMode.HOSTED_PAGE, currency="EUR", pay_in_4=True)
+        assert not capabilities.supports(mode=base.CheckoutMode.HOSTED_PAGE, currency="JPY")

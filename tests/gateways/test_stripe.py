@@ -10,24 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateways.base import (
-    CheckoutMode,
-    CheckoutRequest,
-    Credentials,
-    GatewayError,
-    GatewayUnavailable,
-    InvalidWebhookSignature,
-    PaymentDeclined,
-    PaymentStatus,
-    RefundRequest,
-)
+from gateways import base
 from gateways.stripe import StripeGateway
 from tests.gateways.conftest import SHORT_TIMEOUT, closed_port_url, slow_json
 
 SECRET_KEY = "sk_test_51Duly"
 WEBHOOK_SECRET = "whsec_test_secret"
 AUTH = {"Authorization": f"Bearer {SECRET_KEY}"}
-CREDENTIALS = Credentials(provider="stripe", live=False, secret=SECRET_KEY,
+CREDENTIALS = base.Credentials(provider="stripe", live=False, secret=SECRET_KEY,
                           settings={"webhook_secret": WEBHOOK_SECRET})
 
 
@@ -54,11 +44,11 @@ def intent_json(**overrides) -> dict:
     return {**intent, **overrides}
 
 
-def checkout_request(**overrides) -> CheckoutRequest:
+def checkout_request(**overrides) -> base.CheckoutRequest:
     values = dict(reference="pay-001", amount_minor=1234, currency="GBP", description="Broker fee",
-                  mode=CheckoutMode.HOSTED_PAGE, return_url="https://duly.test/paid",
+                  mode=base.CheckoutMode.HOSTED_PAGE, return_url="https://duly.test/paid",
                   cancel_url="https://duly.test/cancelled", customer_email="payer@example.com")
-    return CheckoutRequest(**{**values, **overrides})
+    return base.CheckoutRequest(**{**values, **overrides})
 
 
 @pytest.fixture
@@ -81,7 +71,7 @@ class TestStartCheckout:
 
         httpserver.check_assertions()
         assert checkout.provider_reference == "cs_test_a1B2c3"
-        assert checkout.status == PaymentStatus.PENDING
+        assert checkout.status == base.PaymentStatus.PENDING
         assert checkout.redirect_url == "https://checkout.stripe.com/c/pay/cs_test_a1B2c3#fidkdWxOYHwnPyd1blpxYHZxWjA0"
         assert checkout.expires_at == expires_at
         assert sent_form(httpserver) == {
@@ -125,12 +115,12 @@ class TestStartCheckout:
             "/v1/payment_intents", method="POST", headers={**AUTH, "Idempotency-Key": "pay-001"},
         ).respond_with_json(intent_json())
 
-        checkout = gateway.start_checkout(checkout_request(mode=CheckoutMode.CARD_FIELDS))
+        checkout = gateway.start_checkout(checkout_request(mode=base.CheckoutMode.CARD_FIELDS))
 
         httpserver.check_assertions()
         assert checkout.provider_reference == "pi_3Duly"
         assert checkout.client_token == "pi_3Duly_secret_abc"
-        assert checkout.status == PaymentStatus.PENDING
+        assert checkout.status == base.PaymentStatus.PENDING
         assert checkout.redirect_url == ""
         assert sent_form(httpserver) == {
             "amount": "1234", "currency": "gbp", "description": "Broker fee", "metadata[reference]": "pay-001",
@@ -140,13 +130,13 @@ class TestStartCheckout:
 
 class TestFetchStatus:
     @pytest.mark.parametrize(("status", "payment_status", "intent", "expected"), [
-        ("open", "unpaid", None, PaymentStatus.PENDING),
-        ("complete", "paid", intent_json(status="succeeded"), PaymentStatus.SUCCEEDED),
-        ("complete", "unpaid", intent_json(status="processing"), PaymentStatus.PROCESSING),
+        ("open", "unpaid", None, base.PaymentStatus.PENDING),
+        ("complete", "paid", intent_json(status="succeeded"), base.PaymentStatus.SUCCEEDED),
+        ("complete", "unpaid", intent_json(status="processing"), base.PaymentStatus.PROCESSING),
         ("complete", "unpaid", intent_json(status="requires_payment_method",
                                            last_payment_error={"message": "Afterpay declined."}),
-         PaymentStatus.FAILED),
-        ("expired", "unpaid", None, PaymentStatus.EXPIRED),
+         base.PaymentStatus.FAILED),
+        ("expired", "unpaid", None, base.PaymentStatus.EXPIRED),
     ])
     def test_maps_a_checkout_session_with_its_payment_intent(self, gateway, httpserver, status, payment_status,
                                                              intent, expected):
@@ -162,15 +152,15 @@ class TestFetchStatus:
         assert state.provider_reference == "cs_test_a1B2c3"
         assert (state.amount_minor, state.currency) == (1234, "GBP")
         assert state.provider_status == f"{status}/{payment_status}"
-        assert state.failure_message == ("Afterpay declined." if expected == PaymentStatus.FAILED else "")
+        assert state.failure_message == ("Afterpay declined." if expected == base.PaymentStatus.FAILED else "")
 
     @pytest.mark.parametrize(("status", "expected"), [
-        ("requires_payment_method", PaymentStatus.PENDING),
-        ("requires_confirmation", PaymentStatus.PENDING),
-        ("requires_action", PaymentStatus.PENDING),
-        ("processing", PaymentStatus.PROCESSING),
-        ("succeeded", PaymentStatus.SUCCEEDED),
-        ("canceled", PaymentStatus.CANCELLED),
+        ("requires_payment_method", base.PaymentStatus.PENDING),
+        ("requires_confirmation", base.PaymentStatus.PENDING),
+        ("requires_action", base.PaymentStatus.PENDING),
+        ("processing", base.PaymentStatus.PROCESSING),
+        ("succeeded", base.PaymentStatus.SUCCEEDED),
+        ("canceled", base.PaymentStatus.CANCELLED),
     ])
     def test_maps_a_payment_intent(self, gateway, httpserver, status, expected):
         httpserver.expect_oneshot_request("/v1/payment_intents/pi_3Duly", method="GET", headers=AUTH) \
@@ -189,7 +179,7 @@ class TestFetchStatus:
         httpserver.expect_oneshot_request("/v1/payment_intents/pi_3Duly").respond_with_json(
             intent_json(status="teleported"))
 
-        with pytest.raises(GatewayUnavailable, match="teleported"):
+        with pytest.raises(base.GatewayUnavailable, match="teleported"):
             gateway.fetch_status("pi_3Duly")
 
 
@@ -200,7 +190,7 @@ class TestRefund:
         ).respond_with_json({"id": "re_3Duly", "object": "refund", "amount": 500, "currency": "gbp",
                              "payment_intent": "pi_3Duly", "status": "succeeded"})
 
-        result = gateway.refund(RefundRequest(provider_reference="pi_3Duly", amount_minor=500, currency="GBP",
+        result = gateway.refund(base.RefundRequest(provider_reference="pi_3Duly", amount_minor=500, currency="GBP",
                                               idempotency_key="refund-7"))
 
         httpserver.check_assertions()
@@ -213,7 +203,7 @@ class TestRefund:
         httpserver.expect_ordered_request("/v1/refunds", method="POST").respond_with_json(
             {"id": "re_3Duly", "object": "refund", "amount": 1234, "status": "pending"})
 
-        result = gateway.refund(RefundRequest(provider_reference="cs_test_a1B2c3", amount_minor=1234,
+        result = gateway.refund(base.RefundRequest(provider_reference="cs_test_a1B2c3", amount_minor=1234,
                                               currency="GBP", idempotency_key="refund-8"))
 
         httpserver.check_assertions()
@@ -224,7 +214,7 @@ class TestRefund:
         httpserver.expect_oneshot_request("/v1/refunds", method="POST").respond_with_json(
             {"id": "re_3Duly", "object": "refund", "amount": 500, "status": "failed"})
 
-        result = gateway.refund(RefundRequest(provider_reference="pi_3Duly", amount_minor=500, currency="GBP",
+        result = gateway.refund(base.RefundRequest(provider_reference="pi_3Duly", amount_minor=500, currency="GBP",
                                               idempotency_key="refund-9"))
 
         assert result.succeeded is False
@@ -236,8 +226,8 @@ class TestErrors:
             {"error": {"type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
                        "message": "Your card was declined.", "param": ""}}, status=402)
 
-        with pytest.raises(PaymentDeclined, match=r"^Your card was declined\.$"):
-            gateway.start_checkout(checkout_request(mode=CheckoutMode.CARD_FIELDS))
+        with pytest.raises(base.PaymentDeclined, match=r"^Your card was declined\.$"):
+            gateway.start_checkout(checkout_request(mode=base.CheckoutMode.CARD_FIELDS))
 
     def test_an_invalid_request_is_a_gateway_error_with_stripes_message(self, gateway, httpserver):
         httpserver.expect_oneshot_request("/v1/checkout/sessions", method="POST").respond_with_json(
@@ -246,23 +236,23 @@ class TestErrors:
                                   "Session creation."}},
             status=400)
 
-        with pytest.raises(GatewayError, match="expires_at") as raised:
+        with pytest.raises(base.GatewayError, match="expires_at") as raised:
             gateway.start_checkout(checkout_request())
 
-        assert not isinstance(raised.value, (PaymentDeclined, GatewayUnavailable))
+        assert not isinstance(raised.value, (base.PaymentDeclined, base.GatewayUnavailable))
 
     def test_a_server_error_is_unavailable(self, gateway, httpserver):
         httpserver.expect_oneshot_request("/v1/checkout/sessions").respond_with_json(
             {"error": {"type": "api_error", "message": "Something went wrong on Stripe's end."}}, status=500)
 
-        with pytest.raises(GatewayUnavailable, match="HTTP 500"):
+        with pytest.raises(base.GatewayUnavailable, match="HTTP 500"):
             gateway.start_checkout(checkout_request())
 
     def test_malformed_json_is_unavailable(self, gateway, httpserver):
         httpserver.expect_oneshot_request("/v1/payment_intents/pi_3Duly").respond_with_data(
             "<html>502 Bad Gateway</html>", content_type="text/html")
 
-        with pytest.raises(GatewayUnavailable):
+        with pytest.raises(base.GatewayUnavailable):
             gateway.fetch_status("pi_3Duly")
 
     def test_a_slow_answer_times_out_as_unavailable(self, base_url, httpserver):
@@ -271,7 +261,7 @@ class TestErrors:
             slow_json(intent_json()))
 
         started = time.monotonic()
-        with pytest.raises(GatewayUnavailable):
+        with pytest.raises(base.GatewayUnavailable):
             gateway.fetch_status("pi_3Duly")
 
         assert time.monotonic() - started < 1.0
@@ -279,13 +269,13 @@ class TestErrors:
     def test_a_refused_connection_is_unavailable(self):
         gateway = StripeGateway(CREDENTIALS, base_url=closed_port_url(), timeout=SHORT_TIMEOUT)
 
-        with pytest.raises(GatewayUnavailable):
+        with pytest.raises(base.GatewayUnavailable):
             gateway.fetch_status("pi_3Duly")
 
     def test_an_answer_without_a_redirect_url_is_garbage(self, gateway, httpserver):
         httpserver.expect_oneshot_request("/v1/checkout/sessions").respond_with_json(session_json(url=None))
 
-        with pytest.raises(GatewayUnavailable, match="url"):
+        with pytest.raises(base.GatewayUnavailable, match="url"):
             gateway.start_checkout(checkout_request())
 
 
@@ -304,13 +294,13 @@ def signed(body: bytes, at: int, secret: str = WEBHOOK_SECRET) -> dict[str, str]
 class TestParseWebhook:
     @pytest.mark.parametrize(("event_type", "obj", "expected"), [
         ("checkout.session.completed", session_json(status="complete", payment_status="paid"),
-         PaymentStatus.SUCCEEDED),
+         base.PaymentStatus.SUCCEEDED),
         ("checkout.session.completed", session_json(status="complete", payment_status="unpaid"),
-         PaymentStatus.PROCESSING),
+         base.PaymentStatus.PROCESSING),
         ("checkout.session.async_payment_succeeded", session_json(status="complete", payment_status="paid"),
-         PaymentStatus.SUCCEEDED),
-        ("checkout.session.async_payment_failed", session_json(status="complete"), PaymentStatus.FAILED),
-        ("checkout.session.expired", session_json(status="expired"), PaymentStatus.EXPIRED),
+         base.PaymentStatus.SUCCEEDED),
+        ("checkout.session.async_payment_failed", session_json(status="complete"), base.PaymentStatus.FAILED),
+        ("checkout.session.expired", session_json(status="expired"), base.PaymentStatus.EXPIRED),
     ])
     def test_maps_a_signed_checkout_session_event(self, gateway, now, event_type, obj, expected):
         body = event_body(event_type, obj)
@@ -325,10 +315,10 @@ class TestParseWebhook:
         assert event.needs_confirmation is False
 
     @pytest.mark.parametrize(("event_type", "expected"), [
-        ("payment_intent.succeeded", PaymentStatus.SUCCEEDED),
-        ("payment_intent.payment_failed", PaymentStatus.FAILED),
-        ("payment_intent.canceled", PaymentStatus.CANCELLED),
-        ("payment_intent.processing", PaymentStatus.PROCESSING),
+        ("payment_intent.succeeded", base.PaymentStatus.SUCCEEDED),
+        ("payment_intent.payment_failed", base.PaymentStatus.FAILED),
+        ("payment_intent.canceled", base.PaymentStatus.CANCELLED),
+        ("payment_intent.processing", base.PaymentStatus.PROCESSING),
     ])
     def test_maps_a_signed_payment_intent_event(self, gateway, now, event_type, expected):
         body = event_body(event_type, intent_json())
@@ -348,12 +338,12 @@ class TestParseWebhook:
         body = event_body("payment_intent.succeeded", intent_json())
         headers = {"stripe-signature": signed(body, int(now.timestamp()))["Stripe-Signature"]}
 
-        assert gateway.parse_webhook(headers=headers, body=body, now=now).status == PaymentStatus.SUCCEEDED
+        assert gateway.parse_webhook(headers=headers, body=body, now=now).status == base.PaymentStatus.SUCCEEDED
 
     def test_refuses_a_bad_signature(self, gateway, now):
         body = event_body("payment_intent.succeeded", intent_json())
 
-        with pytest.raises(InvalidWebhookSignature, match="does not match"):
+        with pytest.raises(base.InvalidWebhookSignature, match="does not match"):
             gateway.parse_webhook(headers=signed(body, int(now.timestamp()), secret="whsec_other"), body=body,
                                   now=now)
 
@@ -361,14 +351,14 @@ class TestParseWebhook:
         body = event_body("payment_intent.succeeded", intent_json())
         headers = signed(body, int(now.timestamp()))
 
-        with pytest.raises(InvalidWebhookSignature):
+        with pytest.raises(base.InvalidWebhookSignature):
             gateway.parse_webhook(headers=headers, body=body.replace(b"1234", b"9999"), now=now)
 
     @pytest.mark.parametrize("offset", [-301, 301])
     def test_refuses_a_signature_more_than_300_seconds_from_now(self, gateway, now, offset):
         body = event_body("payment_intent.succeeded", intent_json())
 
-        with pytest.raises(InvalidWebhookSignature, match="stale"):
+        with pytest.raises(base.InvalidWebhookSignature, match="stale"):
             gateway.parse_webhook(headers=signed(body, int(now.timestamp()) + offset), body=body, now=now)
 
     def test_accepts_a_signature_at_the_edge_of_the_tolerance(self, gateway, now):
@@ -376,23 +366,23 @@ class TestParseWebhook:
 
         event = gateway.parse_webhook(headers=signed(body, int(now.timestamp()) - 300), body=body, now=now)
 
-        assert event.status == PaymentStatus.SUCCEEDED
+        assert event.status == base.PaymentStatus.SUCCEEDED
 
     def test_refuses_a_missing_header(self, gateway, now):
-        with pytest.raises(InvalidWebhookSignature, match="missing"):
+        with pytest.raises(base.InvalidWebhookSignature, match="missing"):
             gateway.parse_webhook(headers={}, body=event_body("payment_intent.succeeded", intent_json()), now=now)
 
     def test_refuses_everything_without_a_configured_secret(self, base_url, now):
-        gateway = StripeGateway(Credentials(provider="stripe", live=False, secret=SECRET_KEY), base_url=base_url)
+        gateway = StripeGateway(base.Credentials(provider="stripe", live=False, secret=SECRET_KEY), base_url=base_url)
         body = event_body("payment_intent.succeeded", intent_json())
 
-        with pytest.raises(InvalidWebhookSignature, match="secret"):
+        with pytest.raises(base.InvalidWebhookSignature, match="secret"):
             gateway.parse_webhook(headers=signed(body, int(now.timestamp())), body=body, now=now)
 
     def test_refuses_a_signed_body_that_is_not_an_event(self, gateway, now):
         body = b'{"hello": "world"}'
 
-        with pytest.raises(InvalidWebhookSignature, match="not a Stripe event"):
+        with pytest.raises(base.InvalidWebhookSignature, match="not a Stripe event"):
             gateway.parse_webhook(headers=signed(body, int(now.timestamp())), body=body, now=now)
 
 
@@ -404,7 +394,7 @@ class TestCapture:
         state = gateway.capture("pi_3Duly", amount_minor=1000)
 
         assert sent_form(httpserver) == {"amount_to_capture": "1000"}
-        assert (state.provider_reference, state.status) == ("pi_3Duly", PaymentStatus.SUCCEEDED)
+        assert (state.provider_reference, state.status) == ("pi_3Duly", base.PaymentStatus.SUCCEEDED)
 
     def test_nothing_to_capture_is_a_gateway_error(self, gateway, httpserver):
         httpserver.expect_request("/v1/payment_intents/pi_3Duly/capture", method="POST").respond_with_json(
@@ -412,7 +402,7 @@ class TestCapture:
                        "message": "This PaymentIntent could not be captured because it has a status of succeeded."}},
             status=400)
 
-        with pytest.raises(GatewayError, match="could not be captured"):
+        with pytest.raises(base.GatewayError, match="could not be captured"):
             gateway.capture("pi_3Duly")
 
     def test_only_a_payment_intent_can_be_captured(self, gateway):
