@@ -9,26 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from finance.models import (
-    Account,
-    Allocation,
-    Category,
-    DueDateRule,
-    FinancialTransaction,
-    IssueReason,
-    LedgerDefinition,
-    Lender,
-    PaymentMethod,
-    Product,
-    RefundMethod,
-    RejectionReason,
-    SharedNote,
-    TaxRate,
-    TransactionEvent,
-    TransactionLine,
-    TransactionState,
-    TransactionType,
-)
+from finance import models as ledger
 
 
 class TenantConfigAdmin(admin.ModelAdmin):
@@ -47,60 +28,60 @@ class TenantConfigAdmin(admin.ModelAdmin):
         return form
 
 
-@admin.register(TaxRate)
+@admin.register(ledger.TaxRate)
 class TaxRateAdmin(TenantConfigAdmin):
     list_display = ["name", "percent", "tenant"]
 
 
-@admin.register(Product)
+@admin.register(ledger.Product)
 class ProductAdmin(TenantConfigAdmin):
     list_display = ["code", "name", "default_tax_rate", "unit_price", "tenant"]
     search_fields = ["code", "name"]
 
 
-@admin.register(PaymentMethod)
+@admin.register(ledger.PaymentMethod)
 class PaymentMethodAdmin(TenantConfigAdmin):
     list_display = ["name", "tenant"]
 
 
-@admin.register(RefundMethod)
+@admin.register(ledger.RefundMethod)
 class RefundMethodAdmin(TenantConfigAdmin):
     list_display = ["name", "tenant"]
 
 
-@admin.register(Category)
+@admin.register(ledger.Category)
 class CategoryAdmin(TenantConfigAdmin):
     list_display = ["name", "tenant"]
 
 
-@admin.register(TransactionType)
+@admin.register(ledger.TransactionType)
 class TransactionTypeAdmin(TenantConfigAdmin):
     list_display = ["name", "classification", "is_default", "tenant"]
     list_filter = ["tenant", "classification"]
     filter_horizontal = ["payment_methods", "refund_methods", "categories"]
 
 
-@admin.register(RejectionReason)
+@admin.register(ledger.RejectionReason)
 class RejectionReasonAdmin(TenantConfigAdmin):
     list_display = ["text", "tenant"]
 
 
-@admin.register(Lender)
+@admin.register(ledger.Lender)
 class LenderAdmin(TenantConfigAdmin):
     list_display = ["name", "email", "tenant"]
 
 
-@admin.register(IssueReason)
+@admin.register(ledger.IssueReason)
 class IssueReasonAdmin(TenantConfigAdmin):
     list_display = ["text", "tenant"]
 
 
-@admin.register(DueDateRule)
+@admin.register(ledger.DueDateRule)
 class DueDateRuleAdmin(TenantConfigAdmin):
     list_display = ["name", "kind", "days", "nth_day", "months", "proximity_days", "tenant"]
 
 
-@admin.register(LedgerDefinition)
+@admin.register(ledger.LedgerDefinition)
 class LedgerDefinitionAdmin(TenantConfigAdmin):
     list_display = ["tenant", "allocation_principle", "due_date_rule", "default_write_off_product"]
     filter_horizontal = ["write_off_accounts"]
@@ -128,21 +109,21 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 class LineInline(ReadOnlyInline):
-    model = TransactionLine
+    model = ledger.TransactionLine
     fk_name = "transaction"
 
 
 class EventInline(ReadOnlyInline):
-    model = TransactionEvent
+    model = ledger.TransactionEvent
     fk_name = "transaction"
 
 
 class NoteInline(ReadOnlyInline):
-    model = SharedNote
+    model = ledger.SharedNote
     fk_name = "transaction"
 
 
-@admin.register(Account)
+@admin.register(ledger.Account)
 class AccountAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "currency", "state", "balance", "credit_limit", "tenant"]
     list_filter = ["tenant", "kind", "state", "currency"]
@@ -162,7 +143,7 @@ class AccountAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(FinancialTransaction)
+@admin.register(ledger.FinancialTransaction)
 class FinancialTransactionAdmin(admin.ModelAdmin):
     """Read-only: a draft may be looked at; a posted one cannot even be submitted."""
 
@@ -181,13 +162,13 @@ class FinancialTransactionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return obj is None or obj.state == TransactionState.DRAFT
+        return obj is None or obj.state == ledger.TransactionState.DRAFT
 
     def has_delete_permission(self, request, obj=None):
         return False
 
 
-@admin.register(Allocation)
+@admin.register(ledger.Allocation)
 class AllocationAdmin(admin.ModelAdmin):
     list_display = ["credit", "debit", "amount", "currency", "created_at", "reversed_at", "tenant"]
     list_filter = ["tenant"]

@@ -18,37 +18,18 @@ from django.forms import formset_factory
 
 from crm.models import Customer
 from finance import amounts, selectors
+from finance import models as ledger
 from finance.amounts import NotAnAmount, parse_plain
-from finance.models import (
-    Account,
-    Category,
-    Classification,
-    DueDateRule,
-    FinancialTransaction,
-    IssueReason,
-    LedgerDefinition,
-    Lender,
-    PaymentMethod,
-    Product,
-    RefundMethod,
-    RejectionReason,
-    TaxRate,
-    TransactionState,
-    TransactionType,
-)
 from finance.services import DraftChanges, LineData, TransactionData
 from notifications.models import Channel
 
-ENTRY_CLASSIFICATIONS = (
-    Classification.INVOICE, Classification.CREDIT_NOTE, Classification.PAYMENT, Classification.REFUND,
-)
 FIELDS_OF = {
-    Classification.INVOICE: ["account", "type", "lender", "due_on", "category", "back_office_code", "notes"],
-    Classification.CREDIT_NOTE: ["account", "type", "issue_reason", "targets", "category", "back_office_code",
+    ledger.Classification.INVOICE: ["account", "type", "lender", "due_on", "category", "back_office_code", "notes"],
+    ledger.Classification.CREDIT_NOTE: ["account", "type", "issue_reason", "targets", "category", "back_office_code",
                                  "notes"],
-    Classification.PAYMENT: ["account", "type", "amount", "payment_method", "external_reference", "targets",
+    ledger.Classification.PAYMENT: ["account", "type", "amount", "payment_method", "external_reference", "targets",
                              "category", "back_office_code", "notes"],
-    Classification.REFUND: ["account", "type", "amount", "refund_method", "issue_reason", "external_reference",
+    ledger.Classification.REFUND: ["account", "type", "amount", "refund_method", "issue_reason", "external_reference",
                             "category", "back_office_code", "notes"],
 }
 LINE_KEY = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
@@ -76,27 +57,27 @@ class AccountChoiceField(forms.ModelChoiceField):
 
 
 class TransactionForm(forms.Form):
-    account = AccountChoiceField(queryset=Account.objects.none())
-    type = forms.ModelChoiceField(queryset=TransactionType.objects.none(), required=False, empty_label="Default")
+    account = AccountChoiceField(queryset=ledger.Account.objects.none())
+    type = forms.ModelChoiceField(queryset=ledger.TransactionType.objects.none(), required=False, empty_label="Default")
     lender = forms.ModelChoiceField(
-        label="Due from lender or provider", queryset=Lender.objects.none(), required=False,
+        label="Due from lender or provider", queryset=ledger.Lender.objects.none(), required=False,
         empty_label="— (due from the customer)",
         help_text="For a fee due from a lender or provider: it is booked on their account, not the customer's.",
     )
     amount = forms.CharField(required=False, max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    payment_method = forms.ModelChoiceField(queryset=PaymentMethod.objects.none(), required=False)
-    refund_method = forms.ModelChoiceField(queryset=RefundMethod.objects.none(), required=False)
+    payment_method = forms.ModelChoiceField(queryset=ledger.PaymentMethod.objects.none(), required=False)
+    refund_method = forms.ModelChoiceField(queryset=ledger.RefundMethod.objects.none(), required=False)
     external_reference = forms.CharField(required=False, max_length=120)
     due_on = forms.DateField(label="Due date", required=False, widget=DATE,
                              help_text="Leave empty to use the account's due-date rule.")
-    targets = InvoiceChoiceField(queryset=FinancialTransaction.objects.none(), required=False,
+    targets = InvoiceChoiceField(queryset=ledger.FinancialTransaction.objects.none(), required=False,
                                  widget=forms.CheckboxSelectMultiple)
-    issue_reason = forms.ModelChoiceField(queryset=IssueReason.objects.none(), required=False, empty_label="—")
-    category = forms.ModelChoiceField(queryset=Category.objects.none(), required=False)
+    issue_reason = forms.ModelChoiceField(queryset=ledger.IssueReason.objects.none(), required=False, empty_label="—")
+    category = forms.ModelChoiceField(queryset=ledger.Category.objects.none(), required=False)
     back_office_code = forms.CharField(required=False, max_length=60)
     notes = forms.CharField(label="Shared notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, tenant, classification: str, account: Account | None = None, editing: bool = False,
+    def __init__(self, *args, tenant, classification: str, account: ledger.Account | None = None, editing: bool = False,
                  **kwargs):
         super().__init__(*args, **kwargs)
         keep = set(FIELDS_OF[classification]) - ({"account", "lender", "notes"} if editing else set())
@@ -105,15 +86,16 @@ class TransactionForm(forms.Form):
                 del self.fields[name]
         if "account" in self.fields:
             self.fields["account"].queryset = selectors.accounts_for(tenant=tenant)
-        self.fields["type"].queryset = tenant_rows(TransactionType, tenant).filter(classification=classification)
-        for name, model in (("payment_method", PaymentMethod), ("refund_method", RefundMethod),
-                            ("category", Category), ("lender", Lender), ("issue_reason", IssueReason)):
+        self.fields["type"].queryset = tenant_rows(ledger.TransactionType, tenant).filter(classification=classification)
+        for name, model in (("payment_method", ledger.PaymentMethod), ("refund_method", ledger.RefundMethod),
+                            ("category", ledger.Category), ("lender", ledger.Lender),
+                            ("issue_reason", ledger.IssueReason)):
             if name in self.fields:
                 self.fields[name].queryset = tenant_rows(model, tenant)
         if "targets" in self.fields:
             self.fields["targets"].queryset = selectors.open_invoices(tenant=tenant, account=account)
             self.fields["targets"].label = (
-                "Invoices to pay" if classification == Classification.PAYMENT else "Invoices to credit"
+                "Invoices to pay" if classification == ledger.Classification.PAYMENT else "Invoices to credit"
             )
 
     def _given(self, lines) -> dict:
@@ -134,20 +116,20 @@ class TransactionForm(forms.Form):
 
 
 class LineForm(forms.Form):
-    product = forms.ModelChoiceField(queryset=Product.objects.none(), required=False)
+    product = forms.ModelChoiceField(queryset=ledger.Product.objects.none(), required=False)
     description = forms.CharField(required=False, max_length=200)
     quantity = forms.CharField(required=False, max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     unit_price = forms.CharField(required=False, max_length=20,
                                  widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     discount_percent = forms.CharField(label="Discount %", required=False, max_length=20)
     discount_amount = forms.CharField(label="Discount", required=False, max_length=20)
-    tax_rate = TaxRateChoiceField(queryset=TaxRate.objects.none(), required=False,
+    tax_rate = TaxRateChoiceField(queryset=ledger.TaxRate.objects.none(), required=False,
                                       empty_label="Product's rate or none")
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = tenant_rows(Product, tenant)
-        self.fields["tax_rate"].queryset = tenant_rows(TaxRate, tenant)
+        self.fields["product"].queryset = tenant_rows(ledger.Product, tenant)
+        self.fields["tax_rate"].queryset = tenant_rows(ledger.TaxRate, tenant)
 
     @property
     def is_filled(self) -> bool:
@@ -240,11 +222,11 @@ def flash_text(error: ValidationError, form: forms.Form | None = None) -> str:
 
 
 class RejectForm(forms.Form):
-    reason = forms.ModelChoiceField(queryset=RejectionReason.objects.none())
+    reason = forms.ModelChoiceField(queryset=ledger.RejectionReason.objects.none())
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["reason"].queryset = tenant_rows(RejectionReason, tenant)
+        self.fields["reason"].queryset = tenant_rows(ledger.RejectionReason, tenant)
 
 
 class IssueForm(forms.Form):
@@ -252,34 +234,34 @@ class IssueForm(forms.Form):
     type defaults to the classification's default) or a write-off (seed 004: "Select a type of
     write-off (mandatory) and issue reason (optional)")."""
 
-    type = forms.ModelChoiceField(queryset=TransactionType.objects.none())
-    issue_reason = forms.ModelChoiceField(queryset=IssueReason.objects.none(), required=False, empty_label="—")
+    type = forms.ModelChoiceField(queryset=ledger.TransactionType.objects.none())
+    issue_reason = forms.ModelChoiceField(queryset=ledger.IssueReason.objects.none(), required=False, empty_label="—")
 
     def __init__(self, *args, tenant, classification: str, **kwargs):
-        types = tenant_rows(TransactionType, tenant).filter(classification=classification)
+        types = tenant_rows(ledger.TransactionType, tenant).filter(classification=classification)
         kwargs.setdefault("initial", {}).setdefault("type", types.filter(is_default=True).values_list("pk", flat=True)
                                                     .first())
         super().__init__(*args, **kwargs)
         field = self.fields["type"]
         field.queryset = types
-        field.label = f"{Classification(classification).label} type"
+        field.label = f"{ledger.Classification(classification).label} type"
         # A cancellation without a type gets the default one; a write-off's type is chosen.
-        field.required = classification == Classification.WRITE_OFF
+        field.required = classification == ledger.Classification.WRITE_OFF
         field.empty_label = "Choose a type…" if field.required else "Default"
-        self.fields["issue_reason"].queryset = tenant_rows(IssueReason, tenant)
+        self.fields["issue_reason"].queryset = tenant_rows(ledger.IssueReason, tenant)
 
 
 class QuickPayForm(forms.Form):
-    payment_method = forms.ModelChoiceField(queryset=PaymentMethod.objects.none())
+    payment_method = forms.ModelChoiceField(queryset=ledger.PaymentMethod.objects.none())
     external_reference = forms.CharField(required=False, max_length=120)
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["payment_method"].queryset = tenant_rows(PaymentMethod, tenant)
+        self.fields["payment_method"].queryset = tenant_rows(ledger.PaymentMethod, tenant)
 
 
 class MoveForm(forms.Form):
-    destination = AccountChoiceField(queryset=Account.objects.none(), label="Destination account")
+    destination = AccountChoiceField(queryset=ledger.Account.objects.none(), label="Destination account")
 
     def __init__(self, *args, txn, **kwargs):
         super().__init__(*args, **kwargs)
@@ -312,14 +294,14 @@ class NotesForm(forms.Form):
 
 class RefundForm(forms.Form):
     amount = forms.CharField(max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    refund_method = forms.ModelChoiceField(queryset=RefundMethod.objects.none())
-    issue_reason = forms.ModelChoiceField(queryset=IssueReason.objects.none(), required=False, empty_label="—")
+    refund_method = forms.ModelChoiceField(queryset=ledger.RefundMethod.objects.none())
+    issue_reason = forms.ModelChoiceField(queryset=ledger.IssueReason.objects.none(), required=False, empty_label="—")
     external_reference = forms.CharField(required=False, max_length=120)
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["refund_method"].queryset = tenant_rows(RefundMethod, tenant)
-        self.fields["issue_reason"].queryset = tenant_rows(IssueReason, tenant)
+        self.fields["refund_method"].queryset = tenant_rows(ledger.RefundMethod, tenant)
+        self.fields["issue_reason"].queryset = tenant_rows(ledger.IssueReason, tenant)
 
 
 class AccountStateForm(forms.Form):
@@ -329,12 +311,12 @@ class AccountStateForm(forms.Form):
 class OpenAccountForm(forms.Form):
     currency = forms.ChoiceField(choices=[(c, c) for c in settings.CURRENCIES])
     credit_limit = forms.CharField(max_length=20, initial="0.00")
-    due_date_rule = forms.ModelChoiceField(queryset=DueDateRule.objects.none(), required=False,
+    due_date_rule = forms.ModelChoiceField(queryset=ledger.DueDateRule.objects.none(), required=False,
                                            empty_label="The ledger's rule")
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["due_date_rule"].queryset = tenant_rows(DueDateRule, tenant)
+        self.fields["due_date_rule"].queryset = tenant_rows(ledger.DueDateRule, tenant)
         self.fields["currency"].initial = tenant.default_currency
 
 
@@ -342,9 +324,10 @@ class OpenAccountForm(forms.Form):
 
 
 class TransactionFilterForm(forms.Form):
-    classification = forms.ChoiceField(required=False, choices=[("", "Any classification"), *Classification.choices])
-    state = forms.ChoiceField(required=False, choices=[("", "Any state"), *TransactionState.choices])
-    account = forms.ModelChoiceField(queryset=Account.objects.none(), required=False, empty_label="Any account")
+    classification = forms.ChoiceField(required=False,
+                                       choices=[("", "Any classification"), *ledger.Classification.choices])
+    state = forms.ChoiceField(required=False, choices=[("", "Any state"), *ledger.TransactionState.choices])
+    account = forms.ModelChoiceField(queryset=ledger.Account.objects.none(), required=False, empty_label="Any account")
     customer = forms.ModelChoiceField(queryset=Customer.objects.none(), required=False, empty_label="Any customer")
     posted_from = forms.DateField(required=False, widget=DATE)
     posted_to = forms.DateField(required=False, widget=DATE)
@@ -409,7 +392,7 @@ def _unscoped_formfield(field, **kwargs):
 
 def setting_form(model, field_names: list[str]):
     overrides = {}
-    if model is TaxRate:
+    if model is ledger.TaxRate:
         overrides["percent"] = forms.DecimalField(max_digits=6, decimal_places=3, min_value=0, max_value=100)
     return forms.modelform_factory(
         model, form=type(f"{model.__name__}Form", (SettingForm,), overrides), fields=field_names,
@@ -419,4 +402,4 @@ def setting_form(model, field_names: list[str]):
 
 
 LEDGER_FIELDS = ["allocation_principle", "due_date_rule", "default_write_off_product"]
-LedgerDefinitionForm = setting_form(LedgerDefinition, LEDGER_FIELDS)
+LedgerDefinitionForm = setting_form(ledger.LedgerDefinition, LEDGER_FIELDS)

@@ -44,6 +44,10 @@ NUMBER_PREFIX = {
     Classification.PAYMENT_CANCELLATION: "PC",
 }
 WITH_LINES = frozenset({Classification.INVOICE, Classification.CREDIT_NOTE, Classification.WRITE_OFF})
+# What staff and the API create directly; the other classifications come from actions.
+ENTRY_CLASSIFICATIONS = (
+    Classification.INVOICE, Classification.CREDIT_NOTE, Classification.PAYMENT, Classification.REFUND,
+)
 CANCELLATION_OF = {
     Classification.INVOICE: Classification.INVOICE_CANCELLATION,
     Classification.PAYMENT: Classification.PAYMENT_CANCELLATION,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from core.readonly import ReadOnlyAdmin
 from payments.models import Receipt
 
 
 @admin.register(Receipt)
-class ReceiptAdmin(admin.ModelAdmin):
+class ReceiptAdmin(ReadOnlyAdmin):
     """Read-only: a receipt is issued once, by ``payments.services.receipts.issue_receipt``, and never edited."""
 
     list_display = [
@@ -19,12 +20,3 @@ class ReceiptAdmin(admin.ModelAdmin):
     search_fields = ["number", "provider_reference", "payer_name"]
     readonly_fields = [f.name for f in Receipt._meta.fields if f.name != "public_token_hash"]
     exclude = ["public_token_hash"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from core.readonly import ReadOnlyAdmin
 from sandbox.models import SandboxCheckout, SandboxRefund
 
 
@@ -19,7 +20,7 @@ class SandboxRefundInline(admin.TabularInline):
 
 
 @admin.register(SandboxCheckout)
-class SandboxCheckoutAdmin(admin.ModelAdmin):
+class SandboxCheckoutAdmin(ReadOnlyAdmin):
     """The offline provider's own records, read-only: they change only through the sandbox's pages and API."""
 
     list_display = ["id", "tenant", "reference", "amount_minor", "currency", "mode", "status", "created_at"]
@@ -28,12 +29,3 @@ class SandboxCheckoutAdmin(admin.ModelAdmin):
     search_fields = ["id", "reference"]
     readonly_fields = [f.name for f in SandboxCheckout._meta.fields]
     inlines = [SandboxRefundInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

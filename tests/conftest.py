@@ -6,6 +6,7 @@ from django_scopes import scope, scopes_disabled
 
 from crm import services
 from tests.factories import PASSWORD, CustomerFactory, SupportUserFactory, TenantFactory, UserFactory
+from tests.helpers import wait_for  # noqa: F401 - tests import it from here too
 
 
 @pytest.fixture
@@ -59,6 +60,16 @@ def support_client(support_user):
 def in_tenant(tenant):
     """Run the test body inside the tenant's scope, as a request would."""
     with scope(tenant=tenant):
+        yield tenant
+
+
+@pytest.fixture
+def ledger(tenant):
+    """The tenant's scope with its ledger set up (FIFO, 30-day due dates), as every tenant has from its creation."""
+    from finance.services.setup import set_up_ledger
+
+    with scope(tenant=tenant):
+        set_up_ledger(tenant=tenant)
         yield tenant
 
 
@@ -120,16 +131,3 @@ def celery_worker(transactional_db):
     yield worker
     worker.terminate()
     worker.wait(timeout=30)
-
-
-def wait_for(probe, *, timeout: float = 30.0, interval: float = 0.1):
-    """Poll ``probe`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"nothing after {timeout} s")

@@ -24,3 +24,40 @@ def assert_404_for_other_tenant(
             kwargs["data"] = data
     response = getattr(client, method.lower())(url, **kwargs)
     assert response.status_code == 404, f"{method.upper()} {url} answered {response.status_code}, not 404"
+
+
+def at_once(work, *, times: int, timeout: float = 30.0) -> None:
+    """Run ``work`` in ``times`` threads started together, and wait for them all."""
+    import threading
+
+    threads = [threading.Thread(target=work) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+
+
+def wait_for(probe, *, timeout: float = 30.0, interval: float = 0.1, what: str = ""):
+    """Poll ``probe`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{what + ': ' if what else ''}nothing after {timeout} s")
+
+
+def log_in(page, live_server, user) -> None:
+    """Sign ``user`` in through the login page in the browser; lands on the customer list."""
+    from playwright.sync_api import expect
+
+    from tests.factories import PASSWORD
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Customers")).to_be_visible()

@@ -15,6 +15,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
 
 from crm.models import Customer
+from finance import models as ledger
 from finance import selectors, services
 from finance.api.schemas import (
     AccountDetailOut,
@@ -35,27 +36,8 @@ from finance.api.schemas import (
     TransactionSummaryOut,
     WriteOffIn,
 )
-from finance.models import (
-    WITH_LINES,
-    Account,
-    Category,
-    Classification,
-    DueDateRule,
-    FinancialTransaction,
-    IssueReason,
-    Lender,
-    PaymentMethod,
-    Product,
-    RefundMethod,
-    RejectionReason,
-    TaxRate,
-    TransactionType,
-)
 
 router = Router(tags=["finance"])
-ENTRY_CLASSIFICATIONS = (
-    Classification.INVOICE, Classification.CREDIT_NOTE, Classification.PAYMENT, Classification.REFUND,
-)
 
 
 # --- parsing ----------------------------------------------------------------------------------------
@@ -93,8 +75,8 @@ class _Resolver:
             services.LineData(
                 description=line.description, quantity=line.quantity, unit_price=line.unit_price,
                 discount_percent=line.discount_percent, discount_amount=line.discount_amount,
-                product=self.row(Product, line.product, f"lines[{index}].product"),
-                tax_rate=self.row(TaxRate, line.tax_rate, f"lines[{index}].tax_rate"),
+                product=self.row(ledger.Product, line.product, f"lines[{index}].product"),
+                tax_rate=self.row(ledger.TaxRate, line.tax_rate, f"lines[{index}].tax_rate"),
             )
             for index, line in enumerate(lines)
         ]
@@ -107,15 +89,15 @@ class _Resolver:
 def _values(resolve: _Resolver, payload, currency: str, fields: set[str]) -> dict:
     """The keyword arguments of ``create_transaction`` / ``update_draft`` for the given fields."""
     parsers = {
-        "type": lambda v: resolve.row(TransactionType, v, "type"),
+        "type": lambda v: resolve.row(ledger.TransactionType, v, "type"),
         "lines": resolve.lines,
         "amount": lambda v: resolve.amount(v, currency),
-        "payment_method": lambda v: resolve.row(PaymentMethod, v, "payment_method"),
-        "refund_method": lambda v: resolve.row(RefundMethod, v, "refund_method"),
-        "category": lambda v: resolve.row(Category, v, "category"),
-        "issue_reason": lambda v: resolve.row(IssueReason, v, "issue_reason"),
-        "targets": lambda v: resolve.rows(FinancialTransaction, v, "targets"),
-        "lender": lambda v: resolve.row(Lender, v, "lender"),
+        "payment_method": lambda v: resolve.row(ledger.PaymentMethod, v, "payment_method"),
+        "refund_method": lambda v: resolve.row(ledger.RefundMethod, v, "refund_method"),
+        "category": lambda v: resolve.row(ledger.Category, v, "category"),
+        "issue_reason": lambda v: resolve.row(ledger.IssueReason, v, "issue_reason"),
+        "targets": lambda v: resolve.rows(ledger.FinancialTransaction, v, "targets"),
+        "lender": lambda v: resolve.row(ledger.Lender, v, "lender"),
     }
     values = {}
     for name in fields:
@@ -144,7 +126,7 @@ def list_accounts(request: HttpRequest, customer: int | None = None):
 def open_account(request: HttpRequest, payload: AccountIn):
     resolve = _Resolver(request.tenant)
     customer = resolve.row(Customer, payload.customer, "customer")
-    rule = resolve.row(DueDateRule, payload.due_date_rule, "due_date_rule")
+    rule = resolve.row(ledger.DueDateRule, payload.due_date_rule, "due_date_rule")
     resolve.check()
     account = services.open_account(customer=customer, currency=payload.currency, credit_limit=payload.credit_limit,
                                     due_date_rule=rule, name=payload.name)
@@ -161,8 +143,8 @@ def refund(request: HttpRequest, account_id: int, payload: RefundIn):
     account = selectors.get_account(tenant=request.tenant, account_id=account_id)
     resolve = _Resolver(request.tenant)
     amount = resolve.amount(payload.amount, account.currency)
-    method = resolve.row(RefundMethod, payload.refund_method, "refund_method")
-    reason = resolve.row(IssueReason, payload.issue_reason, "issue_reason")
+    method = resolve.row(ledger.RefundMethod, payload.refund_method, "refund_method")
+    reason = resolve.row(ledger.IssueReason, payload.issue_reason, "issue_reason")
     resolve.check()
     result = services.refund(account=account, amount=amount, refund_method=method, actor=None, at=timezone.now(),
                              issue_reason=reason, external_reference=payload.external_reference)
@@ -185,14 +167,14 @@ def list_transactions(request: HttpRequest, filters: Query[TransactionFilters]):
 @router.post("/transactions", response={201: TransactionOut})
 def create_transaction(request: HttpRequest, payload: TransactionIn):
     resolve = _Resolver(request.tenant)
-    account = resolve.row(Account, payload.account, "account")
-    if payload.classification not in ENTRY_CLASSIFICATIONS:
+    account = resolve.row(ledger.Account, payload.account, "account")
+    if payload.classification not in ledger.ENTRY_CLASSIFICATIONS:
         resolve.errors["classification"] = [
             "Create an invoice, credit_note, payment or refund; the other classifications come from actions."
         ]
     fields = {"type", "due_on", "payment_method", "refund_method", "category", "issue_reason", "targets",
               "back_office_code", "external_reference"}
-    fields |= {"lines"} if payload.classification in WITH_LINES else {"amount"}
+    fields |= {"lines"} if payload.classification in ledger.WITH_LINES else {"amount"}
     fields |= {"lender"} if payload.lender is not None else set()
     values = _values(resolve, payload, account.currency if account else "", fields)
     resolve.check()
@@ -231,7 +213,7 @@ def post_transaction(request: HttpRequest, transaction_id: int):
 def reject_transaction(request: HttpRequest, transaction_id: int, payload: RejectIn):
     txn = _transaction(request, transaction_id)
     resolve = _Resolver(request.tenant)
-    reason = resolve.row(RejectionReason, payload.reason, "reason")
+    reason = resolve.row(ledger.RejectionReason, payload.reason, "reason")
     resolve.check()
     services.reject_transaction(txn=txn, reason=reason, actor=None, at=timezone.now())
     return _transaction(request, txn.pk)
@@ -240,8 +222,8 @@ def reject_transaction(request: HttpRequest, transaction_id: int, payload: Rejec
 def _issue(request: HttpRequest, payload) -> dict:
     """The type and issue reason of a cancellation or write-off, the tenant's rows."""
     resolve = _Resolver(request.tenant)
-    values = {"type": resolve.row(TransactionType, payload.type, "type"),
-              "issue_reason": resolve.row(IssueReason, payload.issue_reason, "issue_reason")}
+    values = {"type": resolve.row(ledger.TransactionType, payload.type, "type"),
+              "issue_reason": resolve.row(ledger.IssueReason, payload.issue_reason, "issue_reason")}
     resolve.check()
     return values
 
@@ -252,7 +234,7 @@ def cancel_transaction(request: HttpRequest, transaction_id: int, payload: Cance
     issue reason (optional); answers the cancellation."""
     txn = _transaction(request, transaction_id)
     values = _issue(request, payload or CancelIn())
-    if txn.classification == Classification.PAYMENT:
+    if txn.classification == ledger.Classification.PAYMENT:
         cancellation = services.cancel_payment(payment=txn, actor=None, at=timezone.now(), **values)
     else:
         cancellation = services.cancel_invoice(invoice=txn, actor=None, at=timezone.now(), **values)
@@ -274,7 +256,7 @@ def quick_pay(request: HttpRequest, transaction_id: int, payload: QuickPayIn):
     """Pay exactly what is outstanding on a posted invoice; answers the payment."""
     txn = _transaction(request, transaction_id)
     resolve = _Resolver(request.tenant)
-    method = resolve.row(PaymentMethod, payload.payment_method, "payment_method")
+    method = resolve.row(ledger.PaymentMethod, payload.payment_method, "payment_method")
     resolve.check()
     payment = services.quick_pay(invoice=txn, payment_method=method, actor=None, at=timezone.now(),
                                  external_reference=payload.external_reference)
@@ -286,7 +268,7 @@ def move_payment(request: HttpRequest, transaction_id: int, payload: MoveIn):
     """Move a posted payment to another account of its currency; answers the payment there."""
     txn = _transaction(request, transaction_id)
     resolve = _Resolver(request.tenant)
-    destination = resolve.row(Account, payload.destination, "destination")
+    destination = resolve.row(ledger.Account, payload.destination, "destination")
     resolve.check()
     moved = services.move_payment(payment=txn, destination=destination, actor=None, at=timezone.now())
     return Status(201, _transaction(request, moved.pk))

@@ -9,21 +9,7 @@ from django_scopes import scopes_disabled
 
 from crm.models import Tenant
 from finance import duedates
-from finance.models import (
-    Account,
-    AccountKind,
-    Classification,
-    DueDateRule,
-    FeePayer,
-    IssueReason,
-    LedgerDefinition,
-    PaymentMethod,
-    Product,
-    RefundMethod,
-    RejectionReason,
-    TaxRate,
-    TransactionType,
-)
+from finance import models as ledger
 
 DEFAULT_PAYMENT_METHODS = ("Card", "Cash", "Bank transfer")
 DEFAULT_REFUND_METHODS = ("Card refund", "Bank transfer")
@@ -32,40 +18,41 @@ DEFAULT_ISSUE_REASONS = ("Entered in error", "Goods returned", "Goodwill gesture
 
 
 @transaction.atomic
-def set_up_ledger(*, tenant: Tenant) -> LedgerDefinition:
+def set_up_ledger(*, tenant: Tenant) -> ledger.LedgerDefinition:
     """Create the tenant's ledger definition and defaults where missing; safe to run twice.
 
     Defaults: tax rates "Zero" (0 %) and "Standard" (20 %); one default type per classification;
     card, cash and bank-transfer payment methods; rejection and issue reasons; a "30 days after
     posting" due-date rule; FIFO allocation; a "Bad debt write-off" product.
     """
-    existing = LedgerDefinition.objects.filter(tenant=tenant).select_related("due_date_rule").first()
+    existing = ledger.LedgerDefinition.objects.filter(tenant=tenant).select_related("due_date_rule").first()
     if existing is not None:
         return existing
-    _missing(TaxRate, tenant, "name", {"Zero": {"percent": Decimal(0)}, "Standard": {"percent": Decimal(20)}})
-    _missing(PaymentMethod, tenant, "name", {name: {} for name in DEFAULT_PAYMENT_METHODS})
-    _missing(RefundMethod, tenant, "name", {name: {} for name in DEFAULT_REFUND_METHODS})
-    _missing(RejectionReason, tenant, "text", {name: {} for name in DEFAULT_REJECTION_REASONS})
-    _missing(IssueReason, tenant, "text", {name: {} for name in DEFAULT_ISSUE_REASONS})
-    for classification in Classification:
-        _missing(TransactionType, tenant, "name", {classification.label: {"is_default": True}},
+    _missing(ledger.TaxRate, tenant, "name", {"Zero": {"percent": Decimal(0)}, "Standard": {"percent": Decimal(20)}})
+    _missing(ledger.PaymentMethod, tenant, "name", {name: {} for name in DEFAULT_PAYMENT_METHODS})
+    _missing(ledger.RefundMethod, tenant, "name", {name: {} for name in DEFAULT_REFUND_METHODS})
+    _missing(ledger.RejectionReason, tenant, "text", {name: {} for name in DEFAULT_REJECTION_REASONS})
+    _missing(ledger.IssueReason, tenant, "text", {name: {} for name in DEFAULT_ISSUE_REASONS})
+    for classification in ledger.Classification:
+        _missing(ledger.TransactionType, tenant, "name", {classification.label: {"is_default": True}},
                  classification=classification)
-    _missing(TransactionType, tenant, "name", {"Broker fee": {"fee_payer": FeePayer.CUSTOMER},
-                                               "Procuration fee": {"fee_payer": FeePayer.PROVIDER}},
-             classification=Classification.INVOICE)
-    types = TransactionType.objects.filter(tenant=tenant)
-    types.get(classification=Classification.PAYMENT, name=Classification.PAYMENT.label).payment_methods.set(
-        PaymentMethod.objects.filter(tenant=tenant, name__in=DEFAULT_PAYMENT_METHODS))
-    types.get(classification=Classification.REFUND, name=Classification.REFUND.label).refund_methods.set(
-        RefundMethod.objects.filter(tenant=tenant, name__in=DEFAULT_REFUND_METHODS))
-    rule, _ = DueDateRule.objects.get_or_create(
+    _missing(ledger.TransactionType, tenant, "name", {"Broker fee": {"fee_payer": ledger.FeePayer.CUSTOMER},
+                                               "Procuration fee": {"fee_payer": ledger.FeePayer.PROVIDER}},
+             classification=ledger.Classification.INVOICE)
+    types = ledger.TransactionType.objects.filter(tenant=tenant)
+    types.get(
+        classification=ledger.Classification.PAYMENT, name=ledger.Classification.PAYMENT.label
+    ).payment_methods.set(ledger.PaymentMethod.objects.filter(tenant=tenant, name__in=DEFAULT_PAYMENT_METHODS))
+    types.get(classification=ledger.Classification.REFUND, name=ledger.Classification.REFUND.label).refund_methods.set(
+        ledger.RefundMethod.objects.filter(tenant=tenant, name__in=DEFAULT_REFUND_METHODS))
+    rule, _ = ledger.DueDateRule.objects.get_or_create(
         tenant=tenant, name="30 days", defaults={"kind": duedates.DAYS_AFTER, "days": 30}
     )
-    standard = TaxRate.objects.get(tenant=tenant, name="Standard")
-    product, _ = Product.objects.get_or_create(
+    standard = ledger.TaxRate.objects.get(tenant=tenant, name="Standard")
+    product, _ = ledger.Product.objects.get_or_create(
         tenant=tenant, code="WRITE-OFF", defaults={"name": "Bad debt write-off", "default_tax_rate": standard}
     )
-    return LedgerDefinition.objects.create(tenant=tenant, due_date_rule=rule, default_write_off_product=product)
+    return ledger.LedgerDefinition.objects.create(tenant=tenant, due_date_rule=rule, default_write_off_product=product)
 
 
 def _missing(model, tenant: Tenant, key: str, defaults: dict[str, dict], **match) -> None:
@@ -83,15 +70,15 @@ def tenant_created_ledger(*, tenant: Tenant, **kwargs) -> None:
 def set_up_ledgers_missing(*, using: str = "default", **kwargs) -> None:
     """After ``migrate``: the configuration of any tenant created before tenants got it at creation."""
     with scopes_disabled():
-        configured = LedgerDefinition.objects.using(using).values("tenant")
+        configured = ledger.LedgerDefinition.objects.using(using).values("tenant")
         for tenant in Tenant.objects.using(using).exclude(pk__in=configured):
             set_up_ledger(tenant=tenant)
 
 
-def system_account(*, tenant: Tenant, kind: str, currency: str) -> Account:
+def system_account(*, tenant: Tenant, kind: str, currency: str) -> ledger.Account:
     """The tenant's write-off or suspense account in ``currency``, created on first use."""
-    label = "Write-off account" if kind == AccountKind.WRITE_OFF else "Suspense account"
-    account, _ = Account.objects.get_or_create(
+    label = "Write-off account" if kind == ledger.AccountKind.WRITE_OFF else "Suspense account"
+    account, _ = ledger.Account.objects.get_or_create(
         tenant=tenant, kind=kind, currency=currency, defaults={"name": f"{label} ({currency})"}
     )
     return account

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from finance.forms import ENTRY_CLASSIFICATIONS
+from finance.models import ENTRY_CLASSIFICATIONS
 
 ACCOUNTANT = "crm.post_transactions"
 TRANSACTIONS_PER_PAGE = 25

@@ -10,25 +10,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from crm.access import staff_view
+from finance import models as ledger
 from finance import selectors, services
 from finance.forms import (
     LEDGER_FIELDS,
     LedgerDefinitionForm,
     apply_errors,
     setting_form,
-)
-from finance.models import (
-    Category,
-    DueDateRule,
-    IssueReason,
-    LedgerDefinition,
-    Lender,
-    PaymentMethod,
-    Product,
-    RefundMethod,
-    RejectionReason,
-    TaxRate,
-    TransactionType,
 )
 from finance.views.common import require_accountant
 
@@ -44,21 +32,21 @@ class Setting:
 
 
 SETTINGS = {
-    "products": Setting(Product, ["code", "name", "default_tax_rate", "unit_price"], "Products",
+    "products": Setting(ledger.Product, ["code", "name", "default_tax_rate", "unit_price"], "Products",
                         ["code", "name", "default_tax_rate", "unit_price"]),
-    "tax-rates": Setting(TaxRate, ["name", "percent"], "Tax rates", ["name", "percent"]),
+    "tax-rates": Setting(ledger.TaxRate, ["name", "percent"], "Tax rates", ["name", "percent"]),
     "transaction-types": Setting(
-        TransactionType,
+        ledger.TransactionType,
         ["name", "classification", "is_default", "fee_payer", "payment_methods", "refund_methods", "categories"],
         "Transaction types", ["name", "classification", "is_default", "fee_payer"],
     ),
-    "payment-methods": Setting(PaymentMethod, ["name"], "Payment methods", ["name"]),
-    "refund-methods": Setting(RefundMethod, ["name"], "Refund methods", ["name"]),
-    "categories": Setting(Category, ["name"], "Categories", ["name"]),
-    "rejection-reasons": Setting(RejectionReason, ["text"], "Rejection reasons", ["text"]),
-    "lenders": Setting(Lender, ["name", "email"], "Lenders and providers", ["name", "email"]),
-    "issue-reasons": Setting(IssueReason, ["text"], "Issue reasons", ["text"]),
-    "due-date-rules": Setting(DueDateRule, ["name", "kind", "days", "nth_day", "months", "proximity_days"],
+    "payment-methods": Setting(ledger.PaymentMethod, ["name"], "Payment methods", ["name"]),
+    "refund-methods": Setting(ledger.RefundMethod, ["name"], "Refund methods", ["name"]),
+    "categories": Setting(ledger.Category, ["name"], "Categories", ["name"]),
+    "rejection-reasons": Setting(ledger.RejectionReason, ["text"], "Rejection reasons", ["text"]),
+    "lenders": Setting(ledger.Lender, ["name", "email"], "Lenders and providers", ["name", "email"]),
+    "issue-reasons": Setting(ledger.IssueReason, ["text"], "Issue reasons", ["text"]),
+    "due-date-rules": Setting(ledger.DueDateRule, ["name", "kind", "days", "nth_day", "months", "proximity_days"],
                               "Due-date rules", ["name", "kind", "days", "nth_day", "months", "proximity_days"]),
 }
 
@@ -138,6 +126,6 @@ def ledger_settings(request):
             messages.success(request, "Ledger definition saved.")
             return redirect("finance:settings_index")
     return render(request, "finance/setting_form.html", {
-        "form": form, "setting": Setting(LedgerDefinition, LEDGER_FIELDS, "Ledger definition", []),
+        "form": form, "setting": Setting(ledger.LedgerDefinition, LEDGER_FIELDS, "Ledger definition", []),
         "entity": None, "instance": definition,
     })

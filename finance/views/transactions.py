@@ -16,7 +16,6 @@ from core.pagination import capped_page
 from crm.access import staff_view
 from finance import selectors, services
 from finance.forms import (
-    ENTRY_CLASSIFICATIONS,
     CommunicateForm,
     IssueForm,
     LineFormSet,
@@ -33,6 +32,7 @@ from finance.forms import (
 )
 from finance.models import (
     CANCELLATION_OF,
+    ENTRY_CLASSIFICATIONS,
     WITH_LINES,
     AccountKind,
     Classification,

@@ -6,17 +6,10 @@ from django_scopes import scope
 from playwright.sync_api import expect
 
 from notifications import services
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import UserFactory
+from tests.helpers import log_in
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-
-
-def log_in(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Customers")).to_be_visible()
 
 
 @pytest.mark.browser

@@ -32,7 +32,8 @@ from payments.models import GatewayPayment, PaymentStatus, Receipt
 from sandbox.models import SandboxCheckout
 from tests.browser.test_staff_login import SCREENSHOTS
 from tests.conftest import wait_for
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import UserFactory
+from tests.helpers import log_in
 
 PAY_LINK = re.compile(r"https?://[^\s]+/pay/[A-Za-z0-9_-]+/")
 
@@ -58,14 +59,6 @@ def sandbox_site(live_server, settings, tenant):
 def gbp(sandbox_site, tenant, customer):
     with scope(tenant=tenant):
         return ledger_services.open_account(customer=customer, currency="GBP")
-
-
-def log_in(page, live_server, user):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Customers")).to_be_visible()
 
 
 def new_page(browser):

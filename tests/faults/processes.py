@@ -19,6 +19,8 @@ import httpx
 from django.conf import settings
 from django.db import connection
 
+from tests.helpers import wait_for
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCALE = max(1, int(os.environ.get("DULY_FAULTS_SCALE", "1")))
 
@@ -55,13 +57,7 @@ def children(pid: int) -> list[int]:
 
 
 def wait_until(probe, *, timeout: float, what: str, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{what}: nothing after {timeout} s")
+    return wait_for(probe, timeout=timeout, interval=interval, what=what)
 
 
 class RedisServer:

@@ -2,7 +2,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django_scopes import scope
 
 from finance import services
 from finance.models import Classification, PaymentMethod, RefundMethod, TransactionType
@@ -10,14 +9,6 @@ from tests.factories import CustomerFactory
 
 D = Decimal
 AT = datetime(2026, 5, 20, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def ledger(tenant):
-    """The tenant's scope with its ledger set up (FIFO, 30-day due dates)."""
-    with scope(tenant=tenant):
-        services.set_up_ledger(tenant=tenant)
-        yield tenant
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from django_scopes import scope
 
 from gateways import inbox, services
 from gateways.models import GatewayAccount, WebhookDelivery, WebhookOutcome
+from tests.helpers import at_once
 
 SECRET = "whsec_inbox_test"
 
@@ -223,11 +224,7 @@ class TestConcurrentDuplicates:
             finally:
                 connection.close()
 
-        threads = [threading.Thread(target=send) for _ in range(10)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        at_once(send, times=10)
 
         assert len(answers) == 10
         assert sorted(a["duplicate"] for a in answers) == [False] + [True] * 9

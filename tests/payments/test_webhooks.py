@@ -19,6 +19,7 @@ from payments.models import GatewayPayment, PaymentStatus
 from payments.services.webhooks import process_webhook_delivery, replay_webhook_delivery
 from tests.conftest import wait_for
 from tests.gateways.test_inbox import SECRET, signed, stripe_event
+from tests.helpers import at_once
 from tests.payments.test_gateway_payments import AT, new_payment
 
 D = Decimal
@@ -190,11 +191,7 @@ class TestOnARealWorker:
             finally:
                 connection.close()
 
-        threads = [threading.Thread(target=send) for _ in range(10)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        at_once(send, times=10)
 
         with scope(tenant=tenant):
             wait_for(lambda: GatewayPayment.objects.get(pk=payment.pk).status == PaymentStatus.SUCCEEDED)

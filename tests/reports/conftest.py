@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django_scopes import scope
 
 from finance import services
 from finance.models import Classification, PaymentMethod, Product, TaxRate
@@ -41,13 +40,6 @@ def post(account, classification, when, **values):
     draft = services.create_transaction(account=account, classification=classification, actor=None, at=when,
                                         data=services.TransactionData(**values))
     return services.post_transaction(txn=draft, actor=None, at=when).transaction
-
-
-@pytest.fixture
-def ledger(tenant):
-    with scope(tenant=tenant):
-        services.set_up_ledger(tenant=tenant)
-        yield tenant
 
 
 @pytest.fixture
