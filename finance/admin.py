@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from core.readonly import ReadOnlyAdmin
 from finance import models as ledger
 
 
@@ -39,19 +40,18 @@ class ProductAdmin(TenantConfigAdmin):
     search_fields = ["code", "name"]
 
 
-@admin.register(ledger.PaymentMethod)
-class PaymentMethodAdmin(TenantConfigAdmin):
+class NamedConfigAdmin(TenantConfigAdmin):
     list_display = ["name", "tenant"]
 
 
-@admin.register(ledger.RefundMethod)
-class RefundMethodAdmin(TenantConfigAdmin):
-    list_display = ["name", "tenant"]
+class WordedConfigAdmin(TenantConfigAdmin):
+    list_display = ["text", "tenant"]
 
 
-@admin.register(ledger.Category)
-class CategoryAdmin(TenantConfigAdmin):
-    list_display = ["name", "tenant"]
+for named in (ledger.PaymentMethod, ledger.RefundMethod, ledger.Category):
+    admin.site.register(named, NamedConfigAdmin)
+for worded in (ledger.RejectionReason, ledger.IssueReason):
+    admin.site.register(worded, WordedConfigAdmin)
 
 
 @admin.register(ledger.TransactionType)
@@ -61,19 +61,9 @@ class TransactionTypeAdmin(TenantConfigAdmin):
     filter_horizontal = ["payment_methods", "refund_methods", "categories"]
 
 
-@admin.register(ledger.RejectionReason)
-class RejectionReasonAdmin(TenantConfigAdmin):
-    list_display = ["text", "tenant"]
-
-
 @admin.register(ledger.Lender)
 class LenderAdmin(TenantConfigAdmin):
     list_display = ["name", "email", "tenant"]
-
-
-@admin.register(ledger.IssueReason)
-class IssueReasonAdmin(TenantConfigAdmin):
-    list_display = ["text", "tenant"]
 
 
 @admin.register(ledger.DueDateRule)
@@ -169,16 +159,7 @@ class FinancialTransactionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ledger.Allocation)
-class AllocationAdmin(admin.ModelAdmin):
+class AllocationAdmin(ReadOnlyAdmin):
     list_display = ["credit", "debit", "amount", "currency", "created_at", "reversed_at", "tenant"]
     list_filter = ["tenant"]
     list_select_related = ["tenant", "credit", "debit"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

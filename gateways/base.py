@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, DecimalException
+from decimal import Decimal, DecimalException, InvalidOperation
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 # ISO 4217 exponents of the currencies Duly supports (and a few more that providers commonly take).
 CURRENCY_EXPONENT = {"EUR": 2, "GBP": 2, "USD": 2, "PAB": 2, "AUD": 2, "CAD": 2, "NZD": 2, "JPY": 0}
@@ -54,6 +54,17 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
     if not whole:
         raise ValueError(f"{amount} has more decimals than {currency} allows.")
     return int(scaled)
+
+
+def minor_units_or_none(amount: Any, currency: str) -> int | None:
+    """A provider's decimal amount (a number or its text) in minor units; ``None`` when it gives none or
+    something that is not an amount of ``currency``."""
+    if amount is None or not currency:
+        return None
+    try:
+        return to_minor_units(Decimal(str(amount)), currency)
+    except (InvalidOperation, ValueError):
+        return None
 
 
 def from_minor_units(minor: int, currency: str) -> Decimal:

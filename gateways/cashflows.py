@@ -53,10 +53,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gateways import base, http
@@ -91,9 +89,6 @@ DECLINES = {
 
 CONNECTION_CHECK_JOB = "duly-connection-check"
 WEBHOOK_EVENT_TYPE = "payment.notification"
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
 class CashflowsGateway:
     name = "cashflows"
     capabilities = base.Capabilities(
@@ -163,7 +158,7 @@ class CashflowsGateway:
         if latest is None:
             status = data.get("paymentStatus") or "Pending"
             return base.PaymentState(provider_reference=job, status=_status(status),
-                                amount_minor=_minor(data.get("amountToCollect"), currency),
+                                amount_minor=base.minor_units_or_none(data.get("amountToCollect"), currency),
                                 currency=currency, provider_status=status)
         return _payment_state(f"{job}/{_reference(latest.get('reference'))}", latest, currency=currency,
                               fallback_amount=data.get("amountToCollect"))
@@ -259,8 +254,8 @@ def _payment_state(reference: str, payment: Mapping[str, Any], *, currency: str,
         if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
             failure = errors[0].get("message") or ""
     return base.PaymentState(provider_reference=reference, status=status,
-                        amount_minor=_minor(amount, currency) if currency else None, currency=currency,
-                        provider_status=provider_status, failure_message=failure)
+                             amount_minor=base.minor_units_or_none(amount, currency) if currency else None,
+                             currency=currency, provider_status=provider_status, failure_message=failure)
 
 
 def _latest_payment(job: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -278,18 +273,9 @@ def _status(provider_status: str) -> base.PaymentStatus:
         raise base.GatewayUnavailable(f"Cashflows answered an unknown payment status {provider_status!r}.") from None
 
 
-def _minor(amount: Any, currency: str) -> int | None:
-    if amount is None or not currency:
-        return None
-    try:
-        return base.to_minor_units(Decimal(str(amount)), currency)
-    except (InvalidOperation, ValueError):
-        return None
-
-
 def _split(provider_reference: str) -> tuple[str, str]:
     job, _, payment = provider_reference.partition("/")
-    if not _TOKEN.fullmatch(job) or (payment and not _TOKEN.fullmatch(payment)):
+    if not http.PLAIN_TOKEN.fullmatch(job) or (payment and not http.PLAIN_TOKEN.fullmatch(payment)):
         raise ValueError(f"Not a Cashflows reference: {provider_reference!r}.")
     return job, payment
 
@@ -297,7 +283,7 @@ def _split(provider_reference: str) -> tuple[str, str]:
 def _reference(value: Any) -> str:
     """Cashflows' references are integers in JSON; we keep them as strings, checked for URL use."""
     text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
-    if not _TOKEN.fullmatch(text):
+    if not http.PLAIN_TOKEN.fullmatch(text):
         raise base.GatewayUnavailable(f"Cashflows answered an unusable reference {value!r}.")
     return text
 

@@ -31,10 +31,8 @@ Capabilities: hosted page only (the bank's page), PAB and USD (Panama's two lega
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gateways import base, http
@@ -62,9 +60,6 @@ DECLINES = {
     "insufficient_funds": "The account has insufficient funds.",
     "refund_declined": "The bank declined the refund.",
 }
-
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
 
 class CredicorpGateway:
     name = "credicorp"
@@ -118,7 +113,7 @@ class CredicorpGateway:
         return base.PaymentState(
             provider_reference=_id(answer),
             status=_status(provider_status),
-            amount_minor=_minor(answer.get("amount"), currency),
+            amount_minor=base.minor_units_or_none(answer.get("amount"), currency),
             currency=currency,
             provider_status=provider_status,
         )
@@ -151,7 +146,7 @@ class CredicorpGateway:
             event_type=str(event_type),
             provider_reference=link_id,
             status=EVENT_STATUSES.get(event_type),
-            amount_minor=_minor(link.get("amount"), currency),
+            amount_minor=base.minor_units_or_none(link.get("amount"), currency),
             currency=currency,
         )
 
@@ -196,25 +191,16 @@ def _status(provider_status: Any) -> base.PaymentStatus:
         raise base.GatewayUnavailable(f"Credicorp answered an unknown status {provider_status!r}.") from None
 
 
-def _minor(amount: Any, currency: str) -> int | None:
-    if amount is None or not currency:
-        return None
-    try:
-        return base.to_minor_units(Decimal(str(amount)), currency)
-    except (InvalidOperation, ValueError):
-        return None
-
-
 def _checked(reference: Any) -> str:
     """An id that is safe to put in a URL path."""
-    if not isinstance(reference, str) or not _TOKEN.fullmatch(reference):
+    if not isinstance(reference, str) or not http.PLAIN_TOKEN.fullmatch(reference):
         raise ValueError(f"Not a Credicorp payment link id: {reference!r}.")
     return reference
 
 
 def _id(answer: Mapping[str, Any]) -> str:
     value = answer.get("id")
-    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+    if not isinstance(value, str) or not http.PLAIN_TOKEN.fullmatch(value):
         raise base.GatewayUnavailable(f"Credicorp answered an unusable id {value!r}.")
     return value
 

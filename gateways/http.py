@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,6 +18,8 @@ import httpx
 from gateways.base import GatewayError, GatewayUnavailable, InvalidWebhookSignature
 
 SIGNATURE_TOLERANCE_SECONDS = 300
+# A provider's reference that may go into a URL path: an unsigned webhook can supply one.
+PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

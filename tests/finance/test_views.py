@@ -178,6 +178,11 @@ class TestSummary:
         assert "INV-000001" not in response.text
 
 
+# The two lines of the invoice the data-entry tests type: 2 × 45.50 less 10 %, with VAT; 20.00 less 5.00.
+CONSULTING = {"description": "Consulting", "quantity": "2", "unit_price": "45.50", "discount_percent": "10"}
+TRAVEL = {"description": "Travel", "quantity": "1", "unit_price": "20.00", "discount_amount": "5.00"}
+
+
 @pytest.mark.django_db
 class TestDataEntry:
     def test_staff_save_an_invoice_with_two_lines_as_a_draft(self, staff_client, staff, account):
@@ -185,9 +190,7 @@ class TestDataEntry:
 
         response = staff_client.post(create_url("invoice"), invoice_form(
             account,
-            {"description": "Consulting", "quantity": "2", "unit_price": "45.50", "discount_percent": "10",
-             "tax_rate": vat.pk},
-            {"description": "Travel", "quantity": "1", "unit_price": "20.00", "discount_amount": "5.00"},
+            {**CONSULTING, "tax_rate": vat.pk}, TRAVEL,
             notes="Call before sending", back_office_code="BO-7",
         ))
 
@@ -225,9 +228,7 @@ class TestDataEntry:
 
         response = staff_client.post(create_url("invoice"), invoice_form(
             account,
-            {"description": "Consulting", "quantity": "2", "unit_price": "45.50", "discount_percent": "10",
-             "tax_rate": vat.pk},
-            {"description": "Travel", "quantity": "1", "unit_price": "20.00", "discount_amount": "5.00"},
+            {**CONSULTING, "tax_rate": vat.pk}, TRAVEL,
             {"description": "Not yet", "quantity": "1", "unit_price": "abc"},
             preview="1",
         ), headers={"HX-Request": "true"})

@@ -16,8 +16,9 @@ from tests.gateways.conftest import closed_port_url
 from tests.gateways.test_cashflows import API_KEY, CONFIGURATION_ID
 from tests.gateways.test_cashflows import CREDENTIALS as CASHFLOWS
 from tests.gateways.test_credicorp import credentials as credicorp_credentials
-from tests.gateways.test_sandbox import OTHER_SECRET, SECRET, InProcessTransport, gateway_with
 from tests.gateways.test_stripe import CREDENTIALS as STRIPE
+from tests.sandbox.conftest import OTHER_SECRET, SECRET
+from tests.sandbox.test_adapter import InProcessTransport, gateway_with
 
 STRIPE_AUTH_ERROR = {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_test_***"}}
 

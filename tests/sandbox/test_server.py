@@ -19,25 +19,11 @@ from gateways import inbox, services
 from gateways.base import PaymentStatus, WebhookEvent
 from gateways.models import WebhookDelivery, WebhookOutcome
 from sandbox.models import SandboxCheckout, SandboxRefund
+from tests.sandbox.conftest import OTHER_SECRET, SECRET
 
-SECRET = "sbx_secret_acme_1"
-OTHER_SECRET = "sbx_secret_globex_2"
 RETURN_URL = "https://duly.test/paid"
 CANCEL_URL = "https://duly.test/cancelled"
 SUCCESS, DECLINE, PROCESSING = "4242 4242 4242 4242", "4000 0000 0000 0002", "4000 0000 0000 0077"
-
-
-@pytest.fixture
-def account(tenant):
-    with scope(tenant=tenant):
-        return services.save_gateway_account(tenant=tenant, provider="sandbox", live=False, secret=SECRET)
-
-
-@pytest.fixture
-def other_account(other_tenant):
-    with scope(tenant=other_tenant):
-        return services.save_gateway_account(tenant=other_tenant, provider="sandbox", live=False,
-                                             secret=OTHER_SECRET)
 
 
 def api(method: str, path: str, payload: dict | None = None, *, secret: str = SECRET):

@@ -25,9 +25,8 @@ from gateways import base, registry, services
 from gateways.sandbox import SandboxGateway
 from sandbox.models import SandboxCheckout, SandboxRefund
 from tests.gateways.conftest import closed_port_url
+from tests.sandbox.conftest import OTHER_SECRET, SECRET
 
-SECRET = "sbx_secret_acme_1"
-OTHER_SECRET = "sbx_secret_globex_2"
 BASE = "http://testserver"
 RETURN_URL = "https://duly.test/paid"
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -61,19 +60,6 @@ class InProcessTransport(httpx.BaseTransport):
 @pytest.fixture
 def transport() -> InProcessTransport:
     return InProcessTransport()
-
-
-@pytest.fixture
-def account(tenant):
-    with scope(tenant=tenant):
-        return services.save_gateway_account(tenant=tenant, provider="sandbox", live=False, secret=SECRET)
-
-
-@pytest.fixture
-def other_account(other_tenant):
-    with scope(tenant=other_tenant):
-        return services.save_gateway_account(tenant=other_tenant, provider="sandbox", live=False,
-                                             secret=OTHER_SECRET)
 
 
 def gateway_with(transport, secret: str = SECRET) -> SandboxGateway:
