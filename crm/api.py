@@ -89,9 +89,9 @@ def list_customers(request: HttpRequest, search: str = ""):
 
 @router.post("/customers", response={201: CustomerOut})
 def create_customer(request: HttpRequest, payload: CustomerIn):
-    fields = payload.dict(exclude_none=True)
     customer = services.create_customer(
-        tenant=request.tenant, actor=None, reason=_api_actor_reason(request), **fields
+        tenant=request.tenant, actor=None, reason=_api_actor_reason(request),
+        data=services.CustomerData(**payload.dict(exclude_none=True)),
     )
     return Status(201, customer)
 
@@ -105,5 +105,6 @@ def read_customer(request: HttpRequest, customer_id: int):
 def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch):
     customer = selectors.get_customer(tenant=request.tenant, customer_id=customer_id)
     return services.update_customer(
-        customer=customer, actor=None, reason=_api_actor_reason(request), **payload.dict(exclude_unset=True)
+        customer=customer, actor=None, reason=_api_actor_reason(request),
+        changes=services.CustomerChanges(**payload.dict(exclude_unset=True)),
     )

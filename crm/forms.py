@@ -4,6 +4,8 @@ from django import forms
 from django.conf import settings
 from django_countries import countries
 
+from crm.services import CustomerChanges, CustomerData
+
 
 class CustomerForm(forms.Form):
     name = forms.CharField(max_length=200)
@@ -16,3 +18,10 @@ class CustomerForm(forms.Form):
     country = forms.ChoiceField(required=False, choices=[("", "—"), *countries])
     language = forms.ChoiceField(choices=settings.LANGUAGES)
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def customer_data(self) -> CustomerData:
+        return CustomerData(**self.cleaned_data)
+
+    def customer_changes(self) -> CustomerChanges:
+        """Every field of the form, as the page shows them all."""
+        return CustomerChanges(**self.cleaned_data)

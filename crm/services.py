@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 import zoneinfo
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from django_countries import countries
 from django_scopes import scope
 
 from core import tokens
+from core.changes import UNCHANGED, given
 from crm.models import ApiKey, Customer, Role, Tenant, User
 from crm.signals import tenant_created
 
@@ -176,6 +178,38 @@ CUSTOMER_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class CustomerData:
+    """A new customer as a form or the API gives it; ``language`` ``None`` is the tenant's."""
+
+    name: str
+    email: str = ""
+    phone: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    postcode: str = ""
+    country: str = ""
+    language: str | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class CustomerChanges:
+    """The fields of a customer to change; a field left ``UNCHANGED`` keeps its value."""
+
+    name: str = UNCHANGED
+    email: str = UNCHANGED
+    phone: str = UNCHANGED
+    address_line1: str = UNCHANGED
+    address_line2: str = UNCHANGED
+    city: str = UNCHANGED
+    postcode: str = UNCHANGED
+    country: str = UNCHANGED
+    language: str = UNCHANGED
+    notes: str = UNCHANGED
+
+
 def _clean_customer_fields(*, tenant: Tenant, data: dict[str, Any], partial: bool) -> dict[str, Any]:
     unknown = set(data) - set(CUSTOMER_FIELDS)
     if unknown:
@@ -219,12 +253,13 @@ def _clean_customer_fields(*, tenant: Tenant, data: dict[str, Any], partial: boo
 
 
 @transaction.atomic
-def create_customer(*, tenant: Tenant, actor: User | None, reason: str = "", **fields: Any) -> Customer:
-    """Create a customer of ``tenant``.
+def create_customer(*, tenant: Tenant, actor: User | None, data: CustomerData, reason: str = "") -> Customer:
+    """Create a customer of ``tenant`` (in the tenant's language unless ``data`` names one).
 
     :raises ValidationError: a field is missing or malformed (nothing is saved).
     """
-    cleaned = _clean_customer_fields(tenant=tenant, data=fields, partial=False)
+    values = {name: value for name, value in asdict(data).items() if not (name == "language" and value is None)}
+    cleaned = _clean_customer_fields(tenant=tenant, data=values, partial=False)
     cleaned.setdefault("language", tenant.locale)
     customer = Customer(tenant=tenant, **cleaned)
     customer._history_user = actor
@@ -234,12 +269,13 @@ def create_customer(*, tenant: Tenant, actor: User | None, reason: str = "", **f
 
 
 @transaction.atomic
-def update_customer(*, customer: Customer, actor: User | None, reason: str = "", **fields: Any) -> Customer:
-    """Change some fields of a customer; unchanged fields keep their values.
+def update_customer(*, customer: Customer, actor: User | None, changes: CustomerChanges,
+                    reason: str = "") -> Customer:
+    """Change the fields ``changes`` gives; the others keep their values.
 
     :raises ValidationError: a field is malformed (nothing is saved).
     """
-    cleaned = _clean_customer_fields(tenant=customer.tenant, data=fields, partial=True)
+    cleaned = _clean_customer_fields(tenant=customer.tenant, data=given(changes), partial=True)
     locked = Customer.objects.select_for_update().get(tenant=customer.tenant, pk=customer.pk)
     for field, value in cleaned.items():
         setattr(locked, field, value)

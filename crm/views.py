@@ -38,7 +38,8 @@ def customer_create(request):
     form = CustomerForm(request.POST or None, initial={"language": request.tenant.locale})
     if request.method == "POST" and form.is_valid():
         try:
-            customer = services.create_customer(tenant=request.tenant, actor=request.user, **form.cleaned_data)
+            customer = services.create_customer(tenant=request.tenant, actor=request.user,
+                                                data=form.customer_data())
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -63,7 +64,7 @@ def customer_update(request, customer_id: int):
     form = CustomerForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_customer(customer=customer, actor=request.user, **form.cleaned_data)
+            services.update_customer(customer=customer, actor=request.user, changes=form.customer_changes())
         except ValidationError as error:
             form.add_error(None, error)
         else:

@@ -150,10 +150,10 @@ def create_obligation(request: HttpRequest, payload: ObligationIn):
     customer = Customer.objects.filter(tenant=request.tenant, pk=payload.customer).first()
     if customer is None:
         raise ValidationError({"customer": "Not found."})
-    values = payload.dict(include={"payee_kind", "payee", "payment_code", "description", "total_amount", "currency",
-                                   "date_rule"})
+    data = obligations.ObligationData(**payload.dict(include={
+        "payee_kind", "payee", "payment_code", "description", "total_amount", "currency", "date_rule"}))
     created = obligations.create_obligation(
-        customer=customer, values=values, plan=payload.plan, actor=None, at=timezone.now(),
+        customer=customer, data=data, plan=payload.plan, actor=None, at=timezone.now(),
         send_email=payload.send_email, first_due_on=payload.first_due_on, count=payload.count,
         instalment_amount=payload.instalment_amount, frequency=payload.frequency,
         rows=[obligations.ManualRow(due_on=row.due_on, amount=row.amount) for row in payload.instalments],
@@ -177,7 +177,7 @@ def read_obligation(request: HttpRequest, obligation_id: int):
 @router.patch("/obligations/{obligation_id}", response=ObligationDetailOut)
 def update_obligation(request: HttpRequest, obligation_id: int, payload: ObligationPatch):
     obligation = _detail(request, obligation_id)
-    changes = payload.dict(exclude_none=True, exclude={"notify_customer"})
+    changes = obligations.ObligationChanges(**payload.dict(exclude_none=True, exclude={"notify_customer"}))
     obligations.update_obligation(obligation=obligation, changes=changes, actor=None, at=timezone.now(),
                                notify_customer=payload.notify_customer, reason=_reason(request))
     return _detail(request, obligation_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
 from sequences import get_next_value
 
+from core.changes import UNCHANGED, given
 from core.clock import tenant_today
 from crm.models import Customer, User
 from finance import amounts
@@ -169,34 +170,25 @@ class TransactionData:
     related: FinancialTransaction | None = None
 
 
-class _Unchanged:
-    def __repr__(self) -> str:
-        return "UNCHANGED"
-
-
-UNCHANGED = _Unchanged()
-
-
 @dataclass(frozen=True)
 class DraftChanges:
     """The fields of a draft to change (``update_draft``); a field left ``UNCHANGED`` keeps its value.
     ``lines`` and ``targets``, when given, replace the old ones."""
 
-    type: TransactionType | _Unchanged | None = UNCHANGED
-    lines: Sequence[LineData] | _Unchanged = UNCHANGED
-    amount: Decimal | str | _Unchanged | None = UNCHANGED
-    due_on: date | _Unchanged | None = UNCHANGED
-    back_office_code: str | _Unchanged = UNCHANGED
-    external_reference: str | _Unchanged = UNCHANGED
-    payment_method: PaymentMethod | _Unchanged | None = UNCHANGED
-    refund_method: RefundMethod | _Unchanged | None = UNCHANGED
-    category: Category | _Unchanged | None = UNCHANGED
-    issue_reason: IssueReason | _Unchanged | None = UNCHANGED
-    targets: Sequence[FinancialTransaction] | _Unchanged = UNCHANGED
+    type: TransactionType | None = UNCHANGED
+    lines: Sequence[LineData] = UNCHANGED
+    amount: Decimal | str | None = UNCHANGED
+    due_on: date | None = UNCHANGED
+    back_office_code: str = UNCHANGED
+    external_reference: str = UNCHANGED
+    payment_method: PaymentMethod | None = UNCHANGED
+    refund_method: RefundMethod | None = UNCHANGED
+    category: Category | None = UNCHANGED
+    issue_reason: IssueReason | None = UNCHANGED
+    targets: Sequence[FinancialTransaction] = UNCHANGED
 
     def applied_to(self, data: TransactionData) -> TransactionData:
-        given = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not UNCHANGED}
-        return replace(data, **given)
+        return replace(data, **given(self))
 
 
 @dataclass

@@ -9,7 +9,7 @@ field but are never put into anything a customer receives.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -20,6 +20,7 @@ from django.db import transaction
 from django.urls import reverse
 from djmoney.money import Money
 
+from core.changes import UNCHANGED, given
 from crm.models import Customer, Tenant, User
 from notifications.models import Channel
 from notifications.services import notify
@@ -39,6 +40,45 @@ from obligations.services.schedules import Calendar, PlannedInstalment
 AUTOMATIC, MANUAL = "automatic", "manual"
 FIRST_YEAR, LAST_YEAR = 2000, 2200
 TEXT_LIMITS = {"payee": 200, "payment_code": 100, "description": 200, "manager_comments": 5000}
+
+
+@dataclass(frozen=True)
+class ObligationData:
+    """What an obligation says, as a page or the API gives it (amounts as typed). An empty ``currency`` is
+    the tenant's; empty choices are their first; ``manager_comments`` only from a manager."""
+
+    payee: str = ""
+    payment_code: str = ""
+    description: str = ""
+    total_amount: Decimal | str = ""
+    currency: str = ""
+    payee_kind: str = ""
+    date_rule: str = ""
+    manager_comments: str = ""
+
+
+@dataclass(frozen=True)
+class ObligationChanges:
+    """The fields of an obligation to change; a field left ``UNCHANGED`` keeps its value."""
+
+    payee: str = UNCHANGED
+    payment_code: str = UNCHANGED
+    description: str = UNCHANGED
+    total_amount: Decimal | str = UNCHANGED
+    currency: str = UNCHANGED
+    payee_kind: str = UNCHANGED
+    date_rule: str = UNCHANGED
+    manager_comments: str = UNCHANGED
+
+
+@dataclass(frozen=True)
+class SettingsData:
+    """A tenant's obligation settings as typed on the settings page."""
+
+    reminder_days_before: int | str
+    overdue_days_after: int | str
+    sms_enabled: bool = False
+    holiday_subdivision: str = ""
 
 
 def business_calendar(*, tenant: Tenant, options: ObligationSettings | None = None) -> Calendar:
@@ -168,21 +208,22 @@ def _audit(row, actor: User | None, reason: str) -> None:
 
 @transaction.atomic
 def create_obligation(
-    *, customer: Customer, values: dict, plan: str, actor: User | None, at: datetime, send_email: bool = False,
+    *, customer: Customer, data: ObligationData, plan: str, actor: User | None, at: datetime,
+    send_email: bool = False,
     first_due_on: date | str | None = None, count: int | str | None = None,
     instalment_amount: Decimal | str | None = None,
     frequency: str = schedules.MONTHLY, rows: Sequence[ManualRow] = (), reason: str = "",
 ) -> Obligation:
     """Register an obligation of ``customer`` with its instalments, and email the customer if asked.
 
-    ``values``: payee, payee_kind, payment_code, description, total_amount, currency, date_rule,
-    manager_comments. ``plan``: ``automatic`` (first_due_on, count, instalment_amount or none, frequency)
+    ``plan``: ``automatic`` (first_due_on, count, instalment_amount or none, frequency)
     or ``manual`` (rows of due date and amount, adding up to the total).
 
     :raises ValidationError: naming each field that is wrong (and the difference, for a plan that does not
         add up). Nothing is saved.
     """
     errors: dict[str, str] = {}
+    values = asdict(data)
     texts = _texts(values, errors)
     choices = _choices(values, errors)
     currency = _currency(values.get("currency") or customer.tenant.default_currency, errors)
@@ -221,7 +262,8 @@ def _lock(obligation: Obligation) -> Obligation:
 
 @transaction.atomic
 def update_obligation(
-    *, obligation: Obligation, changes: dict, actor: User | None, at: datetime, notify_customer: bool = False,
+    *, obligation: Obligation, changes: ObligationChanges, actor: User | None, at: datetime,
+    notify_customer: bool = False,
     reason: str = "",
 ) -> Obligation:
     """Change any of the obligation's fields. A new total is absorbed by the last unpaid instalment (as the
@@ -231,6 +273,7 @@ def update_obligation(
     """
     locked = _lock(obligation)
     errors: dict[str, str] = {}
+    changes = given(changes)
     fields = _texts(changes, errors, partial=True) | _choices(changes, errors, partial=True)
     instalments = list(locked.instalments.select_for_update().order_by("due_on", "number"))
     if "currency" in changes:
@@ -328,9 +371,10 @@ def mark_instalment_paid(*, instalment: Instalment, actor: User, at: datetime) -
 
 
 @transaction.atomic
-def save_obligation_settings(*, tenant: Tenant, values: dict, actor: User | None) -> ObligationSettings:
+def save_obligation_settings(*, tenant: Tenant, data: SettingsData, actor: User | None) -> ObligationSettings:
     """:raises ValidationError: keyed ``reminder_days_before``, ``overdue_days_after`` or ``holiday_subdivision``."""
     errors: dict[str, str] = {}
+    values = asdict(data)
     numbers = {}
     for field, limit in (("reminder_days_before", 60), ("overdue_days_after", 60)):
         try:

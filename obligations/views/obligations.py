@@ -21,6 +21,9 @@ from obligations.services import schedules
 from obligations.services.obligations import (
     AUTOMATIC,
     ManualRow,
+    ObligationChanges,
+    ObligationData,
+    SettingsData,
     add_closing_day,
     create_obligation,
     mark_instalment_paid,
@@ -100,9 +103,8 @@ def obligation_create(request, customer_id: int):
     if action == "add_row":
         return render(request, "obligations/obligation_create.html",
                       _create_context(request, customer, values=post, rows=rows, extra_row=True))
-    values = {field: post.get(field, "") for field in FIELDS}
-    if request.user.has_perm(MANAGER):
-        values["manager_comments"] = post.get("manager_comments", "")
+    data = ObligationData(**{field: post.get(field, "") for field in FIELDS},
+                          manager_comments=post.get("manager_comments", "") if request.user.has_perm(MANAGER) else "")
     plan = post.get("plan", "")
     try:
         if action == "preview":
@@ -118,7 +120,7 @@ def obligation_create(request, customer_id: int):
             return render(request, "obligations/obligation_create.html",
                           _create_context(request, customer, values=post, rows=rows, preview=preview))
         obligation = create_obligation(
-            customer=customer, values=values, plan=plan, actor=request.user, at=timezone.now(),
+            customer=customer, data=data, plan=plan, actor=request.user, at=timezone.now(),
             send_email=bool(post.get("send_email")), first_due_on=post.get("first_due_on"), count=post.get("count"),
             instalment_amount=post.get("instalment_amount"), frequency=post.get("frequency") or schedules.MONTHLY,
             rows=rows,
@@ -157,9 +159,10 @@ def obligation_edit(request, obligation_id: int):
                | {"manager_comments": obligation.manager_comments}}
     if request.method == "GET":
         return render(request, "obligations/obligation_edit.html", context)
-    changes = {field: request.POST.get(field, "") for field in FIELDS if field in request.POST}
+    posted = {field: request.POST[field] for field in FIELDS if field in request.POST}
     if manager and "manager_comments" in request.POST:
-        changes["manager_comments"] = request.POST["manager_comments"]
+        posted["manager_comments"] = request.POST["manager_comments"]
+    changes = ObligationChanges(**posted)
     try:
         update_obligation(obligation=obligation, changes=changes, actor=request.user, at=timezone.now(),
                                    notify_customer=bool(request.POST.get("notify_customer")))
@@ -263,7 +266,11 @@ def obligation_settings(request):
                     remove_closing_day(closing_day=day)
                 messages.success(request, "The closing day was removed.")
             else:
-                save_obligation_settings(tenant=request.tenant, values=request.POST, actor=request.user)
+                save_obligation_settings(tenant=request.tenant, actor=request.user, data=SettingsData(
+                    reminder_days_before=request.POST.get("reminder_days_before", ""),
+                    overdue_days_after=request.POST.get("overdue_days_after", ""),
+                    sms_enabled=bool(request.POST.get("sms_enabled")),
+                    holiday_subdivision=request.POST.get("holiday_subdivision", "")))
                 messages.success(request, "The settings were saved.")
             return redirect("obligations:obligation_settings")
         except ValidationError as error:

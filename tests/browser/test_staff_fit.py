@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from crm.models import Customer
 from finance import services as ledger
 from finance.models import Classification, Lender, TransactionType
-from obligations.services.obligations import create_obligation
+from obligations.services.obligations import ObligationData, create_obligation
 from paylinks.services.requests import request_payment
 from tests.browser.test_staff_login import SCREENSHOTS
 from tests.factories import PASSWORD
@@ -113,13 +113,23 @@ def demo_like(world):
             ledger.post_transaction(txn=draft, actor=None, at=now)
         for number in range(2):
             create_obligation(
-                customer=customer, actor=staff, at=now, plan="automatic", count=4,
+                customer=customer,
+                actor=staff,
+                at=now,
+                plan="automatic",
+                count=4,
                 first_due_on=now.date() + timedelta(days=40 + number),
-                values={"payee": "Driver and Vehicle Licensing Agency", "payee_kind": "government",
-                        "payment_code": f"VEHICLE-EXCISE-DUTY-{number:06}",
-                        "description": "Vehicle excise duty for the fleet of commercial vans",
-                        "total_amount": "123456.78", "currency": "GBP", "date_rule": "next",
-                        "manager_comments": "Agreed on the phone with the fleet manager"})
+                data=ObligationData(
+                    payee="Driver and Vehicle Licensing Agency",
+                    payee_kind="government",
+                    payment_code=f"VEHICLE-EXCISE-DUTY-{number:06}",
+                    description="Vehicle excise duty for the fleet of commercial vans",
+                    total_amount="123456.78",
+                    currency="GBP",
+                    date_rule="next",
+                    manager_comments="Agreed on the phone with the fleet manager",
+                ),
+            )
 
 
 def staff_pages(world):

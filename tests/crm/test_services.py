@@ -82,10 +82,9 @@ class TestCreateStaffUser:
 @pytest.mark.django_db
 class TestCreateCustomer:
     def test_normalises_the_phone_to_e164_using_the_tenant_country(self, in_tenant, staff):
-        customer = services.create_customer(
-            tenant=in_tenant, actor=staff, name="  Harriet Holloway ", email="harriet@example.com",
-            phone="07911 123456", country="gb",
-        )
+        customer = services.create_customer(tenant=in_tenant, actor=staff, data=services.CustomerData(
+            name="  Harriet Holloway ", email="harriet@example.com", phone="07911 123456", country="gb",
+        ))
 
         customer.refresh_from_db()
         assert customer.name == "Harriet Holloway"
@@ -110,13 +109,13 @@ class TestCreateCustomer:
     )
     def test_refuses_bad_input_naming_the_field_and_saves_nothing(self, in_tenant, staff, fields, field, message):
         with pytest.raises(ValidationError) as raised:
-            services.create_customer(tenant=in_tenant, actor=staff, **fields)
+            services.create_customer(tenant=in_tenant, actor=staff, data=services.CustomerData(**fields))
 
         assert raised.value.message_dict == {field: [message]}
         assert Customer.objects.count() == 0
 
     def test_records_who_created_it_in_the_audit_log(self, in_tenant, staff):
-        customer = services.create_customer(tenant=in_tenant, actor=staff, name="Ann")
+        customer = services.create_customer(tenant=in_tenant, actor=staff, data=services.CustomerData(name="Ann"))
 
         record = customer.history.get()
         assert record.history_type == "+"
@@ -126,7 +125,8 @@ class TestCreateCustomer:
 @pytest.mark.django_db
 class TestUpdateCustomer:
     def test_changes_only_the_given_fields_and_logs_the_change(self, in_tenant, staff, customer):
-        services.update_customer(customer=customer, actor=staff, email="new@example.com")
+        services.update_customer(customer=customer, actor=staff,
+                                 changes=services.CustomerChanges(email="new@example.com"))
 
         customer.refresh_from_db()
         assert customer.email == "new@example.com"
@@ -137,7 +137,8 @@ class TestUpdateCustomer:
 
     def test_a_bad_field_leaves_the_customer_unchanged(self, in_tenant, staff, customer):
         with pytest.raises(ValidationError):
-            services.update_customer(customer=customer, actor=staff, email="x@y.com", phone="not a phone")
+            services.update_customer(customer=customer, actor=staff,
+                                     changes=services.CustomerChanges(email="x@y.com", phone="not a phone"))
 
         customer.refresh_from_db()
         assert customer.email == "harriet@example.com"

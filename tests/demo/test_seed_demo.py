@@ -13,7 +13,7 @@ from finance import services as ledger
 from finance.models import Account, Allocation, Classification, FinancialTransaction, Lender
 from gateways.models import GatewayAccount
 from obligations.models import Obligation
-from obligations.services.obligations import AUTOMATIC, create_obligation
+from obligations.services.obligations import AUTOMATIC, ObligationData, create_obligation
 
 
 def counts():
@@ -67,10 +67,10 @@ class TestSeedDemoLeavesTheUsersRecordsAlone:
             acme = Tenant.objects.get(slug="acme")
             with scope(tenant=acme):
                 # Named to sort before every demo customer, which is where the loader used to look.
-                bare = crm_services.create_customer(tenant=acme, actor=None, name="Aaron Abbott",
-                                                    email="aaron@user.example", country="GB")
-                billed = crm_services.create_customer(tenant=acme, actor=None, name="Aaron Baxter",
-                                                      email="baxter@user.example", country="GB")
+                bare = crm_services.create_customer(tenant=acme, actor=None, data=crm_services.CustomerData(
+                                                    name="Aaron Abbott", email="aaron@user.example", country="GB"))
+                billed = crm_services.create_customer(tenant=acme, actor=None, data=crm_services.CustomerData(
+                                                      name="Aaron Baxter", email="baxter@user.example", country="GB"))
                 account = ledger.open_account(customer=billed, currency="GBP")
                 invoice = ledger.create_transaction(
                     account=account,
@@ -83,10 +83,21 @@ class TestSeedDemoLeavesTheUsersRecordsAlone:
                 )
                 ledger.post_transaction(txn=invoice, actor=None, at=timezone.now())
                 create_obligation(
-                    customer=billed, actor=None, at=timezone.now(), plan=AUTOMATIC, reason="user",
-                    values={"payee_kind": "government", "payee": "Revenue office", "payment_code": "USER-1",
-                            "description": "User's plan", "total_amount": "300.00", "currency": "GBP"},
-                    first_due_on=timezone.localdate() + timedelta(days=40), count=2,
+                    customer=billed,
+                    actor=None,
+                    at=timezone.now(),
+                    plan=AUTOMATIC,
+                    reason="user",
+                    data=ObligationData(
+                        payee_kind="government",
+                        payee="Revenue office",
+                        payment_code="USER-1",
+                        description="User's plan",
+                        total_amount="300.00",
+                        currency="GBP",
+                    ),
+                    first_due_on=timezone.localdate() + timedelta(days=40),
+                    count=2,
                 )
         before = user_records()
         assert before["accounts"] == [("Aaron Baxter", "GBP")]
@@ -112,13 +123,24 @@ class TestSeedDemoLeavesTheUsersRecordsAlone:
             harriet = Customer.objects.get(tenant=acme, name="Harriet Holloway")
             Obligation.objects.filter(customer=harriet).delete()
             with scope(tenant=acme):
-                user = crm_services.create_customer(tenant=acme, actor=None, name="Aaron Abbott",
-                                                    email="aaron@user.example", country="GB")
+                user = crm_services.create_customer(tenant=acme, actor=None, data=crm_services.CustomerData(
+                                                    name="Aaron Abbott", email="aaron@user.example", country="GB"))
                 create_obligation(
-                    customer=user, actor=None, at=timezone.now(), plan=AUTOMATIC, reason="user",
-                    values={"payee_kind": "government", "payee": "Revenue office", "payment_code": "USER-1",
-                            "description": "User's plan", "total_amount": "300.00", "currency": "GBP"},
-                    first_due_on=timezone.localdate() + timedelta(days=40), count=2,
+                    customer=user,
+                    actor=None,
+                    at=timezone.now(),
+                    plan=AUTOMATIC,
+                    reason="user",
+                    data=ObligationData(
+                        payee_kind="government",
+                        payee="Revenue office",
+                        payment_code="USER-1",
+                        description="User's plan",
+                        total_amount="300.00",
+                        currency="GBP",
+                    ),
+                    first_due_on=timezone.localdate() + timedelta(days=40),
+                    count=2,
                 )
 
         call_command("seed_demo", stdout=io.StringIO())

@@ -16,6 +16,9 @@ from notifications.models import Notification
 from obligations.models import Instalment, Obligation
 from obligations.services.obligations import (
     ManualRow,
+    ObligationChanges,
+    ObligationData,
+    SettingsData,
     add_closing_day,
     create_obligation,
     mark_instalment_paid,
@@ -55,8 +58,8 @@ class TestCreateObligation:
         assert [row[2] for row in schedule(obligation)] == [date(2027, 1, 4), date(2027, 2, 1)]
 
     def test_easter_monday_counts_once_the_tenant_sets_its_region(self, ledger, customer, staff):
-        save_obligation_settings(tenant=ledger, actor=staff, values={
-            "reminder_days_before": "3", "overdue_days_after": "1", "holiday_subdivision": "eng"})
+        save_obligation_settings(tenant=ledger, actor=staff, data=SettingsData(
+            reminder_days_before="3", overdue_days_after="1", holiday_subdivision="eng"))
 
         obligation = make_obligation(customer, actor=staff, total="100.00", count=1, first=date(2026, 4, 6))
 
@@ -91,10 +94,21 @@ class TestCreateObligation:
     def test_bad_fields_are_each_named_and_nothing_is_saved(self, ledger, customer, staff):
         with pytest.raises(ValidationError) as refused:
             create_obligation(
-                customer=customer, actor=staff, at=AT, plan="automatic", values={
-                    "payee": "", "payment_code": "", "description": "x" * 201, "total_amount": "12.345",
-                    "currency": "XYZ", "payee_kind": "bank"},
-                first_due_on="2026-02-30", count="three")
+                customer=customer,
+                actor=staff,
+                at=AT,
+                plan="automatic",
+                data=ObligationData(
+                    payee="",
+                    payment_code="",
+                    description="x" * 201,
+                    total_amount="12.345",
+                    currency="XYZ",
+                    payee_kind="bank",
+                ),
+                first_due_on="2026-02-30",
+                count="three",
+            )
 
         assert refused.value.message_dict == {
             "payee": ["Who is it paid to?"],
@@ -144,7 +158,7 @@ class TestEditing:
         assert latest.history_user == staff
 
     def test_a_new_total_is_absorbed_by_the_last_unpaid_instalment(self, obligation, staff):
-        update_obligation(obligation=obligation, changes={"total_amount": "280.00", "payee": "HMRC"},
+        update_obligation(obligation=obligation, changes=ObligationChanges(total_amount="280.00", payee="HMRC"),
                                    actor=staff, at=AT)
 
         assert [row[1] for row in schedule(obligation)] == [D("100.00"), D("100.00"), D("80.00")]
@@ -152,7 +166,7 @@ class TestEditing:
 
     def test_a_total_the_last_instalment_cannot_absorb_is_refused_and_nothing_changes(self, obligation, staff):
         with pytest.raises(ValidationError) as refused:
-            update_obligation(obligation=obligation, changes={"total_amount": "150.00", "payee": "HMRC"},
+            update_obligation(obligation=obligation, changes=ObligationChanges(total_amount="150.00", payee="HMRC"),
                                        actor=staff, at=AT)
 
         assert refused.value.message_dict == {"total_amount": [

@@ -9,14 +9,19 @@ from config.beat import SCHEDULE
 from notifications.models import Notification
 from obligations import tasks
 from obligations.models import Instalment
-from obligations.services.obligations import mark_instalment_paid, save_obligation_settings, update_instalment
+from obligations.services.obligations import (
+    SettingsData,
+    mark_instalment_paid,
+    save_obligation_settings,
+    update_instalment,
+)
 from obligations.services.reminders import send_instalment_reminders
 from tests.factories import CustomerFactory
 from tests.obligations.obligation_fixtures import make_obligation
 
 pytestmark = pytest.mark.django_db
 MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # London is on UTC in November
-SETTINGS = {"reminder_days_before": "3", "overdue_days_after": "1", "sms_enabled": "on"}
+SETTINGS = {"reminder_days_before": "3", "overdue_days_after": "1", "sms_enabled": True}
 
 
 def one_off(customer, due_on, description):
@@ -31,7 +36,7 @@ def sent():
 
 @pytest.fixture
 def week(ledger, customer, staff):
-    save_obligation_settings(tenant=ledger, values=SETTINGS, actor=staff)
+    save_obligation_settings(tenant=ledger, data=SettingsData(**SETTINGS), actor=staff)
     other = CustomerFactory(tenant=ledger, name="Ivan Ilic", email="ivan@example.com")
     return {
         "thursday": one_off(customer, date(2026, 11, 26), "Council tax"),     # reminded Mon, overdue Fri
@@ -94,8 +99,8 @@ class TestAWeekOfReminders:
                                 f"instalment:{week['thursday'].pk}:reminder:2026-11-26"]
 
     def test_without_sms_only_email_goes_and_the_days_before_are_the_tenants(self, week, ledger, staff):
-        save_obligation_settings(tenant=ledger, actor=staff, values={
-            "reminder_days_before": "7", "overdue_days_after": "3"})
+        save_obligation_settings(tenant=ledger, actor=staff,
+                                 data=SettingsData(reminder_days_before="7", overdue_days_after="3"))
 
         written = send_instalment_reminders(at=MONDAY)
 

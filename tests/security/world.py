@@ -21,7 +21,7 @@ from gateways.models import GatewayAccount, WebhookDelivery
 from notifications import services as notification_services
 from notifications.models import DevMail, Notification
 from obligations.models import Instalment, Obligation, PortalLink
-from obligations.services.obligations import create_obligation
+from obligations.services.obligations import ObligationData, create_obligation
 from paylinks.models import PaymentRequest
 from paylinks.services.invoice_pay import send_invoice_pay_link
 from paylinks.services.requests import request_payment
@@ -127,10 +127,23 @@ def build_world(tenant: Tenant) -> World:
         tax_rate = TaxRate.objects.filter(tenant=tenant).first() or TaxRate.objects.create(
             tenant=tenant, name="Standard", percent=Decimal("20"))
         obligation = create_obligation(
-            customer=customer, actor=staff, at=now, plan="automatic", first_due_on=now.date() + timedelta(days=40),
-            count=2, values={"payee": "DVLA", "payee_kind": "government", "payment_code": "RT-1",
-                             "description": "Road tax", "total_amount": "200.00", "currency": "GBP",
-                             "date_rule": "next", "manager_comments": ""})
+            customer=customer,
+            actor=staff,
+            at=now,
+            plan="automatic",
+            first_due_on=now.date() + timedelta(days=40),
+            count=2,
+            data=ObligationData(
+                payee="DVLA",
+                payee_kind="government",
+                payment_code="RT-1",
+                description="Road tax",
+                total_amount="200.00",
+                currency="GBP",
+                date_rule="next",
+                manager_comments="",
+            ),
+        )
         portal_token, portal_hash = new_token()
         PortalLink.objects.create(tenant=tenant, customer=customer, token_hash=portal_hash, created_at=now,
                                   expires_at=now + timedelta(minutes=30))

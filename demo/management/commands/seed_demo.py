@@ -20,7 +20,7 @@ from finance.models import Account, Classification, Lender, PaymentMethod, Trans
 from gateways import services as gateway_services
 from gateways.models import GatewayAccount
 from obligations.models import Obligation
-from obligations.services.obligations import AUTOMATIC, create_obligation
+from obligations.services.obligations import AUTOMATIC, ObligationData, create_obligation
 
 DEMO_PASSWORD = "duly-demo-2026"
 
@@ -141,11 +141,22 @@ def seed_obligations(*, tenant: Tenant, customers: list[Customer]) -> None:
     today = timezone.localdate()
     first = today.replace(day=1) + timedelta(days=32)
     create_obligation(
-        customer=customer, actor=None, at=timezone.now(), plan=AUTOMATIC, reason="demo data",
-        values={"payee_kind": "government", "payee": "Revenue office", "payment_code": f"TAX-{today.year}-0042",
-                "description": f"Income tax {today.year}", "total_amount": "1000.00",
-                "currency": tenant.default_currency, "manager_comments": "Demo: paid late last year."},
-        first_due_on=first.replace(day=min(today.day, 28)), count=3,
+        customer=customer,
+        actor=None,
+        at=timezone.now(),
+        plan=AUTOMATIC,
+        reason="demo data",
+        data=ObligationData(
+            payee_kind="government",
+            payee="Revenue office",
+            payment_code=f"TAX-{today.year}-0042",
+            description=f"Income tax {today.year}",
+            total_amount="1000.00",
+            currency=tenant.default_currency,
+            manager_comments="Demo: paid late last year.",
+        ),
+        first_due_on=first.replace(day=min(today.day, 28)),
+        count=3,
     )
 
 
@@ -168,10 +179,10 @@ class Command(BaseCommand):
             with scope(tenant=tenant):
                 for name, email, phone, street, city, postcode in spec["customers"]:
                     if not Customer.objects.filter(tenant=tenant, name=name, email=email).exists():
-                        services.create_customer(
-                            tenant=tenant, actor=None, reason="demo data", name=name, email=email, phone=phone,
-                            address_line1=street, city=city, postcode=postcode, country=spec["country"],
-                        )
+                        services.create_customer(tenant=tenant, actor=None, reason="demo data",
+                                                 data=services.CustomerData(
+                                                     name=name, email=email, phone=phone, address_line1=street,
+                                                     city=city, postcode=postcode, country=spec["country"]))
                 customers = demo_customers(tenant=tenant, spec=spec)
                 seed_ledger(tenant=tenant, customers=customers)
                 seed_obligations(tenant=tenant, customers=customers)
