@@ -19,7 +19,7 @@ $(TOOLS)/bin/uv:
 	$(TOOLS)/bin/pip install --quiet uv
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
 	touch $@
 
 install: $(VENV)/.synced
