@@ -49,15 +49,16 @@ class CustomerOut(Schema):
 
 
 class CustomerIn(Schema):
-    name: str = Field(..., max_length=200)
-    email: str = ""
-    phone: str = ""
+    name: str = Field(..., max_length=200, examples=["Harriet Holloway"])
+    email: str = Field("", examples=["harriet@example.com"])
+    phone: str = Field("", description="International form; a national number is read in the tenant's country.",
+                       examples=["+44 20 7946 0958"])
     address_line1: str = ""
     address_line2: str = ""
     city: str = ""
     postcode: str = ""
-    country: str = ""
-    language: str | None = None
+    country: str = Field("", description="ISO 3166 code.", examples=["GB"])
+    language: str | None = Field(None, description="The customer's language; the tenant's when left out.")
     notes: str = ""
 
 

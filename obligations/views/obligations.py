@@ -15,15 +15,12 @@ from core.clock import tenant_today
 from core.query import query_date, query_int
 from crm import selectors as crm_selectors
 from crm.access import require_permission, staff_view
-from obligations import selectors
+from obligations import forms, selectors
 from obligations.models import DateRule, PayeeKind
 from obligations.services import schedules
 from obligations.services.obligations import (
     AUTOMATIC,
     ManualRow,
-    ObligationChanges,
-    ObligationData,
-    SettingsData,
     add_closing_day,
     create_obligation,
     mark_instalment_paid,
@@ -35,7 +32,6 @@ from obligations.services.obligations import (
 )
 
 MANAGER = "crm.see_manager_comments"
-FIELDS = ("payee_kind", "payee", "payment_code", "description", "total_amount", "currency", "date_rule")
 
 
 def _errors(error: ValidationError) -> dict[str, str]:
@@ -103,8 +99,7 @@ def obligation_create(request, customer_id: int):
     if action == "add_row":
         return render(request, "obligations/obligation_create.html",
                       _create_context(request, customer, values=post, rows=rows, extra_row=True))
-    data = ObligationData(**{field: post.get(field, "") for field in FIELDS},
-                          manager_comments=post.get("manager_comments", "") if request.user.has_perm(MANAGER) else "")
+    data = forms.obligation_data(post, manager=request.user.has_perm(MANAGER))
     plan = post.get("plan", "")
     try:
         if action == "preview":
@@ -155,14 +150,11 @@ def obligation_edit(request, obligation_id: int):
     manager = request.user.has_perm(MANAGER)
     context = {"obligation": obligation, "manager": manager, "errors": {}, "currencies": settings.CURRENCIES,
                "payee_kinds": PayeeKind.choices, "date_rules": DateRule.choices,
-               "values": {field: getattr(obligation, field) for field in FIELDS}
+               "values": {field: getattr(obligation, field) for field in forms.FIELDS}
                | {"manager_comments": obligation.manager_comments}}
     if request.method == "GET":
         return render(request, "obligations/obligation_edit.html", context)
-    posted = {field: request.POST[field] for field in FIELDS if field in request.POST}
-    if manager and "manager_comments" in request.POST:
-        posted["manager_comments"] = request.POST["manager_comments"]
-    changes = ObligationChanges(**posted)
+    changes = forms.obligation_changes(request.POST, manager=manager)
     try:
         update_obligation(obligation=obligation, changes=changes, actor=request.user, at=timezone.now(),
                                    notify_customer=bool(request.POST.get("notify_customer")))
@@ -266,11 +258,8 @@ def obligation_settings(request):
                     remove_closing_day(closing_day=day)
                 messages.success(request, "The closing day was removed.")
             else:
-                save_obligation_settings(tenant=request.tenant, actor=request.user, data=SettingsData(
-                    reminder_days_before=request.POST.get("reminder_days_before", ""),
-                    overdue_days_after=request.POST.get("overdue_days_after", ""),
-                    sms_enabled=bool(request.POST.get("sms_enabled")),
-                    holiday_subdivision=request.POST.get("holiday_subdivision", "")))
+                save_obligation_settings(tenant=request.tenant, actor=request.user,
+                                         data=forms.settings_data(request.POST))
                 messages.success(request, "The settings were saved.")
             return redirect("obligations:obligation_settings")
         except ValidationError as error:

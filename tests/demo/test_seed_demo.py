@@ -16,6 +16,16 @@ from obligations.models import Obligation
 from obligations.services.obligations import AUTOMATIC, ObligationData, create_obligation
 
 
+def users_plan(customer):
+    """An obligation the user registered, as the demo's own are: two instalments from 40 days on."""
+    return create_obligation(
+        customer=customer, actor=None, at=timezone.now(), plan=AUTOMATIC, reason="user", count=2,
+        first_due_on=timezone.localdate() + timedelta(days=40),
+        data=ObligationData(payee_kind="government", payee="Revenue office", payment_code="USER-1",
+                            description="User's plan", total_amount="300.00", currency="GBP"),
+    )
+
+
 def counts():
     with scopes_disabled():
         return {model.__name__: model.objects.count()
@@ -82,23 +92,7 @@ class TestSeedDemoLeavesTheUsersRecordsAlone:
                     ),
                 )
                 ledger.post_transaction(txn=invoice, actor=None, at=timezone.now())
-                create_obligation(
-                    customer=billed,
-                    actor=None,
-                    at=timezone.now(),
-                    plan=AUTOMATIC,
-                    reason="user",
-                    data=ObligationData(
-                        payee_kind="government",
-                        payee="Revenue office",
-                        payment_code="USER-1",
-                        description="User's plan",
-                        total_amount="300.00",
-                        currency="GBP",
-                    ),
-                    first_due_on=timezone.localdate() + timedelta(days=40),
-                    count=2,
-                )
+                users_plan(billed)
         before = user_records()
         assert before["accounts"] == [("Aaron Baxter", "GBP")]
         with_user = counts()
@@ -125,23 +119,7 @@ class TestSeedDemoLeavesTheUsersRecordsAlone:
             with scope(tenant=acme):
                 user = crm_services.create_customer(tenant=acme, actor=None, data=crm_services.CustomerData(
                                                     name="Aaron Abbott", email="aaron@user.example", country="GB"))
-                create_obligation(
-                    customer=user,
-                    actor=None,
-                    at=timezone.now(),
-                    plan=AUTOMATIC,
-                    reason="user",
-                    data=ObligationData(
-                        payee_kind="government",
-                        payee="Revenue office",
-                        payment_code="USER-1",
-                        description="User's plan",
-                        total_amount="300.00",
-                        currency="GBP",
-                    ),
-                    first_due_on=timezone.localdate() + timedelta(days=40),
-                    count=2,
-                )
+                users_plan(user)
 
         call_command("seed_demo", stdout=io.StringIO())
 
