@@ -122,9 +122,9 @@ def create_payment_request(request: HttpRequest, payload: PaymentRequestIn):
     actor = _row(User, request.tenant, payload.staff, "staff") if payload.staff is not None else None
     invoice = _row(FinancialTransaction, request.tenant, payload.invoice, "invoice") if payload.invoice else None
     created, token = requests.request_payment(
-        customer=customer, account=account, amount=payload.amount, currency=payload.currency,
-        reference=payload.reference, message=payload.message, channels=payload.channels, actor=actor,
-        at=timezone.now(), invoice=invoice,
+        customer=customer, account=account, currency=payload.currency, actor=actor, at=timezone.now(),
+        invoice=invoice, data=requests.RequestData(amount=payload.amount, reference=payload.reference,
+                                                   message=payload.message, channels=payload.channels),
     )
     created.pay_link = requests.pay_link(token)
     return Status(201, created)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -109,10 +110,20 @@ def _request_errors(*, customer: Customer, account: Account, amount, currency: s
 
 
 @transaction.atomic
+@dataclass(frozen=True)
+class RequestData:
+    """What staff (a page) or an integration (the API) ask for: the amount as typed, the customer's
+    reference and message, and the channels to send the link by."""
+
+    amount: Decimal | str
+    reference: str = ""
+    message: str = ""
+    channels: Collection[str] = ()
+
+
 def request_payment(
-    *, customer: Customer, account: Account, amount: Decimal | str, reference: str, message: str,
-    channels: Collection[str], actor: User | None, at: datetime, currency: str | None = None,
-    invoice: FinancialTransaction | None = None,
+    *, customer: Customer, account: Account, data: RequestData, actor: User | None, at: datetime,
+    currency: str | None = None, invoice: FinancialTransaction | None = None,
 ) -> tuple[PaymentRequest, str]:
     """Create a payment request and send its link to the customer through the outbox.
 
@@ -123,8 +134,9 @@ def request_payment(
         of the tenant takes it for payment requests), ``reference``, ``message``, ``invoice`` or ``channels``
         (none chosen, or the customer has no address for one). Nothing is saved.
     """
-    reference, message = (reference or "").strip(), (message or "").strip()
-    channels = list(dict.fromkeys(channels or []))
+    amount = data.amount
+    reference, message = (data.reference or "").strip(), (data.message or "").strip()
+    channels = list(dict.fromkeys(data.channels or []))
     if errors := _request_errors(customer=customer, account=account, amount=amount, currency=currency,
                                  reference=reference, message=message, channels=channels, invoice=invoice):
         raise ValidationError(errors)

@@ -26,7 +26,7 @@ from gateways import registry
 from gateways import selectors as gateway_selectors
 from gateways.base import CheckoutMode, GatewayError
 from gateways.models import Purpose
-from paylinks import selectors
+from paylinks import forms, selectors
 from paylinks.models import COMPLETE_STATES, RequestChannel, RequestStatus
 from paylinks.services.records import PAYER_STATUS_TEXT
 from paylinks.services.requests import (
@@ -78,11 +78,8 @@ def request_create(request, customer_id: int):
     try:
         if account is None:
             raise ValidationError({"account": "Choose one of the customer's accounts."})
-        request_payment(
-            customer=customer, account=account, amount=request.POST.get("amount", ""),
-            reference=request.POST.get("reference", ""), message=request.POST.get("message", ""),
-            channels=request.POST.getlist("channels"), actor=request.user, at=timezone.now(),
-        )
+        request_payment(customer=customer, account=account, data=forms.request_data(request.POST),
+                        actor=request.user, at=timezone.now())
     except ValidationError as error:
         if request.htmx:
             return _panel(request, customer, errors=error.message_dict, values=request.POST, status=422)
@@ -129,12 +126,8 @@ def invoice_request_panel(request, invoice_id: int):
 def invoice_request_create(request, invoice_id: int):
     invoice = selectors.get_posted_invoice(tenant=request.tenant, invoice_id=invoice_id)
     try:
-        request_payment(
-            customer=invoice.account.customer, account=invoice.account, invoice=invoice,
-            amount=request.POST.get("amount", ""), reference=request.POST.get("reference", ""),
-            message=request.POST.get("message", ""), channels=request.POST.getlist("channels"),
-            actor=request.user, at=timezone.now(),
-        )
+        request_payment(customer=invoice.account.customer, account=invoice.account, invoice=invoice,
+                        data=forms.request_data(request.POST), actor=request.user, at=timezone.now())
     except ValidationError as error:
         if request.htmx:
             return _invoice_panel(request, invoice, errors=error.message_dict, values=request.POST, status=422)

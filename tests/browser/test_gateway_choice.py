@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from core import throttle
 from finance import services as ledger_services
 from gateways import services as gateway_services
-from paylinks.services.requests import request_payment
+from paylinks.services.requests import RequestData, request_payment
 from payments.models import GatewayPayment
 from tests.factories import UserFactory
 from tests.gateways.test_stripe import session_json
@@ -46,8 +46,14 @@ def test_a_euro_request_of_a_tenant_with_credicorp_first_is_paid_through_stripe(
                                                        secret="sk_test_1", settings={"webhook_secret": "whsec_1"})
         eur = ledger_services.open_account(customer=customer, currency="EUR")
         _, token = request_payment(
-            customer=customer, account=eur, amount="120.00", reference="INV-42", message="Deposit for the Corolla",
-            channels=["email"], actor=UserFactory(tenant=tenant, username="alice"), at=timezone.now())
+            customer=customer, account=eur, actor=UserFactory(tenant=tenant, username="alice"), at=timezone.now(),
+            data=RequestData(
+                amount="120.00",
+                reference="INV-42",
+                message="Deposit for the Corolla",
+                channels=["email"],
+            ),
+        )
     context = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)
     payer = context.new_page()
     payer.set_default_timeout(10_000)

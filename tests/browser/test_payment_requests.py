@@ -27,7 +27,7 @@ from gateways import services as gateway_services
 from gateways.models import WebhookDelivery, WebhookOutcome
 from notifications.models import DevMail, Notification
 from paylinks.models import PaymentRequest, RequestStatus
-from paylinks.services.requests import request_payment
+from paylinks.services.requests import RequestData, request_payment
 from payments.models import GatewayPayment, PaymentStatus, Receipt
 from sandbox.models import SandboxCheckout
 from tests.browser.test_staff_login import SCREENSHOTS
@@ -210,8 +210,9 @@ class TestALinkThatCannotBePaid:
                                                                  staff):
         with scope(tenant=tenant):
             request, token = request_payment(
-                customer=customer, account=gbp, amount="80.00", reference="INV-7", message="", channels=["email"],
-                actor=staff, at=timezone.now() - timedelta(hours=25))
+                customer=customer, account=gbp, actor=staff, at=timezone.now() - timedelta(hours=25),
+                data=RequestData(amount="80.00", reference="INV-7", message="", channels=["email"]),
+            )
 
         page.goto(f"{sandbox_site.url}/pay/{token}/")
 
@@ -229,8 +230,9 @@ class TestALinkThatCannotBePaid:
                                                                       customer, staff):
         with scope(tenant=tenant):
             request, token = request_payment(
-                customer=customer, account=gbp, amount="80.00", reference="INV-8", message="", channels=["email"],
-                actor=staff, at=timezone.now())
+                customer=customer, account=gbp, actor=staff, at=timezone.now(),
+                data=RequestData(amount="80.00", reference="INV-8", message="", channels=["email"]),
+            )
         log_in(page, sandbox_site, staff)
 
         page.goto(f"{sandbox_site.url}/payments/requests/")
@@ -269,8 +271,9 @@ class TestConsolidation:
                               role_keys=[Role.STAFF, Role.PAYMENT_MANAGER])
         with scope(tenant=tenant):
             request, token = request_payment(
-                customer=customer, account=gbp, amount="45.50", reference="INV-9", message="", channels=["email"],
-                actor=clerk, at=timezone.now())
+                customer=customer, account=gbp, actor=clerk, at=timezone.now(),
+                data=RequestData(amount="45.50", reference="INV-9", message="", channels=["email"]),
+            )
         payer = new_page(browser)
         try:
             pay_on_the_sandbox(payer, f"{live_server.url}/pay/{token}/", amount_label="45.50 GBP")

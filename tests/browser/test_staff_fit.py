@@ -18,7 +18,7 @@ from crm.models import Customer
 from finance import services as ledger
 from finance.models import Classification, Lender, TransactionType
 from obligations.services.obligations import ObligationData, create_obligation
-from paylinks.services.requests import request_payment
+from paylinks.services.requests import RequestData, request_payment
 from tests.browser.test_staff_login import SCREENSHOTS
 from tests.factories import PASSWORD
 from tests.security.test_url_walker import ROUTES, walk
@@ -88,9 +88,13 @@ def demo_like(world):
             )
             invoice = ledger.post_transaction(txn=draft, actor=None, at=now).transaction
             request_payment(
-                customer=customer, account=account, amount="987654.32", reference=f"POLICY-RENEWAL-2026-{number:04}",
-                message="Second instalment of the annual premium for the comprehensive policy",
-                channels=["email"], actor=staff, at=now, invoice=invoice,
+                customer=customer, account=account, actor=staff, at=now, invoice=invoice,
+                data=RequestData(
+                    amount="987654.32",
+                    reference=f"POLICY-RENEWAL-2026-{number:04}",
+                    message="Second instalment of the annual premium for the comprehensive policy",
+                    channels=["email"],
+                ),
             )
         lender = Lender.objects.create(tenant=tenant, name="Northbank Mortgages and Commercial Lending Partners",
                                        email="introducers@northbank.example")

@@ -21,7 +21,7 @@ from finance.models import (
 from gateways import services as gateway_services
 from paylinks.models import InvoicePayLink, PaymentRequest
 from paylinks.services.invoice_pay import invoice_gateway_account, send_invoice_pay_link
-from paylinks.services.requests import request_payment
+from paylinks.services.requests import RequestData, request_payment
 from payments.models import GatewayPayment
 from payments.services.gateway_payments import start_payment
 from tests.conftest import api_client_for, logged_in
@@ -145,8 +145,8 @@ class TestTheCustomerIsNeverAsked:
     def test_no_payment_request_for_it(self, gbp, customer, procuration):
         with pytest.raises(ValidationError) as refused:
             request_payment(
-                customer=customer, account=gbp, amount="400.00", reference="", message="", channels=["email"],
-                actor=None, at=timezone.now(), invoice=procuration,
+                customer=customer, account=gbp, actor=None, at=timezone.now(), invoice=procuration,
+                data=RequestData(amount="400.00", reference="", message="", channels=["email"]),
             )
 
         assert refused.value.message_dict == {"invoice": [

@@ -8,7 +8,7 @@ import pytest
 from core import throttle
 from finance import services as ledger_services
 from gateways import services as gateway_services
-from paylinks.services.requests import request_payment
+from paylinks.services.requests import RequestData, request_payment
 from tests.gateways.conftest import closed_port_url
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -36,5 +36,12 @@ def fresh_pay_throttle():
 
 
 def send(customer, account, staff, *, amount="120.00", channels=("email",), at=AT, reference="INV-42"):
-    return request_payment(customer=customer, account=account, amount=amount, reference=reference,
-                                     message="Deposit for the Corolla", channels=list(channels), actor=staff, at=at)
+    return request_payment(
+        customer=customer, account=account, actor=staff, at=at,
+        data=RequestData(
+            amount=amount,
+            reference=reference,
+            message="Deposit for the Corolla",
+            channels=list(channels),
+        ),
+    )

@@ -11,7 +11,7 @@ from django_scopes import scope
 from finance import services as ledger_services
 from finance.models import Allocation, Classification, FinancialTransaction, PaymentMethod
 from paylinks.models import PaymentRequest
-from paylinks.services.requests import request_payment, start_request_attempt
+from paylinks.services.requests import RequestData, request_payment, start_request_attempt
 from payments.services.gateway_payments import apply_state
 from tests.factories import CustomerFactory
 from tests.helpers import assert_404_for_other_tenant
@@ -32,9 +32,10 @@ def post_invoice(account, price, at=AT):
 
 
 def request_from(invoice, staff, amount, at=AT):
-    return request_payment(customer=invoice.account.customer, account=invoice.account, invoice=invoice,
-                                    amount=amount, reference=invoice.number, message="", channels=["email"],
-                                    actor=staff, at=at)
+    return request_payment(
+        customer=invoice.account.customer, account=invoice.account, invoice=invoice, actor=staff, at=at,
+        data=RequestData(amount=amount, reference=invoice.number, message="", channels=["email"]),
+    )
 
 
 def reload(txn):
@@ -74,8 +75,10 @@ class TestRequestFromAnInvoice:
         invoice = post_invoice(someone_else, "80.00")
 
         with pytest.raises(ValidationError) as refused:
-            request_payment(customer=customer, account=gbp, invoice=invoice, amount="80.00",
-                                     reference="", message="", channels=["email"], actor=staff, at=AT)
+            request_payment(
+                customer=customer, account=gbp, invoice=invoice, actor=staff, at=AT,
+                data=RequestData(amount="80.00", reference="", message="", channels=["email"]),
+            )
 
         assert list(refused.value.message_dict) == ["invoice"]
         assert PaymentRequest.objects.count() == 0

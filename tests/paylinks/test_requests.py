@@ -15,6 +15,7 @@ from notifications.models import Notification
 from paylinks import tasks
 from paylinks.models import PaymentRequest, RequestStatus
 from paylinks.services.requests import (
+    RequestData,
     cancel_payment_request,
     consolidate_payment_request,
     expire_payment_requests,
@@ -78,11 +79,12 @@ class TestRequestPayment:
     ])
     def test_refuses_bad_input_naming_the_field_and_saves_nothing(self, ledger, customer, gbp, staff, changes, field):
         customer.phone = ""
-        values = {"customer": customer, "account": gbp, "amount": "120.00", "reference": "R", "message": "",
-                  "channels": ["email"], "actor": staff, "at": AT} | changes
+        asked = {"amount": "120.00", "reference": "R", "message": "", "channels": ["email"]} | changes
+        currency = asked.pop("currency", None)
 
         with pytest.raises(ValidationError) as refused:
-            request_payment(**values)
+            request_payment(customer=customer, account=gbp, actor=staff, at=AT, currency=currency,
+                            data=RequestData(**asked))
 
         assert list(refused.value.message_dict) == [field]
         assert PaymentRequest.objects.count() == 0

@@ -18,7 +18,7 @@ from gateways import services as gateway_services
 from gateways.models import GatewayAccount, Purpose
 from paylinks.models import InvoicePayLink, PaymentRequest
 from paylinks.services.invoice_pay import send_invoice_pay_link
-from paylinks.services.requests import request_payment
+from paylinks.services.requests import RequestData, request_payment
 from payments.models import GatewayPayment
 from tests.gateways.test_stripe import session_json
 from tests.paylinks.test_invoice_pay import make_invoice
@@ -111,8 +111,10 @@ class TestTheEuroRequest:
         _, newer = credicorp_then_stripe
         httpserver.expect_request("/v1/checkout/sessions", method="POST").respond_with_json(
             session_json(amount_total=12000, amount_subtotal=12000, currency="eur"))
-        _, token = request_payment(customer=customer, account=eur, amount="120.00", reference="INV-42",
-                                            message="", channels=["email"], actor=staff, at=timezone.now())
+        _, token = request_payment(
+            customer=customer, account=eur, actor=staff, at=timezone.now(),
+            data=RequestData(amount="120.00", reference="INV-42", message="", channels=["email"]),
+        )
 
         page = client.get(f"/pay/{token}/")
         paid = client.post(f"/pay/{token}/")
@@ -134,8 +136,10 @@ class TestRefusedWhenStaffAsk:
         self, credicorp_only, eur, customer, staff,
     ):
         with pytest.raises(ValidationError) as refused:
-            request_payment(customer=customer, account=eur, amount="120.00", reference="", message="",
-                                     channels=["email"], actor=staff, at=timezone.now())
+            request_payment(
+                customer=customer, account=eur, actor=staff, at=timezone.now(),
+                data=RequestData(amount="120.00", reference="", message="", channels=["email"]),
+            )
 
         assert refused.value.message_dict == {"currency": [
             "No payment gateway of yours takes EUR for payment requests. Use an account in another currency, "
@@ -185,9 +189,10 @@ class TestRefusedWhenStaffAsk:
     def test_a_link_sent_before_the_gateway_went_away_tells_the_payer_calmly(
         self, credicorp_then_stripe, eur, customer, staff, client, ledger,
     ):
-        _, token = request_payment(customer=customer, account=eur, amount="120.00", reference="",
-                                            message="", channels=["email"], actor=staff,
-                                            at=timezone.now() - timedelta(minutes=5))
+        _, token = request_payment(
+            customer=customer, account=eur, actor=staff, at=timezone.now() - timedelta(minutes=5),
+            data=RequestData(amount="120.00", reference="", message="", channels=["email"]),
+        )
         stripe(ledger, enabled=False)
 
         response = client.post(f"/pay/{token}/")

@@ -24,7 +24,7 @@ from obligations.models import Instalment, Obligation, PortalLink
 from obligations.services.obligations import ObligationData, create_obligation
 from paylinks.models import PaymentRequest
 from paylinks.services.invoice_pay import send_invoice_pay_link
-from paylinks.services.requests import request_payment
+from paylinks.services.requests import RequestData, request_payment
 from payments.models import GatewayPayment, GatewayRefund, Receipt, RefundStatus
 from payments.services.gateway_payments import apply_state
 from payments.services.receipts import receipt_link
@@ -102,8 +102,8 @@ def build_world(tenant: Tenant) -> World:
         gateway = gateway_services.save_gateway_account(tenant=tenant, provider="sandbox", live=False,
                                                         secret=SANDBOX_SECRET)
         payment_request, request_token = request_payment(
-            customer=customer, account=account, amount="120.00", reference="INV-42", message="Deposit",
-            channels=["email"], actor=staff, at=timezone.now(),
+            customer=customer, account=account, actor=staff, at=timezone.now(),
+            data=RequestData(amount="120.00", reference="INV-42", message="Deposit", channels=["email"]),
         )
         invoice_link_token = send_invoice_pay_link(invoice=fee, actor=staff, at=timezone.now())
         now = timezone.now()
