@@ -5,14 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 from datetime import UTC, datetime
 
 import pytest
 
 from gateways import base
 from gateways.credicorp import CredicorpGateway
-from tests.gateways.conftest import SHORT_TIMEOUT, closed_port_url, slow_json
 
 API_KEY = "ccp_test_9f8e7d"
 CALLBACK_SECRET = "cb_secret_123"
@@ -156,35 +154,6 @@ class TestErrors:
 
         with pytest.raises(base.PaymentDeclined, match=r"^The bank declined the payment\.$"):
             gateway.start_checkout(checkout_request())
-
-    def test_a_server_error_is_unavailable(self, gateway, httpserver):
-        httpserver.expect_oneshot_request("/v1/payment-links").respond_with_data("Service Unavailable", status=503)
-
-        with pytest.raises(base.GatewayUnavailable, match="HTTP 503"):
-            gateway.start_checkout(checkout_request())
-
-    def test_malformed_json_is_unavailable(self, gateway, httpserver):
-        httpserver.expect_oneshot_request(f"/v1/payment-links/{LINK}").respond_with_data(
-            "<html>mantenimiento</html>", content_type="text/html")
-
-        with pytest.raises(base.GatewayUnavailable, match="other than JSON"):
-            gateway.fetch_status(LINK)
-
-    def test_a_slow_answer_times_out_as_unavailable(self, base_url, httpserver):
-        gateway = CredicorpGateway(credentials(), base_url=base_url, timeout=SHORT_TIMEOUT)
-        httpserver.expect_oneshot_request(f"/v1/payment-links/{LINK}").respond_with_handler(slow_json(link_json()))
-
-        started = time.monotonic()
-        with pytest.raises(base.GatewayUnavailable, match="ReadTimeout"):
-            gateway.fetch_status(LINK)
-
-        assert time.monotonic() - started < 1.0
-
-    def test_a_refused_connection_is_unavailable(self):
-        gateway = CredicorpGateway(credentials(), base_url=closed_port_url(), timeout=SHORT_TIMEOUT)
-
-        with pytest.raises(base.GatewayUnavailable, match="ConnectError"):
-            gateway.fetch_status(LINK)
 
 
 def callback(event_type: str, **link) -> bytes:
