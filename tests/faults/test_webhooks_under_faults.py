@@ -65,6 +65,27 @@ def site(django_db_setup, django_db_blocker):
     running.close()
 
 
+@pytest.fixture(autouse=True)
+def settled(site, shop):
+    """After each test, wait until the worker has nothing queued or running and the outbox has nothing
+    it is sending now, so that the test database is emptied while no other process writes to it."""
+    yield
+    import redis
+    from django_scopes import scopes_disabled
+
+    from notifications.models import Notification
+    from notifications.states import PENDING, SENDING
+
+    client = redis.Redis.from_url(site.redis.url)
+
+    def quiet():
+        with scopes_disabled():
+            busy = Notification.objects.filter(state__in=[PENDING, SENDING]).exists()
+        return not busy and client.llen(settings.CELERY_TASK_DEFAULT_QUEUE) == 0 and client.hlen("unacked") == 0
+
+    wait_for(lambda: quiet() and (time.sleep(0.5) or quiet()), timeout=60, what="the worker to settle")
+
+
 @pytest.fixture
 def stripe(shop):
     with scope(tenant=shop.tenant):
