@@ -10,9 +10,6 @@ class _Unchanged:
     def __repr__(self) -> str:
         return "UNCHANGED"
 
-    def __bool__(self) -> bool:
-        return False
-
 
 UNCHANGED: Any = _Unchanged()
 

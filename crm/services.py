@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 import zoneinfo
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -173,11 +173,6 @@ def set_roles(*, user: User, role_keys: list[str] | tuple[str, ...]) -> None:
 
 # --- customers ---------------------------------------------------------------------------------
 
-CUSTOMER_FIELDS = (
-    "name", "email", "phone", "address_line1", "address_line2", "city", "postcode", "country", "language", "notes",
-)
-
-
 @dataclass(frozen=True)
 class CustomerData:
     """A new customer as a form or the API gives it; ``language`` ``None`` is the tenant's."""
@@ -192,6 +187,9 @@ class CustomerData:
     country: str = ""
     language: str | None = None
     notes: str = ""
+
+
+CUSTOMER_FIELDS = tuple(field.name for field in fields(CustomerData))
 
 
 @dataclass(frozen=True)
@@ -211,9 +209,6 @@ class CustomerChanges:
 
 
 def _clean_customer_fields(*, tenant: Tenant, data: dict[str, Any], partial: bool) -> dict[str, Any]:
-    unknown = set(data) - set(CUSTOMER_FIELDS)
-    if unknown:
-        raise ValidationError({field: "This field is not part of a customer." for field in sorted(unknown)})
     cleaned = {key: ("" if value is None else str(value).strip()) for key, value in data.items()}
     errors: dict[str, str] = {}
     if "name" in cleaned or not partial:

@@ -373,13 +373,15 @@ class SettingForm(forms.ModelForm):
                 field.queryset = field.queryset.model.objects.filter(tenant=tenant)
 
     def _post_clean(self):
-        # The service validates the row with its tenant (model forms skip constraints on ``tenant``).
-        pass
+        # Set the fields on the instance, as a model form does, but leave validating the row to the service,
+        # which knows its tenant (model forms skip the constraints on ``tenant``).
+        opts = self._meta
+        self.instance = forms.models.construct_instance(self, self.instance, opts.fields, opts.exclude)
 
-    def split_values(self) -> tuple[dict, dict]:
+    def many_to_many(self) -> dict[str, list]:
+        """The chosen rows of each many-to-many field (``is_valid`` has set the other fields on the instance)."""
         many = {f.name for f in self._meta.model._meta.many_to_many}
-        values = {k: v for k, v in self.cleaned_data.items() if k not in many}
-        return values, {k: list(v) for k, v in self.cleaned_data.items() if k in many}
+        return {k: list(v) for k, v in self.cleaned_data.items() if k in many}
 
 
 def _unscoped_formfield(field, **kwargs):

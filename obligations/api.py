@@ -153,10 +153,11 @@ def create_obligation(request: HttpRequest, payload: ObligationIn):
     data = obligations.ObligationData(**payload.dict(include={
         "payee_kind", "payee", "payment_code", "description", "total_amount", "currency", "date_rule"}))
     created = obligations.create_obligation(
-        customer=customer, data=data, plan=payload.plan, actor=None, at=timezone.now(),
-        send_email=payload.send_email, first_due_on=payload.first_due_on, count=payload.count,
-        instalment_amount=payload.instalment_amount, frequency=payload.frequency,
-        rows=[obligations.ManualRow(due_on=row.due_on, amount=row.amount) for row in payload.instalments],
+        customer=customer, data=data, actor=None, at=timezone.now(), send_email=payload.send_email,
+        plan=obligations.Plan(
+            kind=payload.plan, first_due_on=payload.first_due_on, count=payload.count,
+            instalment_amount=payload.instalment_amount, frequency=payload.frequency,
+            rows=[obligations.ManualRow(due_on=row.due_on, amount=row.amount) for row in payload.instalments]),
         reason=_reason(request),
     )
     return Status(201, _detail(request, created.pk))

@@ -6,7 +6,6 @@ from django_scopes import scope, scopes_disabled
 
 from crm import services
 from tests.factories import PASSWORD, CustomerFactory, SupportUserFactory, TenantFactory, UserFactory
-from tests.helpers import wait_for  # noqa: F401 - tests import it from here too
 
 
 @pytest.fixture
@@ -103,8 +102,6 @@ def api_client(tenant):
 @pytest.fixture
 def other_api_client(other_tenant):
     return api_client_for(other_tenant)
-
-
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ name is a message naming the field rather than an ``IntegrityError``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F
@@ -21,26 +23,26 @@ def _constraint_field(constraint) -> str:
 
 
 @transaction.atomic
-def save_configuration(*, tenant: Tenant, instance: models.Model, values: dict, many: dict | None = None):
-    """Create or change one configuration row of ``tenant`` (``instance`` is new or the tenant's own).
-
-    ``values`` are the row's fields, ``many`` its many-to-many fields (lists of the tenant's rows).
+def save_configuration(
+    *, tenant: Tenant, instance: models.Model, many: Mapping[str, Sequence[models.Model]] | None = None,
+) -> models.Model:
+    """Create or change one configuration row of ``tenant``: ``instance`` (new, or the tenant's own)
+    with its fields set (its model form sets them), ``many`` its many-to-many fields (the tenant's rows).
 
     :raises ValidationError: a value breaks a field rule or a constraint (a duplicate name, a
         percentage out of range), or names another tenant's row; the field is named.
     """
     if instance.pk is not None and instance.tenant_id != tenant.pk:
         raise ValidationError("Unknown row.")
+    chosen = {field.name: [getattr(instance, field.name)] for field in instance._meta.concrete_fields
+              if field.is_relation and field.name != "tenant"}
     errors: dict[str, list[str]] = {}
-    for name, value in {**values, **(many or {})}.items():
-        rows = value if isinstance(value, list | tuple) else [value]
+    for name, rows in {**chosen, **(many or {})}.items():
         if any(isinstance(row, models.Model) and getattr(row, "tenant_id", tenant.pk) != tenant.pk for row in rows):
             errors[name] = ["Unknown choice."]
     if errors:
         raise ValidationError(errors)
     instance.tenant = tenant
-    for name, value in values.items():
-        setattr(instance, name, value)
     try:
         instance.full_clean(exclude=["tenant"], validate_constraints=False)
     except ValidationError as error:

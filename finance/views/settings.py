@@ -98,9 +98,8 @@ def setting_edit(request, entity: str, pk: int | None = None):
     form = setting_form(setting.model, setting.fields)(request.POST or None, instance=instance,
                                                        tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
-        values, many = form.split_values()
         try:
-            services.save_configuration(tenant=request.tenant, instance=instance, values=values, many=many)
+            services.save_configuration(tenant=request.tenant, instance=instance, many=form.many_to_many())
         except ValidationError as error:
             apply_errors(error, form)
         else:
@@ -117,9 +116,8 @@ def ledger_settings(request):
     definition = selectors.ledger_definition(tenant=request.tenant)
     form = LedgerDefinitionForm(request.POST or None, instance=definition, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
-        values, _ = form.split_values()
         try:
-            services.save_configuration(tenant=request.tenant, instance=definition, values=values)
+            services.save_configuration(tenant=request.tenant, instance=definition)
         except ValidationError as error:
             apply_errors(error, form)
         else:

@@ -147,11 +147,21 @@ class ManualRow:
     amount: Decimal | str
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How the total is split: ``automatic`` (first_due_on, count, instalment_amount or none, frequency)
+    or ``manual`` (rows of due date and amount, adding up to the total)."""
+
+    kind: str
+    first_due_on: date | str | None = None
+    count: int | str | None = None
+    instalment_amount: Decimal | str | None = None
+    frequency: str = schedules.MONTHLY
+    rows: Sequence[ManualRow] = ()
+
+
 def plan_instalments(
-    *, tenant: Tenant, total: Decimal, currency: str, plan: str, date_rule: str = DateRule.NEXT,
-    first_due_on: date | str | None = None, count: int | str | None = None,
-    instalment_amount: Decimal | str | None = None,
-    frequency: str = schedules.MONTHLY, rows: Sequence[ManualRow] = (),
+    *, tenant: Tenant, total: Decimal, currency: str, plan: Plan, date_rule: str = DateRule.NEXT,
 ) -> list[PlannedInstalment]:
     """The schedule an automatic or manual plan gives, without saving anything (the form's preview).
 
@@ -159,25 +169,25 @@ def plan_instalments(
         or ``instalments`` (manual rows as ``instalments[2].amount``).
     """
     errors: dict[str, str] = {}
-    if plan == AUTOMATIC:
-        first = _date(first_due_on, field="first_due_on", errors=errors)
+    if plan.kind == AUTOMATIC:
+        first = _date(plan.first_due_on, field="first_due_on", errors=errors)
         try:
-            number = int(str(count).strip())
+            number = int(str(plan.count).strip())
         except (TypeError, ValueError):
             errors["count"] = "Enter the number of instalments."
             number = 0
         amount = None
-        if instalment_amount not in (None, ""):
-            amount = schedules.parse_amount(instalment_amount, field="instalment_amount", errors=errors)
+        if plan.instalment_amount not in (None, ""):
+            amount = schedules.parse_amount(plan.instalment_amount, field="instalment_amount", errors=errors)
         if errors:
             raise ValidationError(errors)
         return schedules.automatic_schedule(
             total=total, currency=currency, first_due_on=first, count=number, instalment_amount=amount,
-            business=business_calendar(tenant=tenant), direction=date_rule, frequency=frequency,
+            business=business_calendar(tenant=tenant), direction=date_rule, frequency=plan.frequency,
         )
-    if plan == MANUAL:
+    if plan.kind == MANUAL:
         parsed = []
-        for index, row in enumerate(rows):
+        for index, row in enumerate(plan.rows):
             due_on = _date(row.due_on, field=f"instalments[{index}].due_on", errors=errors)
             amount = schedules.parse_amount(row.amount, field=f"instalments[{index}].amount", errors=errors)
             parsed.append((due_on, amount))
@@ -185,6 +195,20 @@ def plan_instalments(
             raise ValidationError(errors)
         return schedules.check_manual(total=total, currency=currency, rows=parsed)
     raise ValidationError({"plan": "Choose an automatic or a manual plan."})
+
+
+def preview_plan(*, tenant: Tenant, data: ObligationData, plan: Plan) -> list[PlannedInstalment]:
+    """The instalments ``plan`` would give the obligation ``data`` describes, without saving anything (the
+    form's preview, which checks the total and the plan only).
+
+    :raises ValidationError: keyed ``total_amount`` or as ``plan_instalments``.
+    """
+    errors: dict[str, str] = {}
+    total = schedules.parse_amount(data.total_amount, field="total_amount", errors=errors)
+    if errors:
+        raise ValidationError(errors)
+    return plan_instalments(tenant=tenant, total=total, currency=data.currency, plan=plan,
+                            date_rule=data.date_rule or DateRule.NEXT)
 
 
 def _tell_customer(obligation: Obligation, *, key: str, event: str, actor: User | None, at: datetime) -> None:
@@ -208,16 +232,11 @@ def _audit(row, actor: User | None, reason: str) -> None:
 
 @transaction.atomic
 def create_obligation(
-    *, customer: Customer, data: ObligationData, plan: str, actor: User | None, at: datetime,
-    send_email: bool = False,
-    first_due_on: date | str | None = None, count: int | str | None = None,
-    instalment_amount: Decimal | str | None = None,
-    frequency: str = schedules.MONTHLY, rows: Sequence[ManualRow] = (), reason: str = "",
+    *, customer: Customer, data: ObligationData, plan: Plan, actor: User | None, at: datetime,
+    send_email: bool = False, reason: str = "",
 ) -> Obligation:
-    """Register an obligation of ``customer`` with its instalments, and email the customer if asked.
-
-    ``plan``: ``automatic`` (first_due_on, count, instalment_amount or none, frequency)
-    or ``manual`` (rows of due date and amount, adding up to the total).
+    """Register an obligation of ``customer`` with its instalments split as ``plan`` says, and email the
+    customer if asked.
 
     :raises ValidationError: naming each field that is wrong (and the difference, for a plan that does not
         add up). Nothing is saved.
@@ -234,9 +253,7 @@ def create_obligation(
     if total is not None and not errors.get("currency"):
         try:
             planned = plan_instalments(
-                tenant=customer.tenant, total=total, currency=currency, plan=plan, date_rule=choices["date_rule"],
-                first_due_on=first_due_on, count=count, instalment_amount=instalment_amount, frequency=frequency,
-                rows=rows)
+                tenant=customer.tenant, total=total, currency=currency, plan=plan, date_rule=choices["date_rule"])
         except ValidationError as error:
             errors |= {field: " ".join(messages) for field, messages in error.message_dict.items()}
     if errors:

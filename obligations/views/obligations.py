@@ -24,7 +24,7 @@ from obligations.services.obligations import (
     add_closing_day,
     create_obligation,
     mark_instalment_paid,
-    plan_instalments,
+    preview_plan,
     remove_closing_day,
     save_obligation_settings,
     update_instalment,
@@ -53,12 +53,6 @@ def obligations_panel(request, customer_id: int):
 
 
 # --- creating ---------------------------------------------------------------------------------------
-
-
-def _manual_rows(post) -> list[ManualRow]:
-    dates, amounts = post.getlist("row_due_on"), post.getlist("row_amount")
-    return [ManualRow(due_on=d, amount=a) for d, a in zip(dates, amounts, strict=False)
-            if (d or "").strip() or (a or "").strip()]
 
 
 def _remaining(post, rows) -> str:
@@ -94,35 +88,23 @@ def obligation_create(request, customer_id: int):
     if request.method == "GET":
         return render(request, "obligations/obligation_create.html", _create_context(request, customer))
     post = request.POST
-    rows = _manual_rows(post)
+    plan = forms.plan(post)
     action = post.get("action", "create")
     if action == "add_row":
         return render(request, "obligations/obligation_create.html",
-                      _create_context(request, customer, values=post, rows=rows, extra_row=True))
+                      _create_context(request, customer, values=post, rows=plan.rows, extra_row=True))
     data = forms.obligation_data(post, manager=request.user.has_perm(MANAGER))
-    plan = post.get("plan", "")
     try:
         if action == "preview":
-            amount_errors: dict[str, str] = {}
-            total = schedules.parse_amount(post.get("total_amount", ""), field="total_amount", errors=amount_errors)
-            if amount_errors:
-                raise ValidationError(amount_errors)
-            preview = plan_instalments(
-                tenant=request.tenant, total=total, currency=post.get("currency", ""), plan=plan,
-                date_rule=post.get("date_rule") or DateRule.NEXT, first_due_on=post.get("first_due_on"),
-                count=post.get("count"), instalment_amount=post.get("instalment_amount"),
-                frequency=post.get("frequency") or schedules.MONTHLY, rows=rows)
+            preview = preview_plan(tenant=request.tenant, data=data, plan=plan)
             return render(request, "obligations/obligation_create.html",
-                          _create_context(request, customer, values=post, rows=rows, preview=preview))
-        obligation = create_obligation(
-            customer=customer, data=data, plan=plan, actor=request.user, at=timezone.now(),
-            send_email=bool(post.get("send_email")), first_due_on=post.get("first_due_on"), count=post.get("count"),
-            instalment_amount=post.get("instalment_amount"), frequency=post.get("frequency") or schedules.MONTHLY,
-            rows=rows,
-        )
+                          _create_context(request, customer, values=post, rows=plan.rows, preview=preview))
+        obligation = create_obligation(customer=customer, data=data, plan=plan, actor=request.user, at=timezone.now(),
+                                       send_email=bool(post.get("send_email")))
     except ValidationError as error:
         return render(request, "obligations/obligation_create.html",
-                      _create_context(request, customer, values=post, errors=_errors(error), rows=rows), status=422)
+                      _create_context(request, customer, values=post, errors=_errors(error), rows=plan.rows),
+                      status=422)
     messages.success(request, f"The obligation “{obligation.description}” was created with "
                               f"{obligation.instalments.count()} instalment(s).")
     return redirect("obligations:obligation_detail", obligation.pk)
@@ -173,10 +155,10 @@ def instalment_edit(request, instalment_id: int):
                "values": {"amount": f"{instalment.amount:.2f}", "due_on": instalment.due_on.isoformat()}}
     if request.method == "GET":
         return render(request, "obligations/instalment_edit.html", context)
+    posted = forms.InstalmentForm.read(request.POST)
     try:
-        update_instalment(instalment=instalment, amount=request.POST.get("amount"),
-                                   due_on=request.POST.get("due_on"), actor=request.user, at=timezone.now(),
-                                   notify_customer=bool(request.POST.get("notify_customer")))
+        update_instalment(instalment=instalment, amount=posted["amount"], due_on=posted["due_on"],
+                          notify_customer=posted["notify_customer"], actor=request.user, at=timezone.now())
     except ValidationError as error:
         return render(request, "obligations/instalment_edit.html",
                       context | {"errors": _errors(error), "values": request.POST}, status=422)
@@ -248,8 +230,7 @@ def obligation_settings(request):
     if request.method == "POST":
         try:
             if request.POST.get("action") == "add_closing_day":
-                add_closing_day(tenant=request.tenant, day=request.POST.get("day", ""),
-                                         description=request.POST.get("description", ""))
+                add_closing_day(tenant=request.tenant, **forms.ClosingDayForm.read(request.POST))
                 messages.success(request, "The closing day was added.")
             elif request.POST.get("action") == "remove_closing_day":
                 day = selectors.closing_days(tenant=request.tenant).filter(

@@ -24,7 +24,7 @@ from core import throttle
 from core.clock import tenant_today
 from crm.models import Customer, Tenant
 from gateways.base import GatewayError
-from obligations import selectors
+from obligations import forms, selectors
 from obligations.services.portal import (
     PORTAL_SESSION_LIFETIME,
     instalment_gateway_account,
@@ -66,7 +66,8 @@ def portal_sign_in(request: HttpRequest, slug: str):
         if (refused := _throttled(request)) is not None:
             return _public(refused)
         with scope(tenant=tenant):
-            send_magic_links(tenant=tenant, email=request.POST.get("email", ""), at=timezone.now())
+            send_magic_links(tenant=tenant, email=forms.PortalSignInForm.read(request.POST)["email"],
+                             at=timezone.now())
         context |= {"sent": True, "message": SIGN_IN_ANSWER}
     return _public(render(request, "obligations/portal_sign_in.html", context))
 

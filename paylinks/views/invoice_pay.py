@@ -20,6 +20,7 @@ from crm.access import staff_view
 from finance import selectors as finance_selectors
 from finance.models import Classification, FinancialTransaction, TransactionState
 from gateways.base import GatewayError
+from paylinks import forms
 from paylinks.models import InvoicePayLink
 from paylinks.services.invoice_pay import (
     invoice_gateway_account,
@@ -135,15 +136,16 @@ def invoice_pay_page(request, link: InvoicePayLink, token: str):
     if not context["payable"]:
         return render(request, "paylinks/invoice_pay_page.html", context, status=409)
     gateway_account = context["gateway_account"]
+    amount = forms.EmailPayForm.read(request.POST)["amount"]
     try:
         attempt = start_invoice_payment(
-            link=link, amount=request.POST.get("amount", ""), gateway_account=gateway_account, at=now,
+            link=link, amount=amount, gateway_account=gateway_account, at=now,
             return_url=site_url(reverse("pay:invoice_done", kwargs={"token": token})),
             webhook_url=webhook_url(gateway_account),
         )
     except ValidationError as error:
         return render(request, "paylinks/invoice_pay_page.html", context | {
-            "errors": error.message_dict, "amount_value": request.POST.get("amount", "")[:20]}, status=422)
+            "errors": error.message_dict, "amount_value": amount[:20]}, status=422)
     except AttemptRefused as refusal:
         return render(request, "paylinks/invoice_pay_page.html", context | {"payable": False, "notice": str(refusal)},
                       status=409)

@@ -17,7 +17,7 @@ from crm.access import require_permission, staff_view
 from finance.exceptions import ActionNotAllowed
 from gateways import registry
 from gateways.models import Provider, WebhookOutcome
-from payments import selectors
+from payments import forms, selectors
 from payments.models import PaymentStatus, RefundStatus
 from payments.pages import receipt_response
 from payments.services.gateway_payments import record_bank_confirmation
@@ -98,7 +98,7 @@ def payment_confirm(request, payment_id: int):
         messages.error(request, "Only bank email-pay payments are confirmed by hand.")
         return redirect("payments:payment_detail", payment_id=payment.pk)
     try:
-        record_bank_confirmation(payment=payment, bank_reference=request.POST.get("bank_reference", ""),
+        record_bank_confirmation(payment=payment, **forms.BankConfirmationForm.read(request.POST),
                                           actor=request.user, at=timezone.now())
     except ValidationError as error:
         return _detail(request, payment, errors=error.message_dict, status=422)
@@ -128,7 +128,7 @@ def refund_create(request, payment_id: int):
     if not may_refund(request.user):
         raise PermissionDenied(REFUNDERS_ONLY)
     try:
-        refund = refund_payment(payment=payment, amount=request.POST.get("amount", ""),
+        refund = refund_payment(payment=payment, **forms.RefundForm.read(request.POST),
                                          actor=request.user, at=timezone.now())
     except ActionNotAllowed as refusal:
         messages.error(request, " ".join(refusal.messages))

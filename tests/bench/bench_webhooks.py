@@ -43,8 +43,9 @@ from gateways.models import WebhookDelivery
 from payments.models import GatewayPayment, PaymentStatus
 from tests.bench.bench_ledger import emit
 from tests.factories import CustomerFactory, TenantFactory
-from tests.faults.processes import RedisServer, WebServer, Worker, children, wait_until
+from tests.faults.processes import RedisServer, WebServer, Worker, children
 from tests.gateways.test_inbox import SECRET, signed, stripe_event
+from tests.helpers import wait_for
 
 DELIVERIES = int(os.environ.get("DULY_BENCH_WEBHOOKS", "8000"))
 SECONDS = 10
@@ -158,7 +159,7 @@ def renice(worker: Worker, niceness: int) -> None:
         return
     pid = worker.process.pid
     os.setpriority(os.PRIO_PROCESS, pid, niceness)
-    pool = wait_until(lambda: len(found := children(pid)) >= worker.concurrency and found, timeout=120,
+    pool = wait_for(lambda: len(found := children(pid)) >= worker.concurrency and found, timeout=120,
                       what="the worker's pool processes")
     for child in pool:
         os.setpriority(os.PRIO_PROCESS, child, niceness)
@@ -177,7 +178,7 @@ def warm(web: WebServer, account) -> None:
     with ThreadPoolExecutor(max_workers=CONNECTIONS) as pool:
         assert list(pool.map(post, range(WARM_UP))) == [200] * WARM_UP
     with scopes_disabled():
-        wait_until(lambda: not WebhookDelivery.objects.filter(tenant=account.tenant_id, outcome="received").exists(),
+        wait_for(lambda: not WebhookDelivery.objects.filter(tenant=account.tenant_id, outcome="received").exists(),
                    timeout=300, what="the warm-up deliveries to be processed")
 
 

@@ -16,8 +16,8 @@ from gateways.models import WebhookOutcome
 from notifications.models import DevMail
 from payments.models import GatewayPayment, PaymentStatus, Receipt
 from tests.browser.test_payment_requests import gbp, log_in, new_page, sandbox_site, webhooks_processed  # noqa: F401
-from tests.conftest import wait_for
 from tests.factories import UserFactory
+from tests.helpers import wait_for
 
 INVOICE_LINK = re.compile(r"https?://[^\s]+/pay/invoice/[A-Za-z0-9_-]+/")
 

@@ -23,10 +23,10 @@ from gateways import services as gateway_services
 from gateways.models import WebhookDelivery, WebhookOutcome
 from notifications.models import DevMail
 from obligations.models import Instalment, Obligation
-from obligations.services.obligations import plan_instalments
+from obligations.services.obligations import Plan, plan_instalments
 from payments.models import GatewayPayment, PaymentStatus, Receipt
-from tests.conftest import wait_for
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import wait_for
 
 PORTAL_LINK = re.compile(r"https?://[^\s]+/portal/[a-z0-9-]+/")
 MAGIC_LINK = re.compile(r"https?://[^\s]+/portal/link/[A-Za-z0-9_-]+/")
@@ -76,7 +76,7 @@ class TestAnInstalmentPlanPaidFromThePortal:
         first_due = timezone.localdate() + timedelta(days=20)
         with scope(tenant=tenant):
             expected = plan_instalments(tenant=tenant, total=Decimal("300.00"), currency="GBP",
-                                                 plan="automatic", first_due_on=first_due, count=3)
+                                        plan=Plan(kind="automatic", first_due_on=first_due, count=3))
 
         # Staff: the customer file's Obligations panel → Create → an automatic plan of three instalments.
         page.goto(f"{live_server.url}/accounts/login/")

@@ -31,9 +31,8 @@ from paylinks.services.requests import RequestData, request_payment
 from payments.models import GatewayPayment, PaymentStatus, Receipt
 from sandbox.models import SandboxCheckout
 from tests.browser.test_staff_login import SCREENSHOTS
-from tests.conftest import wait_for
-from tests.factories import UserFactory
-from tests.helpers import log_in
+from tests.factories import AccountFactory, UserFactory
+from tests.helpers import log_in, wait_for
 
 PAY_LINK = re.compile(r"https?://[^\s]+/pay/[A-Za-z0-9_-]+/")
 
@@ -58,7 +57,7 @@ def sandbox_site(live_server, settings, tenant):
 @pytest.fixture
 def gbp(sandbox_site, tenant, customer):
     with scope(tenant=tenant):
-        return ledger_services.open_account(customer=customer, currency="GBP")
+        return AccountFactory(customer=customer, currency="GBP")
 
 
 def new_page(browser):

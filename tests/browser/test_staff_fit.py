@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from crm.models import Customer
 from finance import services as ledger
 from finance.models import Classification, Lender, TransactionType
-from obligations.services.obligations import ObligationData, create_obligation
+from obligations.services.obligations import ObligationData, Plan, create_obligation
 from paylinks.services.requests import RequestData, request_payment
 from tests.browser.test_staff_login import SCREENSHOTS
 from tests.factories import PASSWORD
@@ -120,9 +120,7 @@ def demo_like(world):
                 customer=customer,
                 actor=staff,
                 at=now,
-                plan="automatic",
-                count=4,
-                first_due_on=now.date() + timedelta(days=40 + number),
+                plan=Plan(kind="automatic", count=4, first_due_on=now.date() + timedelta(days=40 + number)),
                 data=ObligationData(
                     payee="Driver and Vehicle Licensing Agency",
                     payee_kind="government",

@@ -3,9 +3,9 @@ import uuid
 import pytest
 from django.core.cache import cache
 
-from tests.conftest import wait_for
 from tests.crm.worker_probe import scope_probe
 from tests.factories import CustomerFactory
+from tests.helpers import wait_for
 
 
 @pytest.mark.django_db

@@ -13,14 +13,14 @@ from finance import services as ledger
 from finance.models import Account, Allocation, Classification, FinancialTransaction, Lender
 from gateways.models import GatewayAccount
 from obligations.models import Obligation
-from obligations.services.obligations import AUTOMATIC, ObligationData, create_obligation
+from obligations.services.obligations import AUTOMATIC, ObligationData, Plan, create_obligation
 
 
 def users_plan(customer):
     """An obligation the user registered, as the demo's own are: two instalments from 40 days on."""
     return create_obligation(
-        customer=customer, actor=None, at=timezone.now(), plan=AUTOMATIC, reason="user", count=2,
-        first_due_on=timezone.localdate() + timedelta(days=40),
+        customer=customer, actor=None, at=timezone.now(), reason="user",
+        plan=Plan(kind=AUTOMATIC, count=2, first_due_on=timezone.localdate() + timedelta(days=40)),
         data=ObligationData(payee_kind="government", payee="Revenue office", payment_code="USER-1",
                             description="User's plan", total_amount="300.00", currency="GBP"),
     )

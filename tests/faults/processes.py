@@ -56,10 +56,6 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def wait_until(probe, *, timeout: float, what: str, interval: float = 0.05):
-    return wait_for(probe, timeout=timeout, interval=interval, what=what)
-
-
 class RedisServer:
     """A redis-server of the test's own, so that stopping it disturbs nobody; restarted on its port."""
 
@@ -89,7 +85,7 @@ class RedisServer:
              "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        wait_until(self.answers, timeout=10, what="redis-server to answer")
+        wait_for(self.answers, timeout=10, what="redis-server to answer")
         return self
 
     def stop(self) -> None:
@@ -165,7 +161,7 @@ class WebServer:
                 return False
 
         try:
-            wait_until(answers, timeout=300, what="uWSGI to answer", interval=0.2)
+            wait_for(answers, timeout=300, what="uWSGI to answer", interval=0.2)
             # the master forks every process before any answers
             self.workers = self.workers or len(children(self.process.pid))
             self.warm_up()

@@ -16,9 +16,11 @@ from sequences.models import Sequence
 
 from finance import services
 from finance.models import Account, Allocation, Classification, FinancialTransaction, PaymentMethod, TransactionState
+from tests.factories import InvoiceFactory
 from tests.faults.invariants import assert_ledger_invariants
-from tests.faults.processes import SCALE, database_url, wait_until
-from tests.finance.conftest import AT, post_invoice
+from tests.faults.processes import SCALE, database_url
+from tests.finance.conftest import AT
+from tests.helpers import wait_for
 
 
 def posting_killed_while_it_waits(draft, invoice):
@@ -51,7 +53,7 @@ def posting_killed_while_it_waits(draft, invoice):
                                  [outcome["pid"]]).fetchone()
             return row is not None and row[0] == "Lock" and "open_amount" in row[1]
 
-        wait_until(waiting_for_the_lock, timeout=30, what="the posting to wait on the invoice's lock")
+        wait_for(waiting_for_the_lock, timeout=30, what="the posting to wait on the invoice's lock")
         assert killer.execute("SELECT pg_terminate_backend(%s)", [outcome["pid"]]).fetchone() == (True,)
         thread.join(timeout=30)
         holder.rollback()
@@ -64,7 +66,7 @@ class TestConnectionDroppedDuringPosting:
         tenant = shop.tenant
         for round_number in range(1, SCALE + 1):
             with scope(tenant=tenant):
-                invoice = post_invoice(shop, "100.00")
+                invoice = InvoiceFactory(account=shop, price="100.00")
                 card = PaymentMethod.objects.get(tenant=tenant, name="Card")
                 draft = services.create_transaction(
                     account=shop,

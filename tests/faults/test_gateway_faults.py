@@ -21,9 +21,9 @@ from payments import tasks
 from payments.models import GatewayPayment, PaymentStatus
 from payments.services.gateway_payments import stale_payments
 from payments.services.webhooks import process_webhook_delivery
+from tests.factories import GatewayPaymentFactory
 from tests.faults.conftest import CASHFLOWS_NOTIFICATION
 from tests.faults.invariants import assert_ledger_invariants
-from tests.payments.test_gateway_payments import new_payment
 
 TIMEOUT = 0.5
 SLOW = 3.0  # far past the timeout, so that giving up at the timeout shows even on a loaded machine
@@ -50,7 +50,8 @@ FAILURES = {"slow": slow, "500": server_error, "malformed JSON": malformed}
 def payment(shop, cashflows, settings):
     settings.GATEWAY_TIMEOUT_SECONDS = TIMEOUT
     with scope(tenant=shop.tenant):
-        return new_payment(cashflows, shop, amount="12.50", reference="job1/pay1")
+        return GatewayPaymentFactory(gateway_account=cashflows, account=shop, amount="12.50",
+                                     provider_reference="job1/pay1")
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from gateways import services as gateway_services
 from paylinks.models import PaymentRequest, RequestStatus
 from payments.models import GatewayPayment, PaymentStatus
 from sandbox.models import SandboxCheckout
-from tests.conftest import wait_for
 from tests.faults.invariants import assert_ledger_invariants
 from tests.faults.processes import SCALE
+from tests.helpers import wait_for
 from tests.paylinks.request_fixtures import send
 
 pytestmark = pytest.mark.worker

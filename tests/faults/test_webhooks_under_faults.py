@@ -15,17 +15,20 @@ import time
 
 import httpx
 import pytest
+import redis
 from django.conf import settings
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 
 from gateways import services as gateway_services
 from gateways.models import WebhookDelivery, WebhookOutcome
+from notifications.models import Notification
+from notifications.states import PENDING, SENDING
 from payments.models import GatewayPayment, PaymentStatus
-from tests.conftest import wait_for
+from tests.factories import GatewayPaymentFactory
 from tests.faults.invariants import assert_ledger_invariants
 from tests.faults.processes import ROOT, SCALE, RedisServer, WebServer, Worker, service_env
 from tests.gateways.test_inbox import SECRET, signed, stripe_event
-from tests.payments.test_gateway_payments import new_payment
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.worker
 COPIES = 50
@@ -70,12 +73,6 @@ def settled(site, shop):
     """After each test, wait until the worker has nothing queued or running and the outbox has nothing
     it is sending now, so that the test database is emptied while no other process writes to it."""
     yield
-    import redis
-    from django_scopes import scopes_disabled
-
-    from notifications.models import Notification
-    from notifications.states import PENDING, SENDING
-
     client = redis.Redis.from_url(site.redis.url)
 
     def quiet():
@@ -111,7 +108,8 @@ class TestRedisStopped:
     def test_deliveries_are_stored_and_answered_and_processed_once_redis_returns(self, site, shop, stripe):
         count = 5 * SCALE
         with scope(tenant=shop.tenant):
-            payments = [new_payment(stripe, shop, amount="12.50", reference=f"pi_down_{n}") for n in range(count)]
+            payments = [GatewayPaymentFactory(gateway_account=stripe, account=shop, amount="12.50",
+                                              provider_reference=f"pi_down_{n}") for n in range(count)]
         site.redis.stop()
         try:
             answers = [post(site, stripe, stripe_event(event_id=f"evt_down_{n}", intent=f"pi_down_{n}"))
@@ -141,7 +139,8 @@ class TestRedisStopped:
 class TestOneDeliveryFiftyTimesAtOnce:
     def test_one_delivery_is_stored_and_one_ledger_payment_booked(self, site, shop, stripe):
         with scope(tenant=shop.tenant):
-            payments = [new_payment(stripe, shop, amount="12.50", reference=f"pi_storm_{n}") for n in range(SCALE)]
+            payments = [GatewayPaymentFactory(gateway_account=stripe, account=shop, amount="12.50",
+                                              provider_reference=f"pi_storm_{n}") for n in range(SCALE)]
         answers = []
         for n in range(SCALE):
             body = stripe_event(event_id=f"evt_storm_{n}", intent=f"pi_storm_{n}")

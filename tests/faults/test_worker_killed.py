@@ -26,11 +26,11 @@ from django_scopes import scope
 
 from gateways.models import WebhookDelivery, WebhookOutcome
 from payments.models import GatewayPayment, PaymentStatus
-from tests.conftest import wait_for
+from tests.factories import GatewayPaymentFactory
 from tests.faults.conftest import CASHFLOWS_NOTIFICATION
 from tests.faults.invariants import assert_ledger_invariants
-from tests.faults.processes import Worker, children, wait_until
-from tests.payments.test_gateway_payments import new_payment
+from tests.faults.processes import Worker, children
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.worker
 # A worker process imports all of Duly before it takes a task: seconds on an idle machine, over a minute
@@ -57,7 +57,8 @@ def deliver_notification(cashflows):
 @pytest.fixture
 def stuck_payment(shop, cashflows):
     with scope(tenant=shop.tenant):
-        return new_payment(cashflows, shop, amount="12.50", reference="job1/pay1")
+        return GatewayPaymentFactory(gateway_account=cashflows, account=shop, amount="12.50",
+                                     provider_reference="job1/pay1")
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ class TestWorkerKilledMidTask:
         first = Worker(settings.REDIS_URL, pool="solo", **worker_env).start()
         try:
             deliver_notification(stuck_payment.gateway_account)
-            wait_until(fake_cashflows.first_call.is_set, timeout=STARTUP, what="the worker to ask the provider")
+            wait_for(fake_cashflows.first_call.is_set, timeout=STARTUP, what="the worker to ask the provider")
 
             first.kill()
             released.set()
@@ -120,7 +121,7 @@ class TestWorkerKilledMidTask:
         worker = Worker(settings.REDIS_URL, pool="prefork", **worker_env).start()
         try:
             deliver_notification(stuck_payment.gateway_account)
-            wait_until(fake_cashflows.first_call.is_set, timeout=STARTUP, what="the worker to ask the provider")
+            wait_for(fake_cashflows.first_call.is_set, timeout=STARTUP, what="the worker to ask the provider")
             (pool_process,) = children(worker.process.pid)
 
             os.kill(pool_process, signal.SIGKILL)

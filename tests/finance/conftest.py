@@ -36,29 +36,6 @@ def default_type(tenant, classification=Classification.WRITE_OFF) -> Transaction
     return TransactionType.objects.get(tenant=tenant, classification=classification, is_default=True)
 
 
-def line(price, *, quantity="1", description="Service", **kwargs):
-    return services.LineData(description=description, quantity=D(quantity), unit_price=D(price), **kwargs)
-
-
-def post_invoice(account, price, *, at=AT, due_on=None, actor=None):
-    draft = services.create_transaction(account=account, classification=Classification.INVOICE, actor=actor, at=at,
-                                        data=services.TransactionData(lines=[line(price)], due_on=due_on))
-    return services.post_transaction(txn=draft, actor=actor, at=at).transaction
-
-
-def post_payment(account, amount, method, *, at=AT, targets=(), actor=None):
-    draft = services.create_transaction(account=account, classification=Classification.PAYMENT, actor=actor, at=at,
-                                        data=services.TransactionData(amount=D(amount), payment_method=method,
-                                                                      targets=targets))
-    return services.post_transaction(txn=draft, actor=actor, at=at).transaction
-
-
-def post_credit_note(account, price, *, at=AT, targets=(), actor=None):
-    draft = services.create_transaction(account=account, classification=Classification.CREDIT_NOTE, actor=actor, at=at,
-                                        data=services.TransactionData(lines=[line(price)], targets=targets))
-    return services.post_transaction(txn=draft, actor=actor, at=at).transaction
-
-
 @pytest.fixture
 def accountant(tenant):
     from crm.models import Role

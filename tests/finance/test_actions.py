@@ -16,7 +16,8 @@ from finance.models import (
     TransactionState,
     TransactionType,
 )
-from tests.finance.conftest import AT, D, default_type, line, post_invoice, post_payment
+from tests.factories import InvoiceFactory, PaymentFactory, line
+from tests.finance.conftest import AT, D, default_type
 
 
 def fresh(obj):
@@ -26,7 +27,7 @@ def fresh(obj):
 @pytest.mark.django_db
 class TestCancelInvoice:
     def test_credits_the_account_with_the_invoice_total(self, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         cancellation = services.cancel_invoice(invoice=invoice, actor=None, at=AT)
 
@@ -37,7 +38,7 @@ class TestCancelInvoice:
         assert fresh(invoice).open_amount == D("0.00")
 
     def test_twice_is_refused(self, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
         services.cancel_invoice(invoice=invoice, actor=None, at=AT)
 
         with pytest.raises(ActionNotAllowed, match="already cancelled"):
@@ -53,7 +54,7 @@ class TestCancelInvoice:
             services.cancel_invoice(invoice=draft, actor=None, at=AT)
 
     def test_an_invoice_of_a_terminated_account_cannot_be_cancelled(self, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
         services.change_account_state(account=account, action="terminate", actor=None, at=AT)
 
         with pytest.raises(ActionNotAllowed, match="terminated"):
@@ -65,8 +66,8 @@ class TestCancelInvoice:
 @pytest.mark.django_db
 class TestCancelPayment:
     def test_debits_the_account_with_the_payment_total(self, account, card):
-        post_invoice(account, "100.00")
-        payment = post_payment(account, "100.00", card)
+        InvoiceFactory(account=account, price="100.00")
+        payment = PaymentFactory(account=account, amount="100.00", method=card)
 
         cancellation = services.cancel_payment(payment=payment, actor=None, at=AT)
 
@@ -75,7 +76,7 @@ class TestCancelPayment:
         assert fresh(account).balance == D("100.00")
 
     def test_a_payment_of_a_terminated_account_cannot_be_cancelled(self, account, card):
-        payment = post_payment(account, "10.00", card)
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
         services.change_account_state(account=account, action="terminate", actor=None, at=AT)
 
         with pytest.raises(ActionNotAllowed, match="terminated"):
@@ -85,8 +86,8 @@ class TestCancelPayment:
 @pytest.mark.django_db
 class TestWriteOff:
     def test_writes_off_the_unpaid_part_onto_the_write_off_account(self, account, card):
-        invoice = post_invoice(account, "100.00")
-        post_payment(account, "40.00", card)
+        invoice = InvoiceFactory(account=account, price="100.00")
+        PaymentFactory(account=account, amount="40.00", method=card)
 
         write_off, system_invoice = services.write_off_invoice(invoice=invoice, actor=None, at=AT,
                                                                type=default_type(account.tenant))
@@ -101,8 +102,8 @@ class TestWriteOff:
         assert fresh(system_invoice.account).balance == D("60.00")
 
     def test_a_settled_invoice_cannot_be_written_off(self, account, card):
-        invoice = post_invoice(account, "100.00")
-        post_payment(account, "100.00", card)
+        invoice = InvoiceFactory(account=account, price="100.00")
+        PaymentFactory(account=account, amount="100.00", method=card)
 
         with pytest.raises(ActionNotAllowed, match="settled; there is nothing to write off"):
             services.write_off_invoice(invoice=invoice, actor=None, at=AT, type=default_type(account.tenant))
@@ -110,7 +111,7 @@ class TestWriteOff:
     @pytest.mark.parametrize("unpaid", ["0.03", "10.05", "99.99"])
     def test_any_unpaid_amount_is_written_off_exactly(self, account, unpaid):
         # At 20 % a net price can never make 0.03 or 10.05; the write-off line is priced tax-inclusive.
-        invoice = post_invoice(account, unpaid)
+        invoice = InvoiceFactory(account=account, price=unpaid)
 
         write_off, _ = services.write_off_invoice(invoice=invoice, actor=None, at=AT, type=default_type(account.tenant))
 
@@ -122,9 +123,9 @@ class TestWriteOff:
 @pytest.mark.django_db
 class TestQuickPay:
     def test_pays_exactly_the_outstanding_amount_against_the_invoice(self, account, card):
-        older = post_invoice(account, "30.00", at=AT - timedelta(days=5))
-        invoice = post_invoice(account, "100.00")
-        post_payment(account, "30.00", card)  # FIFO settles the older invoice
+        older = InvoiceFactory(account=account, price="30.00", at=AT - timedelta(days=5))
+        invoice = InvoiceFactory(account=account, price="100.00")
+        PaymentFactory(account=account, amount="30.00", method=card)  # FIFO settles the older invoice
 
         payment = services.quick_pay(invoice=invoice, payment_method=card, actor=None, at=AT, external_reference="ch_1")
 
@@ -136,7 +137,7 @@ class TestQuickPay:
         assert fresh(older).open_amount == D("0.00")
 
     def test_a_settled_invoice_is_refused(self, account, card):
-        invoice = post_invoice(account, "10.00")
+        invoice = InvoiceFactory(account=account, price="10.00")
         services.quick_pay(invoice=invoice, payment_method=card, actor=None, at=AT)
 
         with pytest.raises(ActionNotAllowed, match="nothing to pay"):
@@ -149,8 +150,8 @@ class TestQuickPay:
 class TestMovePayment:
     def test_moves_a_payment_from_the_suspense_account_to_a_customer(self, ledger, account, card):
         suspense = services.system_account(tenant=ledger, kind=AccountKind.SUSPENSE, currency="EUR")
-        unidentified = post_payment(suspense, "75.00", card)
-        invoice = post_invoice(account, "75.00")
+        unidentified = PaymentFactory(account=suspense, amount="75.00", method=card)
+        invoice = InvoiceFactory(account=account, price="75.00")
 
         moved = services.move_payment(payment=unidentified, destination=account, actor=None, at=AT)
 
@@ -161,7 +162,7 @@ class TestMovePayment:
         assert fresh(invoice).open_amount == D("0.00")
 
     def test_refuses_a_terminated_destination_and_changes_nothing(self, account, second_account, card):
-        payment = post_payment(account, "10.00", card)
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
         services.change_account_state(account=second_account, action="terminate", actor=None, at=AT)
 
         with pytest.raises(ActionNotAllowed, match="terminated; it accepts no payments"):
@@ -171,7 +172,7 @@ class TestMovePayment:
         assert FinancialTransaction.objects.filter(classification=Classification.PAYMENT_CANCELLATION).count() == 0
 
     def test_refuses_another_currency(self, account, card, customer):
-        payment = post_payment(account, "10.00", card)
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
         pounds = services.open_account(customer=customer, currency="GBP")
 
         with pytest.raises(ValidationError) as raised:
@@ -191,7 +192,7 @@ class TestRefund:
         assert result.warnings == ["This refund takes the balance to €600.00, past the credit limit of €500.00."]
 
     def test_within_the_limit_there_is_no_warning(self, account, card, card_refund):
-        post_payment(account, "100.00", card)
+        PaymentFactory(account=account, amount="100.00", method=card)
 
         result = services.refund(account=account, amount="100.00", refund_method=card_refund, actor=None, at=AT)
 
@@ -255,7 +256,7 @@ def ledger_rows():
 @pytest.mark.django_db
 class TestIssueReasonsAndTypes:
     def test_a_write_off_takes_its_type_and_issue_reason(self, account, bankruptcy, uncollectable):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         write_off, system_invoice = services.write_off_invoice(invoice=invoice, actor=None, at=AT, type=bankruptcy,
                                                                issue_reason=uncollectable)
@@ -266,7 +267,7 @@ class TestIssueReasonsAndTypes:
             None, "Written off from Harriet Holloway (EUR)")
 
     def test_a_write_off_without_a_type_is_refused_and_changes_nothing(self, account, uncollectable):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
         before = ledger_rows()
 
         with pytest.raises(ValidationError) as refused:
@@ -276,7 +277,7 @@ class TestIssueReasonsAndTypes:
         assert ledger_rows() == before
 
     def test_a_type_of_another_classification_is_refused_and_changes_nothing(self, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
         before = ledger_rows()
 
         with pytest.raises(ValidationError) as refused:
@@ -287,7 +288,7 @@ class TestIssueReasonsAndTypes:
         assert ledger_rows() == before
 
     def test_a_cancellation_takes_its_type_and_issue_reason(self, account, ledger):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
         returned = TransactionType.objects.create(tenant=ledger, classification=Classification.INVOICE_CANCELLATION,
                                                   name="Goods returned")
         reason = IssueReason.objects.get(tenant=ledger, text="Goods returned")
@@ -297,7 +298,7 @@ class TestIssueReasonsAndTypes:
         assert (fresh(cancellation).type, fresh(cancellation).issue_reason) == (returned, reason)
 
     def test_a_payment_cancellation_takes_an_issue_reason_and_the_default_type(self, account, card, ledger):
-        payment = post_payment(account, "10.00", card)
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
         reason = IssueReason.objects.get(tenant=ledger, text="Entered in error")
 
         cancellation = services.cancel_payment(payment=payment, actor=None, at=AT, issue_reason=reason)
@@ -306,8 +307,8 @@ class TestIssueReasonsAndTypes:
             default_type(ledger, Classification.PAYMENT_CANCELLATION), reason)
 
     def test_another_tenants_reason_is_refused_and_nothing_is_de_allocated(self, account, card, their_reason):
-        invoice = post_invoice(account, "100.00")
-        post_payment(account, "40.00", card)
+        invoice = InvoiceFactory(account=account, price="100.00")
+        PaymentFactory(account=account, amount="40.00", method=card)
         before = ledger_rows()
 
         with pytest.raises(ValidationError) as refused:
@@ -343,7 +344,7 @@ class TestIssueReasonsAndTypes:
         assert FinancialTransaction.objects.count() == 0
 
     def test_a_moved_payment_says_where_it_went_in_its_note(self, account, card):
-        payment = post_payment(account, "10.00", card)
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
         suspense = services.system_account(tenant=account.tenant, kind=AccountKind.SUSPENSE, currency="EUR")
 
         moved = services.move_payment(payment=payment, destination=suspense, actor=None, at=AT)

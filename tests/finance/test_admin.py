@@ -3,7 +3,8 @@ from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from finance.models import FinancialTransaction, TaxRate, TransactionLine
-from tests.finance.conftest import AT, D, line, post_invoice
+from tests.factories import InvoiceFactory, line
+from tests.finance.conftest import AT, D
 
 MODELS = ["taxrate", "product", "paymentmethod", "refundmethod", "category", "transactiontype", "rejectionreason",
           "duedaterule", "ledgerdefinition", "account", "financialtransaction", "allocation"]
@@ -23,14 +24,14 @@ def tamper(txn):
 class TestFinanceAdmin:
     @pytest.mark.parametrize("model", MODELS)
     def test_support_see_every_ledger_model_across_tenants(self, support_client, account, model):
-        post_invoice(account, "10.00")
+        InvoiceFactory(account=account, price="10.00")
 
         response = support_client.get(reverse(f"admin:finance_{model}_changelist"))
 
         assert response.status_code == 200
 
     def test_a_posted_transaction_is_read_only_and_a_post_changes_nothing(self, support_client, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         page = support_client.get(change_url(invoice))
         response = support_client.post(change_url(invoice), tamper(invoice))
@@ -59,7 +60,7 @@ class TestFinanceAdmin:
                 draft.reference_number, D("10.00"), "draft")
 
     def test_transactions_cannot_be_added_or_deleted(self, support_client, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         add = support_client.get(reverse("admin:finance_financialtransaction_add"))
         delete = support_client.post(reverse("admin:finance_financialtransaction_delete", args=[invoice.pk]),
@@ -81,7 +82,7 @@ class TestFinanceAdmin:
             assert TaxRate.objects.get(pk=rate.pk).percent == D("21.000")
 
     def test_tenant_staff_cannot_reach_it(self, staff_client, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         response = staff_client.get(change_url(invoice))
 

@@ -4,7 +4,8 @@ import pytest
 
 from finance import services
 from finance.models import Allocation, AllocationPrinciple, FinancialTransaction, LedgerDefinition
-from tests.finance.conftest import AT, D, post_credit_note, post_invoice, post_payment
+from tests.factories import CreditNoteFactory, InvoiceFactory, PaymentFactory
+from tests.finance.conftest import AT, D
 
 
 def active(txn):
@@ -26,10 +27,10 @@ def use_against_item(tenant):
 @pytest.mark.django_db
 class TestFifo:
     def test_the_earliest_posted_credit_goes_to_the_earliest_due_invoice(self, account, card):
-        later = post_invoice(account, "100.00", at=AT)
-        earlier = post_invoice(account, "50.00", at=AT - timedelta(days=10))
+        later = InvoiceFactory(account=account, price="100.00", at=AT)
+        earlier = InvoiceFactory(account=account, price="50.00", at=AT - timedelta(days=10))
 
-        payment = post_payment(account, "120.00", card, at=AT + timedelta(days=1))
+        payment = PaymentFactory(account=account, amount="120.00", method=card, at=AT + timedelta(days=1))
 
         assert active(payment) == {earlier.number: D("50.00"), later.number: D("70.00")}
         assert fresh(earlier).open_amount == D("0.00")
@@ -37,18 +38,18 @@ class TestFifo:
         assert fresh(payment).open_amount == D("0.00")
 
     def test_unallocated_credit_waits_for_the_next_invoice(self, account, card):
-        payment = post_payment(account, "80.00", card)
+        payment = PaymentFactory(account=account, amount="80.00", method=card)
 
-        invoice = post_invoice(account, "50.00", at=AT + timedelta(days=1))
+        invoice = InvoiceFactory(account=account, price="50.00", at=AT + timedelta(days=1))
 
         assert active(invoice) == {payment.number: D("50.00")}
         assert fresh(payment).open_amount == D("30.00")
 
     def test_the_documents_fifo_example(self, account):
         # One invoice allocated to a credit note by FIFO; a second invoice is created; the first is cancelled.
-        first = post_invoice(account, "100.00", at=AT)
-        credit_note = post_credit_note(account, "100.00", at=AT + timedelta(days=1))
-        second = post_invoice(account, "100.00", at=AT + timedelta(days=2))
+        first = InvoiceFactory(account=account, price="100.00", at=AT)
+        credit_note = CreditNoteFactory(account=account, price="100.00", at=AT + timedelta(days=1))
+        second = InvoiceFactory(account=account, price="100.00", at=AT + timedelta(days=2))
         assert active(first) == {credit_note.number: D("100.00")}
 
         cancellation = services.cancel_invoice(invoice=first, actor=None, at=AT + timedelta(days=3))
@@ -60,9 +61,9 @@ class TestFifo:
         assert (reversed_allocation.credit_id, reversed_allocation.debit_id) == (credit_note.pk, first.pk)
 
     def test_a_cancelled_payment_gives_its_invoices_back_to_fifo(self, account, card):
-        invoice = post_invoice(account, "100.00")
-        first = post_payment(account, "100.00", card, at=AT + timedelta(days=1))
-        second = post_payment(account, "100.00", card, at=AT + timedelta(days=2))
+        invoice = InvoiceFactory(account=account, price="100.00")
+        first = PaymentFactory(account=account, amount="100.00", method=card, at=AT + timedelta(days=1))
+        second = PaymentFactory(account=account, amount="100.00", method=card, at=AT + timedelta(days=2))
 
         cancellation = services.cancel_payment(payment=first, actor=None, at=AT + timedelta(days=3))
 
@@ -75,28 +76,31 @@ class TestFifo:
 class TestAgainstItemAndFifo:
     def test_a_credit_goes_to_the_invoices_it_names_then_fifo(self, account, card):
         use_against_item(account.tenant)
-        first = post_invoice(account, "100.00", at=AT)
-        second = post_invoice(account, "100.00", at=AT + timedelta(days=1))
+        first = InvoiceFactory(account=account, price="100.00", at=AT)
+        second = InvoiceFactory(account=account, price="100.00", at=AT + timedelta(days=1))
 
-        payment = post_payment(account, "150.00", card, targets=[second], at=AT + timedelta(days=2))
+        payment = PaymentFactory(account=account, amount="150.00", method=card, targets=[second],
+                                 at=AT + timedelta(days=2))
 
         assert active(payment) == {first.number: D("50.00"), second.number: D("100.00")}
 
     def test_under_plain_fifo_the_named_invoices_are_ignored(self, account, card):
-        first = post_invoice(account, "100.00", at=AT)
-        second = post_invoice(account, "100.00", at=AT + timedelta(days=1))
+        first = InvoiceFactory(account=account, price="100.00", at=AT)
+        second = InvoiceFactory(account=account, price="100.00", at=AT + timedelta(days=1))
 
-        payment = post_payment(account, "100.00", card, targets=[second], at=AT + timedelta(days=2))
+        payment = PaymentFactory(account=account, amount="100.00", method=card, targets=[second],
+                                 at=AT + timedelta(days=2))
 
         assert active(payment) == {first.number: D("100.00")}
 
     def test_naming_a_settled_invoice_de_allocates_what_settled_it(self, account, card):
         use_against_item(account.tenant)
-        invoice = post_invoice(account, "100.00", at=AT)
-        first = post_payment(account, "100.00", card, at=AT + timedelta(days=1))
-        later_invoice = post_invoice(account, "100.00", at=AT + timedelta(days=2))
+        invoice = InvoiceFactory(account=account, price="100.00", at=AT)
+        first = PaymentFactory(account=account, amount="100.00", method=card, at=AT + timedelta(days=1))
+        later_invoice = InvoiceFactory(account=account, price="100.00", at=AT + timedelta(days=2))
 
-        second = post_payment(account, "100.00", card, targets=[invoice], at=AT + timedelta(days=3))
+        second = PaymentFactory(account=account, amount="100.00", method=card, targets=[invoice],
+                                at=AT + timedelta(days=3))
 
         assert active(invoice) == {second.number: D("100.00")}
         assert active(first) == {later_invoice.number: D("100.00")}
@@ -104,11 +108,11 @@ class TestAgainstItemAndFifo:
     def test_the_documents_fifo_and_against_item_example(self, account):
         # Three invoices; the first two are settled by credit notes meant for them; the first is cancelled.
         use_against_item(account.tenant)
-        first = post_invoice(account, "100.00", at=AT)
-        second = post_invoice(account, "100.00", at=AT + timedelta(days=1))
-        third = post_invoice(account, "100.00", at=AT + timedelta(days=2))
-        first_note = post_credit_note(account, "100.00", targets=[first], at=AT + timedelta(days=3))
-        second_note = post_credit_note(account, "100.00", targets=[second], at=AT + timedelta(days=4))
+        first = InvoiceFactory(account=account, price="100.00", at=AT)
+        second = InvoiceFactory(account=account, price="100.00", at=AT + timedelta(days=1))
+        third = InvoiceFactory(account=account, price="100.00", at=AT + timedelta(days=2))
+        first_note = CreditNoteFactory(account=account, price="100.00", targets=[first], at=AT + timedelta(days=3))
+        second_note = CreditNoteFactory(account=account, price="100.00", targets=[second], at=AT + timedelta(days=4))
 
         cancellation = services.cancel_invoice(invoice=first, actor=None, at=AT + timedelta(days=5))
 
@@ -122,10 +126,11 @@ class TestAgainstItemAndFifo:
 class TestFifoReadsInBatches:
     def test_a_payment_over_many_invoices_settles_them_in_due_order(self, account, card):
         # posted (and so due) in an order that is not the order of creation
-        invoices = [post_invoice(account, "10.00", at=AT - timedelta(days=(5 * n) % 12)) for n in range(12)]
+        invoices = [InvoiceFactory(account=account, price="10.00",
+                                   at=AT - timedelta(days=(5 * n) % 12)) for n in range(12)]
         by_due_date = sorted(invoices, key=lambda invoice: (invoice.due_on, invoice.pk))
 
-        payment = post_payment(account, "115.00", card, at=AT + timedelta(days=1))
+        payment = PaymentFactory(account=account, amount="115.00", method=card, at=AT + timedelta(days=1))
         assert len({invoice.due_on for invoice in invoices}) == 12
 
         assert active(payment) == {invoice.number: D("10.00") for invoice in by_due_date[:11]} | {
@@ -136,10 +141,10 @@ class TestFifoReadsInBatches:
         assert fresh(payment).state == "posted"
 
     def test_an_invoice_posted_against_open_credits_takes_the_earliest_posted_first(self, account, card):
-        later = post_payment(account, "30.00", card, at=AT + timedelta(days=2))
-        earlier = post_payment(account, "30.00", card, at=AT + timedelta(days=1))
+        later = PaymentFactory(account=account, amount="30.00", method=card, at=AT + timedelta(days=2))
+        earlier = PaymentFactory(account=account, amount="30.00", method=card, at=AT + timedelta(days=1))
 
-        invoice = post_invoice(account, "40.00", at=AT + timedelta(days=3))
+        invoice = InvoiceFactory(account=account, price="40.00", at=AT + timedelta(days=3))
 
         assert active(invoice) == {earlier.number: D("30.00"), later.number: D("10.00")}
         assert (fresh(earlier).open_amount, fresh(later).open_amount, fresh(invoice).open_amount) == (

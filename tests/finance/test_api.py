@@ -19,8 +19,8 @@ from finance.models import (
     TransactionState,
     TransactionType,
 )
-from tests.factories import CustomerFactory
-from tests.finance.conftest import AT, D, default_type, line, post_invoice, post_payment
+from tests.factories import CustomerFactory, InvoiceFactory, PaymentFactory, line
+from tests.finance.conftest import AT, D, default_type
 from tests.helpers import assert_404_for_other_tenant
 
 
@@ -98,8 +98,8 @@ class TestAccountsApi:
         assert Account.objects.count() == 0
 
     def test_reads_an_account_with_its_balance_and_open_items(self, api_client, account, card):
-        invoice = post_invoice(account, "100.00")
-        post_payment(account, "30.00", card)
+        invoice = InvoiceFactory(account=account, price="100.00")
+        PaymentFactory(account=account, amount="30.00", method=card)
 
         body = api_client.get(f"/api/v1/accounts/{account.pk}").json()
 
@@ -181,7 +181,7 @@ class TestCreateTransactionApi:
         assert body["notes"] == "By the API"
 
     def test_creates_a_posted_payment_allocated_to_the_invoice(self, api_client, account, card):
-        invoice = post_invoice(account, "40.00")
+        invoice = InvoiceFactory(account=account, price="40.00")
 
         response = post_json(api_client, "/api/v1/transactions", {
             "account": account.pk, "classification": "payment", "post": True, "amount": eur("40.00"),
@@ -251,7 +251,7 @@ class TestCreateTransactionApi:
 
     def test_another_tenants_invoice_cannot_be_targeted(self, api_client, account, card, theirs):
         with scope(tenant=theirs["account"].tenant):
-            their_invoice = post_invoice(theirs["account"], "10.00")
+            their_invoice = InvoiceFactory(account=theirs["account"], price="10.00")
 
         response = post_json(api_client, "/api/v1/transactions", {
             "account": account.pk, "classification": "payment", "amount": eur("10.00"), "payment_method": card.pk,
@@ -265,8 +265,8 @@ class TestCreateTransactionApi:
 @pytest.mark.django_db
 class TestReadAndListApi:
     def test_reads_a_transaction(self, api_client, account, card):
-        invoice = post_invoice(account, "100.00")
-        post_payment(account, "30.00", card)
+        invoice = InvoiceFactory(account=account, price="100.00")
+        PaymentFactory(account=account, amount="30.00", method=card)
 
         body = api_client.get(f"/api/v1/transactions/{invoice.pk}").json()
 
@@ -281,8 +281,8 @@ class TestReadAndListApi:
         assert body["lines"][0]["unit_price"] == eur("100.00")
 
     def test_lists_with_filters_and_paging(self, api_client, account, second_account, card):
-        invoice = post_invoice(account, "100.00")
-        payment = post_payment(account, "30.00", card)
+        invoice = InvoiceFactory(account=account, price="100.00")
+        payment = PaymentFactory(account=account, amount="30.00", method=card)
         draft = draft_invoice(second_account)
 
         def ids(**params):
@@ -298,12 +298,12 @@ class TestReadAndListApi:
         assert ids(limit=1, offset=1) == [payment.pk]
 
     def test_the_list_query_count_does_not_grow_with_the_rows(self, api_client, account, card):
-        post_invoice(account, "1.00")
+        InvoiceFactory(account=account, price="1.00")
         with CaptureQueriesContext(connection) as few:
             api_client.get("/api/v1/transactions")
         for _ in range(5):
-            post_invoice(account, "1.00")
-            post_payment(account, "1.00", card)
+            InvoiceFactory(account=account, price="1.00")
+            PaymentFactory(account=account, amount="1.00", method=card)
 
         with CaptureQueriesContext(connection) as many:
             body = api_client.get("/api/v1/transactions").json()
@@ -312,8 +312,8 @@ class TestReadAndListApi:
         assert len(many) == len(few)
 
     def test_another_tenants_transaction_is_not_found(self, other_api_client, account, card):
-        invoice = post_invoice(account, "100.00")
-        payment = post_payment(account, "10.00", card)
+        invoice = InvoiceFactory(account=account, price="100.00")
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
         draft = draft_invoice(account)
 
         assert_404_for_other_tenant(other_api_client, f"/api/v1/transactions/{invoice.pk}")
@@ -332,7 +332,7 @@ class TestReadAndListApi:
 @pytest.mark.django_db
 class TestPostedCannotChange:
     def test_a_patch_of_a_posted_transaction_answers_409_and_changes_nothing(self, api_client, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         response = patch_json(api_client, f"/api/v1/transactions/{invoice.pk}",
                               {"lines": [{"description": "Cheaper", "unit_price": "1.00"}], "back_office_code": "X"})
@@ -344,7 +344,7 @@ class TestPostedCannotChange:
         assert invoice.lines.get().description == "Service"
 
     def test_there_is_no_put_or_delete(self, api_client, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
         url = f"/api/v1/transactions/{invoice.pk}"
 
         assert api_client.put(url, data="{}", content_type="application/json").status_code == 405
@@ -384,7 +384,7 @@ class TestActionsApi:
         assert fresh(account).balance == D("10.00")
 
     def test_posting_twice_answers_409(self, api_client, account):
-        invoice = post_invoice(account, "10.00")
+        invoice = InvoiceFactory(account=account, price="10.00")
 
         response = post_json(api_client, f"/api/v1/transactions/{invoice.pk}/post")
 
@@ -412,7 +412,7 @@ class TestActionsApi:
         assert fresh(draft).state == TransactionState.DRAFT
 
     def test_cancels_an_invoice_and_answers_the_cancellation(self, api_client, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         response = post_json(api_client, f"/api/v1/transactions/{invoice.pk}/cancel")
 
@@ -424,7 +424,7 @@ class TestActionsApi:
             "detail": "Invoice INV-000001 is already cancelled."}
 
     def test_cancels_a_payment(self, api_client, account, card):
-        payment = post_payment(account, "10.00", card)
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
 
         response = post_json(api_client, f"/api/v1/transactions/{payment.pk}/cancel")
 
@@ -432,7 +432,7 @@ class TestActionsApi:
         assert fresh(account).balance == D("0.00")
 
     def test_writes_off_an_invoice(self, api_client, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         response = post_json(api_client, f"/api/v1/transactions/{invoice.pk}/write-off",
                              {"type": default_type(account.tenant).pk})
@@ -443,7 +443,7 @@ class TestActionsApi:
         assert fresh(invoice).open_amount == D("0.00")
 
     def test_quick_pays_an_invoice(self, api_client, account, card):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         response = post_json(api_client, f"/api/v1/transactions/{invoice.pk}/quick-pay",
                              {"payment_method": card.pk, "external_reference": "ch_1"})
@@ -455,7 +455,7 @@ class TestActionsApi:
                          {"payment_method": card.pk}).status_code == 409
 
     def test_quick_pay_with_another_tenants_method_is_refused(self, api_client, account, theirs):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         response = post_json(api_client, f"/api/v1/transactions/{invoice.pk}/quick-pay",
                              {"payment_method": theirs["payment_method"].pk})
@@ -465,7 +465,7 @@ class TestActionsApi:
         assert fresh(invoice).open_amount == D("100.00")
 
     def test_moves_a_payment_to_the_suspense_account(self, api_client, account, card):
-        payment = post_payment(account, "10.00", card)
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
         suspense = services.system_account(tenant=account.tenant, kind=AccountKind.SUSPENSE, currency="EUR")
 
         response = post_json(api_client, f"/api/v1/transactions/{payment.pk}/move", {"destination": suspense.pk})
@@ -475,7 +475,7 @@ class TestActionsApi:
         assert fresh(suspense).balance == D("-10.00")
 
     def test_moving_to_another_tenants_account_is_refused(self, api_client, account, card, theirs):
-        payment = post_payment(account, "10.00", card)
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
 
         response = post_json(api_client, f"/api/v1/transactions/{payment.pk}/move",
                              {"destination": theirs["account"].pk})
@@ -485,7 +485,7 @@ class TestActionsApi:
         assert fresh(account).balance == D("-10.00")
 
     def test_moving_to_another_currency_names_the_field(self, api_client, account, card, customer):
-        payment = post_payment(account, "10.00", card)
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
         pounds = services.open_account(customer=CustomerFactory(tenant=account.tenant), currency="GBP")
 
         response = post_json(api_client, f"/api/v1/transactions/{payment.pk}/move", {"destination": pounds.pk})
@@ -517,7 +517,7 @@ class TestIssueReasonsApi:
         return IssueReason.objects.get(tenant=ledger, text="Uncollectable debt")
 
     def test_writes_off_with_a_type_and_an_issue_reason(self, api_client, account, bankruptcy, uncollectable):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         response = post_json(api_client, f"/api/v1/transactions/{invoice.pk}/write-off",
                              {"type": bankruptcy.pk, "issue_reason": uncollectable.pk})
@@ -550,7 +550,7 @@ class TestIssueReasonsApi:
                           "issue_reason": IssueReason.objects.get(tenant=other_tenant, text="Goods returned").pk}
         ours = {"ours": default_type(account.tenant).pk,
                 "cancellation": default_type(account.tenant, Classification.INVOICE_CANCELLATION).pk}
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
         body = {k: their_rows[k] if v == "theirs" else ours.get(v, v) if isinstance(v, str) and v in ours else v
                 for k, v in payload.items()}
 
@@ -564,7 +564,7 @@ class TestIssueReasonsApi:
                                                        classification=Classification.WRITE_OFF).exists()
 
     def test_cancels_with_a_type_and_an_issue_reason(self, api_client, account, ledger):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
         returned = TransactionType.objects.create(tenant=ledger, classification=Classification.INVOICE_CANCELLATION,
                                                   name="Goods returned")
         reason = IssueReason.objects.get(tenant=ledger, text="Goods returned")
@@ -581,7 +581,7 @@ class TestIssueReasonsApi:
 
     def test_a_cancellation_with_another_tenants_reason_answers_422_and_changes_nothing(
             self, api_client, account, card, other_tenant, theirs):
-        payment = post_payment(account, "10.00", card)
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
         with scope(tenant=other_tenant):
             their_reason = IssueReason.objects.get(tenant=other_tenant, text="Goods returned")
 

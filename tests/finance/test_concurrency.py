@@ -9,7 +9,8 @@ from django_scopes import scope
 
 from finance import services
 from finance.models import Account, Allocation, Classification, FinancialTransaction, PaymentMethod
-from tests.finance.conftest import AT, post_invoice
+from tests.factories import InvoiceFactory
+from tests.finance.conftest import AT
 
 PAYMENTS = 8
 
@@ -59,7 +60,7 @@ class TestConcurrentPostings:
         method = PaymentMethod.objects.get(tenant=ledger, name="Card")
         for target in (account, second_account):
             for price in ("30.00", "45.00", "60.00", "25.00"):
-                post_invoice(target, price)
+                InvoiceFactory(account=target, price=price)
 
         errors = post_payments_concurrently(ledger, account, method, Decimal("20.00"))
         for _ in range(PAYMENTS):

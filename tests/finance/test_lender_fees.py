@@ -25,8 +25,7 @@ from paylinks.services.requests import RequestData, request_payment
 from payments.models import GatewayPayment
 from payments.services.gateway_payments import start_payment
 from tests.conftest import api_client_for, logged_in
-from tests.factories import UserFactory
-from tests.finance.conftest import line
+from tests.factories import AccountFactory, UserFactory, line
 from tests.finance.test_views import invoice_form
 from tests.helpers import assert_404_for_other_tenant
 
@@ -66,7 +65,7 @@ def gbp(ledger, customer):
     customer.email, customer.phone = "ivan@example.com", "+447911123456"
     customer.save()
     gateway_services.save_gateway_account(tenant=ledger, provider="sandbox", live=False, secret="sbx_lender_secret")
-    return services.open_account(customer=customer, currency="GBP")
+    return AccountFactory(customer=customer, currency="GBP")
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from django_scopes import scope
 from finance import printing, services
 from finance.models import Classification, IssueReason, TaxRate, TransactionType
 from notifications.models import Notification
-from tests.finance.conftest import AT, D, line, post_invoice, post_payment
+from tests.factories import InvoiceFactory, PaymentFactory, line
+from tests.finance.conftest import AT, D
 from tests.helpers import assert_404_for_other_tenant
 
 
@@ -100,7 +101,7 @@ class TestOtherPrintouts:
         assert note.number in text and "Goodwill" in text and "€12.00" in text
 
     def test_a_payment_shows_what_it_paid(self, invoice, account, card, staff_client):
-        payment = post_payment(account, "100.00", card)
+        payment = PaymentFactory(account=account, amount="100.00", method=card)
 
         content = staff_client.get(printout_url(payment)).content.decode()
 
@@ -146,8 +147,8 @@ class TestSendPrintout:
 @pytest.mark.django_db
 class TestTransactionExports:
     def test_csv_xlsx_and_rtf_of_the_filtered_list(self, account, card, staff_client):
-        invoice = post_invoice(account, "30.00")
-        post_payment(account, "10.00", card)
+        invoice = InvoiceFactory(account=account, price="30.00")
+        PaymentFactory(account=account, amount="10.00", method=card)
         base = reverse("finance:transaction_export", args=["csv"])
 
         rows = list(csv.reader(io.StringIO(staff_client.get(base + "?classification=invoice").content.decode())))
@@ -161,7 +162,7 @@ class TestTransactionExports:
         assert rtf.startswith("{\\rtf1") and invoice.number in rtf
 
     def test_exports_show_only_the_tenants_rows(self, account, other_client):
-        post_invoice(account, "30.00")
+        InvoiceFactory(account=account, price="30.00")
 
         rows = list(csv.reader(io.StringIO(other_client.get(
             reverse("finance:transaction_export", args=["csv"])).content.decode())))
@@ -170,7 +171,7 @@ class TestTransactionExports:
 
     @pytest.mark.parametrize("fmt", ["csv", "xlsx", "rtf"])
     def test_another_tenants_account_or_customer_is_404(self, account, other_client, fmt):
-        post_invoice(account, "30.00")
+        InvoiceFactory(account=account, price="30.00")
         url = reverse("finance:transaction_export", args=[fmt])
 
         assert_404_for_other_tenant(other_client, url + f"?account={account.pk}")

@@ -5,7 +5,8 @@ from django_scopes import scope
 
 from finance import services
 from finance.models import Account, Allocation, Classification, FinancialTransaction, TransactionLine, TransactionState
-from tests.finance.conftest import AT, D, line
+from tests.factories import line
+from tests.finance.conftest import AT, D
 
 
 @pytest.mark.django_db

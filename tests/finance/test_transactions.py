@@ -16,7 +16,8 @@ from finance.models import (
     TransactionLine,
     TransactionState,
 )
-from tests.finance.conftest import AT, D, line, post_invoice, post_payment
+from tests.factories import InvoiceFactory, PaymentFactory, line
+from tests.finance.conftest import AT, D
 
 
 @pytest.mark.django_db
@@ -107,27 +108,27 @@ class TestCreateTransaction:
         services.change_account_state(account=account, action="suspend", actor=None, at=AT)
         account = Account.objects.get(pk=account.pk)
 
-        payment = post_payment(account, "5.00", card)
+        payment = PaymentFactory(account=account, amount="5.00", method=card)
 
         assert payment.state == TransactionState.POSTED
         with pytest.raises(ActionNotAllowed, match="suspended; it accepts no new invoices"):
-            post_invoice(account, "10.00")
+            InvoiceFactory(account=account, price="10.00")
 
 
 @pytest.mark.django_db
 class TestPostTransaction:
     def test_numbers_gaplessly_per_classification_and_sets_the_due_date(self, account, card):
-        first = post_invoice(account, "100.00")
-        payment = post_payment(account, "10.00", card)
-        second = post_invoice(account, "50.00")
+        first = InvoiceFactory(account=account, price="100.00")
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
+        second = InvoiceFactory(account=account, price="50.00")
 
         assert (first.number, second.number, payment.number) == ("INV-000001", "INV-000002", "PAY-000001")
         assert first.due_on == date(2026, 6, 19)  # 30 days after 20 May
         assert first.posted_at == AT
 
     def test_updates_the_balance(self, account, card):
-        post_invoice(account, "100.00")
-        post_payment(account, "30.00", card)
+        InvoiceFactory(account=account, price="100.00")
+        PaymentFactory(account=account, amount="30.00", method=card)
 
         assert Account.objects.get(pk=account.pk).balance == D("70.00")
 
@@ -138,10 +139,10 @@ class TestPostTransaction:
             services.post_transaction(txn=draft, actor=None, at=AT)
             raise RuntimeError("the caller fails after posting")
 
-        assert post_invoice(account, "10.00").number == "INV-000001"
+        assert InvoiceFactory(account=account, price="10.00").number == "INV-000001"
 
     def test_posting_twice_is_refused(self, account):
-        invoice = post_invoice(account, "10.00")
+        invoice = InvoiceFactory(account=account, price="10.00")
 
         with pytest.raises(ActionNotAllowed, match="only a draft can change"):
             services.post_transaction(txn=invoice, actor=None, at=AT)
@@ -196,7 +197,7 @@ class TestRejectAndEdit:
         assert [ln.unit_price for ln in edited.lines.all()] == [D("20.00"), D("5.00")]
 
     def test_a_posted_transaction_cannot_be_edited_or_rejected(self, account):
-        invoice = post_invoice(account, "10.00")
+        invoice = InvoiceFactory(account=account, price="10.00")
         reason = RejectionReason.objects.get(tenant=account.tenant, text="Duplicate")
 
         with pytest.raises(ActionNotAllowed):
@@ -207,7 +208,7 @@ class TestRejectAndEdit:
         assert FinancialTransaction.objects.get(pk=invoice.pk).total_amount == D("10.00")
 
     def test_every_note_amendment_is_kept_with_author_and_time(self, account, staff):
-        invoice = post_invoice(account, "10.00")
+        invoice = InvoiceFactory(account=account, price="10.00")
 
         services.amend_notes(txn=invoice, text="Called the customer", actor=staff, at=AT)
         services.amend_notes(txn=invoice, text="Promised to pay Friday", actor=staff, at=AT + timedelta(hours=1))
@@ -219,7 +220,7 @@ class TestRejectAndEdit:
 @pytest.mark.django_db
 class TestPostedRowsNeverChange:
     def test_the_orm_cannot_change_a_posted_transaction(self, account):
-        invoice = post_invoice(account, "10.00")
+        invoice = InvoiceFactory(account=account, price="10.00")
 
         with pytest.raises(IntegrityError, match="cannot be changed"), transaction.atomic():
             FinancialTransaction.objects.filter(pk=invoice.pk).update(total_amount=Decimal("1.00"))
@@ -227,7 +228,7 @@ class TestPostedRowsNeverChange:
         assert FinancialTransaction.objects.get(pk=invoice.pk).total_amount == D("10.00")
 
     def test_the_orm_cannot_delete_a_posted_transaction_or_change_its_lines(self, account):
-        invoice = post_invoice(account, "10.00")
+        invoice = InvoiceFactory(account=account, price="10.00")
 
         # Django deletes the lines first (cascade), which the lines' trigger already refuses.
         with pytest.raises(IntegrityError, match="posted transaction cannot be changed"), transaction.atomic():
@@ -240,7 +241,7 @@ class TestPostedRowsNeverChange:
         assert TransactionLine.objects.get(transaction=invoice).unit_price == D("10.00")
 
     def test_the_state_field_cannot_be_assigned_directly(self, account):
-        invoice = post_invoice(account, "10.00")
+        invoice = InvoiceFactory(account=account, price="10.00")
 
         with pytest.raises(AttributeError):
             invoice.state = TransactionState.DRAFT

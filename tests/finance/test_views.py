@@ -20,8 +20,8 @@ from finance.models import (
     TransactionState,
     TransactionType,
 )
-from tests.factories import CustomerFactory
-from tests.finance.conftest import AT, D, default_type, line, post_invoice, post_payment
+from tests.factories import CustomerFactory, InvoiceFactory, PaymentFactory, line
+from tests.finance.conftest import AT, D, default_type
 from tests.helpers import assert_404_for_other_tenant
 
 LIST = reverse("finance:transaction_list")
@@ -75,8 +75,8 @@ def flashes(response):
 @pytest.mark.django_db
 class TestSummary:
     def test_lists_only_the_tenants_transactions_newest_first(self, staff_client, account, card, other_tenant):
-        invoice = post_invoice(account, "100.00")
-        payment = post_payment(account, "30.00", card)
+        invoice = InvoiceFactory(account=account, price="100.00")
+        payment = PaymentFactory(account=account, amount="30.00", method=card)
 
         response = staff_client.get(LIST)
 
@@ -88,10 +88,10 @@ class TestSummary:
     def test_filters_by_classification_state_account_customer_number_and_dates(
         self, staff_client, account, second_account, card
     ):
-        invoice = post_invoice(account, "100.00")
-        payment = post_payment(account, "30.00", card)
+        invoice = InvoiceFactory(account=account, price="100.00")
+        payment = PaymentFactory(account=account, amount="30.00", method=card)
         draft = draft_invoice(second_account)
-        old = post_invoice(second_account, "5.00", at=AT - timedelta(days=40))
+        old = InvoiceFactory(account=second_account, price="5.00", at=AT - timedelta(days=40))
 
         def pks(**params):
             return [t.pk for t in staff_client.get(LIST, params).context["page"]]
@@ -105,7 +105,7 @@ class TestSummary:
         assert pks(posted_to="2026-04-30") == [old.pk]
 
     def test_another_tenants_account_is_an_invalid_filter_not_a_leak(self, staff_client, account, other_customer):
-        post_invoice(account, "100.00")
+        InvoiceFactory(account=account, price="100.00")
         from django_scopes import scope
 
         with scope(tenant=other_customer.tenant):
@@ -118,7 +118,7 @@ class TestSummary:
         assert len(response.context["page"]) == 1
 
     def test_htmx_filtering_renders_only_the_rows(self, staff_client, account):
-        post_invoice(account, "100.00")
+        InvoiceFactory(account=account, price="100.00")
 
         response = staff_client.get(LIST, {"state": "posted"}, headers={"HX-Request": "true"})
 
@@ -128,7 +128,7 @@ class TestSummary:
 
     def test_paginates_by_25_keeping_the_filters(self, staff_client, account, card):
         for _ in range(27):
-            post_payment(account, "1.00", card)
+            PaymentFactory(account=account, amount="1.00", method=card)
 
         second = staff_client.get(LIST, {"classification": "payment", "page": 2})
 
@@ -138,7 +138,7 @@ class TestSummary:
 
     def test_counts_a_long_list_only_up_to_a_limit_past_the_page(self, staff_client, account, card, monkeypatch):
         monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 25)
-        payments = [post_payment(account, "1.00", card) for _ in range(27)]
+        payments = [PaymentFactory(account=account, amount="1.00", method=card) for _ in range(27)]
 
         first = staff_client.get(LIST, {"classification": "payment"})
         second = staff_client.get(LIST, {"classification": "payment", "page": 2})
@@ -152,13 +152,13 @@ class TestSummary:
         assert beyond.context["page"].number == 2
 
     def test_the_query_count_does_not_grow_with_the_rows(self, staff_client, account, second_account, card):
-        post_invoice(account, "10.00")
-        post_payment(second_account, "5.00", card)
+        InvoiceFactory(account=account, price="10.00")
+        PaymentFactory(account=second_account, amount="5.00", method=card)
         with CaptureQueriesContext(connection) as few:
             staff_client.get(LIST)
         for _ in range(6):
-            post_invoice(account, "10.00")
-            post_payment(second_account, "5.00", card)
+            InvoiceFactory(account=account, price="10.00")
+            PaymentFactory(account=second_account, amount="5.00", method=card)
             draft_invoice(second_account)
 
         with CaptureQueriesContext(connection) as many:
@@ -170,7 +170,7 @@ class TestSummary:
         assert len(many) == len(few) == 10
 
     def test_another_tenants_staff_sees_none_of_it(self, other_client, account):
-        post_invoice(account, "100.00")
+        InvoiceFactory(account=account, price="100.00")
 
         response = other_client.get(LIST)
 
@@ -246,8 +246,8 @@ class TestDataEntry:
         assert "save_and_post" in accountant_client.get(create_url("invoice", account)).text
 
     def test_a_payment_pays_the_invoices_chosen(self, accountant_client, account, card):
-        older = post_invoice(account, "40.00", at=AT - timedelta(days=3))
-        newer = post_invoice(account, "25.00")
+        older = InvoiceFactory(account=account, price="40.00", at=AT - timedelta(days=3))
+        newer = InvoiceFactory(account=account, price="25.00")
         definition = services.set_up_ledger(tenant=account.tenant)
         definition.allocation_principle = "against_item_fifo"
         definition.save()
@@ -362,7 +362,7 @@ class TestEditDraft:
         assert [e.action for e in draft.events.all()] == ["create", "edit"]
 
     def test_a_posted_transaction_cannot_be_edited(self, staff_client, account):
-        invoice = post_invoice(account, "10.00")
+        invoice = InvoiceFactory(account=account, price="10.00")
         form = invoice_form(account, {"description": "Changed", "quantity": "1", "unit_price": "99.00"})
 
         response = staff_client.post(reverse("finance:transaction_update", args=[invoice.pk]), form, follow=True)
@@ -383,8 +383,8 @@ class TestEditDraft:
 class TestTransactionPage:
     def test_shows_amounts_lines_number_allocations_and_the_audit_trail(self, staff_client, accountant, account,
                                                                          card):
-        invoice = post_invoice(account, "100.00", actor=accountant)
-        post_payment(account, "30.00", card)
+        invoice = InvoiceFactory(account=account, price="100.00", actor=accountant)
+        PaymentFactory(account=account, amount="30.00", method=card)
 
         response = staff_client.get(detail_url(invoice))
 
@@ -395,8 +395,8 @@ class TestTransactionPage:
             assert text in response.text
 
     def test_reversed_allocations_are_kept_and_marked(self, accountant_client, account, card):
-        invoice = post_invoice(account, "100.00")
-        post_payment(account, "30.00", card)
+        invoice = InvoiceFactory(account=account, price="100.00")
+        PaymentFactory(account=account, amount="30.00", method=card)
         services.cancel_invoice(invoice=invoice, actor=None, at=AT)
 
         response = accountant_client.get(detail_url(invoice))
@@ -407,7 +407,7 @@ class TestTransactionPage:
         assert "Reversed" in response.text
 
     def test_a_posted_invoice_offers_cancel_quick_pay_and_write_off_but_not_post(self, accountant_client, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         response = accountant_client.get(detail_url(invoice))
 
@@ -425,10 +425,11 @@ class TestTransactionPage:
 
     def test_staff_see_no_accountant_action(self, staff_client, account):
         assert staff_client.get(detail_url(draft_invoice(account))).context["actions"] == ["edit"]
-        assert staff_client.get(detail_url(post_invoice(account, "5.00"))).context["actions"] == ["communicate"]
+        assert staff_client.get(detail_url(InvoiceFactory(account=account,
+                                                          price="5.00"))).context["actions"] == ["communicate"]
 
     def test_communicate_offers_the_messages_this_invoice_can_fill(self, staff_client, account):
-        response = staff_client.get(detail_url(post_invoice(account, "5.00")))
+        response = staff_client.get(detail_url(InvoiceFactory(account=account, price="5.00")))
 
         choices = dict(response.context["communicate_form"].fields["template"].choices)
         assert choices == {"": "— write my own —", "generic": "General message"}
@@ -437,12 +438,12 @@ class TestTransactionPage:
     def test_a_system_account_has_nobody_to_communicate_with(self, accountant_client, ledger, card):
         suspense = services.system_account(tenant=ledger, kind=AccountKind.SUSPENSE, currency="EUR")
 
-        response = accountant_client.get(detail_url(post_payment(suspense, "5.00", card)))
+        response = accountant_client.get(detail_url(PaymentFactory(account=suspense, amount="5.00", method=card)))
 
         assert response.context["actions"] == ["cancel", "move"]
 
     def test_a_payment_can_move_to_the_suspense_account(self, accountant_client, account, second_account, card):
-        payment = post_payment(account, "10.00", card)
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
 
         response = accountant_client.get(detail_url(payment))
 
@@ -451,7 +452,7 @@ class TestTransactionPage:
         assert "Suspense account (EUR)" in response.text
 
     def test_another_tenants_transaction_is_not_found(self, other_client, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         assert_404_for_other_tenant(other_client, detail_url(invoice))
         for action in ("post", "reject", "cancel", "write_off", "quick_pay", "move", "notes", "communicate"):
@@ -474,9 +475,10 @@ class TestActions:
 
     @pytest.mark.parametrize("action", ["post", "reject", "cancel", "write_off", "quick_pay", "move"])
     def test_staff_are_refused_accountant_actions(self, staff_client, account, card, action):
-        target = draft_invoice(account) if action in ("post", "reject") else post_invoice(account, "10.00")
+        target = draft_invoice(account) if action in ("post", "reject") else InvoiceFactory(account=account,
+                                                                                            price="10.00")
         if action == "move":
-            target = post_payment(account, "10.00", card)
+            target = PaymentFactory(account=account, amount="10.00", method=card)
         before = FinancialTransaction.objects.count()
 
         response = staff_client.post(action_url(target, action), {"payment_method": card.pk})
@@ -503,7 +505,7 @@ class TestActions:
         assert fresh(draft).state == TransactionState.DRAFT
 
     def test_cancels_an_invoice(self, accountant_client, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         response = accountant_client.post(action_url(invoice, "cancel"), follow=True)
 
@@ -512,7 +514,7 @@ class TestActions:
         assert response.context["actions"] == ["communicate"]
 
     def test_a_refused_action_is_flashed_and_changes_nothing(self, accountant_client, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
         services.cancel_invoice(invoice=invoice, actor=None, at=AT)
 
         response = accountant_client.post(action_url(invoice, "cancel"), follow=True)
@@ -521,8 +523,8 @@ class TestActions:
         assert FinancialTransaction.objects.filter(classification=Classification.INVOICE_CANCELLATION).count() == 1
 
     def test_quick_pays_an_invoice(self, accountant_client, account, card):
-        invoice = post_invoice(account, "100.00")
-        post_payment(account, "40.00", card)
+        invoice = InvoiceFactory(account=account, price="100.00")
+        PaymentFactory(account=account, amount="40.00", method=card)
 
         response = accountant_client.post(action_url(invoice, "quick_pay"),
                                           {"payment_method": card.pk, "external_reference": "till 4"}, follow=True)
@@ -539,7 +541,7 @@ class TestActions:
         with scope(tenant=other_tenant):
             services.set_up_ledger(tenant=other_tenant)
             theirs = PaymentMethod.objects.get(tenant=other_tenant, name="Card")
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         response = accountant_client.post(action_url(invoice, "quick_pay"), {"payment_method": theirs.pk},
                                           follow=True)
@@ -549,7 +551,7 @@ class TestActions:
         assert fresh(invoice).open_amount == D("100.00")
 
     def test_writes_off_an_invoice(self, accountant_client, account):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         accountant_client.post(action_url(invoice, "write_off"), {"type": default_type(account.tenant).pk})
 
@@ -557,7 +559,7 @@ class TestActions:
         assert FinancialTransaction.objects.get(classification=Classification.WRITE_OFF).total_amount == D("100.00")
 
     def test_moves_a_payment_to_the_suspense_account(self, accountant_client, account, card):
-        payment = post_payment(account, "10.00", card)
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
         suspense = services.system_account(tenant=account.tenant, kind=AccountKind.SUSPENSE, currency="EUR")
 
         accountant_client.post(action_url(payment, "move"), {"destination": suspense.pk})
@@ -566,7 +568,7 @@ class TestActions:
         assert fresh(account).balance == D("0.00")
 
     def test_staff_amend_the_shared_notes(self, staff_client, staff, account):
-        invoice = post_invoice(account, "10.00")
+        invoice = InvoiceFactory(account=account, price="10.00")
 
         staff_client.post(action_url(invoice, "notes"), {"text": "Promised Friday"})
         response = staff_client.get(detail_url(invoice))
@@ -575,7 +577,7 @@ class TestActions:
         assert "Promised Friday" in response.text
 
     def test_an_empty_note_names_the_field(self, staff_client, account):
-        invoice = post_invoice(account, "10.00")
+        invoice = InvoiceFactory(account=account, price="10.00")
 
         response = staff_client.post(action_url(invoice, "notes"), {"text": ""}, follow=True)
 
@@ -585,7 +587,7 @@ class TestActions:
     def test_staff_send_a_message_about_an_invoice_through_the_outbox(self, staff_client, staff, account):
         from notifications.models import Notification
 
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         response = staff_client.post(action_url(invoice, "communicate"), {
             "channels": ["email"], "template": "", "subject": "Invoice #invoice.number",
@@ -602,7 +604,7 @@ class TestActions:
     def test_a_message_without_a_channel_names_the_field_and_sends_nothing(self, staff_client, account):
         from notifications.models import Notification
 
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         response = staff_client.post(action_url(invoice, "communicate"), {
             "template": "generic", "idempotency_key": "k-2"}, follow=True)
@@ -611,14 +613,15 @@ class TestActions:
         assert Notification.objects.count() == 0
 
     def test_actions_are_post_only(self, accountant_client, account):
-        assert accountant_client.get(action_url(post_invoice(account, "1.00"), "cancel")).status_code == 405
+        assert accountant_client.get(action_url(InvoiceFactory(account=account, price="1.00"),
+                                                               "cancel")).status_code == 405
 
 
 @pytest.mark.django_db
 class TestAccountPage:
     def test_shows_balance_limit_state_open_items_transactions_and_allocations(self, staff_client, account, card):
-        post_invoice(account, "100.00")
-        post_payment(account, "30.00", card)
+        InvoiceFactory(account=account, price="100.00")
+        PaymentFactory(account=account, amount="30.00", method=card)
 
         response = staff_client.get(account_url(account))
 
@@ -629,13 +632,13 @@ class TestAccountPage:
         assert len(response.context["allocations"]) == 1
 
     def test_the_query_count_does_not_grow_with_the_rows(self, staff_client, account, card):
-        post_invoice(account, "10.00")
-        post_payment(account, "5.00", card)
+        InvoiceFactory(account=account, price="10.00")
+        PaymentFactory(account=account, amount="5.00", method=card)
         with CaptureQueriesContext(connection) as few:
             staff_client.get(account_url(account))
         for _ in range(6):
-            post_invoice(account, "10.00")
-            post_payment(account, "5.00", card)
+            InvoiceFactory(account=account, price="10.00")
+            PaymentFactory(account=account, amount="5.00", method=card)
 
         with CaptureQueriesContext(connection) as many:
             response = staff_client.get(account_url(account))
@@ -705,7 +708,7 @@ class TestAccountPage:
         assert fresh(account).state == "active"
 
     def test_the_account_list_shows_balances(self, staff_client, account):
-        post_invoice(account, "12.50")
+        InvoiceFactory(account=account, price="12.50")
 
         response = staff_client.get(reverse("finance:account_list"))
 
@@ -721,7 +724,7 @@ class TestCustomerPanel:
         assert f'hx-get="/finance/customers/{customer.pk}/panel/"' in response.text
 
     def test_lists_the_customers_accounts_with_balances_and_links(self, staff_client, account):
-        post_invoice(account, "42.00")
+        InvoiceFactory(account=account, price="42.00")
 
         response = staff_client.get(reverse("finance:customer_panel", args=[account.customer_id]))
 
@@ -866,7 +869,7 @@ class TestIssueReasonsOnPages:
                                               name="Bankruptcy")
 
     def test_the_invoice_page_offers_write_off_types_and_reasons(self, accountant_client, account, bankruptcy):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
 
         form = accountant_client.get(detail_url(invoice)).context["write_off_form"]
 
@@ -876,7 +879,7 @@ class TestIssueReasonsOnPages:
             "—", "Entered in error", "Goods returned", "Goodwill gesture", "Uncollectable debt"]
 
     def test_writes_off_with_the_chosen_type_and_reason_and_shows_them(self, accountant_client, account, bankruptcy):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
         reason = IssueReason.objects.get(text="Uncollectable debt")
 
         response = accountant_client.post(action_url(invoice, "write_off"),
@@ -911,7 +914,7 @@ class TestIssueReasonsOnPages:
                       "issue_reason": IssueReason.objects.get(tenant=other_tenant, text="Goods returned").pk}
         ours = {"ours": default_type(account.tenant).pk,
                 "cancellation": default_type(account.tenant, Classification.INVOICE_CANCELLATION).pk}
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
         posted = {k: theirs[k] if v == "theirs" else ours.get(v, v) for k, v in data.items()}
 
         response = accountant_client.post(action_url(invoice, "write_off"), posted, follow=True)
@@ -922,7 +925,7 @@ class TestIssueReasonsOnPages:
         assert not FinancialTransaction.objects.filter(classification=Classification.WRITE_OFF).exists()
 
     def test_cancels_with_a_type_and_reason(self, accountant_client, account, ledger):
-        invoice = post_invoice(account, "100.00")
+        invoice = InvoiceFactory(account=account, price="100.00")
         returned = TransactionType.objects.create(tenant=ledger, classification=Classification.INVOICE_CANCELLATION,
                                                   name="Goods returned")
         reason = IssueReason.objects.get(text="Goods returned")
@@ -933,7 +936,7 @@ class TestIssueReasonsOnPages:
         assert (cancellation.type, cancellation.issue_reason) == (returned, reason)
 
     def test_a_payment_cancellation_is_offered_payment_cancellation_types(self, accountant_client, account, card):
-        payment = post_payment(account, "10.00", card)
+        payment = PaymentFactory(account=account, amount="10.00", method=card)
 
         form = accountant_client.get(detail_url(payment)).context["cancel_form"]
 

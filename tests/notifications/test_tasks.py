@@ -10,8 +10,8 @@ from django_scopes import scope, scopes_disabled
 from config.beat import SCHEDULE
 from notifications import services, states, tasks
 from notifications.models import DevMail, Notification
-from tests.conftest import wait_for
 from tests.crm.worker_probe import scope_probe
+from tests.helpers import wait_for
 
 
 def sent(tenant, notification_id) -> bool:

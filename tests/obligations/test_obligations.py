@@ -18,6 +18,7 @@ from obligations.services.obligations import (
     ManualRow,
     ObligationChanges,
     ObligationData,
+    Plan,
     SettingsData,
     add_closing_day,
     create_obligation,
@@ -29,7 +30,8 @@ from obligations.services.obligations import (
 from obligations.services.portal import start_instalment_payment
 from payments.models import GatewayPayment, PaymentStatus, Receipt
 from payments.services.gateway_payments import AttemptRefused, apply_state
-from tests.obligations.obligation_fixtures import AT, make_obligation
+from tests.factories import ObligationFactory
+from tests.obligations.obligation_fixtures import AT
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -43,7 +45,7 @@ def schedule(obligation):
 class TestCreateObligation:
     def test_an_automatic_plan_creates_the_schedule_on_business_days(self, ledger, customer, staff):
         # 31 Jan 2027 is a Sunday → Mon 1 Feb; 28 Feb 2027 a Sunday → Mon 1 Mar; the last takes the rounding.
-        obligation = make_obligation(customer, actor=staff, total="100.00", count=3, first=date(2027, 1, 31))
+        obligation = ObligationFactory(customer=customer, actor=staff, total="100.00", count=3, first=date(2027, 1, 31))
 
         assert schedule(obligation) == [
             (1, D("33.33"), date(2027, 2, 1), "unpaid"),
@@ -53,7 +55,7 @@ class TestCreateObligation:
             D("100.00"), "GBP", "RT-2026-0042", staff)
 
     def test_new_years_day_in_the_tenants_country_moves_the_due_date(self, ledger, customer, staff):
-        obligation = make_obligation(customer, actor=staff, total="200.00", count=2, first=date(2027, 1, 1))
+        obligation = ObligationFactory(customer=customer, actor=staff, total="200.00", count=2, first=date(2027, 1, 1))
 
         assert [row[2] for row in schedule(obligation)] == [date(2027, 1, 4), date(2027, 2, 1)]
 
@@ -61,19 +63,19 @@ class TestCreateObligation:
         save_obligation_settings(tenant=ledger, actor=staff, data=SettingsData(
             reminder_days_before="3", overdue_days_after="1", holiday_subdivision="eng"))
 
-        obligation = make_obligation(customer, actor=staff, total="100.00", count=1, first=date(2026, 4, 6))
+        obligation = ObligationFactory(customer=customer, actor=staff, total="100.00", count=1, first=date(2026, 4, 6))
 
         assert [row[2] for row in schedule(obligation)] == [date(2026, 4, 7)]
 
     def test_a_closing_day_of_the_tenant_moves_the_due_date(self, ledger, customer, staff):
         add_closing_day(tenant=ledger, day="2026-04-01", description="Stocktaking")
 
-        obligation = make_obligation(customer, actor=staff, total="100.00", count=1)
+        obligation = ObligationFactory(customer=customer, actor=staff, total="100.00", count=1)
 
         assert [row[2] for row in schedule(obligation)] == [date(2026, 4, 2)]
 
     def test_a_manual_plan_that_adds_up_is_saved_in_date_order(self, ledger, customer, staff):
-        obligation = make_obligation(customer, actor=staff, plan="manual", total="500.00", rows=[
+        obligation = ObligationFactory(customer=customer, actor=staff, plan="manual", total="500.00", rows=[
             ManualRow(due_on="2026-06-01", amount="200.00"),
             ManualRow(due_on="2026-05-01", amount="300.00")])
 
@@ -83,7 +85,7 @@ class TestCreateObligation:
     def test_a_manual_plan_that_falls_short_is_refused_naming_the_difference_and_nothing_is_saved(
             self, ledger, customer, staff):
         with pytest.raises(ValidationError) as refused:
-            make_obligation(customer, actor=staff, plan="manual", total="500.00", rows=[
+            ObligationFactory(customer=customer, actor=staff, plan="manual", total="500.00", rows=[
                 ManualRow(due_on="2026-05-01", amount="300.00")])
 
         assert refused.value.message_dict == {"instalments": [
@@ -97,7 +99,7 @@ class TestCreateObligation:
                 customer=customer,
                 actor=staff,
                 at=AT,
-                plan="automatic",
+                plan=Plan(kind="automatic", first_due_on="2026-02-30", count="three"),
                 data=ObligationData(
                     payee="",
                     payment_code="",
@@ -106,8 +108,6 @@ class TestCreateObligation:
                     currency="XYZ",
                     payee_kind="bank",
                 ),
-                first_due_on="2026-02-30",
-                count="three",
             )
 
         assert refused.value.message_dict == {
@@ -121,7 +121,8 @@ class TestCreateObligation:
         assert not Obligation.objects.exists()
 
     def test_the_customer_is_emailed_when_asked_without_the_manager_comments(self, ledger, customer, staff):
-        obligation = make_obligation(customer, actor=staff, send_email=True, manager_comments="Secret: slow payer")
+        obligation = ObligationFactory(customer=customer, actor=staff, send_email=True,
+                                       manager_comments="Secret: slow payer")
 
         sent = Notification.objects.get(template_key="obligation_created")
         assert (sent.channel, sent.recipient, sent.subject) == (
@@ -132,7 +133,7 @@ class TestCreateObligation:
         assert sent.subject_ref == f"payments.obligation:{obligation.pk}"
 
     def test_nothing_is_emailed_unless_asked(self, ledger, customer, staff):
-        make_obligation(customer, actor=staff)
+        ObligationFactory(customer=customer, actor=staff)
 
         assert not Notification.objects.exists()
 

@@ -7,9 +7,8 @@ from datetime import date
 import pytest
 
 from obligations.models import Instalment, Obligation
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, ObligationFactory
 from tests.helpers import assert_404_for_other_tenant
-from tests.obligations.obligation_fixtures import make_obligation
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +114,7 @@ class TestReadUpdateList:
 
     def test_list_by_customer_and_due_date(self, obligation, ledger, api_client):
         ivan = CustomerFactory(tenant=ledger, name="Ivan Ilic")
-        make_obligation(ivan, description="Ivan's VAT", first=date(2026, 9, 1), count=1)
+        ObligationFactory(customer=ivan, description="Ivan's VAT", first=date(2026, 9, 1), count=1)
 
         by_customer = api_client.get(f"/api/v1/obligations?customer={ivan.pk}").json()
         by_due = api_client.get("/api/v1/obligations?due_from=2026-05-01&due_to=2026-05-31").json()

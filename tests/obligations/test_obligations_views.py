@@ -11,9 +11,8 @@ from crm.models import Role
 from obligations.models import Instalment, Obligation
 from obligations.services.obligations import mark_instalment_paid
 from tests.conftest import logged_in
-from tests.factories import CustomerFactory, UserFactory
+from tests.factories import CustomerFactory, ObligationFactory, UserFactory
 from tests.helpers import assert_404_for_other_tenant
-from tests.obligations.obligation_fixtures import make_obligation
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -144,7 +143,7 @@ class TestCalendar:
 
     def test_the_list_filters_by_customer_and_status(self, obligation, ledger, staff_client, staff):
         ivan = CustomerFactory(tenant=ledger, name="Ivan Ilic")
-        make_obligation(ivan, description="Ivan's VAT")
+        ObligationFactory(customer=ivan, description="Ivan's VAT")
         mark_instalment_paid(instalment=obligation.instalments.get(number=1), actor=staff,
                                       at=obligation.created_at)
 
@@ -159,7 +158,7 @@ class TestCalendar:
     def test_the_list_and_the_month_do_not_query_per_row(self, ledger, customer, staff_client,
                                                          django_assert_num_queries):
         for n in range(4):
-            make_obligation(CustomerFactory(tenant=ledger), total="600.00", count=6, description=f"Plan {n}")
+            ObligationFactory(customer=CustomerFactory(tenant=ledger), total="600.00", count=6, description=f"Plan {n}")
         staff_client.get("/payments/obligations/calendar/?view=list")  # warm the session
 
         # session, user, tenant, the instalments with their obligations and customers, the customers of the

@@ -19,8 +19,7 @@ from obligations.services.obligations import update_instalment
 from obligations.services.portal import start_instalment_payment
 from payments.models import GatewayPayment
 from payments.services.gateway_payments import apply_state
-from tests.factories import CustomerFactory, UserFactory
-from tests.obligations.obligation_fixtures import make_obligation
+from tests.factories import CustomerFactory, ObligationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 MAGIC = re.compile(r"/portal/link/([A-Za-z0-9_-]+)/")
@@ -140,7 +139,7 @@ class TestTheObligationLog:
 
     def test_the_log_does_not_query_per_instalment(self, ledger, customer, client, django_assert_max_num_queries):
         for n in range(3):
-            make_obligation(customer, total="600.00", count=6, description=f"Plan {n}")
+            ObligationFactory(customer=customer, total="600.00", count=6, description=f"Plan {n}")
         signed_in(client, customer)
 
         with django_assert_max_num_queries(14):
@@ -151,7 +150,7 @@ class TestAnotherCustomersObligations:
     @pytest.fixture
     def others(self, ledger):
         ivan = CustomerFactory(tenant=ledger, name="Ivan Ilic", email="ivan@example.com")
-        return make_obligation(ivan, description="Ivan's tax").instalments.get(number=1)
+        return ObligationFactory(customer=ivan, description="Ivan's tax").instalments.get(number=1)
 
     def test_are_never_shown(self, obligation, others, customer, client):
         signed_in(client, customer)

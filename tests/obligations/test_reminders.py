@@ -16,8 +16,7 @@ from obligations.services.obligations import (
     update_instalment,
 )
 from obligations.services.reminders import send_instalment_reminders
-from tests.factories import CustomerFactory
-from tests.obligations.obligation_fixtures import make_obligation
+from tests.factories import CustomerFactory, ObligationFactory
 
 pytestmark = pytest.mark.django_db
 MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # London is on UTC in November
@@ -25,8 +24,8 @@ SETTINGS = {"reminder_days_before": "3", "overdue_days_after": "1", "sms_enabled
 
 
 def one_off(customer, due_on, description):
-    obligation = make_obligation(customer, total="50.00", count=1, first=due_on, description=description,
-                                 at=MONDAY - timedelta(days=30), manager_comments="Slow payer.")
+    obligation = ObligationFactory(customer=customer, total="50.00", count=1, first=due_on, description=description,
+                                   at=MONDAY - timedelta(days=30), manager_comments="Slow payer.")
     return obligation.instalments.get()
 
 

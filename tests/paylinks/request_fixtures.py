@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from core import throttle
-from finance import services as ledger_services
 from gateways import services as gateway_services
 from paylinks.services.requests import RequestData, request_payment
+from tests.factories import AccountFactory
 from tests.gateways.conftest import closed_port_url
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -18,7 +18,7 @@ D = Decimal
 @pytest.fixture
 def gbp(ledger, customer, sandbox):
     # Money is requested only in a currency one of the tenant's gateways takes: the sandbox takes GBP.
-    return ledger_services.open_account(customer=customer, currency="GBP")
+    return AccountFactory(customer=customer, currency="GBP")
 
 
 @pytest.fixture

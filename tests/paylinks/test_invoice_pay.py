@@ -24,7 +24,7 @@ from paylinks.services.invoice_pay import (
 )
 from payments.models import GatewayPayment, PaymentStatus
 from payments.services.gateway_payments import AttemptRefused, apply_state
-from tests.finance.conftest import line
+from tests.factories import AccountFactory, line
 from tests.gateways.test_stripe import session_json
 from tests.helpers import assert_404_for_other_tenant
 
@@ -50,7 +50,7 @@ def make_invoice(account, *, post=True):
 @pytest.fixture
 def gbp(ledger, customer):
     # Without the payment-request fixtures' sandbox: each test here sets up the gateways it needs.
-    return ledger_services.open_account(customer=customer, currency="GBP")
+    return AccountFactory(customer=customer, currency="GBP")
 
 
 @pytest.fixture

@@ -13,22 +13,11 @@ from finance.models import Allocation, Classification, FinancialTransaction, Pay
 from paylinks.models import PaymentRequest
 from paylinks.services.requests import RequestData, request_payment, start_request_attempt
 from payments.services.gateway_payments import apply_state
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, InvoiceFactory
 from tests.helpers import assert_404_for_other_tenant
 from tests.paylinks.request_fixtures import AT, D
 
 pytestmark = pytest.mark.django_db
-
-
-def post_invoice(account, price, at=AT):
-    draft = ledger_services.create_transaction(
-        account=account,
-        classification=Classification.INVOICE,
-        actor=None,
-        at=at,
-        data=ledger_services.TransactionData(lines=[ledger_services.LineData("Service", D(1), D(price))]),
-    )
-    return ledger_services.post_transaction(txn=draft, actor=None, at=at).transaction
 
 
 def request_from(invoice, staff, amount, at=AT):
@@ -44,8 +33,8 @@ def reload(txn):
 
 class TestRequestFromAnInvoice:
     def test_the_payment_is_allocated_to_that_invoice_not_to_the_oldest(self, ledger, customer, gbp, staff, sandbox):
-        older = post_invoice(gbp, "50.00", at=AT - timedelta(days=30))
-        invoice = post_invoice(gbp, "120.00")
+        older = InvoiceFactory(account=gbp, price="50.00", at=AT - timedelta(days=30))
+        invoice = InvoiceFactory(account=gbp, price="120.00", at=AT)
         request, _ = request_from(invoice, staff, "120.00")
         attempt = start_request_attempt(request=request, gateway_account=sandbox,
                                                  return_url="https://x.test/done", webhook_url="",
@@ -61,7 +50,7 @@ class TestRequestFromAnInvoice:
         assert (reload(invoice).open_amount, reload(older).open_amount) == (D("0.00"), D("50.00"))
 
     def test_cannot_ask_for_more_than_is_outstanding(self, ledger, gbp, staff):
-        invoice = post_invoice(gbp, "120.00")
+        invoice = InvoiceFactory(account=gbp, price="120.00", at=AT)
 
         with pytest.raises(ValidationError) as refused:
             request_from(invoice, staff, "120.01")
@@ -72,7 +61,7 @@ class TestRequestFromAnInvoice:
 
     def test_refuses_an_invoice_of_another_account(self, ledger, customer, gbp, staff):
         someone_else = ledger_services.open_account(customer=CustomerFactory(tenant=ledger), currency="GBP")
-        invoice = post_invoice(someone_else, "80.00")
+        invoice = InvoiceFactory(account=someone_else, price="80.00", at=AT)
 
         with pytest.raises(ValidationError) as refused:
             request_payment(
@@ -86,7 +75,7 @@ class TestRequestFromAnInvoice:
 
 class TestTheInvoicePanel:
     def test_offers_the_outstanding_amount_and_the_invoice_number(self, ledger, gbp, staff_client):
-        invoice = post_invoice(gbp, "120.00")
+        invoice = InvoiceFactory(account=gbp, price="120.00", at=AT)
 
         page = staff_client.get(reverse("paylinks:invoice_request_panel", args=[invoice.pk])).content.decode()
 
@@ -94,7 +83,7 @@ class TestTheInvoicePanel:
         assert f'name="reference" maxlength="100" value="{invoice.number}"' in page
 
     def test_sends_a_request_tied_to_the_invoice(self, ledger, gbp, staff, staff_client):
-        invoice = post_invoice(gbp, "120.00")
+        invoice = InvoiceFactory(account=gbp, price="120.00", at=AT)
 
         response = staff_client.post(reverse("paylinks:invoice_request_create", args=[invoice.pk]),
                                      {"amount": "70.00", "reference": invoice.number, "channels": ["email"]},
@@ -107,7 +96,7 @@ class TestTheInvoicePanel:
         assert "70.00" in response.content.decode()
 
     def test_bad_input_names_the_field_and_sends_nothing(self, ledger, gbp, staff_client):
-        invoice = post_invoice(gbp, "120.00")
+        invoice = InvoiceFactory(account=gbp, price="120.00", at=AT)
 
         response = staff_client.post(reverse("paylinks:invoice_request_create", args=[invoice.pk]),
                                      {"amount": "70.00", "channels": []}, headers={"HX-Request": "true"})
@@ -117,7 +106,7 @@ class TestTheInvoicePanel:
         assert PaymentRequest.objects.count() == 0
 
     def test_a_paid_invoice_offers_nothing(self, ledger, gbp, staff_client):
-        invoice = post_invoice(gbp, "120.00")
+        invoice = InvoiceFactory(account=gbp, price="120.00", at=AT)
         bank = PaymentMethod.objects.get(tenant=ledger, name="Bank transfer")
         ledger_services.quick_pay(invoice=invoice, payment_method=bank, actor=None, at=AT + timedelta(hours=1))
 
@@ -127,7 +116,7 @@ class TestTheInvoicePanel:
         assert "Send the request" not in page
 
     def test_another_tenant_gets_404(self, ledger, gbp, other_client):
-        invoice = post_invoice(gbp, "120.00")
+        invoice = InvoiceFactory(account=gbp, price="120.00", at=AT)
 
         assert_404_for_other_tenant(other_client, reverse("paylinks:invoice_request_panel", args=[invoice.pk]))
         assert_404_for_other_tenant(other_client, reverse("paylinks:invoice_request_create", args=[invoice.pk]),
@@ -137,7 +126,7 @@ class TestTheInvoicePanel:
 
 class TestOverTheApi:
     def test_creates_a_request_for_an_invoice(self, api_client, ledger, customer, gbp):
-        invoice = post_invoice(gbp, "120.00")
+        invoice = InvoiceFactory(account=gbp, price="120.00", at=AT)
 
         response = api_client.post("/api/v1/payment-requests", content_type="application/json", data=json.dumps({
             "customer": customer.pk, "account": gbp.pk, "invoice": invoice.pk, "amount": "120.00",
@@ -147,7 +136,7 @@ class TestOverTheApi:
         assert response.json()["invoice"] == invoice.pk
 
     def test_another_tenants_invoice_is_refused_naming_the_field(self, other_api_client, other_tenant, ledger, gbp):
-        invoice = post_invoice(gbp, "120.00")
+        invoice = InvoiceFactory(account=gbp, price="120.00", at=AT)
         with scope(tenant=other_tenant):
             theirs = CustomerFactory(tenant=other_tenant)
             account = ledger_services.open_account(customer=theirs, currency="GBP")

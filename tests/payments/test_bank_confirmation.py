@@ -9,17 +9,14 @@ from gateways import services as gateway_services
 from payments.models import GatewayPayment, PaymentStatus
 from payments.services.gateway_payments import apply_state
 from tests.conftest import logged_in
-from tests.factories import UserFactory
-from tests.finance.conftest import post_invoice
+from tests.factories import AccountFactory, GatewayPaymentFactory, InvoiceFactory, UserFactory
 from tests.helpers import assert_404_for_other_tenant
-from tests.payments.test_gateway_payments import new_payment
 
 
 @pytest.fixture
 def usd_account(ledger, customer):
-    from finance import services as ledger_services
 
-    return ledger_services.open_account(customer=customer, currency="USD")
+    return AccountFactory(customer=customer, currency="USD")
 
 
 @pytest.fixture
@@ -42,8 +39,9 @@ def ledger_payments():
 @pytest.mark.django_db
 class TestBankConfirmation:
     def test_an_accountant_books_the_payment_with_the_banks_reference(self, accountant, credicorp, usd_account):
-        invoice = post_invoice(usd_account, "80.00")
-        payment = new_payment(credicorp, usd_account, amount="80.00", invoice=invoice, reference="lnk_1")
+        invoice = InvoiceFactory(account=usd_account, price="80.00")
+        payment = GatewayPaymentFactory(gateway_account=credicorp, account=usd_account, amount="80.00",
+                                        invoice=invoice, provider_reference="lnk_1")
 
         response = accountant.post(reverse("payments:payment_confirm", args=[payment.pk]),
                                    {"bank_reference": "CCB-2026-0042"})
@@ -58,7 +56,8 @@ class TestBankConfirmation:
         assert settled.events.get().source.startswith("bank confirmation by ")
 
     def test_a_second_confirmation_or_a_late_callback_books_nothing_more(self, accountant, credicorp, usd_account):
-        payment = new_payment(credicorp, usd_account, amount="80.00", reference="lnk_2")
+        payment = GatewayPaymentFactory(gateway_account=credicorp, account=usd_account, amount="80.00",
+                                        provider_reference="lnk_2")
         accountant.post(reverse("payments:payment_confirm", args=[payment.pk]), {"bank_reference": "CCB-1"})
 
         again = accountant.post(reverse("payments:payment_confirm", args=[payment.pk]), {"bank_reference": "CCB-2"})
@@ -69,7 +68,8 @@ class TestBankConfirmation:
         assert ledger_payments().count() == 1
 
     def test_a_missing_reference_names_the_field_and_books_nothing(self, accountant, credicorp, usd_account):
-        payment = new_payment(credicorp, usd_account, amount="80.00", reference="lnk_3")
+        payment = GatewayPaymentFactory(gateway_account=credicorp, account=usd_account, amount="80.00",
+                                        provider_reference="lnk_3")
 
         response = accountant.post(reverse("payments:payment_confirm", args=[payment.pk]), {"bank_reference": " "})
 
@@ -78,7 +78,8 @@ class TestBankConfirmation:
         assert ledger_payments().count() == 0
 
     def test_staff_who_are_not_accountants_are_refused(self, staff_client, credicorp, usd_account):
-        payment = new_payment(credicorp, usd_account, amount="80.00", reference="lnk_4")
+        payment = GatewayPaymentFactory(gateway_account=credicorp, account=usd_account, amount="80.00",
+                                        provider_reference="lnk_4")
 
         response = staff_client.post(reverse("payments:payment_confirm", args=[payment.pk]),
                                      {"bank_reference": "CCB-9"})
@@ -88,7 +89,8 @@ class TestBankConfirmation:
 
     def test_another_tenant_gets_404_for_the_page_and_the_action(self, other_tenant, credicorp, usd_account):
         other_accountant = logged_in(UserFactory(tenant=other_tenant, role_keys=["staff", "accountant"]))
-        payment = new_payment(credicorp, usd_account, amount="80.00", reference="lnk_5")
+        payment = GatewayPaymentFactory(gateway_account=credicorp, account=usd_account, amount="80.00",
+                                        provider_reference="lnk_5")
 
         assert_404_for_other_tenant(other_accountant, reverse("payments:payment_detail", args=[payment.pk]))
         assert_404_for_other_tenant(other_accountant, reverse("payments:payment_confirm", args=[payment.pk]),
@@ -100,11 +102,13 @@ class TestBankConfirmation:
 class TestPaymentPages:
     def test_the_list_shows_the_tenants_payments_with_a_constant_query_count(self, staff_client, credicorp,
                                                                             usd_account):
-        new_payment(credicorp, usd_account, amount="10.00", reference="lnk_a")
+        GatewayPaymentFactory(gateway_account=credicorp, account=usd_account, amount="10.00",
+                              provider_reference="lnk_a")
         with CaptureQueriesContext(connection) as few:
             first = staff_client.get(reverse("payments:payment_list"))
         for n in range(8):
-            new_payment(credicorp, usd_account, amount="10.00", reference=f"lnk_b{n}")
+            GatewayPaymentFactory(gateway_account=credicorp, account=usd_account, amount="10.00",
+                                  provider_reference=f"lnk_b{n}")
 
         with CaptureQueriesContext(connection) as many:
             staff_client.get(reverse("payments:payment_list"))
@@ -115,7 +119,8 @@ class TestPaymentPages:
     def test_the_list_pages_by_50_keeping_its_filters_and_counts_only_so_far(self, staff_client, credicorp,
                                                                               usd_account, monkeypatch):
         monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 50)
-        payments = [new_payment(credicorp, usd_account, amount="10.00", reference=f"lnk_p{n}") for n in range(52)]
+        payments = [GatewayPaymentFactory(gateway_account=credicorp, account=usd_account, amount="10.00",
+                                          provider_reference=f"lnk_p{n}") for n in range(52)]
         url = reverse("payments:payment_list")
 
         first = staff_client.get(url, {"status": "pending"})
@@ -129,7 +134,8 @@ class TestPaymentPages:
 
     def test_the_detail_offers_the_confirmation_only_to_accountants(self, staff_client, accountant, credicorp,
                                                                    usd_account):
-        payment = new_payment(credicorp, usd_account, amount="10.00", reference="lnk_c")
+        payment = GatewayPaymentFactory(gateway_account=credicorp, account=usd_account, amount="10.00",
+                                        provider_reference="lnk_c")
         url = reverse("payments:payment_detail", args=[payment.pk])
 
         assert "Record the bank" in accountant.get(url).text

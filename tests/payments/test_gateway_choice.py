@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
 
-from finance import services as ledger_services
 from gateways import selectors as gateway_selectors
 from gateways import services as gateway_services
 from gateways.models import GatewayAccount, Purpose
@@ -20,6 +19,7 @@ from paylinks.models import InvoicePayLink, PaymentRequest
 from paylinks.services.invoice_pay import send_invoice_pay_link
 from paylinks.services.requests import RequestData, request_payment
 from payments.models import GatewayPayment
+from tests.factories import AccountFactory
 from tests.gateways.test_stripe import session_json
 from tests.paylinks.test_invoice_pay import make_invoice
 
@@ -51,7 +51,7 @@ def credicorp_then_stripe(ledger, settings, httpserver):
 
 @pytest.fixture
 def eur(ledger, customer):
-    return ledger_services.open_account(customer=customer, currency="EUR")
+    return AccountFactory(customer=customer, currency="EUR")
 
 
 class TestTheSelector:

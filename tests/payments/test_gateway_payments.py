@@ -13,12 +13,12 @@ from crm.models import Customer
 from finance import services as ledger
 from finance.models import Account, Allocation, Classification, FinancialTransaction
 from gateways import services as gateway_services
-from gateways.base import CheckoutMode, GatewayUnavailable
+from gateways.base import GatewayUnavailable
 from notifications.models import Notification
 from payments.models import GatewayPayment, GatewayRefund, PaymentStatus, RefundStatus
 from payments.services.gateway_payments import apply_state, refresh_payment, stale_payments, start_payment
 from payments.services.refunds import refund_payment, retry_refund
-from tests.finance.conftest import post_invoice
+from tests.factories import GatewayPaymentFactory, InvoiceFactory
 from tests.gateways.test_stripe import intent_json, session_json
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -41,15 +41,6 @@ def ledger_account(customer, currency):
     return ledger.open_account(customer=customer, currency=currency)
 
 
-def new_payment(stripe_account, account, amount="120.00", invoice=None, reference="cs_test_a1B2c3"):
-    return GatewayPayment.objects.create(
-        tenant=account.tenant, reference=f"dp_{reference}", gateway_account=stripe_account,
-        provider=stripe_account.provider,
-        provider_reference=reference, account=account, invoice=invoice, amount=D(amount), currency=account.currency,
-        mode=CheckoutMode.HOSTED_PAGE, description="Broker fee", created_at=AT, updated_at=AT,
-    )
-
-
 def ledger_payments():
     return FinancialTransaction.objects.filter(classification=Classification.PAYMENT)
 
@@ -57,8 +48,8 @@ def ledger_payments():
 @pytest.mark.django_db
 class TestApplyState:
     def test_a_success_books_one_ledger_payment_allocated_to_the_invoice(self, stripe_account, gbp_account):
-        invoice = post_invoice(gbp_account, "120.00")
-        payment = new_payment(stripe_account, gbp_account, invoice=invoice)
+        invoice = InvoiceFactory(account=gbp_account, price="120.00")
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, invoice=invoice)
 
         settled = apply_state(payment=payment, status="succeeded", at=AT, source="test",
                                        amount_minor=12000).payment
@@ -74,7 +65,7 @@ class TestApplyState:
         assert [(e.from_status, e.to_status) for e in settled.events.all()] == [("pending", "succeeded")]
 
     def test_a_success_twice_or_a_late_processing_changes_nothing(self, stripe_account, gbp_account):
-        payment = new_payment(stripe_account, gbp_account)
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account)
         apply_state(payment=payment, status="succeeded", at=AT, source="test")
 
         apply_state(payment=payment, status="succeeded", at=AT, source="duplicate")
@@ -85,7 +76,7 @@ class TestApplyState:
         assert after.events.count() == 1
 
     def test_a_failure_then_a_success_books_the_success(self, stripe_account, gbp_account):
-        payment = new_payment(stripe_account, gbp_account)
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account)
 
         apply_state(payment=payment, status="failed", at=AT, source="test", failure_message="Declined")
         after = apply_state(payment=payment, status="succeeded", at=AT, source="test").payment
@@ -95,7 +86,7 @@ class TestApplyState:
             ("pending", "failed"), ("failed", "succeeded")]
 
     def test_money_arriving_after_expiry_is_still_booked(self, stripe_account, gbp_account):
-        payment = new_payment(stripe_account, gbp_account)
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account)
         apply_state(payment=payment, status="expired", at=AT, source="sweep")
 
         after = apply_state(payment=payment, status="succeeded", at=AT, source="late webhook").payment
@@ -104,7 +95,7 @@ class TestApplyState:
         assert ledger_payments().count() == 1
 
     def test_a_different_amount_is_refused_and_nothing_is_booked(self, stripe_account, gbp_account):
-        payment = new_payment(stripe_account, gbp_account)
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account)
 
         with pytest.raises(ValueError, match=r"reports 100\.00 GBP, not 120\.00"):
             apply_state(payment=payment, status="succeeded", at=AT, source="test", amount_minor=10000)
@@ -116,7 +107,7 @@ class TestApplyState:
 @pytest.mark.django_db(transaction=True)
 class TestConcurrentSuccess:
     def test_ten_simultaneous_successes_book_one_payment(self, stripe_account, gbp_account):
-        payment = new_payment(stripe_account, gbp_account)
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account)
         tenant = gbp_account.tenant
         barrier = threading.Barrier(10)
         errors = []
@@ -190,7 +181,8 @@ class TestStartPayment:
 @pytest.mark.django_db
 class TestJanitor:
     def test_a_stale_payment_is_settled_from_the_providers_answer(self, stripe_account, gbp_account, httpserver):
-        payment = new_payment(stripe_account, gbp_account, reference="pi_3Duly", amount="12.34")
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account,
+                                        provider_reference="pi_3Duly", amount="12.34")
         httpserver.expect_request("/v1/payment_intents/pi_3Duly", method="GET").respond_with_json(
             intent_json(status="succeeded", amount_received=1234))
 
@@ -202,8 +194,9 @@ class TestJanitor:
         assert ledger_payments().count() == 1
 
     def test_a_fresh_or_settled_payment_is_left_alone(self, stripe_account, gbp_account):
-        fresh = new_payment(stripe_account, gbp_account, reference="pi_fresh")
-        done = new_payment(stripe_account, gbp_account, reference="pi_done")
+        fresh = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account,
+                                      provider_reference="pi_fresh")
+        done = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, provider_reference="pi_done")
         apply_state(payment=done, status="succeeded", at=AT, source="test")
 
         assert list(stale_payments(older_than=timedelta(minutes=15), at=AT + timedelta(minutes=5))) == []
@@ -213,7 +206,7 @@ class TestJanitor:
         settings.GATEWAY_BASE_URLS = {"stripe": "http://127.0.0.1:9"}
         account = gateway_services.save_gateway_account(tenant=ledger, provider="stripe", live=False, secret="sk_1",
                                                         settings={"webhook_secret": "whsec_1"})
-        payment = new_payment(account, gbp_account, reference="pi_down")
+        payment = GatewayPaymentFactory(gateway_account=account, account=gbp_account, provider_reference="pi_down")
 
         with pytest.raises(GatewayUnavailable):
             refresh_payment(payment=payment, at=AT, source="janitor")
@@ -224,7 +217,8 @@ class TestJanitor:
 @pytest.mark.django_db
 class TestRefunds:
     def test_a_refund_is_recorded_sent_with_its_key_and_booked(self, stripe_account, gbp_account, httpserver):
-        payment = new_payment(stripe_account, gbp_account, reference="pi_3Duly")
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account,
+                                        provider_reference="pi_3Duly")
         apply_state(payment=payment, status="succeeded", at=AT, source="test")
         httpserver.expect_request("/v1/refunds", method="POST").respond_with_json(
             {"id": "re_1", "object": "refund", "amount": 5000, "currency": "gbp", "status": "succeeded",
@@ -241,7 +235,8 @@ class TestRefunds:
         assert len(httpserver.log) == 1
 
     def test_more_than_is_left_is_refused(self, stripe_account, gbp_account):
-        payment = new_payment(stripe_account, gbp_account, reference="pi_3Duly")
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account,
+                                        provider_reference="pi_3Duly")
         apply_state(payment=payment, status="succeeded", at=AT, source="test")
 
         with pytest.raises(ValidationError) as refused:
@@ -254,7 +249,8 @@ class TestRefunds:
     def test_an_unavailable_provider_keeps_the_refund_requested_and_the_retry_uses_the_same_key(
         self, stripe_account, gbp_account, httpserver, settings
     ):
-        payment = new_payment(stripe_account, gbp_account, reference="pi_3Duly")
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account,
+                                        provider_reference="pi_3Duly")
         apply_state(payment=payment, status="succeeded", at=AT, source="test")
         httpserver.expect_ordered_request("/v1/refunds", method="POST").respond_with_data("boom", status=500)
         httpserver.expect_ordered_request("/v1/refunds", method="POST").respond_with_json(
@@ -289,7 +285,8 @@ class TestJanitorTask:
         from payments import tasks
 
         settings.PAYMENTS_STALE_AFTER = timedelta(minutes=15)
-        payment = new_payment(stripe_account, gbp_account, reference="pi_3Duly", amount="12.34")
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account,
+                                        provider_reference="pi_3Duly", amount="12.34")
         GatewayPayment.objects.filter(pk=payment.pk).update(updated_at=AT - timedelta(days=1))
         httpserver.expect_request("/v1/payment_intents/pi_3Duly", method="GET").respond_with_json(
             intent_json(status="succeeded", amount_received=1234))
@@ -307,7 +304,7 @@ class TestStaffHearWhenTheProviderFinishes:
     def test_the_staff_member_who_took_it_gets_an_in_app_notice_of_a_failure_then_of_the_success(
         self, stripe_account, gbp_account, staff
     ):
-        payment = new_payment(stripe_account, gbp_account, amount="12.34")
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, amount="12.34")
         GatewayPayment.objects.filter(pk=payment.pk).update(created_by=staff)
 
         apply_state(payment=payment, status="failed", at=AT, source="test",
@@ -328,7 +325,7 @@ class TestThePayerIsConfirmed:
     def test_by_email_with_the_receipts_link_once_however_often_the_success_arrives(
         self, stripe_account, gbp_account, staff, customer,
     ):
-        payment = new_payment(stripe_account, gbp_account, amount="12.34")
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, amount="12.34")
 
         apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
         apply_state(payment=payment, status="succeeded", at=AT, source="the same webhook again")
@@ -340,7 +337,7 @@ class TestThePayerIsConfirmed:
 
     def test_by_sms_when_the_customer_has_only_a_phone(self, stripe_account, gbp_account, customer):
         Customer.objects.filter(pk=customer.pk).update(email="", phone="+447911123456")
-        payment = new_payment(stripe_account, gbp_account, amount="12.34")
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, amount="12.34")
 
         apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
 
@@ -350,7 +347,7 @@ class TestThePayerIsConfirmed:
 
     def test_not_at_all_when_the_customer_has_no_address(self, stripe_account, gbp_account, customer):
         Customer.objects.filter(pk=customer.pk).update(email="", phone="")
-        payment = new_payment(stripe_account, gbp_account, amount="12.34")
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, amount="12.34")
 
         apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
 

@@ -20,10 +20,9 @@ from gateways import services as gateway_services
 from payments.models import GatewayPayment, Receipt
 from payments.services.gateway_payments import apply_state
 from payments.services.receipts import issue_receipt, receipt_link
-from tests.factories import CustomerFactory, UserFactory
-from tests.finance.conftest import post_invoice, post_payment
+from tests.factories import CustomerFactory, GatewayPaymentFactory, InvoiceFactory, PaymentFactory, UserFactory
 from tests.helpers import assert_404_for_other_tenant
-from tests.payments.test_gateway_payments import AT, D, new_payment
+from tests.payments.test_gateway_payments import AT, D
 
 CSRF = re.compile(rb'"X-CSRFToken": "[^"]*"|nonce="[^"]*"')  # both differ with every response
 
@@ -51,13 +50,13 @@ def _open(customer, currency):
 
 @pytest.fixture
 def invoice(gbp_account):
-    return post_invoice(gbp_account, "300.00")
+    return InvoiceFactory(account=gbp_account, price="300.00")
 
 
 @pytest.fixture
 def paid(stripe_account, gbp_account, invoice):
     """A succeeded payment of 120.00 GBP against a 300.00 invoice, with the link token it was given."""
-    return succeed(new_payment(stripe_account, gbp_account, invoice=invoice))
+    return succeed(GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, invoice=invoice))
 
 
 @pytest.fixture
@@ -79,14 +78,15 @@ def other_tenants_success(other_tenant, other_customer, reference):
             tenant=other_tenant, provider="stripe", live=False, secret="sk_test_2",
             settings={"webhook_secret": "whsec_2"},
         )
-        payment = new_payment(gateway, _open(other_customer, "EUR"), reference=reference)
+        payment = GatewayPaymentFactory(gateway_account=gateway, account=_open(other_customer, "EUR"),
+                                        provider_reference=reference)
         return succeed(payment)
 
 
 @pytest.mark.django_db
 class TestIssueReceipt:
     def test_a_success_issues_one_receipt_with_what_the_payer_needs(self, stripe_account, gbp_account, invoice):
-        payment = new_payment(stripe_account, gbp_account, invoice=invoice)
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, invoice=invoice)
 
         settled = succeed(payment)
 
@@ -104,8 +104,10 @@ class TestIssueReceipt:
     def test_numbers_follow_without_gaps_and_each_tenant_starts_at_one(
         self, stripe_account, gbp_account, other_tenant, other_customer
     ):
-        succeed(new_payment(stripe_account, gbp_account, reference="cs_first"))
-        succeed(new_payment(stripe_account, gbp_account, reference="cs_second"))
+        succeed(GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account,
+                                      provider_reference="cs_first"))
+        succeed(GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account,
+                                      provider_reference="cs_second"))
 
         other_tenants_success(other_tenant, other_customer, "cs_elsewhere")
 
@@ -114,11 +116,12 @@ class TestIssueReceipt:
             assert numbers() == ["RC-000001"]
 
     def test_a_success_applied_twice_keeps_one_receipt_and_consumes_one_number(self, stripe_account, gbp_account):
-        payment = new_payment(stripe_account, gbp_account)
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account)
         succeed(payment)
 
         again = succeed(payment, at=AT + timedelta(hours=1))
-        succeed(new_payment(stripe_account, gbp_account, reference="cs_next"))
+        succeed(GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account,
+                                      provider_reference="cs_next"))
 
         assert again.receipt_token == ""
         assert numbers() == ["RC-000001", "RC-000002"]
@@ -136,7 +139,7 @@ class TestIssueReceipt:
     def test_a_ledger_payment_posted_by_hand_gets_a_receipt_for_the_invoice_it_targets(
         self, gbp_account, invoice, card
     ):
-        payment = post_payment(gbp_account, "50.00", card, targets=[invoice])
+        payment = PaymentFactory(account=gbp_account, amount="50.00", method=card, targets=[invoice])
 
         receipt, token = issue_receipt(ledger_payment=payment, at=AT)
 
@@ -151,11 +154,12 @@ class TestIssueReceipt:
             issue_receipt(ledger_payment=invoice, at=AT)
 
         assert Receipt.objects.count() == 0
-        receipt, _ = issue_receipt(ledger_payment=post_payment(gbp_account, "10.00", card), at=AT)
+        receipt, _ = issue_receipt(ledger_payment=PaymentFactory(account=gbp_account, amount="10.00", method=card),
+                                                                 at=AT)
         assert receipt.number == "RC-000001"
 
     def test_a_gateway_payment_that_booked_another_ledger_payment_is_refused(self, paid, gbp_account, card):
-        other = post_payment(gbp_account, "10.00", card)
+        other = PaymentFactory(account=gbp_account, amount="10.00", method=card)
 
         with pytest.raises(ValueError, match=f"{paid.payment.reference} did not book"):
             issue_receipt(ledger_payment=other, gateway_payment=paid.payment, at=AT)
@@ -187,23 +191,24 @@ class TestConcurrentReceipts:
         return errors
 
     def test_five_simultaneous_successes_issue_one_receipt_and_one_number(self, stripe_account, gbp_account):
-        payment = new_payment(stripe_account, gbp_account)
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account)
 
         errors = self.race(gbp_account.tenant, lambda: succeed(payment))
 
         assert errors == []
         assert numbers() == ["RC-000001"]
-        succeed(new_payment(stripe_account, gbp_account, reference="cs_next"))
+        succeed(GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account,
+                                      provider_reference="cs_next"))
         assert numbers() == ["RC-000001", "RC-000002"]
 
     def test_five_simultaneous_issues_for_one_ledger_payment_consume_one_number(self, gbp_account, card):
-        payment = post_payment(gbp_account, "40.00", card)
+        payment = PaymentFactory(account=gbp_account, amount="40.00", method=card)
 
         errors = self.race(gbp_account.tenant, lambda: issue_receipt(ledger_payment=payment, at=AT))
 
         assert errors == []
         assert numbers() == ["RC-000001"]
-        issue_receipt(ledger_payment=post_payment(gbp_account, "41.00", card), at=AT)
+        issue_receipt(ledger_payment=PaymentFactory(account=gbp_account, amount="41.00", method=card), at=AT)
         assert numbers() == ["RC-000001", "RC-000002"]
 
 
@@ -253,7 +258,7 @@ class TestStaffReceiptPage:
         assert "Print receipt RC-000001" in response.text
 
     def test_a_payment_without_a_receipt_offers_none(self, staff_client, stripe_account, gbp_account):
-        payment = new_payment(stripe_account, gbp_account)
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account)
 
         response = staff_client.get(reverse("payments:payment_detail", args=[payment.pk]))
 
@@ -301,7 +306,7 @@ class TestPublicReceiptPage:
         staff = UserFactory(tenant=tenant, username="stella", first_name="Stella", last_name="Staffwell")
         GatewayPayment.objects.filter(pk=paid.payment.pk).update(created_by=staff)
         other = CustomerFactory(tenant=tenant, name="Ivan Ilic", email="ivan@example.com")
-        post_invoice(_open(other, "GBP"), "999.00")
+        InvoiceFactory(account=_open(other, "GBP"), price="999.00")
         assert Account.objects.get(pk=gbp_account.pk).balance == D("180.00")
         return ["Stella", "Staffwell", "stella", "Sam Staff", "180.00", "Ivan Ilic", "999.00",
                 "harriet@example.com", paid.payment.reference, paid.payment.ledger_payment.number, "Log out"]

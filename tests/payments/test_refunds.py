@@ -20,9 +20,9 @@ from payments.models import GatewayPayment, GatewayRefund, RefundStatus
 from payments.services.gateway_payments import apply_state
 from payments.services.refunds import SENDING_CLAIM, RefundUnconfirmed, refund_payment, retry_refund
 from tests.conftest import logged_in
-from tests.factories import UserFactory
+from tests.factories import GatewayPaymentFactory, UserFactory
 from tests.helpers import assert_404_for_other_tenant
-from tests.payments.test_gateway_payments import AT, gbp_account, new_payment, stripe_account
+from tests.payments.test_gateway_payments import AT, gbp_account, stripe_account
 
 __all__ = ["gbp_account", "stripe_account"]  # fixtures shared with the gateway payment tests
 
@@ -38,7 +38,7 @@ def stripe_refund(refund_id="re_1", amount=5000, status="succeeded"):
 @pytest.fixture
 def paid(stripe_account, gbp_account):
     """A succeeded 120.00 GBP card payment, booked in the ledger."""
-    payment = new_payment(stripe_account, gbp_account, reference="pi_3Duly")
+    payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, provider_reference="pi_3Duly")
     return apply_state(payment=payment, status="succeeded", at=AT, source="test").payment
 
 
@@ -105,7 +105,8 @@ class TestRefundPayment:
         assert balance(gbp_account) == D("-120.00")  # the payment's credit, untouched
 
     def test_a_payment_that_did_not_succeed_cannot_be_refunded(self, stripe_account, gbp_account, accountant):
-        pending = new_payment(stripe_account, gbp_account, reference="pi_pending")
+        pending = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account,
+                                        provider_reference="pi_pending")
 
         with pytest.raises(ActionNotAllowed, match="this one is pending"):
             refund_payment(payment=pending, amount="10.00", actor=accountant, at=AT)
@@ -344,7 +345,8 @@ class TestPaymentPage:
 
     def test_a_refund_of_another_payment_is_404_under_this_one(self, paid, stripe_account, gbp_account,
                                                                 accountant):
-        other = apply_state(payment=new_payment(stripe_account, gbp_account, reference="pi_other"),
+        other = apply_state(payment=GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account,
+                                                          provider_reference="pi_other"),
                                      status="succeeded", at=AT, source="test").payment
         refund = GatewayRefund.objects.create(tenant=other.tenant, payment=other, amount=D("5.00"),
                                               idempotency_key="rf_other", status=RefundStatus.FAILED, created_at=AT)
@@ -394,7 +396,8 @@ class TestApi:
         assert GatewayRefund.objects.count() == 0 and httpserver.log == []
 
     def test_a_payment_that_cannot_be_refunded_is_409(self, stripe_account, gbp_account, api_client):
-        pending = new_payment(stripe_account, gbp_account, reference="pi_pending")
+        pending = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account,
+                                        provider_reference="pi_pending")
 
         response = api_post(api_client, f"/api/v1/payments/{pending.pk}/refunds", {"amount": "1.00"})
 

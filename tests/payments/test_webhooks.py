@@ -17,10 +17,10 @@ from gateways.models import WebhookDelivery, WebhookOutcome
 from payments import tasks
 from payments.models import GatewayPayment, PaymentStatus
 from payments.services.webhooks import process_webhook_delivery, replay_webhook_delivery
-from tests.conftest import wait_for
+from tests.factories import AccountFactory, GatewayPaymentFactory
 from tests.gateways.test_inbox import SECRET, signed, stripe_event
-from tests.helpers import at_once
-from tests.payments.test_gateway_payments import AT, new_payment
+from tests.helpers import at_once, wait_for
+from tests.payments.test_gateway_payments import AT
 
 D = Decimal
 
@@ -33,9 +33,8 @@ def stripe_account(ledger):
 
 @pytest.fixture
 def gbp_account(ledger, customer):
-    from finance import services as ledger_services
 
-    return ledger_services.open_account(customer=customer, currency="GBP")
+    return AccountFactory(customer=customer, currency="GBP")
 
 
 def deliver(account, body):
@@ -55,7 +54,8 @@ def ledger_payments():
 @pytest.mark.django_db
 class TestProcessing:
     def test_a_success_event_books_the_payment_once(self, ledger, stripe_account, gbp_account):
-        payment = new_payment(stripe_account, gbp_account, amount="12.50", reference="pi_1")
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, amount="12.50",
+                                        provider_reference="pi_1")
         body = stripe_event(event_id="evt_ok", intent="pi_1")
         deliver(stripe_account, body)
         deliver(stripe_account, body)
@@ -70,7 +70,8 @@ class TestProcessing:
         assert delivery.detail == f"{payment.reference}: succeeded"
 
     def test_out_of_order_events_change_nothing_after_the_success(self, ledger, stripe_account, gbp_account):
-        payment = new_payment(stripe_account, gbp_account, amount="12.50", reference="pi_2")
+        payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, amount="12.50",
+                                        provider_reference="pi_2")
         deliver(stripe_account, stripe_event(event_id="evt_paid", intent="pi_2"))
         process_all(ledger)
 
@@ -85,7 +86,8 @@ class TestProcessing:
         assert [e.to_status for e in payment.events.all()] == ["succeeded"]
 
     def test_an_unknown_reference_or_event_type_is_stored_and_ignored(self, ledger, stripe_account, gbp_account):
-        new_payment(stripe_account, gbp_account, amount="12.50", reference="pi_3")
+        GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, amount="12.50",
+                              provider_reference="pi_3")
         deliver(stripe_account, stripe_event(event_id="evt_other", intent="pi_nobody"))
         deliver(stripe_account, stripe_event(event_id="evt_type", event_type="customer.created", intent="pi_3"))
 
@@ -98,7 +100,8 @@ class TestProcessing:
 
     def test_a_replayed_delivery_is_processed_again_without_doubling(self, ledger, stripe_account, gbp_account,
                                                                     django_capture_on_commit_callbacks):
-        new_payment(stripe_account, gbp_account, amount="12.50", reference="pi_4")
+        GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, amount="12.50",
+                              provider_reference="pi_4")
         deliver(stripe_account, stripe_event(event_id="evt_replay", intent="pi_4"))
         process_all(ledger)
         delivery = WebhookDelivery.objects.get()
@@ -118,7 +121,8 @@ class TestCashflowsConfirmation:
         settings.GATEWAY_BASE_URLS = {"cashflows": httpserver.url_for("").rstrip("/")}
         account = gateway_services.save_gateway_account(tenant=ledger, provider="cashflows", live=False,
                                                         secret="cf-key", settings={"configuration_id": "cfg-1"})
-        payment = new_payment(account, gbp_account, amount="12.50", reference="job1/pay1")
+        payment = GatewayPaymentFactory(gateway_account=account, account=gbp_account, amount="12.50",
+                                        provider_reference="job1/pay1")
         httpserver.expect_request("/api/gateway/payment-jobs/job1/payments/pay1", method="GET").respond_with_json(
             {"data": {"reference": "pay1", "status": "Paid", "amountToCollect": "12.50"}})
         body = json.dumps({"paymentJobReference": "job1", "paymentReference": "pay1"}).encode()
@@ -139,7 +143,8 @@ class TestCashflowsConfirmation:
         settings.GATEWAY_BASE_URLS = {"cashflows": httpserver.url_for("").rstrip("/")}
         account = gateway_services.save_gateway_account(tenant=ledger, provider="cashflows", live=False,
                                                         secret="cf-key", settings={"configuration_id": "cfg-1"})
-        payment = new_payment(account, gbp_account, amount="12.50", reference="job3")
+        payment = GatewayPaymentFactory(gateway_account=account, account=gbp_account, amount="12.50",
+                                        provider_reference="job3")
         httpserver.expect_request("/api/gateway/payment-jobs/job3/payments/pay3", method="GET").respond_with_json(
             {"data": {"reference": "pay3", "status": "Paid", "amountToCollect": "12.50"}})
         body = json.dumps({"paymentJobReference": "job3", "paymentReference": "pay3"}).encode()
@@ -154,7 +159,8 @@ class TestCashflowsConfirmation:
         settings.GATEWAY_BASE_URLS = {"cashflows": "http://127.0.0.1:9"}
         account = gateway_services.save_gateway_account(tenant=ledger, provider="cashflows", live=False,
                                                         secret="cf-key", settings={"configuration_id": "cfg-1"})
-        payment = new_payment(account, gbp_account, amount="12.50", reference="job2/pay2")
+        payment = GatewayPaymentFactory(gateway_account=account, account=gbp_account, amount="12.50",
+                                        provider_reference="job2/pay2")
         body = json.dumps({"paymentJobReference": "job2", "paymentReference": "pay2"}).encode()
         Client().post(f"/webhooks/cashflows/{account.webhook_token}/", data=body, content_type="application/json")
         delivery = WebhookDelivery.objects.get()
@@ -179,7 +185,8 @@ class TestOnARealWorker:
             account = ledger_services.open_account(customer=CustomerFactory(tenant=tenant), currency="GBP")
             stripe = gateway_services.save_gateway_account(tenant=tenant, provider="stripe", live=False,
                                                            secret="sk_test_1", settings={"webhook_secret": SECRET})
-            payment = new_payment(stripe, account, amount="12.50", reference="pi_race")
+            payment = GatewayPaymentFactory(gateway_account=stripe, account=account, amount="12.50",
+                                            provider_reference="pi_race")
         body = stripe_event(event_id="evt_race_worker", intent="pi_race")
         barrier = threading.Barrier(10)
         answers = []

@@ -21,7 +21,7 @@ from gateways.models import GatewayAccount, WebhookDelivery
 from notifications import services as notification_services
 from notifications.models import DevMail, Notification
 from obligations.models import Instalment, Obligation, PortalLink
-from obligations.services.obligations import ObligationData, create_obligation
+from obligations.services.obligations import ObligationData, Plan, create_obligation
 from paylinks.models import PaymentRequest
 from paylinks.services.invoice_pay import send_invoice_pay_link
 from paylinks.services.requests import RequestData, request_payment
@@ -130,9 +130,7 @@ def build_world(tenant: Tenant) -> World:
             customer=customer,
             actor=staff,
             at=now,
-            plan="automatic",
-            first_due_on=now.date() + timedelta(days=40),
-            count=2,
+            plan=Plan(kind="automatic", first_due_on=now.date() + timedelta(days=40), count=2),
             data=ObligationData(
                 payee="DVLA",
                 payee_kind="government",

@@ -20,7 +20,7 @@ from finance.models import Account, Classification, Lender, PaymentMethod, Trans
 from gateways import services as gateway_services
 from gateways.models import GatewayAccount
 from obligations.models import Obligation
-from obligations.services.obligations import AUTOMATIC, ObligationData, create_obligation
+from obligations.services.obligations import AUTOMATIC, ObligationData, Plan, create_obligation
 
 DEMO_PASSWORD = "duly-demo-2026"
 
@@ -144,7 +144,7 @@ def seed_obligations(*, tenant: Tenant, customers: list[Customer]) -> None:
         customer=customer,
         actor=None,
         at=timezone.now(),
-        plan=AUTOMATIC,
+        plan=Plan(kind=AUTOMATIC, first_due_on=first.replace(day=min(today.day, 28)), count=3),
         reason="demo data",
         data=ObligationData(
             payee_kind="government",
@@ -155,8 +155,6 @@ def seed_obligations(*, tenant: Tenant, customers: list[Customer]) -> None:
             currency=tenant.default_currency,
             manager_comments="Demo: paid late last year.",
         ),
-        first_due_on=first.replace(day=min(today.day, 28)),
-        count=3,
     )
 
 
