@@ -7,11 +7,11 @@ TOOLS := var/tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 EMBEDDED := $(PY) -m config.embedded --
 export UV_PYTHON_DOWNLOADS := never
-export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install system run test check lint docs bench faults clean
 
-# Test processes: pytest-xdist workers, one per core of a 2-core machine. ARGS="-n 0" runs in one.
+# Test processes: pytest-xdist workers, one per core of a 2-core machine; an idle worker takes tests queued
+# for the other (--dist worksteal), so one slow test near the end does not hold the run. ARGS="-n 0" runs in one.
 WORKERS ?= 2
 
 $(TOOLS)/bin/uv:
@@ -43,12 +43,14 @@ system:
 
 # Everything, on a fresh test database.
 test: lint system
-	$(EMBEDDED) $(PY) -m pytest -n $(WORKERS) --create-db $(ARGS)
+	$(EMBEDDED) $(PY) -m pytest -n $(WORKERS) --dist worksteal --create-db $(ARGS)
 
 # The loop to run many times an hour: lint, then every test but the browser, worker and fault tests, on
-# test databases kept between runs (migrations still apply). `make check ARGS=--lf` reruns the failures.
+# test databases kept between runs (migrations still apply), the property-based ones on a fifth of their
+# examples (tests.helpers.examples). `make check ARGS=--lf` reruns the failures.
 check: lint
-	$(EMBEDDED) $(PY) -m pytest -n $(WORKERS) --reuse-db -m "not browser and not worker" --ignore=tests/faults $(ARGS)
+	$(EMBEDDED) env DULY_QUICK_PROPERTIES=1 $(PY) -m pytest -n $(WORKERS) --dist worksteal --reuse-db -m "not browser and not worker" \
+		--ignore=tests/faults $(ARGS)
 
 # The fault suite (tests/faults) at a larger scale; `make test` runs the same cases at scale 1.
 faults: install

@@ -114,10 +114,11 @@ def ensure_default_roles(*, tenant: Tenant) -> dict[str, Role]:
     """Create the tenant's standard roles and their groups where missing, and give each group exactly its
     role's permissions; safe to run twice. A handful of queries whatever the number of roles."""
     roles = {role.key: role for role in Role.objects.filter(tenant=tenant).select_related("group")}
-    for key, label in Role.KEYS:
-        if key not in roles:
-            group = Group.objects.create(name=f"{tenant.slug}: {label}")
-            roles[key] = Role.objects.create(tenant=tenant, key=key, group=group)
+    missing = [(key, label) for key, label in Role.KEYS if key not in roles]
+    groups = Group.objects.bulk_create([Group(name=f"{tenant.slug}: {label}") for _, label in missing])
+    created = Role.objects.bulk_create([Role(tenant=tenant, key=key, group=group)
+                                        for (key, _), group in zip(missing, groups, strict=True)])
+    roles |= {role.key: role for role in created}
     permission_ids = dict(Permission.objects.filter(
         content_type__app_label="crm", codename__in={c for names in ROLE_PERMISSIONS.values() for c in names},
     ).values_list("codename", "pk"))

@@ -1,8 +1,9 @@
-"""Assertions shared by every app's tests."""
+"""Assertions and helpers shared by every app's tests."""
 
 from __future__ import annotations
 
 import json
+import os
 
 from django.test import Client
 
@@ -61,3 +62,12 @@ def log_in(page, live_server, user) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Customers")).to_be_visible()
+
+
+def examples(count: int) -> int:
+    """How many examples a property-based test tries: ``count`` in ``make test``; in ``make check``
+    (``DULY_QUICK_PROPERTIES`` set), the developer's loop, a fifth of them and at least five — the same
+    derandomized examples, fewer of them."""
+    if not os.environ.get("DULY_QUICK_PROPERTIES"):
+        return count
+    return max(count // 5, min(count, 5))

@@ -28,38 +28,47 @@ def set_up_ledger(*, tenant: Tenant) -> ledger.LedgerDefinition:
     existing = ledger.LedgerDefinition.objects.filter(tenant=tenant).select_related("due_date_rule").first()
     if existing is not None:
         return existing
-    _missing(ledger.TaxRate, tenant, "name", {"Zero": {"percent": Decimal(0)}, "Standard": {"percent": Decimal(20)}})
-    _missing(ledger.PaymentMethod, tenant, "name", {name: {} for name in DEFAULT_PAYMENT_METHODS})
-    _missing(ledger.RefundMethod, tenant, "name", {name: {} for name in DEFAULT_REFUND_METHODS})
-    _missing(ledger.RejectionReason, tenant, "text", {name: {} for name in DEFAULT_REJECTION_REASONS})
-    _missing(ledger.IssueReason, tenant, "text", {name: {} for name in DEFAULT_ISSUE_REASONS})
-    for classification in ledger.Classification:
-        _missing(ledger.TransactionType, tenant, "name", {classification.label: {"is_default": True}},
-                 classification=classification)
-    _missing(ledger.TransactionType, tenant, "name", {"Broker fee": {"fee_payer": ledger.FeePayer.CUSTOMER},
-                                               "Procuration fee": {"fee_payer": ledger.FeePayer.PROVIDER}},
-             classification=ledger.Classification.INVOICE)
-    types = ledger.TransactionType.objects.filter(tenant=tenant)
-    types.get(
-        classification=ledger.Classification.PAYMENT, name=ledger.Classification.PAYMENT.label
-    ).payment_methods.set(ledger.PaymentMethod.objects.filter(tenant=tenant, name__in=DEFAULT_PAYMENT_METHODS))
-    types.get(classification=ledger.Classification.REFUND, name=ledger.Classification.REFUND.label).refund_methods.set(
-        ledger.RefundMethod.objects.filter(tenant=tenant, name__in=DEFAULT_REFUND_METHODS))
-    rule, _ = ledger.DueDateRule.objects.get_or_create(
-        tenant=tenant, name="30 days", defaults={"kind": duedates.DAYS_AFTER, "days": 30}
-    )
-    standard = ledger.TaxRate.objects.get(tenant=tenant, name="Standard")
-    product, _ = ledger.Product.objects.get_or_create(
-        tenant=tenant, code="WRITE-OFF", defaults={"name": "Bad debt write-off", "default_tax_rate": standard}
-    )
+    _missing(ledger.TaxRate, tenant, "name", [{"name": "Zero", "percent": Decimal(0)},
+                                              {"name": "Standard", "percent": Decimal(20)}])
+    _missing(ledger.PaymentMethod, tenant, "name", [{"name": name} for name in DEFAULT_PAYMENT_METHODS])
+    _missing(ledger.RefundMethod, tenant, "name", [{"name": name} for name in DEFAULT_REFUND_METHODS])
+    _missing(ledger.RejectionReason, tenant, "text", [{"text": text} for text in DEFAULT_REJECTION_REASONS])
+    _missing(ledger.IssueReason, tenant, "text", [{"text": text} for text in DEFAULT_ISSUE_REASONS])
+    _missing(ledger.TransactionType, tenant, "name", [
+        *({"name": c.label, "classification": c, "is_default": True} for c in ledger.Classification),
+        {"name": "Broker fee", "classification": ledger.Classification.INVOICE, "fee_payer": ledger.FeePayer.CUSTOMER},
+        {"name": "Procuration fee", "classification": ledger.Classification.INVOICE,
+         "fee_payer": ledger.FeePayer.PROVIDER},
+    ])
+    defaults = ledger.TransactionType.objects.filter(tenant=tenant, is_default=True)
+    types = dict(defaults.values_list("classification", "pk"))
+    _link(ledger.TransactionType.payment_methods.through, "paymentmethod", types[ledger.Classification.PAYMENT],
+          ledger.PaymentMethod.objects.filter(tenant=tenant, name__in=DEFAULT_PAYMENT_METHODS))
+    _link(ledger.TransactionType.refund_methods.through, "refundmethod", types[ledger.Classification.REFUND],
+          ledger.RefundMethod.objects.filter(tenant=tenant, name__in=DEFAULT_REFUND_METHODS))
+    rule = (ledger.DueDateRule.objects.filter(tenant=tenant, name="30 days").first()
+            or ledger.DueDateRule.objects.create(tenant=tenant, name="30 days", kind=duedates.DAYS_AFTER, days=30))
+    product = (ledger.Product.objects.filter(tenant=tenant, code="WRITE-OFF").first()
+               or ledger.Product.objects.create(tenant=tenant, code="WRITE-OFF", name="Bad debt write-off",
+                                                default_tax_rate=ledger.TaxRate.objects.get(tenant=tenant,
+                                                                                            name="Standard")))
     return ledger.LedgerDefinition.objects.create(tenant=tenant, due_date_rule=rule, default_write_off_product=product)
 
 
-def _missing(model, tenant: Tenant, key: str, defaults: dict[str, dict], **match) -> None:
-    """Create the rows named in ``defaults`` (by ``key``) that the tenant lacks, in one insert."""
-    present = set(model.objects.filter(tenant=tenant, **match, **{f"{key}__in": defaults}).values_list(key, flat=True))
-    model.objects.bulk_create(model(tenant=tenant, **match, **{key: name}, **values)
-                              for name, values in defaults.items() if name not in present)
+def _missing(model, tenant: Tenant, key: str, wanted: list[dict]) -> None:
+    """Create the rows of ``wanted`` (their fields; a row is known by ``key``, and its classification where it
+    has one) that the tenant lacks, in one insert."""
+    known_by = [key, *(["classification"] if "classification" in wanted[0] else [])]
+    present = set(model.objects.filter(tenant=tenant, **{f"{key}__in": [row[key] for row in wanted]})
+                  .values_list(*known_by))
+    model.objects.bulk_create(model(tenant=tenant, **row) for row in wanted
+                              if tuple(row[field] for field in known_by) not in present)
+
+
+def _link(through, column: str, type_id: int, methods) -> None:
+    """Allow the ``methods`` on the transaction type ``type_id`` (those it allows already stay)."""
+    through.objects.bulk_create([through(transactiontype_id=type_id, **{f"{column}_id": pk})
+                                 for pk in methods.values_list("pk", flat=True)], ignore_conflicts=True)
 
 
 def tenant_created_ledger(*, tenant: Tenant, **kwargs) -> None:

@@ -29,6 +29,7 @@ from finance.models import (
 )
 from tests.factories import CustomerFactory, TenantFactory
 from tests.finance.conftest import AT, default_type
+from tests.helpers import examples
 
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("300.00"), places=2)
 
@@ -198,7 +199,7 @@ class LedgerMachine(RuleBasedStateMachine):
 @pytest.mark.django_db
 def test_the_ledger_invariants_hold_under_random_operations():
     LedgerMachine.TestCase.settings = settings(
-        max_examples=30, stateful_step_count=25, deadline=None,
+        max_examples=examples(30), stateful_step_count=25, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     LedgerMachine.TestCase().runTest()

@@ -20,9 +20,10 @@ from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from crm import services as crm_services
+from tests.helpers import examples
 from tests.security.world import build_world
 
-EXAMPLES_PER_OPERATION = 8
+EXAMPLES_PER_OPERATION = examples(8)
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
 

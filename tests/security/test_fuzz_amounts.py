@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from finance.amounts import LineInput, line_amounts, minor_unit, to_minor, total_amounts
 from gateways.base import CURRENCY_EXPONENT, from_minor_units, to_minor_units
 from paylinks.services.invoice_pay import parse_amount
+from tests.helpers import examples
 
-EXAMPLES = 200
+EXAMPLES = examples(200)
 CENT = Decimal("0.01")
 currencies = st.sampled_from(["EUR", "GBP", "USD", "PAB", "AUD", "CAD"])
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("999999999.99"), places=2)
@@ -121,7 +122,7 @@ class TestLineAmounts:
             assert result.total == to_minor(quantity * price, currency) - result.discount
         assert result.tax >= 0 and result.discount >= 0
 
-    @settings(max_examples=200, derandomize=True, deadline=None)
+    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None)
     @given(lines=st.lists(st.tuples(quantities, amounts, percents), min_size=1, max_size=6), currency=currencies)
     def test_the_totals_are_the_sums_of_the_rounded_lines(self, lines, currency):
         computed = [line_amounts(LineInput(quantity=q, unit_price=p, tax_percent=t), currency) for q, p, t in lines]
@@ -131,7 +132,7 @@ class TestLineAmounts:
         assert total.total == sum((line.total for line in computed), Decimal("0.00"))
         assert total.tax == sum((line.tax for line in computed), Decimal("0.00"))
 
-    @settings(max_examples=200, derandomize=True, deadline=None)
+    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None)
     @given(quantity=quantities, price=amounts, amount=amounts, currency=currencies)
     def test_a_discount_larger_than_the_line_is_refused(self, quantity, price, amount, currency):
         assume(to_minor(amount, currency) > to_minor(quantity * price, currency))

@@ -26,8 +26,9 @@ from gateways.cashflows import CashflowsGateway
 from gateways.credicorp import CredicorpGateway
 from gateways.sandbox import SandboxGateway
 from gateways.stripe import StripeGateway
+from tests.helpers import examples
 
-EXAMPLES = 300
+EXAMPLES = examples(300)
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SECRET = "whsec_fuzz_secret"
 
@@ -133,7 +134,7 @@ def inbox_url(tenant, settings):
 
 @pytest.mark.django_db
 class TestInboxEndpointOnHostileInput:
-    @settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(150), derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
     @given(body=bodies, headers=headers, content_length=st.none() | st.text(max_size=12))
     def test_anything_is_answered_400_404_or_413_never_500(self, inbox_url, body, headers, content_length):
         extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()
@@ -146,7 +147,7 @@ class TestInboxEndpointOnHostileInput:
 
         assert response.status_code in (400, 413), (response.status_code, response.content[:300])
 
-    @settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(60), derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
     @given(body=event_shaped.map(lambda v: json.dumps(v).encode()))
     def test_a_signed_body_of_anything_is_stored_or_refused(self, inbox_url, body):
         timestamp = str(int(time.time()))
