@@ -121,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
             ],
+            "builtins": ["core.templatetags.formats"],
         },
     },
 ]
@@ -173,7 +174,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en"
+# British English where nothing names a reader (a task, a service called outside a page); see core.l10n.
+LANGUAGE_CODE = "en-gb"
 LANGUAGES = [("en", "English"), ("es", "Spanish"), ("fr", "French"), ("de", "German"), ("el", "Greek")]
 TIME_ZONE = "UTC"
 USE_I18N = True

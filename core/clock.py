@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from core.l10n import moment
+
 
 def tenant_today(tenant, at: datetime | None = None) -> date:
     """The date in the tenant's time zone at ``at`` (now by default)."""
@@ -17,5 +19,6 @@ def tenant_today(tenant, at: datetime | None = None) -> date:
 
 
 def local_time(tenant, at: datetime) -> str:
-    """``at`` in the tenant's time zone, as messages quote it ("5 December 2026 14:05")."""
-    return at.astimezone(ZoneInfo(tenant.time_zone)).strftime("%-d %B %Y %H:%M")
+    """``at`` in the tenant's time zone, as messages quote it ("5 December 2026 14:05" in the active language)."""
+    with timezone.override(ZoneInfo(tenant.time_zone)):
+        return moment(at, "long")

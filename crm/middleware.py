@@ -6,6 +6,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from django_scopes.state import state as scope_state
 
+from core.l10n import for_tenant
 from crm import services
 
 API_PREFIX = "/api/"
@@ -16,7 +17,7 @@ class TenantScopeMiddleware:
 
     * API requests authenticate their ``Authorization: Bearer`` key here (the API's own auth class
       then only checks ``request.api_key``), so the scope is open before the endpoint runs.
-    * Staff of a tenant get their tenant's scope.
+    * Staff of a tenant get their tenant's scope, language, formats and time zone (``core.l10n``).
     * Platform support (no tenant) work in the Django admin across tenants, so scopes are disabled
       for them there and nowhere else.
     * Anyone else gets no scope at all: a tenant-owned query raises rather than guessing.
@@ -43,7 +44,7 @@ class TenantScopeMiddleware:
                 request.api_key = services.authenticate_api_key(raw_key=header[7:].strip(), at=timezone.now())
             if request.api_key is not None:
                 request.tenant = request.api_key.tenant
-                with scope(tenant=request.tenant):
+                with scope(tenant=request.tenant), for_tenant(request.tenant):
                     return self.get_response(request)
             return self.get_response(request)
 
@@ -51,7 +52,7 @@ class TenantScopeMiddleware:
         if user is not None and user.is_authenticated:
             if user.tenant_id is not None:
                 request.tenant = user.tenant
-                with scope(tenant=request.tenant):
+                with scope(tenant=request.tenant), for_tenant(request.tenant):
                     return self.get_response(request)
             if user.is_support and request.path.startswith("/admin/"):
                 with scopes_disabled():

@@ -13,6 +13,8 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from core.l10n import day
+
 DAYS_AFTER = "days_after"
 NTH_DAY_MONTHS_AFTER = "nth_day_months_after"
 
@@ -46,7 +48,6 @@ class DueDateRule:
         if earliest <= due_on <= latest:
             return None
         if earliest == latest:
-            return f"The due date must be {earliest:%d/%m/%Y} under the account's credit rule."
-        return (
-            f"The due date must be between {earliest:%d/%m/%Y} and {latest:%d/%m/%Y} under the account's credit rule."
-        )
+            return f"The due date must be {day(earliest, 'long')} under the account's credit rule."
+        return (f"The due date must be between {day(earliest, 'long')} and {day(latest, 'long')} under the "
+                "account's credit rule.")

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pypandoc
 import tablib
+from django.utils import timezone
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -27,11 +28,12 @@ class Export:
 
 
 def _cell(value):
-    """Decimals stay exact (a number in XLSX, its digits in CSV); dates as ISO; ``None`` empty."""
+    """Decimals stay exact (a number in XLSX, its digits in CSV); dates as ISO, a point in time in the
+    active (the tenant's) time zone with its offset; ``None`` empty."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.isoformat(timespec="minutes")
+        return (timezone.localtime(value) if timezone.is_aware(value) else value).isoformat(timespec="minutes")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):

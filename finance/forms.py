@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms import formset_factory
 
+from core.l10n import day, money
 from crm.models import Customer
 from finance import amounts, selectors
 from finance import models as ledger
@@ -42,7 +43,8 @@ def tenant_rows(model, tenant):
 
 class InvoiceChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
-        return f"{obj.number} · {obj.account.name} · due {obj.due_on:%d/%m/%Y} · open {obj.money(obj.open_amount)}"
+        open_amount = money(obj.open_amount, obj.currency)
+        return f"{obj.number} · {obj.account.name} · due {day(obj.due_on)} · open {open_amount}"
 
 
 class TaxRateChoiceField(forms.ModelChoiceField):

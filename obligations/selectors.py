@@ -9,6 +9,7 @@ from datetime import date
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.http import Http404
 
+from core import l10n
 from crm.models import Customer, Tenant
 from obligations.models import ClosingDay, Instalment, InstalmentStatus, Obligation, ObligationSettings
 
@@ -117,7 +118,7 @@ class MonthGrid:
 
     @property
     def title(self) -> str:
-        return date(self.year, self.month, 1).strftime("%B %Y")
+        return l10n.month(date(self.year, self.month, 1))
 
 
 def month_of(value: str, *, today: date) -> tuple[int, int]:

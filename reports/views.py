@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from djmoney.money import Money
 
 from core.clock import tenant_today
+from core.l10n import month as l10n_month
 from core.pagination import page_of
 from crm import selectors as crm_selectors
 from crm.access import staff_view
@@ -214,7 +215,7 @@ def _charts(title: str, groups: list[dict], months: list[date], key: str = "mont
                                                        else group[key]] = group["amount"]
     return [
         charts.bar_chart(title=title, currency=currency, points=[
-            (month.strftime("%b %y"), values.get(month, Decimal("0.00")),
+            (l10n_month(month, short=True), values.get(month, Decimal("0.00")),
              _money(values.get(month, Decimal("0.00")), currency)) for month in months
         ])
         for currency, values in sorted(by_currency.items())

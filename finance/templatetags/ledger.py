@@ -3,17 +3,8 @@
 from decimal import Decimal
 
 from django import template
-from djmoney.money import Money
 
 register = template.Library()
-
-
-@register.filter
-def money(amount: Decimal | None, currency: str) -> str:
-    """``{{ txn.total_amount|money:txn.currency }}`` → ``€12.50``."""
-    if amount is None or amount == "":
-        return ""
-    return str(Money(amount, currency))
 
 
 @register.filter

@@ -21,6 +21,7 @@ from django.urls import reverse
 from djmoney.money import Money
 
 from core.changes import UNCHANGED, given
+from core.l10n import day
 from crm.models import Customer, Tenant, User
 from notifications.models import Channel
 from notifications.services import notify
@@ -220,7 +221,7 @@ def _tell_customer(obligation: Obligation, *, key: str, event: str, actor: User 
         channels=[Channel.EMAIL], customer=obligation.customer,
         context={"obligation.name": obligation.description, "instalment.count": str(len(instalments)),
                  "amount": str(obligation.money), "currency": obligation.currency,
-                 "due_date": f"{first.due_on:%-d %B %Y}", "portal_link": portal_link(obligation.tenant)},
+                 "due_date": day(first.due_on, "long"), "portal_link": portal_link(obligation.tenant)},
         subject_ref=f"payments.obligation:{obligation.pk}", actor=actor, urgent=True, at=at,
     )
 
@@ -423,7 +424,7 @@ def add_closing_day(*, tenant: Tenant, day: date | str, description: str = "") -
     errors: dict[str, str] = {}
     parsed = _date(day, field="day", errors=errors)
     if parsed is not None and ClosingDay.objects.filter(tenant=tenant, day=parsed).exists():
-        errors["day"] = f"{parsed:%-d %B %Y} is already a closing day."
+        errors["day"] = f"{day(parsed, 'long')} is already a closing day."
     if errors:
         raise ValidationError(errors)
     return ClosingDay.objects.create(tenant=tenant, day=parsed, description=(description or "").strip()[:100])

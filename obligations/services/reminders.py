@@ -25,6 +25,7 @@ from django_scopes import scope, scopes_disabled
 from djmoney.money import Money
 
 from core.clock import tenant_today
+from core.l10n import day
 from crm.models import Tenant
 from notifications.models import Channel
 from notifications.services import notify
@@ -67,7 +68,7 @@ def send_instalment_notice(*, instalment: Instalment, kind: str, sms: bool, at: 
         channels=[Channel.EMAIL, Channel.SMS] if sms else [Channel.EMAIL], customer=obligation.customer,
         context={"obligation.name": obligation.description, "instalment.number": str(locked.number),
                  "instalment.count": str(count), "amount": str(Money(locked.amount, obligation.currency)),
-                 "currency": obligation.currency, "due_date": f"{locked.due_on:%-d %B %Y}",
+                 "currency": obligation.currency, "due_date": day(locked.due_on, "long"),
                  "pay_link": portal_link(obligation.tenant)},
         subject_ref=f"payments.obligation:{obligation.pk}", at=at,
     )

@@ -27,6 +27,7 @@ import holidays
 from django.core.exceptions import ValidationError
 from djmoney.money import Money
 
+from core.l10n import day as format_day
 from finance.amounts import NotAnAmount, parse_plain
 
 CENT = Decimal("0.01")
@@ -110,8 +111,8 @@ def business_dates(*, nominal: Sequence[date], business: Calendar, direction: st
                 break
         if chosen is None:
             raise ValidationError({"first_due_on": (
-                f"Instalment {index + 1} falls on {day:%-d %B %Y}, which is not a business day, and moving it "
-                f"either way reaches another instalment's date. Choose other dates."
+                f"Instalment {index + 1} falls on {format_day(day, 'long')}, which is not a business day, and moving "
+                f"it either way reaches another instalment's date. Choose other dates."
             )})
         moved.append(chosen)
     return moved

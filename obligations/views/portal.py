@@ -22,6 +22,7 @@ from django_scopes import scope
 
 from core import throttle
 from core.clock import tenant_today
+from core.l10n import for_customer, for_tenant
 from crm.models import Customer, Tenant
 from gateways.base import GatewayError
 from obligations import forms, selectors
@@ -62,6 +63,11 @@ def portal_sign_in(request: HttpRequest, slug: str):
     if tenant is None:
         raise Http404("No such portal.")
     context = {"tenant": tenant, "sent": False}
+    with for_tenant(tenant):
+        return _sign_in(request, tenant, context)
+
+
+def _sign_in(request: HttpRequest, tenant: Tenant, context: dict) -> HttpResponse:
     if request.method == "POST":
         if (refused := _throttled(request)) is not None:
             return _public(refused)
@@ -106,7 +112,8 @@ def portal_view(view):
                 status=403))
         with scope(tenant=tenant):
             customer = Customer.objects.select_related("tenant").get(tenant=tenant, pk=held["customer"])
-            return _public(view(request, customer, *args, **kwargs))
+            with for_customer(customer):
+                return _public(view(request, customer, *args, **kwargs))
 
     return wrapped
 

@@ -22,6 +22,7 @@ from django_scopes import scope, scopes_disabled
 from djmoney.money import Money
 
 from core.clock import local_time
+from core.l10n import day
 from core.tokens import hash_token, new_token
 from crm.models import User
 from finance.amounts import NotAnAmount, parse_plain
@@ -87,7 +88,7 @@ def invoice_context(invoice: FinancialTransaction) -> dict[str, str]:
         "invoice.total": str(Money(invoice.total_amount, invoice.currency)),
         "invoice.outstanding": str(Money(invoice.open_amount, invoice.currency)),
         "amount": str(Money(invoice.open_amount, invoice.currency)), "currency": invoice.currency,
-        "due_date": invoice.due_on.strftime("%-d %B %Y") if invoice.due_on else "on receipt",
+        "due_date": day(invoice.due_on, "long") if invoice.due_on else "on receipt",
     }
 
 

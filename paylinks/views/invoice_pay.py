@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_scopes import scope
 
 from core import throttle
+from core.l10n import for_customer
 from crm.access import staff_view
 from finance import selectors as finance_selectors
 from finance.models import Classification, FinancialTransaction, TransactionState
@@ -95,7 +96,7 @@ def _link_page(view):
             link = link_for_token(token=token)
             if link is None:
                 raise Http404("No such payment link.")
-            with scope(tenant=link.tenant):
+            with scope(tenant=link.tenant), for_customer(link.invoice.account.customer):
                 response = view(request, link, token)
         response["Referrer-Policy"] = "no-referrer"
         response["Cache-Control"] = "no-store"

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_scopes import scope
 
 from core import throttle
+from core.l10n import for_customer
 from core.pagination import page_of
 from core.query import query_date, query_int
 from crm import selectors as crm_selectors
@@ -222,7 +223,7 @@ def _payer_page(view):
             payment_request = request_for_token(token=token, at=timezone.now())
             if payment_request is None:
                 raise Http404("No such payment link.")
-            with scope(tenant=payment_request.tenant):
+            with scope(tenant=payment_request.tenant), for_customer(payment_request.customer):
                 response = view(request, payment_request, token, **kwargs)
         response["Referrer-Policy"] = "no-referrer"
         response["Cache-Control"] = "no-store"

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scope
 
+from core.l10n import for_customer
 from core.pagination import capped_page, page_of
 from crm.access import require_permission, staff_view
 from finance.exceptions import ActionNotAllowed
@@ -185,7 +186,7 @@ def receipt_new_link(request, receipt_id: int):
 def receipt_public(request, token: str, as_pdf: bool = False):
     """The customer's receipt, reached by the link's token alone: no login, and no tenant until found."""
     receipt = selectors.get_receipt_by_token(token=token)
-    with scope(tenant=receipt.tenant):
+    with scope(tenant=receipt.tenant), for_customer(receipt.ledger_payment.account.customer):
         response = receipt_response(request, receipt, public=True, as_pdf=as_pdf)
     # The token is the key: keep it out of caches and out of the Referer of any link followed.
     response["Cache-Control"] = "private, no-store"

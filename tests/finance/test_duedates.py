@@ -16,7 +16,7 @@ class TestScenario5a:
     def test_only_the_15th_of_next_month_is_allowed(self):
         assert self.rule.check(date(2026, 6, 15), POSTED) is None
         assert self.rule.check(date(2026, 6, 16), POSTED) == (
-            "The due date must be 15/06/2026 under the account's credit rule."
+            "The due date must be 15 June 2026 under the account's credit rule."
         )
 
 
@@ -29,7 +29,7 @@ class TestScenario5b:
     def test_another_date_is_refused(self):
         assert self.rule.check(date(2026, 5, 30), POSTED) is None
         assert self.rule.check(date(2026, 5, 29), POSTED) == (
-            "The due date must be 30/05/2026 under the account's credit rule."
+            "The due date must be 30 May 2026 under the account's credit rule."
         )
 
 
@@ -46,7 +46,7 @@ class TestScenario5c:
     @pytest.mark.parametrize("day", [24, 31])
     def test_a_day_outside_it_is_refused_naming_the_range(self, day):
         assert self.rule.check(date(2026, 5, day), POSTED) == (
-            "The due date must be between 25/05/2026 and 30/05/2026 under the account's credit rule."
+            "The due date must be between 25 May 2026 and 30 May 2026 under the account's credit rule."
         )
 
 

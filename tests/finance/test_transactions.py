@@ -64,7 +64,7 @@ class TestCreateTransaction:
             ({"classification": Classification.CREDIT_NOTE, "lines": [line("5")], "due_on": date(2026, 6, 19)},
              {"due_on": ["Only invoices have a due date."]}),
             ({"classification": Classification.INVOICE, "lines": [line("5")], "due_on": date(2026, 6, 1)},
-             {"due_on": ["The due date must be 19/06/2026 under the account's credit rule."]}),
+             {"due_on": ["The due date must be 19 June 2026 under the account's credit rule."]}),
         ],
     )
     def test_bad_input_names_the_field_and_saves_nothing(self, account, kwargs, errors):
@@ -157,7 +157,7 @@ class TestPostTransaction:
             services.post_transaction(txn=draft, actor=None, at=AT + timedelta(days=3))
 
         assert raised.value.message_dict == {
-            "due_on": ["The due date must be 22/06/2026 under the account's credit rule."]
+            "due_on": ["The due date must be 22 June 2026 under the account's credit rule."]
         }
         assert FinancialTransaction.objects.get(pk=draft.pk).state == TransactionState.DRAFT
 

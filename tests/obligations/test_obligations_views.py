@@ -41,7 +41,7 @@ class TestCreatePage:
         assert list(obligation.instalments.values_list("amount", "due_on")) == [
             (D("100.00"), date(2026, 4, 1)), (D("100.00"), date(2026, 5, 1)), (D("100.00"), date(2026, 6, 1))]
         page = staff_client.get(response["Location"]).text
-        assert "Road tax 2026" in page and "Wed 1 Apr 2026" in page and page.count("Mark paid") == 3
+        assert "Road tax 2026" in page and "Wed, 1 Apr 2026" in page and page.count("Mark paid") == 3
 
     def test_the_plus_button_adds_a_row_and_shows_what_remains(self, ledger, customer, staff_client):
         response = staff_client.post(f"/payments/customers/{customer.pk}/obligations/new/", form(
@@ -67,7 +67,7 @@ class TestCreatePage:
         response = staff_client.post(f"/payments/customers/{customer.pk}/obligations/new/", form(
             action="preview", total_amount="100.00", first_due_on="2027-01-31"))
 
-        assert "Mon 1 Feb 2027" in response.text and "33.34" in response.text
+        assert "Mon, 1 Feb 2027" in response.text and "33.34" in response.text
         assert not Obligation.objects.exists()
 
     def test_a_staff_member_without_the_manager_role_cannot_write_manager_comments(
@@ -112,7 +112,7 @@ class TestEditingPages:
 
         assert response.status_code == 302
         page = staff_client.get(f"/payments/obligations/{obligation.pk}/").text
-        assert "Mon 4 May 2026" in page and "350.00 GBP" in page
+        assert "Mon, 4 May 2026" in page and "350.00 GBP" in page
         assert "Instalment 2: Changed" in page and "“100.00” → “150.00”" in page
 
     def test_a_bad_amount_is_named_and_nothing_changes(self, obligation, staff_client):

@@ -123,7 +123,7 @@ class TestTheObligationLog:
         text = page.text
         assert "Road tax 2026" in text and "RT-2026-0042" in text and "DVLA" in text
         assert text.count("100.00 GBP") >= 3
-        assert "Wed 1 Apr 2026" in text and "Fri 1 May 2026" in text and "Mon 1 Jun 2026" in text
+        assert "Wed, 1 Apr 2026" in text and "Fri, 1 May 2026" in text and "Mon, 1 Jun 2026" in text
         assert "April 2026" in text and "Road tax 2026 #1" in text
         assert text.count("Pay instalment") == 3
         assert "slow to pay" not in text  # manager comments never reach a customer
@@ -135,7 +135,7 @@ class TestTheObligationLog:
 
         text = client.get("/portal/").text
 
-        assert "Mon 4 May 2026" in text and "120.00 GBP" in text and "320.00 GBP" in text
+        assert "Mon, 4 May 2026" in text and "120.00 GBP" in text and "320.00 GBP" in text
 
     def test_the_log_does_not_query_per_instalment(self, ledger, customer, client, django_assert_max_num_queries):
         for n in range(3):

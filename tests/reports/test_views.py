@@ -47,13 +47,13 @@ class TestReportPages:
 
         content = response.content.decode()
         assert 'id="revenue-EUR"><strong>€350.00</strong>' in content
-        assert 'id="revenue-USD"><strong>$40.00</strong>' in content
+        assert 'id="revenue-USD"><strong>US$40.00</strong>' in content
 
     def test_aged_page_shows_the_buckets(self, book, staff_client):
         response = staff_client.get(url("aged", "as_of=2026-08-01"))
 
         content = response.content.decode()
-        assert "<strong>€190.00</strong>" in content and "<strong>$40.00</strong>" in content
+        assert "<strong>€190.00</strong>" in content and "<strong>US$40.00</strong>" in content
 
     def test_transactions_export_csv_has_every_row_of_the_period(self, book, staff_client):
         response = staff_client.get(url("transactions", MAY + "&format=csv"))
