@@ -8,8 +8,9 @@ from datetime import date
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
-from django.utils.dateformat import format as format_date
 
+from core.l10n import day
+from core.l10n import money as format_money
 from crm.models import Customer, Tenant
 from finance.models import (
     Account,
@@ -231,19 +232,17 @@ BASE_MESSAGE_TAGS = ("customer.name", "customer.email", "customer.phone", "tenan
 
 
 def message_context(*, txn: FinancialTransaction) -> dict[str, str]:
-    """The #tag values a message about this transaction can use (see ``notifications.tags``)."""
-    def day(value) -> str:
-        return format_date(value, "j F Y") if value else ""
-
+    """The #tag values a message about this transaction can use (see ``notifications.tags``), formatted
+    for the active language (the customer's, when a message is written to them)."""
     when = txn.posted_at or txn.issued_at
-    values = {"amount": str(txn.money(txn.total_amount)), "currency": txn.currency}
+    values = {"amount": format_money(txn.total_amount, txn.currency), "currency": txn.currency}
     if txn.classification == Classification.INVOICE:
         values |= {
             "invoice.number": txn.number or txn.reference_number, "invoice.reference": txn.reference_number,
-            "invoice.date": day(when), "invoice.total": str(txn.money(txn.total_amount)),
-            "invoice.outstanding": str(txn.money(txn.open_amount if txn.state == TransactionState.POSTED
-                                                 else txn.total_amount)),
-            "due_date": day(txn.due_on),
+            "invoice.date": day(when, "long"), "invoice.total": format_money(txn.total_amount, txn.currency),
+            "invoice.outstanding": format_money(txn.open_amount if txn.state == TransactionState.POSTED
+                                                 else txn.total_amount, txn.currency),
+            "due_date": day(txn.due_on, "long"),
         }
     elif txn.classification == Classification.PAYMENT:
         values |= {

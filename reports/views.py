@@ -14,9 +14,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
-from djmoney.money import Money
 
 from core.clock import tenant_today
+from core.l10n import money as format_money
 from core.l10n import month as l10n_month
 from core.pagination import page_of
 from crm import selectors as crm_selectors
@@ -44,7 +44,7 @@ REPORTS = {
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    return str(Money(amount, currency))
+    return format_money(amount, currency)
 
 
 def _check_references(request) -> None:

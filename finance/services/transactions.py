@@ -14,6 +14,7 @@ from sequences import get_next_value
 
 from core.changes import UNCHANGED, given
 from core.clock import tenant_today
+from core.l10n import money as format_money
 from crm.models import Customer, User
 from finance import amounts
 from finance.exceptions import ActionNotAllowed
@@ -503,8 +504,8 @@ def post_transaction(
     warnings = []
     if locked.classification == Classification.REFUND and account.balance > account.credit_limit:
         warnings.append(
-            f"This refund takes the balance to {account.money(account.balance)}, past the credit limit of "
-            f"{account.money(account.credit_limit)}."
+            f"This refund takes the balance to {format_money(account.balance, account.currency)}, past the credit "
+            f"limit of {format_money(account.credit_limit, account.currency)}."
         )
     return PostingResult(transaction=locked, warnings=warnings)
 

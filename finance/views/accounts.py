@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.l10n import money as format_money
 from core.pagination import page_of
 from crm import selectors as crm_selectors
 from crm.access import staff_view
@@ -84,7 +85,7 @@ def account_refund(request, account_id: int):
         messages.error(request, flash_text(error))
         return redirect("finance:account_detail", account_id=account.pk)
     refund = result.transaction
-    messages.success(request, f"{refund} of {refund.money(refund.total_amount)} posted.")
+    messages.success(request, f"{refund} of {format_money(refund.total_amount, refund.currency)} posted.")
     for warning in result.warnings:
         messages.warning(request, warning)
     return redirect("finance:transaction_detail", transaction_id=refund.pk)

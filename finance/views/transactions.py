@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.l10n import money as format_money
 from core.pagination import capped_page
 from crm.access import staff_view
 from finance import selectors, services
@@ -240,7 +241,7 @@ def _quick_pay(request, txn, at):
     if not form.is_valid():
         raise form_errors(form)
     payment = services.quick_pay(invoice=txn, actor=request.user, at=at, **form.cleaned_data)
-    return f"{txn} paid by {payment} ({payment.money(payment.total_amount)}).", []
+    return f"{txn} paid by {payment} ({format_money(payment.total_amount, payment.currency)}).", []
 
 
 def _move(request, txn, at):

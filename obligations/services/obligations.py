@@ -22,6 +22,7 @@ from djmoney.money import Money
 
 from core.changes import UNCHANGED, given
 from core.l10n import day
+from core.l10n import money as format_money
 from crm.models import Customer, Tenant, User
 from notifications.models import Channel
 from notifications.services import notify
@@ -220,7 +221,7 @@ def _tell_customer(obligation: Obligation, *, key: str, event: str, actor: User 
         tenant=obligation.tenant, event_key=f"obligation:{obligation.pk}:{event}", template_key=key,
         channels=[Channel.EMAIL], customer=obligation.customer,
         context={"obligation.name": obligation.description, "instalment.count": str(len(instalments)),
-                 "amount": str(obligation.money), "currency": obligation.currency,
+                 "amount": format_money(obligation.total_amount, obligation.currency), "currency": obligation.currency,
                  "due_date": day(first.due_on, "long"), "portal_link": portal_link(obligation.tenant)},
         subject_ref=f"payments.obligation:{obligation.pk}", actor=actor, urgent=True, at=at,
     )

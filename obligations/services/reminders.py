@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F, Q
 from django_scopes import scope, scopes_disabled
-from djmoney.money import Money
 
 from core.clock import tenant_today
 from core.l10n import day
+from core.l10n import money as format_money
 from crm.models import Tenant
 from notifications.models import Channel
 from notifications.services import notify
@@ -67,7 +67,7 @@ def send_instalment_notice(*, instalment: Instalment, kind: str, sms: bool, at: 
         template_key="instalment_reminder" if kind == REMINDER else "instalment_overdue",
         channels=[Channel.EMAIL, Channel.SMS] if sms else [Channel.EMAIL], customer=obligation.customer,
         context={"obligation.name": obligation.description, "instalment.number": str(locked.number),
-                 "instalment.count": str(count), "amount": str(Money(locked.amount, obligation.currency)),
+                 "instalment.count": str(count), "amount": format_money(locked.amount, obligation.currency),
                  "currency": obligation.currency, "due_date": day(locked.due_on, "long"),
                  "pay_link": portal_link(obligation.tenant)},
         subject_ref=f"payments.obligation:{obligation.pk}", at=at,

@@ -25,9 +25,9 @@ from decimal import ROUND_DOWN, Decimal
 
 import holidays
 from django.core.exceptions import ValidationError
-from djmoney.money import Money
 
 from core.l10n import day as format_day
+from core.l10n import money as format_money
 from finance.amounts import NotAnAmount, parse_plain
 
 CENT = Decimal("0.01")
@@ -137,7 +137,7 @@ def parse_amount(value, *, field: str, errors: dict[str, str]) -> Decimal | None
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    return str(Money(amount, currency))
+    return format_money(amount, currency)
 
 
 def automatic_amounts(*, total: Decimal, count: int, instalment_amount: Decimal | None, currency: str) -> list[Decimal]:

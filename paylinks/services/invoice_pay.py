@@ -23,6 +23,7 @@ from djmoney.money import Money
 
 from core.clock import local_time
 from core.l10n import day
+from core.l10n import money as format_money
 from core.tokens import hash_token, new_token
 from crm.models import User
 from finance.amounts import NotAnAmount, parse_plain
@@ -85,9 +86,9 @@ def invoice_context(invoice: FinancialTransaction) -> dict[str, str]:
     return {
         "invoice.number": invoice.number, "invoice.reference": invoice.reference_number,
         "invoice.date": local_time(tenant, invoice.posted_at or invoice.issued_at),
-        "invoice.total": str(Money(invoice.total_amount, invoice.currency)),
-        "invoice.outstanding": str(Money(invoice.open_amount, invoice.currency)),
-        "amount": str(Money(invoice.open_amount, invoice.currency)), "currency": invoice.currency,
+        "invoice.total": format_money(invoice.total_amount, invoice.currency),
+        "invoice.outstanding": format_money(invoice.open_amount, invoice.currency),
+        "amount": format_money(invoice.open_amount, invoice.currency), "currency": invoice.currency,
         "due_date": day(invoice.due_on, "long") if invoice.due_on else "on receipt",
     }
 

@@ -16,6 +16,7 @@ from django_scopes import scope, scopes_disabled
 from djmoney.money import Money
 
 from core.clock import local_time
+from core.l10n import money as format_money
 from core.tokens import hash_token, new_token
 from crm.models import Customer, User
 from finance.amounts import NotAnAmount, parse_plain
@@ -50,7 +51,7 @@ def _send_link(*, request: PaymentRequest, token: str, actor: User | None, at: d
     notify(
         tenant=request.tenant, event_key=f"payment_request:{request.pk}:link:{request.token_hash[:16]}",
         template_key="payment_request", channels=list(request.channels), customer=request.customer,
-        context={"pay_link": pay_link(token), "amount": str(Money(request.amount, request.currency)),
+        context={"pay_link": pay_link(token), "amount": format_money(request.amount, request.currency),
                  "currency": request.currency, "link_expires": local_time(request.tenant, request.expires_at),
                  "due_date": local_time(request.tenant, request.expires_at),
                  "request.reference": request.reference, "request.message": request.message,

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from django.conf import settings
 from django.urls import reverse
-from djmoney.money import Money
 
 from core.clock import local_time
+from core.l10n import money as format_money
 from crm.models import User
 from finance.models import FinancialTransaction
 from notifications.models import Channel
@@ -76,7 +76,7 @@ def _payment_managers(payment: GatewayPayment) -> list[User]:
 def _payment_context(payment: GatewayPayment, at: datetime) -> dict[str, str]:
     ledger_payment = payment.ledger_payment
     return {
-        "amount": str(Money(payment.amount, payment.currency)), "currency": payment.currency,
+        "amount": format_money(payment.amount, payment.currency), "currency": payment.currency,
         "payment.number": ledger_payment.number if ledger_payment is not None else "",
         "payment.reference": payment.provider_reference or payment.reference,
         "payment.date": local_time(payment.tenant, at),
@@ -92,8 +92,8 @@ def _invoice_context(payment: GatewayPayment) -> dict[str, str]:
     return {
         "invoice.number": invoice.number, "invoice.reference": invoice.reference_number,
         "invoice.date": local_time(payment.tenant, invoice.posted_at or invoice.issued_at),
-        "invoice.total": str(Money(invoice.total_amount, invoice.currency)),
-        "invoice.outstanding": str(Money(invoice.open_amount, invoice.currency)),
+        "invoice.total": format_money(invoice.total_amount, invoice.currency),
+        "invoice.outstanding": format_money(invoice.open_amount, invoice.currency),
     }
 
 
