@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 EMBEDDED := $(PY) -m config.embedded --
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install system run test check lint docs bench faults clean
+.PHONY: install system run test check lint docs bench faults clean messages
 
 # Test processes: pytest-xdist workers, one per core of a 2-core machine; an idle worker takes tests queued
 # for the other (--dist worksteal), so one slow test near the end does not hold the run. ARGS="-n 0" runs in one.
@@ -22,7 +22,20 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --quiet --compile-bytecode
 	touch $@
 
-install: $(VENV)/.synced
+# Duly's translations (locale/*/LC_MESSAGES/django.po), compiled for Django by Babel, in Python: no system
+# gettext needed to run Duly (see docs/decisions/language-and-formats.md).
+MO := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+
+locale/%.mo: locale/%.po | $(VENV)/.synced
+	$(VENV)/bin/pybabel -q compile -i $< -o $@
+
+install: $(VENV)/.synced $(MO)
+
+# Extract the translatable strings into the catalogues (Django's makemessages, GNU gettext's xgettext);
+# then translate what is new: tests/core/test_catalogues.py fails on anything untranslated.
+messages: install
+	DATABASE_URL=postgres://unused/duly REDIS_URL=redis://unused $(PY) manage.py makemessages -l es -l de \
+		--ignore=.venv --ignore=var --ignore=tests --ignore=docs --add-location=file
 
 run: install
 	$(EMBEDDED) bash -c '$(PY) manage.py migrate --noinput && $(PY) manage.py seed_demo && exec $(VENV)/bin/honcho start'

@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # visitors: their browser's language; staff: see crm.middleware
     "django.middleware.common.CommonMiddleware",
     "core.csrf.NullOriginMiddleware",  # same-origin posts from no-referrer pages (see core.csrf)
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -176,7 +177,13 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # British English where nothing names a reader (a task, a service called outside a page); see core.l10n.
 LANGUAGE_CODE = "en-gb"
-LANGUAGES = [("en", "English"), ("es", "Spanish"), ("fr", "French"), ("de", "German"), ("el", "Greek")]
+# The languages Duly's own pages, messages and printouts are translated into (locale/, compiled by
+# `make install`); the staff member's or tenant's for staff, the customer's for payers (core.l10n).
+LANGUAGES = [("en-gb", "English"), ("es", "Español"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The languages a customer may have and a tenant may write its message wordings in; a customer whose
+# language Duly's pages do not speak reads them in the tenant's language.
+CUSTOMER_LANGUAGES = [("en", "English"), ("es", "Spanish"), ("fr", "French"), ("de", "German"), ("el", "Greek")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -15,16 +15,21 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_skeleton, format_time
+from babel.dates import format_date, format_skeleton, format_time, get_day_names
 from babel.numbers import format_currency
 from django.conf import settings
 from django.utils import timezone, translation
 
 
+def _spoken() -> set[str]:
+    """The languages (without their country) Duly's pages are translated into."""
+    return {code.split("-")[0] for code, _ in settings.LANGUAGES}
+
+
 def language_tag(language: str | None, country: str | None = None) -> str:
     """The language to activate: ``language`` (one Duly speaks, else the default) refined by ``country``
     where CLDR knows that variant (``en`` + ``GB`` → ``en-gb``)."""
-    spoken = {code for code, _ in settings.LANGUAGES}
+    spoken = _spoken()
     default = settings.LANGUAGE_CODE
     language = (language or "").split("-")[0].lower()
     if language not in spoken:
@@ -53,10 +58,10 @@ def for_tenant(tenant, *, language: str | None = None):
 
 def for_customer(customer):
     """What a customer reads (pay pages, the portal, receipts, messages): the customer's language (the
-    tenant's when the customer has none), the tenant's country and time zone."""
+    tenant's when Duly's pages do not speak it), the tenant's country and time zone."""
     tenant = customer.tenant
-    return localized(language=customer.language or tenant.locale, country=tenant.country,
-                     time_zone=tenant.time_zone)
+    language = customer.language if customer.language in _spoken() else tenant.locale
+    return localized(language=language, country=tenant.country, time_zone=tenant.time_zone)
 
 
 def babel_locale() -> str:
@@ -80,6 +85,12 @@ def weekday(value: date | None) -> str:
     if value is None or value == "":
         return ""
     return format_skeleton("yMMMEd", value, locale=babel_locale())
+
+
+def weekday_names() -> list[str]:
+    """The days of the week, Monday first, abbreviated as the reader's locale does (a calendar's heads)."""
+    names = get_day_names("abbreviated", locale=babel_locale())
+    return [names[index] for index in range(7)]
 
 
 def month(value: date, *, short: bool = False) -> str:

@@ -16,7 +16,7 @@ class CustomerForm(forms.Form):
     city = forms.CharField(required=False, max_length=100)
     postcode = forms.CharField(required=False, max_length=20)
     country = forms.ChoiceField(required=False, choices=[("", "—"), *countries])
-    language = forms.ChoiceField(choices=settings.LANGUAGES)
+    language = forms.ChoiceField(choices=settings.CUSTOMER_LANGUAGES)
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def customer_data(self) -> CustomerData:

@@ -237,8 +237,8 @@ def _clean_customer_fields(*, tenant: Tenant, data: dict[str, Any], partial: boo
         errors["country"] = f"“{cleaned['country']}” is not an ISO 3166 country code."
     elif cleaned.get("country"):
         cleaned["country"] = cleaned["country"].upper()
-    if "language" in cleaned and cleaned["language"] not in dict(settings.LANGUAGES):
-        errors["language"] = f"Language must be one of {', '.join(dict(settings.LANGUAGES))}."
+    if "language" in cleaned and cleaned["language"] not in dict(settings.CUSTOMER_LANGUAGES):
+        errors["language"] = f"Language must be one of {', '.join(dict(settings.CUSTOMER_LANGUAGES))}."
     for field in ("address_line1", "address_line2", "city", "postcode"):
         limit = Customer._meta.get_field(field).max_length
         if len(cleaned.get(field, "")) > limit:

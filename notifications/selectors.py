@@ -70,7 +70,7 @@ def template_overview(*, tenant: Tenant) -> list[dict]:
 def get_message_template(*, tenant: Tenant, key: str, language: str) -> MessageTemplate | None:
     """The tenant's own wording of ``key`` in ``language``, or ``None``; 404 for an unknown message or
     language."""
-    if key not in defaults.MESSAGES or language not in dict(settings.LANGUAGES):
+    if key not in defaults.MESSAGES or language not in dict(settings.CUSTOMER_LANGUAGES):
         raise Http404("No such message.")
     return MessageTemplate.objects.filter(tenant=tenant, key=key, language=language).first()
 

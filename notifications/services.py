@@ -477,8 +477,8 @@ def save_message_template(
     """
     if key not in defaults.MESSAGES:
         raise ValidationError({"key": f"“{key}” is not a message Duly sends."})
-    if language not in dict(settings.LANGUAGES):
-        raise ValidationError({"language": f"Language must be one of {', '.join(dict(settings.LANGUAGES))}."})
+    if language not in dict(settings.CUSTOMER_LANGUAGES):
+        raise ValidationError({"language": f"Language must be one of {', '.join(dict(settings.CUSTOMER_LANGUAGES))}."})
     subject, body, sms = (subject or "").strip(), (body or "").strip(), (sms or "").strip()
     errors = _template_errors(key=key, subject=subject, body=body, sms=sms)
     if errors:

@@ -121,7 +121,7 @@ def outbox_retry(request, notification_id: int):
 @manager_view
 def template_list(request):
     return render(request, "notifications/template_list.html", {
-        "overview": selectors.template_overview(tenant=request.tenant), "languages": settings.LANGUAGES,
+        "overview": selectors.template_overview(tenant=request.tenant), "languages": settings.CUSTOMER_LANGUAGES,
     })
 
 

@@ -117,6 +117,10 @@ class MonthGrid:
     next: str
 
     @property
+    def weekday_names(self) -> list[str]:
+        return l10n.weekday_names()
+
+    @property
     def title(self) -> str:
         return l10n.month(date(self.year, self.month, 1))
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from core.l10n import for_customer
 from crm.models import User
 from finance import selectors
 from finance.exceptions import ActionNotAllowed
@@ -27,9 +28,11 @@ def send_printout(*, txn: FinancialTransaction, link: str, actor: User | None, a
     if customer is None:
         raise ActionNotAllowed("There is no customer to send this document to.")
     printout = selectors.printout_of(txn=txn)
-    context = {**selectors.message_context(txn=txn), "document.title": printout.title, "printout_link": link}
-    context = {key: value for key, value in context.items() if not key.startswith("refund.")}
-    return notifications.notify(
-        tenant=txn.account.tenant, event_key=f"finance.printout:{txn.pk}:{at.isoformat()}", template_key="printout",
-        customer=customer, context=context, subject_ref=selectors.subject_ref(txn), actor=actor, at=at,
-    )
+    with for_customer(customer):
+        context = {**selectors.message_context(txn=txn), "document.title": printout.title, "printout_link": link}
+        context = {key: value for key, value in context.items() if not key.startswith("refund.")}
+        return notifications.notify(
+            tenant=txn.account.tenant, event_key=f"finance.printout:{txn.pk}:{at.isoformat()}",
+            template_key="printout", customer=customer, context=context, subject_ref=selectors.subject_ref(txn),
+            actor=actor, at=at,
+        )

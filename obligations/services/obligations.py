@@ -21,7 +21,7 @@ from django.urls import reverse
 from djmoney.money import Money
 
 from core.changes import UNCHANGED, given
-from core.l10n import day
+from core.l10n import day, for_customer
 from core.l10n import money as format_money
 from crm.models import Customer, Tenant, User
 from notifications.models import Channel
@@ -217,14 +217,16 @@ def _tell_customer(obligation: Obligation, *, key: str, event: str, actor: User 
     instalments = list(obligation.instalments.order_by("due_on", "number"))
     unpaid = [i for i in instalments if not i.is_paid]
     first = (unpaid or instalments)[0]
-    notify(
-        tenant=obligation.tenant, event_key=f"obligation:{obligation.pk}:{event}", template_key=key,
-        channels=[Channel.EMAIL], customer=obligation.customer,
-        context={"obligation.name": obligation.description, "instalment.count": str(len(instalments)),
-                 "amount": format_money(obligation.total_amount, obligation.currency), "currency": obligation.currency,
-                 "due_date": day(first.due_on, "long"), "portal_link": portal_link(obligation.tenant)},
-        subject_ref=f"payments.obligation:{obligation.pk}", actor=actor, urgent=True, at=at,
-    )
+    with for_customer(obligation.customer):
+        notify(
+            tenant=obligation.tenant, event_key=f"obligation:{obligation.pk}:{event}", template_key=key,
+            channels=[Channel.EMAIL], customer=obligation.customer,
+            context={"obligation.name": obligation.description, "instalment.count": str(len(instalments)),
+                     "amount": format_money(obligation.total_amount, obligation.currency),
+                     "currency": obligation.currency, "due_date": day(first.due_on, "long"),
+                     "portal_link": portal_link(obligation.tenant)},
+            subject_ref=f"payments.obligation:{obligation.pk}", actor=actor, urgent=True, at=at,
+        )
 
 
 def _audit(row, actor: User | None, reason: str) -> None:

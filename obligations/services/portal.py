@@ -14,9 +14,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
 
 from core.clock import local_time
+from core.l10n import for_customer
 from core.tokens import hash_token, new_token
 from crm.models import Customer, Tenant
 from finance import services as ledger
@@ -52,12 +54,13 @@ def send_magic_links(*, tenant: Tenant, email: str, at: datetime) -> int:
         token, token_hash = new_token()
         link = PortalLink.objects.create(tenant=tenant, customer=customer, token_hash=token_hash,
                                          expires_at=at + MAGIC_LINK_LIFETIME, created_at=at)
-        notify(
-            tenant=tenant, event_key=f"portal_link:{link.pk}", template_key="portal_magic_link",
-            channels=[Channel.EMAIL], customer=customer,
-            context={"magic_link": magic_link(token), "link_expires": local_time(tenant, link.expires_at)},
-            subject_ref=f"crm.customer:{customer.pk}", urgent=True, at=at,
-        )
+        with for_customer(customer):
+            notify(
+                tenant=tenant, event_key=f"portal_link:{link.pk}", template_key="portal_magic_link",
+                channels=[Channel.EMAIL], customer=customer,
+                context={"magic_link": magic_link(token), "link_expires": local_time(tenant, link.expires_at)},
+                subject_ref=f"crm.customer:{customer.pk}", urgent=True, at=at,
+            )
     return len(customers)
 
 
@@ -89,7 +92,7 @@ def _account_for(customer: Customer, currency: str):
     if account is None:
         account = ledger.open_account(customer=customer, currency=currency)
     if account.state != AccountState.ACTIVE:
-        raise AttemptRefused("Online payment is not available for this account. Please contact us.")
+        raise AttemptRefused(_("Online payment is not available for this account. Please contact us."))
     return account
 
 
@@ -110,11 +113,11 @@ def start_instalment_payment(
             "obligation__customer", "obligation__tenant").get(tenant=instalment.tenant_id, pk=instalment.pk)
         obligation = locked.obligation
         if locked.is_paid:
-            raise AttemptRefused("This instalment has been paid. Thank you.")
+            raise AttemptRefused(_("This instalment has been paid. Thank you."))
         under_way = locked.attempts.filter(status__in=[PaymentStatus.PENDING, PaymentStatus.PROCESSING]).order_by(
             "-created_at", "-id").first()
         if under_way is not None and under_way.status == PaymentStatus.PROCESSING:
-            raise AttemptRefused("A payment of this instalment is being processed. Check back in a few minutes.")
+            raise AttemptRefused(_("A payment of this instalment is being processed. Check back in a few minutes."))
         if (under_way is not None and under_way.redirect_url and under_way.amount == locked.amount
                 and (under_way.expires_at is None or under_way.expires_at > at)):
             return Checkout(under_way)

@@ -24,7 +24,7 @@ from django.db.models import F, Q
 from django_scopes import scope, scopes_disabled
 
 from core.clock import tenant_today
-from core.l10n import day
+from core.l10n import day, for_customer
 from core.l10n import money as format_money
 from crm.models import Tenant
 from notifications.models import Channel
@@ -62,16 +62,17 @@ def send_instalment_notice(*, instalment: Instalment, kind: str, sms: bool, at: 
         return False
     obligation = locked.obligation
     count = Instalment.objects.filter(tenant=locked.tenant_id, obligation_id=obligation.pk).count()
-    notify(
-        tenant=obligation.tenant, event_key=f"instalment:{locked.pk}:{kind}:{locked.due_on.isoformat()}",
-        template_key="instalment_reminder" if kind == REMINDER else "instalment_overdue",
-        channels=[Channel.EMAIL, Channel.SMS] if sms else [Channel.EMAIL], customer=obligation.customer,
-        context={"obligation.name": obligation.description, "instalment.number": str(locked.number),
-                 "instalment.count": str(count), "amount": format_money(locked.amount, obligation.currency),
-                 "currency": obligation.currency, "due_date": day(locked.due_on, "long"),
-                 "pay_link": portal_link(obligation.tenant)},
-        subject_ref=f"payments.obligation:{obligation.pk}", at=at,
-    )
+    with for_customer(obligation.customer):
+        notify(
+            tenant=obligation.tenant, event_key=f"instalment:{locked.pk}:{kind}:{locked.due_on.isoformat()}",
+            template_key="instalment_reminder" if kind == REMINDER else "instalment_overdue",
+            channels=[Channel.EMAIL, Channel.SMS] if sms else [Channel.EMAIL], customer=obligation.customer,
+            context={"obligation.name": obligation.description, "instalment.number": str(locked.number),
+                     "instalment.count": str(count), "amount": format_money(locked.amount, obligation.currency),
+                     "currency": obligation.currency, "due_date": day(locked.due_on, "long"),
+                     "pay_link": portal_link(obligation.tenant)},
+            subject_ref=f"payments.obligation:{obligation.pk}", at=at,
+        )
     Instalment.objects.filter(tenant=locked.tenant_id, pk=locked.pk).update(**{marker: locked.due_on})
     return True
 

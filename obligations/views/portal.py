@@ -17,6 +17,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 from django_scopes import scope
 
@@ -40,8 +42,8 @@ from payments.services.receipts import receipt_link
 
 SESSION_KEY = "portal"
 LOOKUPS_PER_MINUTE = getattr(settings, "PAY_LOOKUPS_PER_MINUTE", 30)
-SIGN_IN_ANSWER = ("If that address is one of our customers', a sign-in link is on its way. "
-                  "It works once, for 30 minutes.")
+SIGN_IN_ANSWER = gettext_lazy("If that address is one of our customers', a sign-in link is on its way. "
+                              "It works once, for 30 minutes.")
 
 
 def _public(response: HttpResponse) -> HttpResponse:
@@ -54,7 +56,7 @@ def _throttled(request) -> HttpResponse | None:
     if throttle.allow(key=f"portal:{throttle.client_ip(request)}", limit=LOOKUPS_PER_MINUTE, window_seconds=60):
         return None
     return render(request, "obligations/portal_message.html",
-                  {"message": "Too many attempts. Wait a minute and try again."}, status=429)
+                  {"message": _("Too many attempts. Wait a minute and try again.")}, status=429)
 
 
 @require_http_methods(["GET", "POST"])
@@ -86,7 +88,7 @@ def portal_enter(request: HttpRequest, token: str):
     customer = use_magic_link(token=token, at=now)
     if customer is None:
         return _public(render(request, "obligations/portal_message.html", {
-            "message": "This sign-in link has expired or was used already. Ask for a new one."}, status=404))
+            "message": _("This sign-in link has expired or was used already. Ask for a new one.")}, status=404))
     request.session.cycle_key()
     request.session[SESSION_KEY] = {"tenant": customer.tenant_id, "customer": customer.pk,
                                     "until": (now + PORTAL_SESSION_LIFETIME).isoformat()}
@@ -108,7 +110,7 @@ def portal_view(view):
         if tenant is None or until <= timezone.now():
             request.session.pop(SESSION_KEY, None)
             return _public(render(request, "obligations/portal_message.html", {
-                "message": "You are not signed in. Use the sign-in link we emailed you, or ask for a new one."},
+                "message": _("You are not signed in. Use the sign-in link we emailed you, or ask for a new one.")},
                 status=403))
         with scope(tenant=tenant):
             customer = Customer.objects.select_related("tenant").get(tenant=tenant, pk=held["customer"])
@@ -146,9 +148,9 @@ def portal_home(request: HttpRequest, customer: Customer):
 
 
 NOTICES = {
-    "paid": "Thank you: your payment was received.",
-    "pending": "Your payment is being confirmed. You will not be charged twice.",
-    "failed": "The payment did not go through. You can try again.",
+    "paid": gettext_lazy("Thank you: your payment was received."),
+    "pending": gettext_lazy("Your payment is being confirmed. You will not be charged twice."),
+    "failed": gettext_lazy("The payment did not go through. You can try again."),
 }
 
 
@@ -161,7 +163,7 @@ def portal_pay(request: HttpRequest, customer: Customer, instalment_id: int):
     context = {"tenant": customer.tenant}
     if gateway_account is None:
         return render(request, "obligations/portal_message.html", context | {
-            "message": "Online payment is not available at the moment. Please contact us."}, status=409)
+            "message": _("Online payment is not available at the moment. Please contact us.")}, status=409)
     try:
         attempt = start_instalment_payment(
             instalment=instalment, gateway_account=gateway_account, at=timezone.now(),
@@ -210,5 +212,5 @@ def portal_receipt(request: HttpRequest, customer: Customer, instalment_id: int)
 @require_POST
 def portal_sign_out(request: HttpRequest):
     request.session.pop(SESSION_KEY, None)
-    return _public(render(request, "obligations/portal_message.html", {"message": "You are signed out."}))
+    return _public(render(request, "obligations/portal_message.html", {"message": _("You are signed out.")}))
 

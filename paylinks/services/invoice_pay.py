@@ -18,11 +18,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django_scopes import scope, scopes_disabled
-from djmoney.money import Money
 
 from core.clock import local_time
-from core.l10n import day
+from core.l10n import day, for_customer
 from core.l10n import money as format_money
 from core.tokens import hash_token, new_token
 from crm.models import User
@@ -113,12 +113,13 @@ def send_invoice_pay_link(*, invoice: FinancialTransaction, actor: User | None, 
         tenant_id=invoice.tenant_id, invoice=invoice, token_hash=token_hash, sent_to=customer.email,
         expires_at=at + INVOICE_LINK_LIFETIME, created_by=actor, created_at=at,
     )
-    notify(
-        tenant=invoice.account.tenant, event_key=f"invoice:{invoice.pk}:email_pay:{link.pk}",
-        template_key="invoice_email_pay", channels=["email"], customer=customer,
-        context=invoice_context(invoice) | {"pay_link": invoice_pay_link(token)},
-        subject_ref=f"finance.financialtransaction:{invoice.pk}", actor=actor, urgent=True, at=at,
-    )
+    with for_customer(customer):
+        notify(
+            tenant=invoice.account.tenant, event_key=f"invoice:{invoice.pk}:email_pay:{link.pk}",
+            template_key="invoice_email_pay", channels=["email"], customer=customer,
+            context=invoice_context(invoice) | {"pay_link": invoice_pay_link(token)},
+            subject_ref=f"finance.financialtransaction:{invoice.pk}", actor=actor, urgent=True, at=at,
+        )
     return token
 
 
@@ -142,14 +143,14 @@ def parse_amount(value, *, outstanding: Decimal, currency: str) -> Decimal:
         amount = parse_plain(value)
     except NotAnAmount as refusal:
         raise ValidationError({"amount": str(refusal) if refusal.too_large
-                               else "Enter an amount such as 120.00."}) from None
+                               else _("Enter an amount such as 120.00.")}) from None
     if amount <= 0:
-        raise ValidationError({"amount": "The amount must be more than zero."})
+        raise ValidationError({"amount": _("The amount must be more than zero.")})
     if amount.as_tuple().exponent < -2:
-        raise ValidationError({"amount": "The amount has at most 2 decimal places."})
+        raise ValidationError({"amount": _("The amount has at most 2 decimal places.")})
     if amount > outstanding:
-        raise ValidationError({"amount": f"The amount cannot be more than the outstanding "
-                                         f"{Money(outstanding, currency)}."})
+        raise ValidationError({"amount": _("The amount cannot be more than the outstanding %(amount)s.") % {
+            "amount": format_money(outstanding, currency)}})
     return amount
 
 
@@ -174,14 +175,15 @@ def start_invoice_payment(
             "account__tenant", "account__customer"
         ).get(tenant=link.tenant_id, pk=link.invoice_id)
         if link.expires_at <= at:
-            raise AttemptRefused("This link has expired. Ask for a new one if you still wish to pay.")
+            raise AttemptRefused(_("This link has expired. Ask for a new one if you still wish to pay."))
         if invoice.state != TransactionState.POSTED or invoice.open_amount <= 0:
-            raise AttemptRefused("This invoice has been paid. Thank you.")
+            raise AttemptRefused(_("This invoice has been paid. Thank you."))
         if invoice.is_due_from_lender():
-            raise AttemptRefused(f"This fee is not yours to pay; {invoice.account.tenant.name} collects it elsewhere.")
+            raise AttemptRefused(_("This fee is not yours to pay; %(tenant)s collects it elsewhere.") % {
+                "tenant": invoice.account.tenant.name})
         if GatewayPayment.objects.filter(tenant=invoice.tenant_id, invoice=invoice,
                                          status=PaymentStatus.PROCESSING).exists():
-            raise AttemptRefused("A payment of this invoice is being processed. Check back in a few minutes.")
+            raise AttemptRefused(_("A payment of this invoice is being processed. Check back in a few minutes."))
         amount = parse_amount(amount, outstanding=invoice.open_amount, currency=invoice.currency)
         tenant = invoice.account.tenant
         payment = record_payment(

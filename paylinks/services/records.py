@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.utils.translation import gettext_lazy as _
+
 from crm.models import User
 from paylinks.models import PaymentRequest, PaymentRequestEvent, RequestStatus
 from payments.models import GatewayPayment, PaymentEvent, PaymentStatus
@@ -16,10 +18,10 @@ def log_request(request: PaymentRequest, action: str, before: str, actor: User |
 
 
 PAYER_STATUS_TEXT = {
-    RequestStatus.EXPIRED: "This link has expired. Ask for a new one if you still wish to pay.",
-    RequestStatus.CANCELLED: "This payment request was cancelled; there is nothing to pay.",
-    RequestStatus.COMPLETE: "This request has been paid. Thank you.",
-    RequestStatus.COMPLETE_AFTER_FAILURE: "This request has been paid. Thank you.",
+    RequestStatus.EXPIRED: _("This link has expired. Ask for a new one if you still wish to pay."),
+    RequestStatus.CANCELLED: _("This payment request was cancelled; there is nothing to pay."),
+    RequestStatus.COMPLETE: _("This request has been paid. Thank you."),
+    RequestStatus.COMPLETE_AFTER_FAILURE: _("This request has been paid. Thank you."),
 }
 
 

@@ -11,11 +11,13 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 from django_scopes import scope, scopes_disabled
 from djmoney.money import Money
 
 from core.clock import local_time
+from core.l10n import for_customer
 from core.l10n import money as format_money
 from core.tokens import hash_token, new_token
 from crm.models import Customer, User
@@ -48,16 +50,17 @@ def pay_link(token: str) -> str:
 
 
 def _send_link(*, request: PaymentRequest, token: str, actor: User | None, at: datetime) -> None:
-    notify(
-        tenant=request.tenant, event_key=f"payment_request:{request.pk}:link:{request.token_hash[:16]}",
-        template_key="payment_request", channels=list(request.channels), customer=request.customer,
-        context={"pay_link": pay_link(token), "amount": format_money(request.amount, request.currency),
-                 "currency": request.currency, "link_expires": local_time(request.tenant, request.expires_at),
-                 "due_date": local_time(request.tenant, request.expires_at),
-                 "request.reference": request.reference, "request.message": request.message,
-                 "invoice.number": request.invoice.number if request.invoice_id else ""},
-        subject_ref=f"payments.paymentrequest:{request.pk}", actor=actor, urgent=True, at=at,
-    )
+    with for_customer(request.customer):
+        notify(
+            tenant=request.tenant, event_key=f"payment_request:{request.pk}:link:{request.token_hash[:16]}",
+            template_key="payment_request", channels=list(request.channels), customer=request.customer,
+            context={"pay_link": pay_link(token), "amount": format_money(request.amount, request.currency),
+                     "currency": request.currency, "link_expires": local_time(request.tenant, request.expires_at),
+                     "due_date": local_time(request.tenant, request.expires_at),
+                     "request.reference": request.reference, "request.message": request.message,
+                     "invoice.number": request.invoice.number if request.invoice_id else ""},
+            subject_ref=f"payments.paymentrequest:{request.pk}", actor=actor, urgent=True, at=at,
+        )
 
 
 def _request_errors(*, customer: Customer, account: Account, amount, currency: str | None, reference: str,
@@ -280,11 +283,11 @@ def start_request_attempt(
         if locked.status == RequestStatus.OPEN and locked.expires_at <= at:
             _expire(locked, at)
         if locked.status != RequestStatus.OPEN:
-            raise AttemptRefused(PAYER_STATUS_TEXT[locked.status])
+            raise AttemptRefused(str(PAYER_STATUS_TEXT[locked.status]))
         under_way = locked.attempts.filter(status__in=[PaymentStatus.PENDING, PaymentStatus.PROCESSING]).order_by(
             "-created_at", "-id").first()
         if under_way is not None and under_way.status == PaymentStatus.PROCESSING:
-            raise AttemptRefused("A payment for this request is being processed. Check back in a few minutes.")
+            raise AttemptRefused(_("A payment for this request is being processed. Check back in a few minutes."))
         if under_way is not None and under_way.redirect_url and (
                 under_way.expires_at is None or under_way.expires_at > at):
             return Checkout(under_way)
@@ -292,7 +295,7 @@ def start_request_attempt(
                 under_way.created_at > at - timedelta(seconds=settings.GATEWAY_TIMEOUT_SECONDS + 5)):
             # Another tab is asking the provider for this attempt's page right now: a second attempt
             # would open a second checkout, which the payer could pay too.
-            raise AttemptRefused("This payment is being started in another window. Reload this page in a moment.")
+            raise AttemptRefused(_("This payment is being started in another window. Reload this page in a moment."))
         if not capabilities.supports(mode=CheckoutMode.HOSTED_PAGE, currency=locked.currency, pay_in_4=pay_in_4):
             raise ValueError(f"{gateway_account} cannot take {locked.currency} this way.")
         payment = record_payment(

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_scopes import scope
 
@@ -91,7 +92,7 @@ def _link_page(view):
         if not throttle.allow(key=f"pay:{throttle.client_ip(request)}", limit=settings.PAY_LOOKUPS_PER_MINUTE,
                               window_seconds=60):
             response = render(request, "paylinks/pay_message.html",
-                              {"message": "Too many attempts. Wait a minute and try again."}, status=429)
+                              {"message": _("Too many attempts. Wait a minute and try again.")}, status=429)
         else:
             link = link_for_token(token=token)
             if link is None:
@@ -112,13 +113,13 @@ def _context(link: InvoicePayLink, token: str, *, at) -> dict:
     expired = link.expires_at <= at
     notice = ""
     if paid:
-        notice = "This invoice has been paid. Thank you."
+        notice = _("This invoice has been paid. Thank you.")
     elif invoice.state != TransactionState.POSTED:
-        notice = "This invoice can no longer be paid online. Please contact us."
+        notice = _("This invoice can no longer be paid online. Please contact us.")
     elif expired:
-        notice = "This link has expired. Ask for a new one if you still wish to pay."
+        notice = _("This link has expired. Ask for a new one if you still wish to pay.")
     elif gateway_account is None:
-        notice = "Online payment is not available at the moment. Please contact us."
+        notice = _("Online payment is not available at the moment. Please contact us.")
     return {
         "tenant_name": link.tenant.name, "invoice": invoice, "lines": list(invoice.lines.all()),
         "paid": paid, "notice": notice, "payable": not notice, "gateway_account": gateway_account,
@@ -166,9 +167,10 @@ def invoice_pay_done(request, link: InvoicePayLink, token: str):
             pass  # the webhook or the janitor settles it
     context = _context(link, token, at=timezone.now())
     if attempt is not None and attempt.status == PaymentStatus.SUCCEEDED:
-        context["thanks"] = "Thank you: your payment was received."
+        context["thanks"] = _("Thank you: your payment was received.")
     elif attempt is not None and attempt.status == PaymentStatus.FAILED:
-        context["thanks"] = f"The payment did not go through: {attempt.failure_message} You can try again."
+        context["thanks"] = _("The payment did not go through: %(reason)s You can try again.") % {
+            "reason": attempt.failure_message}
     elif attempt is not None and attempt.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING):
-        context["thanks"] = "Your payment is being confirmed. You will not be charged twice."
+        context["thanks"] = _("Your payment is being confirmed. You will not be charged twice.")
     return render(request, "paylinks/invoice_pay_page.html", context | {"done": True})

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_scopes import scope
 
@@ -218,7 +219,7 @@ def _payer_page(view):
         if not throttle.allow(key=f"pay:{throttle.client_ip(request)}", limit=settings.PAY_LOOKUPS_PER_MINUTE,
                               window_seconds=60):
             response = render(request, "paylinks/pay_message.html",
-                              {"message": "Too many attempts. Wait a minute and try again."}, status=429)
+                              {"message": _("Too many attempts. Wait a minute and try again.")}, status=429)
         else:
             payment_request = request_for_token(token=token, at=timezone.now())
             if payment_request is None:
@@ -241,7 +242,7 @@ def _pay_context(payment_request, gateway_account, token: str) -> dict:
         "currency": payment_request.currency, "reference": payment_request.reference,
         "message": payment_request.message, "expires_at": payment_request.expires_at,
         "payable": payment_request.status == RequestStatus.OPEN and gateway_account is not None,
-        "notice": PAYER_STATUS_TEXT.get(payment_request.status, ""), "pay_in_4": pay_in_4,
+        "notice": str(PAYER_STATUS_TEXT.get(payment_request.status, "")), "pay_in_4": pay_in_4,
         "receipt_url": reverse("pay:receipt", kwargs={"token": token})
         if payment_request.status in COMPLETE_STATES else "",
     }
@@ -254,7 +255,7 @@ def pay_page(request, payment_request, token: str):
         tenant=payment_request.tenant, purpose=Purpose.PAYMENT_REQUESTS, currency=payment_request.currency)
     context = _pay_context(payment_request, gateway_account, token)
     if gateway_account is None and payment_request.status == RequestStatus.OPEN:
-        context["notice"] = "Online payment is not available at the moment. Please contact us."
+        context["notice"] = _("Online payment is not available at the moment. Please contact us.")
     if request.method == "GET" or not context["payable"]:
         response = render(request, "paylinks/pay_page.html", context, status=200 if request.method == "GET" else 409)
         return allow_provider(request, response, gateway_account)
@@ -286,12 +287,13 @@ def pay_done(request, payment_request, token: str):
     attempt = payment_request.attempts.order_by("-created_at", "-id").first()
     context = _pay_context(payment_request, None, token)
     if payment_request.status in COMPLETE_STATES:
-        context["notice"] = "Thank you: your payment was received."
+        context["notice"] = _("Thank you: your payment was received.")
     elif attempt is not None and attempt.status == PaymentStatus.FAILED:
-        context["notice"] = f"The payment did not go through: {attempt.failure_message} You can try again."
+        context["notice"] = _("The payment did not go through: %(reason)s You can try again.") % {
+            "reason": attempt.failure_message}
         context["payable"] = payment_request.status == RequestStatus.OPEN
     elif attempt is not None and attempt.status in (PaymentStatus.PENDING, PaymentStatus.PROCESSING):
-        context["notice"] = "Your payment is being confirmed. You will not be charged twice."
+        context["notice"] = _("Your payment is being confirmed. You will not be charged twice.")
     return render(request, "paylinks/pay_page.html", context | {"done": True})
 
 

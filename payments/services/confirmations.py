@@ -10,6 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from core.clock import local_time
+from core.l10n import for_customer, for_tenant
 from core.l10n import money as format_money
 from crm.models import User
 from finance.models import FinancialTransaction
@@ -32,12 +33,13 @@ def confirm_to_payer(*, payment: GatewayPayment, receipt_token: str, at: datetim
         return
     receipt_link = (settings.DULY_SITE_URL.rstrip("/") + reverse("receipt_public", args=[receipt_token])
                     if receipt_token else "")
-    notify(
-        tenant=payment.tenant, event_key=f"gateway_payment:{payment.pk}:payer_confirmation",
-        template_key="payment_received", channels=channels, customer=customer,
-        context=_payment_context(payment, at) | _invoice_context(payment) | {"receipt_link": receipt_link},
-        subject_ref=_subject_ref(payment), urgent=True, at=at,
-    )
+    with for_customer(customer):
+        notify(
+            tenant=payment.tenant, event_key=f"gateway_payment:{payment.pk}:payer_confirmation",
+            template_key="payment_received", channels=channels, customer=customer,
+            context=_payment_context(payment, at) | _invoice_context(payment) | {"receipt_link": receipt_link},
+            subject_ref=_subject_ref(payment), urgent=True, at=at,
+        )
 
 
 def tell_staff(*, payment: GatewayPayment, at: datetime) -> None:
@@ -46,17 +48,18 @@ def tell_staff(*, payment: GatewayPayment, at: datetime) -> None:
     users = [payment.created_by] if payment.created_by_id else _payment_managers(payment)
     if not users:
         return
-    context = _payment_context(payment, at) | {"paid_for": paid_for(payment)}
-    if payment.status == PaymentStatus.SUCCEEDED:
-        template_key = "staff_payment_received"
-    else:
-        template_key, context["reason"] = "payment_failed", payment.failure_message
-    notify(
-        tenant=payment.tenant, event_key=f"gateway_payment:{payment.pk}:{payment.status}", template_key=template_key,
-        channels=[Channel.IN_APP], users=users, customer=payment.account.customer, context=context,
-        subject_ref=_subject_ref(payment), urgent=True, at=at,
-        link=reverse("payments:payment_detail", args=[payment.pk]),
-    )
+    with for_tenant(payment.tenant):  # staff read it in the tenant's language and time
+        context = _payment_context(payment, at) | {"paid_for": paid_for(payment)}
+        if payment.status == PaymentStatus.SUCCEEDED:
+            template_key = "staff_payment_received"
+        else:
+            template_key, context["reason"] = "payment_failed", payment.failure_message
+        notify(
+            tenant=payment.tenant, event_key=f"gateway_payment:{payment.pk}:{payment.status}",
+            template_key=template_key, channels=[Channel.IN_APP], users=users, customer=payment.account.customer,
+            context=context, subject_ref=_subject_ref(payment), urgent=True, at=at,
+            link=reverse("payments:payment_detail", args=[payment.pk]),
+        )
 
 
 def paid_for(payment: GatewayPayment) -> str:

@@ -65,7 +65,7 @@ def test_a_euro_request_of_a_tenant_with_credicorp_first_is_paid_through_stripe(
     payer.goto(f"{live_server.url}/pay/{token}/")
 
     expect(payer.get_by_role("heading", name="Acme Brokers")).to_be_visible()
-    expect(payer.get_by_text("120.00 EUR")).to_be_visible()
+    expect(payer.get_by_text("€120.00")).to_be_visible()
     pay = payer.get_by_role("button", name="Pay", exact=True)
     expect(pay).to_be_visible()
     assert payer.evaluate("document.documentElement.scrollWidth") <= 375  # nothing overflows sideways

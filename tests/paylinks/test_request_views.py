@@ -39,7 +39,7 @@ class TestPayPage:
 
         assert response.status_code == 200
         assert "Acme Brokers" in response.text
-        assert "120.00 GBP" in response.text
+        assert "<strong>£120.00</strong>" in response.text
         assert "INV-42" in response.text and "Deposit for the Corolla" in response.text
         assert ">Pay</button>" in response.text
         assert "Pay in 4" in response.text  # the sandbox offers it in GBP
