@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import translation
 
+from core.l10n import language_tag
 from crm.models import Tenant, User
 from notifications import defaults, tags
 from notifications.models import Channel, DevMail, DevSms, MessageTemplate, Notification, NotificationSettings
@@ -41,17 +43,22 @@ def get_notification_settings(*, tenant: Tenant) -> NotificationSettings:
 
 
 def resolve_message(*, tenant: Tenant, key: str, language: str) -> ResolvedMessage:
-    """The tenant's version of message ``key`` for ``language``, else for its own locale, else the
-    default. ``KeyError`` for a message Duly does not send."""
+    """The tenant's version of message ``key`` for ``language``, else for its own locale, else Duly's
+    default wording in ``language`` (in English where the pages do not speak it). ``KeyError`` for a message
+    Duly does not send."""
     default = defaults.get(key)
     overrides = {
         template.language: template
         for template in MessageTemplate.objects.filter(tenant=tenant, key=key, language__in=[language, tenant.locale])
     }
     override = overrides.get(language) or overrides.get(tenant.locale)
-    source = override or default
+    if override is not None:
+        subject, body, sms = override.subject, override.body, override.sms or ""
+    else:
+        with translation.override(language_tag(language, tenant.country)):
+            subject, body, sms = str(default.subject), str(default.body), str(default.sms)
     return ResolvedMessage(
-        key=key, label=default.label, subject=source.subject, body=source.body, sms=source.sms or "",
+        key=key, label=str(default.label), subject=subject, body=body, sms=sms,
         urgent=default.urgent, allowed_tags=default.allowed_tags, customised=override is not None,
     )
 

@@ -14,6 +14,7 @@ from django.conf import settings
 
 LANGUAGES = [code for code, _ in settings.LANGUAGES if not code.startswith("en")]
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+MESSAGE_TAG = re.compile(r"#[a-z_]+(?:\.[a-z_]+)?")  # the tags of a message wording (notifications.tags)
 
 
 def catalogue(root: Path, language: str):
@@ -41,15 +42,15 @@ def test_every_entry_is_translated_and_none_is_fuzzy(language):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_each_translation_keeps_its_placeholders(language):
+def test_each_translation_keeps_its_placeholders_and_message_tags(language):
     for message in catalogue(Path(settings.BASE_DIR), language):
         if not message.id:
             continue
         sources = message.id if isinstance(message.id, tuple) else (message.id,)
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        wanted = set(PLACEHOLDER.findall(sources[-1]))
+        wanted = (set(PLACEHOLDER.findall(sources[-1])), set(MESSAGE_TAG.findall(sources[-1])))
         for string in strings:
-            assert set(PLACEHOLDER.findall(string)) == wanted, (message.id, string)
+            assert (set(PLACEHOLDER.findall(string)), set(MESSAGE_TAG.findall(string))) == wanted, (message.id, string)
 
 
 def test_every_marked_string_of_the_source_is_in_the_catalogues(tmp_path):

@@ -87,7 +87,7 @@ class TestPortalSignIn:
 
 
 class TestMessages:
-    def test_a_spanish_speaking_customers_link_message_gives_amounts_and_dates_as_spanish_writes_them(
+    def test_a_spanish_speaking_customer_gets_the_link_in_spanish_with_spanish_amounts_and_dates(
             self, customer, gbp, staff):
         request, _ = sent_to(customer, gbp, staff, "es")
         with l10n.localized(language="es", country="GB", time_zone="Europe/London"):
@@ -96,5 +96,14 @@ class TestMessages:
         with scope(tenant=customer.tenant):
             body = Notification.objects.get(customer=customer, channel="email").body
 
-        assert "120,00\xa0GBP" in body and expires in body
-        assert "£120.00" not in body
+        assert body.startswith("Estimado/a Harriet Holloway:\n\nAcme Brokers le solicita el pago de 120,00\xa0GBP.\n")
+        assert f"El enlace funciona hasta el {expires}." in body
+        assert "£120.00" not in body and "Dear" not in body
+
+    def test_a_greek_speaking_customer_gets_the_english_wording(self, customer, gbp, staff):
+        sent_to(customer, gbp, staff, "el")
+
+        with scope(tenant=customer.tenant):
+            body = Notification.objects.get(customer=customer, channel="email").body
+
+        assert body.startswith("Dear Harriet Holloway,\n\nAcme Brokers asks you to pay £120.00.\n")
