@@ -117,6 +117,11 @@ class MonthGrid:
     next: str
 
     @property
+    def has_due(self) -> bool:
+        """Whether anything of this month is due (a phone shows only the days that have)."""
+        return any(items for week in self.weeks for day, items in week if day.month == self.month)
+
+    @property
     def weekday_names(self) -> list[str]:
         return l10n.weekday_names()
 

@@ -135,7 +135,7 @@ class TestTheObligationLog:
 
         text = client.get("/portal/").text
 
-        assert "Mon, 4 May 2026" in text and "<td class=\"num\">£120.00</td>" in text and "total £320.00" in text
+        assert "Mon, 4 May 2026" in text and 'data-label="Amount">£120.00</td>' in text and "total £320.00" in text
 
     def test_the_log_does_not_query_per_instalment(self, ledger, customer, client, django_assert_max_num_queries):
         for n in range(3):
