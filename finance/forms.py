@@ -15,6 +15,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms import formset_factory
+from django.forms.utils import pretty_name
 
 from core.l10n import day, money
 from crm.models import Customer
@@ -132,6 +133,9 @@ class LineForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["product"].queryset = tenant_rows(ledger.Product, tenant)
         self.fields["tax_rate"].queryset = tenant_rows(ledger.TaxRate, tenant)
+        # A line's fields sit under their table column's header: name each for a screen reader too.
+        for name, field in self.fields.items():
+            field.widget.attrs.setdefault("aria-label", str(field.label or pretty_name(name)))
 
     @property
     def is_filled(self) -> bool:

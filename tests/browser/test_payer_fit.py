@@ -1,6 +1,7 @@
 """Every page a payer sees works on a phone 375 px wide: nothing scrolls sideways, every control is a tap
 target at least 44 px high, the amount and the Pay button show without scrolling, and the browser reports
-no error (a style or script the Content-Security-Policy refuses is one). Each page's screenshot is kept
+no error (a style or script the Content-Security-Policy refuses is one), and axe-core finds no serious or
+critical accessibility violation. Each page's screenshot is kept
 under var/screenshots/ (payer_*_375.png)."""
 
 import pytest
@@ -8,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.browser.accessibility import accessibility_problems
 from tests.browser.test_staff_login import SCREENSHOTS
 from tests.security.world import build_world
 
@@ -76,6 +78,7 @@ class TestPayerPagesOnAPhone:
                     problems.append(f"{name}: no {what} ({selector})")
                 elif selector and bottom > PHONE["height"]:
                     problems.append(f"{name}: the {what} ends at {bottom:.0f} px, below the first screen")
+            problems += accessibility_problems(page, name)
             page.screenshot(path=SCREENSHOTS / f"payer_{name}_375.png", full_page=True)
         context.close()
 

@@ -19,6 +19,7 @@ from finance import services as ledger
 from finance.models import Classification, Lender, TransactionType
 from obligations.services.obligations import ObligationData, Plan, create_obligation
 from paylinks.services.requests import RequestData, request_payment
+from tests.browser.accessibility import accessibility_problems
 from tests.browser.test_staff_login import SCREENSHOTS
 from tests.factories import PASSWORD
 from tests.security.test_url_walker import ROUTES, walk
@@ -171,6 +172,8 @@ class TestStaffPagesFit:
             if measured["width"] > WIDTH:
                 problems.append(f"{key} {path}: the page is {measured['width']} px wide")
             problems += [f"{key} {path}: {line}" for line in measured["over"]]
+            if asked.text().lstrip().lower().startswith("<!doctype"):  # a page, not a panel htmx swaps into one
+                problems += accessibility_problems(page, f"{key} {path}")
             page.screenshot(path=SCREENSHOTS / f"fit_{key.replace(':', '_')}.png", full_page=True)
 
         assert problems == [], "\n".join(problems)
