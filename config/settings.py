@@ -107,7 +107,7 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "crm.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "crm:customer_list"
+LOGIN_REDIRECT_URL = "reports:home"  # the staff home: today's work
 LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [

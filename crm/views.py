@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -16,7 +17,7 @@ CUSTOMERS_PER_PAGE = 25
 
 
 def home(request):
-    return redirect("crm:customer_list")
+    return redirect(settings.LOGIN_REDIRECT_URL)
 
 
 def favicon(request):

@@ -673,3 +673,20 @@ def today_counts(*, tenant: Tenant, now: datetime, today: date) -> TodayCounts:
         ).count(),
         instalments_due_this_week=instalments_due_this_week(tenant=tenant, today=today),
     )
+
+
+OVERDUE_BUCKETS = (("d1_30", 1, 30), ("d31_60", 31, 60), ("d61_90", 61, 90), ("d90_plus", 91, None))
+
+
+def overdue_by_bucket(*, tenant: Tenant, today: date) -> list[dict]:
+    """Per currency: how many open debits (invoices, fees) are overdue on ``today`` and for how much, by days
+    past due (1–30, 31–60, 61–90, 90+). One query over the open debits."""
+    measures = {}
+    for key, first, last in OVERDUE_BUCKETS:
+        late = Q(due_on__lte=today - timedelta(days=first))
+        if last is not None:
+            late &= Q(due_on__gte=today - timedelta(days=last))
+        measures[f"{key}_count"] = Count("pk", filter=late)
+        measures[f"{key}_amount"] = Coalesce(Sum("open_amount", filter=late), ZERO)
+    rows = _open_debits(tenant, ReportFilter(), today).filter(due_on__lt=today).order_by().values("currency")
+    return list(rows.annotate(**measures).order_by("currency"))

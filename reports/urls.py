@@ -6,6 +6,7 @@ app_name = "reports"
 urlpatterns = [
     path("", views.index, name="index"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("today/", views.home, name="home"),
     path("segments/", views.segment_list, name="segment_list"),
     path("segments/<int:segment_id>/", views.segment_detail, name="segment_detail"),
     path("segments/<int:segment_id>/delete/", views.segment_delete, name="segment_delete"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
@@ -236,16 +236,33 @@ def dashboard(request):
         points = [(p["name"][:14], p["average"], _money(p["average"], currency)) for p in products
                   if p["transaction__currency"] == currency][:12]
         product_charts.append(charts.bar_chart(title="Average revenue per product", currency=currency, points=points))
-    with translation.override(tenant.locale):
-        context = {
-            "counts": selectors.today_counts(tenant=tenant, now=now, today=today),
-            "receipt_charts": _charts("Receipts", selectors.rolled_up_receipts_by_month(tenant=tenant, period=year),
-                                      months),
-            "revenue_charts": _charts("Revenue", selectors.rolled_up_revenue_by_month(tenant=tenant, period=year),
-                                      months),
-            "product_charts": product_charts, "products": products, "form": form, "period": period,
-        }
+    context = {
+        **_today(tenant, now=now, today=today),
+        "receipt_charts": _charts("Receipts", selectors.rolled_up_receipts_by_month(tenant=tenant, period=year),
+                                  months),
+        "revenue_charts": _charts("Revenue", selectors.rolled_up_revenue_by_month(tenant=tenant, period=year),
+                                  months),
+        "product_charts": product_charts, "products": products, "form": form, "period": period,
+    }
     return render(request, "reports/dashboard.html", context)
+
+
+def _today(tenant, *, now: datetime, today: date) -> dict:
+    monday = today - timedelta(days=today.weekday())
+    return {"counts": selectors.today_counts(tenant=tenant, now=now, today=today), "today": today,
+            "week": (monday, monday + timedelta(days=6))}
+
+
+@staff_view
+def home(request):
+    """The staff home: today's work, each figure a link to the list it counts."""
+    tenant, now = request.tenant, timezone.now()
+    today = tenant_today(tenant)
+    return render(request, "reports/home.html", {
+        **_today(tenant, now=now, today=today),
+        "overdue": selectors.overdue_by_bucket(tenant=tenant, today=today),
+        "buckets": [(key, label) for key, label in selectors.AGE_BUCKETS if key != "current"],
+    })
 
 
 # --- segments ---------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def staff_page(page, live_server, tenant):
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Customers")).to_be_visible()
+    expect(page.get_by_role("heading", name="Today")).to_be_visible()
     return page
 
 

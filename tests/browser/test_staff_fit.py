@@ -153,7 +153,7 @@ class TestStaffPagesFit:
         page.get_by_label("Username").fill(world.staff.username)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_role("heading", name="Customers")).to_be_visible()
+        expect(page.get_by_role("heading", name="Today")).to_be_visible()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
         problems, visited = [], []

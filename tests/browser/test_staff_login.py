@@ -24,6 +24,12 @@ class TestStaffLogin:
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
 
+        # The staff home first: today's work, each figure a link to its list.
+        expect(page.get_by_role("heading", name="Today")).to_be_visible()
+        expect(page.locator("#today-counts a")).to_have_count(4)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / "staff_home_1280.png", full_page=True)
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Customers").click()
         expect(page.get_by_role("heading", name="Customers")).to_be_visible()
         rows = page.locator("#customer-rows tbody tr")
         expect(rows).to_have_count(2)

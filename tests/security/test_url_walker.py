@@ -159,6 +159,7 @@ ROUTES: dict[str, Kind] = {
     # reports
     "reports:index": own(),
     "reports:dashboard": own(),
+    "reports:home": own(),
     "reports:report": own(lambda w: {"slug": "transactions"}),
     "reports:segment_list": own(),
     "reports:segment_detail": staff(lambda w: {"segment_id": w.segment.pk}),
