@@ -181,3 +181,43 @@ class TestStaffPagesFit:
         assert {"crm:customer_detail", "paylinks:request_list", "finance:transaction_list",
                 "obligations:obligation_detail", "reports:segment_detail"} <= set(visited)
         assert len(visited) > 40
+
+
+# The pages staff use most, at a tablet's width: usable means the page never scrolls sideways (a wide table
+# scrolls inside its own box) and nothing errs.
+TABLET = 768
+TABLET_PAGES = ("reports:home", "crm:customer_list", "crm:customer_detail", "finance:transaction_list",
+                "finance:transaction_detail", "finance:transaction_create", "paylinks:request_list",
+                "payments:payment_list", "obligations:obligation_calendar", "reports:dashboard")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+class TestStaffPagesOnATablet:
+    def test_the_main_staff_pages_stay_usable_at_768_px(self, live_server, browser, tenant):
+        world = build_world(tenant)
+        demo_like(world)
+        context = browser.new_context(viewport={"width": TABLET, "height": 1024})
+        page = context.new_page()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username").fill(world.staff.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Today")).to_be_visible()
+        problems, visited = [], []
+        page.on("console", lambda message: problems.append(f"{page.url}: {message.text[:160]}")
+                if message.type == "error" else None)
+        for key, path in staff_pages(world):
+            if key not in TABLET_PAGES:
+                continue
+            page.goto(live_server.url + path)
+            page.wait_for_load_state("networkidle")
+            visited.append(key)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > TABLET:
+                problems.append(f"{key} {path}: the page is {width} px wide")
+            page.screenshot(path=SCREENSHOTS / f"tablet_{key.replace(':', '_')}_768.png", full_page=True)
+        context.close()
+
+        assert problems == [], "\n".join(problems)
+        assert sorted(visited) == sorted(TABLET_PAGES)
