@@ -52,7 +52,8 @@ def wait_for(probe, *, timeout: float = 30.0, interval: float = 0.1, what: str =
 
 
 def log_in(page, live_server, user) -> None:
-    """Sign ``user`` in through the login page in the browser; lands on the customer list."""
+    """Sign ``user`` in through the login page in the browser, which lands on Today; then open the customer
+    list from the main navigation."""
     from playwright.sync_api import expect
 
     from tests.factories import PASSWORD
@@ -61,6 +62,8 @@ def log_in(page, live_server, user) -> None:
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Today")).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Customers").click()
     expect(page.get_by_role("heading", name="Customers")).to_be_visible()
 
 

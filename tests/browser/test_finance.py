@@ -27,6 +27,7 @@ class TestFinance:
         page.get_by_label("Username").fill(accountant.username)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Customers").click()
         page.get_by_role("link", name="Harriet Holloway").click()
         panel = page.locator("#panel-finance")
         expect(panel).to_contain_text("€0.00")  # loaded by htmx
