@@ -7,6 +7,9 @@ TOOLS := var/tools
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 EMBEDDED := $(PY) -m config.embedded --
 export UV_PYTHON_DOWNLOADS := never
+# Bytecode is written (under __pycache__, ignored by git): every test process otherwise compiles Duly and
+# its rewritten tests from source again.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install system run test check lint docs bench faults clean messages
 

@@ -69,8 +69,8 @@ def log_in(page, live_server, user) -> None:
 
 def examples(count: int) -> int:
     """How many examples a property-based test tries: ``count`` in ``make test``; in ``make check``
-    (``DULY_QUICK_PROPERTIES`` set), the developer's loop, a fifth of them and at least five — the same
+    (``DULY_QUICK_PROPERTIES`` set), the developer's loop, a fifth of them and at least three — the same
     derandomized examples, fewer of them."""
     if not os.environ.get("DULY_QUICK_PROPERTIES"):
         return count
-    return max(count // 5, min(count, 5))
+    return max(count // 5, min(count, 3))

@@ -12,8 +12,10 @@ from crm.models import Customer, Tenant, User
 from finance import services as ledger
 from finance.models import Account, Allocation, Classification, FinancialTransaction, Lender
 from gateways.models import GatewayAccount
-from obligations.models import Obligation
+from notifications.models import Notification
+from obligations.models import Instalment, Obligation
 from obligations.services.obligations import AUTOMATIC, ObligationData, Plan, create_obligation
+from paylinks.models import PaymentRequest
 
 
 def users_plan(customer):
@@ -36,11 +38,11 @@ def counts():
 @pytest.mark.django_db
 class TestSeedDemo:
     def test_loads_the_demo_once_however_often_it_runs(self):
-        call_command("seed_demo", stdout=io.StringIO())
+        call_command("seed_demo", history=0, stdout=io.StringIO())
         first = counts()
 
         output = io.StringIO()
-        call_command("seed_demo", stdout=output)
+        call_command("seed_demo", history=0, stdout=output)
 
         assert counts() == first
         # Each tenant's first customer has a procuration fee on its lender's account besides its own.
@@ -71,7 +73,7 @@ def user_records():
 @pytest.mark.django_db
 class TestSeedDemoLeavesTheUsersRecordsAlone:
     def test_a_second_run_touches_only_the_demos_own_records(self):
-        call_command("seed_demo", stdout=io.StringIO())
+        call_command("seed_demo", history=0, stdout=io.StringIO())
         demo = counts()
         with scopes_disabled():
             acme = Tenant.objects.get(slug="acme")
@@ -97,8 +99,8 @@ class TestSeedDemoLeavesTheUsersRecordsAlone:
         assert before["accounts"] == [("Aaron Baxter", "GBP")]
         with_user = counts()
 
-        call_command("seed_demo", stdout=io.StringIO())
-        call_command("seed_demo", stdout=io.StringIO())
+        call_command("seed_demo", history=0, stdout=io.StringIO())
+        call_command("seed_demo", history=0, stdout=io.StringIO())
 
         assert user_records() == before
         assert counts() == with_user
@@ -111,7 +113,7 @@ class TestSeedDemoLeavesTheUsersRecordsAlone:
             assert FinancialTransaction.objects.filter(account__customer=harriet).count() == 4
 
     def test_a_tenant_holding_only_the_users_plans_still_gets_the_demo_plan(self):
-        call_command("seed_demo", stdout=io.StringIO())
+        call_command("seed_demo", history=0, stdout=io.StringIO())
         with scopes_disabled():
             acme = Tenant.objects.get(slug="acme")
             harriet = Customer.objects.get(tenant=acme, name="Harriet Holloway")
@@ -121,9 +123,46 @@ class TestSeedDemoLeavesTheUsersRecordsAlone:
                                                     name="Aaron Abbott", email="aaron@user.example", country="GB"))
                 users_plan(user)
 
-        call_command("seed_demo", stdout=io.StringIO())
+        call_command("seed_demo", history=0, stdout=io.StringIO())
 
         with scopes_disabled():
             assert list(Obligation.objects.filter(customer=harriet).values_list("total_amount", flat=True)) == [
                 Decimal("1000.00")]
             assert list(Obligation.objects.filter(customer=user).values_list("payment_code", flat=True)) == ["USER-1"]
+
+
+@pytest.mark.django_db
+class TestAYearOfHistory:
+    """``make run`` seeds a few hundred customers with a year of business (``--history 1``); here a twentieth of
+    it, which has every shape the full one has."""
+
+    def test_a_year_of_every_kind_of_record_once_however_often_it_runs(self):
+        call_command("seed_demo", history=0.05, stdout=io.StringIO())
+        first = counts()
+        call_command("seed_demo", history=0.05, stdout=io.StringIO())
+
+        assert counts() == first
+        with scopes_disabled():
+            acme = Tenant.objects.get(slug="acme")
+            history = Customer.objects.filter(tenant=acme, notes="Demo history")
+            assert history.count() == 10
+            rows = FinancialTransaction.objects.filter(account__customer__in=history)
+            kinds = set(rows.values_list("classification", flat=True))
+            assert {Classification.INVOICE, Classification.PAYMENT, Classification.CREDIT_NOTE} <= kinds
+            posted = rows.filter(classification=Classification.INVOICE).values_list("posted_at", flat=True)
+            assert (timezone.now() - min(posted)).days > 300  # a year back
+            overdue = rows.filter(classification=Classification.INVOICE, open_amount__gt=0,
+                                  due_on__lt=timezone.localdate())
+            assert overdue.exists()
+            assert set(PaymentRequest.objects.filter(customer__in=history).values_list("status", flat=True)) == {
+                "open", "complete", "expired", "cancelled"}
+            assert Notification.objects.filter(customer__in=history).exists()  # the requests' emails
+            instalments = Instalment.objects.filter(obligation__customer__in=history)
+            assert instalments.filter(status="paid").count() == 2
+            assert instalments.filter(status="unpaid", due_on__lt=timezone.localdate()).exists()  # overdue
+
+    def test_no_history_leaves_only_the_named_customers(self):
+        call_command("seed_demo", history=0, stdout=io.StringIO())
+
+        with scopes_disabled():
+            assert not Customer.objects.filter(notes="Demo history").exists()

@@ -300,8 +300,8 @@ class TestPayingAnInstalment:
 
 class TestDemoData:
     def test_the_demo_has_one_plan_per_tenant_however_often_it_runs(self, db):
-        call_command("seed_demo", stdout=io.StringIO())
-        call_command("seed_demo", stdout=io.StringIO())
+        call_command("seed_demo", history=0, stdout=io.StringIO())
+        call_command("seed_demo", history=0, stdout=io.StringIO())
 
         with scopes_disabled():
             assert Obligation.objects.count() == 2

@@ -1,5 +1,5 @@
-"""Load the demo: two tenants, their staff, customers, accounts and a few ledger transactions.
-Running it again adds nothing twice.
+"""Load the demo: two tenants, their staff, the named customers with a few transactions each, and a year
+of business for a few hundred more (``demo.history``). Running it again adds nothing twice.
 
 It lives in the top app because it seeds every app below it.
 """
@@ -15,6 +15,7 @@ from django_scopes import scope
 
 from crm import services
 from crm.models import Customer, Role, Tenant, User
+from demo.history import seed_history
 from finance import services as ledger
 from finance.models import Account, Classification, Lender, PaymentMethod, TransactionType
 from gateways import services as gateway_services
@@ -27,7 +28,7 @@ DEMO_PASSWORD = "duly-demo-2026"
 TENANTS = [
     {
         "name": "Acme Brokers", "slug": "acme", "country": "GB", "time_zone": "Europe/London",
-        "default_currency": "GBP", "locale": "en",
+        "default_currency": "GBP", "locale": "en", "history": 200,
         "staff": [
             ("alice", "Alice", "Archer", [key for key, _ in Role.KEYS]),
             ("bob", "Bob", "Baker", [Role.STAFF]),
@@ -42,7 +43,7 @@ TENANTS = [
     },
     {
         "name": "Northwind Motors", "slug": "northwind", "country": "IE", "time_zone": "Europe/Dublin",
-        "default_currency": "EUR", "locale": "en",
+        "default_currency": "EUR", "locale": "en", "history": 60,
         "staff": [("nora", "Nora", "Nolan", [Role.STAFF, Role.CAN_TAKE_PAYMENT, Role.MANAGER])],
         "customers": [
             ("Aoife Byrne", "aoife@example.com", "+353851234567", "22 Harbour Rd", "Dublin", "D02 X285"),
@@ -161,6 +162,10 @@ def seed_obligations(*, tenant: Tenant, customers: list[Customer]) -> None:
 class Command(BaseCommand):
     help = "Load the demo tenants, staff users and customers (idempotent)."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--history", type=float, default=1.0,
+                            help="Scale the year of history: 1 (the default) for a few hundred customers, 0 for none.")
+
     @transaction.atomic
     def handle(self, *args, **options):
         for spec in TENANTS:
@@ -189,6 +194,8 @@ class Command(BaseCommand):
                     gateway_services.save_gateway_account(
                         tenant=tenant, provider="sandbox", live=False, secret=f"sbx_{secrets.token_urlsafe(24)}"
                     )
+                staff = User.objects.get(username=spec["staff"][0][0])
+                seed_history(tenant=tenant, customers=round(spec["history"] * options["history"]), staff=staff)
         if not User.objects.filter(username="support").exists():
             User.objects.create_superuser(username="support", email="support@duly.example", password=DEMO_PASSWORD)
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
