@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
 
+from core import l10n
 from core.clock import tenant_today
 from finance.services.setup import set_up_ledger
 from gateways.models import WebhookDelivery, WebhookOutcome
@@ -95,3 +96,20 @@ class TestStaffHome:
         assert response.status_code == 200
         # session, user, tenant, the four counts and the overdue buckets in one query
         assert len(queries) == 8
+
+
+class TestInTheTenantsLanguage:
+    def test_a_spanish_speaking_tenants_staff_read_today_in_spanish(self, ledger, staff_client, tenant):
+        tenant.locale = "es"
+        tenant.save(update_fields=["locale"])
+        with l10n.for_tenant(tenant):
+            today = l10n.weekday(tenant_today(tenant))
+
+        page = staff_client.get(reverse("reports:home")).text
+
+        assert '<html lang="es">' in page and "<title>Hoy · Duly</title>" in page and "<h1>Hoy</h1>" in page
+        assert ">Clientes</a>" in page and ">Cerrar sesión</button>" in page
+        assert f'<p class="help">{today}</p>' in page and today.startswith(("lun", "mar", "mié", "jue", "vie", "sáb",
+                                                                             "dom"))
+        assert "pagos en proceso" in page and "No hay nada vencido." in page
+        assert "Today" not in page and "payments processing" not in page
