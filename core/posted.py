@@ -6,9 +6,9 @@ from __future__ import annotations
 from django import forms
 
 
-def text(*, strip: bool = True) -> forms.CharField:
+def text() -> forms.CharField:
     """A posted text field, optional, passed on as typed (trimmed) for the service to check."""
-    return forms.CharField(required=False, strip=strip)
+    return forms.CharField(required=False)
 
 
 class PostedForm(forms.Form):

@@ -28,7 +28,6 @@ from obligations.services.obligations import (
     create_obligation,
     mark_instalment_paid,
 )
-from paylinks.models import PaymentRequest
 from paylinks.services.requests import (
     RequestData,
     cancel_payment_request,
@@ -126,7 +125,7 @@ def _a_request(account: Account, *, index: int, gateway, staff, now: datetime) -
     elif kind == "expired":
         expire_payment_requests(at=now)  # as the hourly sweep would, minutes after the demo starts
     elif kind == "cancelled":
-        cancel_payment_request(request=PaymentRequest.objects.get(pk=request.pk), actor=staff, at=now)
+        cancel_payment_request(request=request, actor=staff, at=now)
 
 
 def _a_plan(customer: Customer, *, index: int, staff: User, now: datetime) -> None:

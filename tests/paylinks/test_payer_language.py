@@ -20,11 +20,16 @@ def sent_to(customer, account, staff, language):
     return send(customer, account, staff, at=timezone.now())
 
 
+def until_as(language, request):
+    """The link's end as a reader in ``language`` of Acme Brokers (Great Britain, London) reads it."""
+    with l10n.localized(language=language, country="GB", time_zone="Europe/London"):
+        return l10n.moment(request.expires_at)
+
+
 class TestPaymentRequestPage:
     def test_a_spanish_speaking_customer_of_an_english_tenant_reads_spanish(self, client, customer, gbp, staff):
         request, token = sent_to(customer, gbp, staff, "es")
-        with l10n.localized(language="es", country="GB", time_zone="Europe/London"):
-            until = l10n.moment(request.expires_at)
+        until = until_as("es", request)
 
         page = client.get(f"/pay/{token}/").text
 
@@ -38,8 +43,7 @@ class TestPaymentRequestPage:
 
     def test_an_english_speaking_customer_reads_british_english(self, client, customer, gbp, staff):
         request, token = sent_to(customer, gbp, staff, "en")
-        with l10n.localized(language="en", country="GB", time_zone="Europe/London"):
-            until = l10n.moment(request.expires_at)
+        until = until_as("en", request)
 
         page = client.get(f"/pay/{token}/").text
 
