@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "djmoney",
     "simple_history",
     "phonenumber_field",
+    "django_countries",  # its catalogues name the countries in the active language
     "sequences",
     "crm",
     "notifications",
@@ -122,7 +123,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
             ],
-            "builtins": ["core.templatetags.formats"],
+            "builtins": ["django.templatetags.i18n", "core.templatetags.formats"],
         },
     },
 ]

@@ -6,6 +6,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
 
 
 def staff_view(view):
@@ -15,7 +16,7 @@ def staff_view(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.tenant is None:
-            raise PermissionDenied("This page is for staff of a tenant.")
+            raise PermissionDenied(_("This page is for staff of a tenant."))
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -2,22 +2,25 @@
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from crm.services import CustomerChanges, CustomerData
 
 
 class CustomerForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    email = forms.CharField(required=False, max_length=254, widget=forms.EmailInput)
-    phone = forms.CharField(required=False, max_length=40, help_text="International form, e.g. +44 20 7946 0958.")
-    address_line1 = forms.CharField(label="Address", required=False, max_length=200)
-    address_line2 = forms.CharField(label="Address (line 2)", required=False, max_length=200)
-    city = forms.CharField(required=False, max_length=100)
-    postcode = forms.CharField(required=False, max_length=20)
-    country = forms.ChoiceField(required=False, choices=[("", "—"), *countries])
-    language = forms.ChoiceField(choices=settings.CUSTOMER_LANGUAGES)
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    name = forms.CharField(max_length=200, label=_("Name"))
+    email = forms.CharField(required=False, max_length=254, widget=forms.EmailInput, label=_("Email"))
+    phone = forms.CharField(required=False, max_length=40, help_text=_("International form, e.g. +44 20 7946 0958."),
+                            label=_("Phone"))
+    address_line1 = forms.CharField(label=_("Address"), required=False, max_length=200)
+    address_line2 = forms.CharField(label=_("Address (line 2)"), required=False, max_length=200)
+    city = forms.CharField(required=False, max_length=100, label=_("City"))
+    postcode = forms.CharField(required=False, max_length=20, label=_("Postcode"))
+    country = forms.ChoiceField(required=False, choices=lambda: [("", "—"), *countries],
+                                label=_("Country"))  # named and sorted in the active language
+    language = forms.ChoiceField(choices=settings.CUSTOMER_LANGUAGES, label=_("Language"))
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Notes"))
 
     def customer_data(self) -> CustomerData:
         return CustomerData(**self.cleaned_data)

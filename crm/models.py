@@ -12,6 +12,7 @@ import zoneinfo
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from django_scopes import ScopedManager
 from phonenumber_field.modelfields import PhoneNumberField
@@ -29,8 +30,8 @@ class Tenant(models.Model):
     time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
     default_currency = models.CharField(max_length=3, default="EUR")
     locale = models.CharField(max_length=10, default="en")
-    address = models.TextField(blank=True, help_text="Postal address, printed on documents.")
-    logo = models.BinaryField(null=True, blank=True, help_text="Printed on documents (PNG, JPEG or SVG).")
+    address = models.TextField(blank=True, help_text=_("Postal address, printed on documents."))
+    logo = models.BinaryField(null=True, blank=True, help_text=_("Printed on documents (PNG, JPEG or SVG)."))
     logo_type = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

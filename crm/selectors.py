@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from crm.models import Customer, Tenant
 
@@ -13,7 +14,7 @@ def get_customer(*, tenant: Tenant, customer_id: int) -> Customer:
     try:
         return Customer.objects.get(tenant=tenant, pk=customer_id)
     except (Customer.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such customer.") from None
+        raise Http404(_("No such customer.")) from None
 
 
 def search_customers(*, tenant: Tenant, query: str = "") -> QuerySet[Customer]:
@@ -28,7 +29,7 @@ def search_customers(*, tenant: Tenant, query: str = "") -> QuerySet[Customer]:
 def _who(record) -> str:
     if record.history_user is not None:
         return record.history_user.get_full_name() or record.history_user.username
-    return record.history_change_reason or "the system"
+    return record.history_change_reason or _("the system")
 
 
 def customer_history(*, customer: Customer) -> list[dict]:

@@ -19,6 +19,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_countries import countries
 from django_scopes import scope
 
@@ -52,17 +53,17 @@ def create_tenant(
     errors: dict[str, str] = {}
     name, slug = (name or "").strip(), (slug or "").strip()
     if not name:
-        errors["name"] = "Name is required."
+        errors["name"] = _("Name is required.")
     if not SLUG_RE.match(slug):
-        errors["slug"] = "Slug must be lowercase letters, digits and single hyphens, e.g. acme-brokers."
+        errors["slug"] = _("Slug must be lowercase letters, digits and single hyphens, e.g. acme-brokers.")
     elif Tenant.objects.filter(slug=slug).exists():
-        errors["slug"] = f"The slug “{slug}” is already used by another tenant."
+        errors["slug"] = _("The slug “%(slug)s” is already used by another tenant.") % {"slug": slug}
     if country not in dict(countries):
-        errors["country"] = f"“{country}” is not an ISO 3166 country code."
+        errors["country"] = _("“%(country)s” is not an ISO 3166 country code.") % {"country": country}
     if time_zone not in zoneinfo.available_timezones():
-        errors["time_zone"] = f"“{time_zone}” is not a known time zone."
+        errors["time_zone"] = _("“%(time_zone)s” is not a known time zone.") % {"time_zone": time_zone}
     if default_currency not in settings.CURRENCIES:
-        errors["default_currency"] = f"Currency must be one of {', '.join(settings.CURRENCIES)}."
+        errors["default_currency"] = _("Currency must be one of %(join)s.") % {"join": ', '.join(settings.CURRENCIES)}
     if errors:
         raise ValidationError(errors)
     tenant = Tenant.objects.create(
@@ -85,16 +86,16 @@ def logo_type_of(data: bytes) -> str:
     :raises ValidationError: keyed ``logo``: empty, too large, or not one of those formats.
     """
     if not data:
-        raise ValidationError({"logo": "The file is empty."})
+        raise ValidationError({"logo": _("The file is empty.")})
     if len(data) > MAX_LOGO_BYTES:
-        raise ValidationError({"logo": f"A logo is at most {MAX_LOGO_BYTES // 1024} KB."})
+        raise ValidationError({"logo": _("A logo is at most %(value)s KB.") % {"value": MAX_LOGO_BYTES // 1024}})
     for signature, content_type in LOGO_SIGNATURES:
         if data.startswith(signature):
             return content_type
     head = data[:512].lstrip().lower()
     if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in data[:2048].lower()):
         return "image/svg+xml"
-    raise ValidationError({"logo": "A logo is a PNG, JPEG or SVG image."})
+    raise ValidationError({"logo": _("A logo is a PNG, JPEG or SVG image.")})
 
 
 @transaction.atomic
@@ -144,16 +145,16 @@ def create_staff_user(
     """
     errors: dict[str, str] = {}
     if not username:
-        errors["username"] = "Username is required."
+        errors["username"] = _("Username is required.")
     elif User.objects.filter(username=username).exists():
-        errors["username"] = f"The username “{username}” is taken."
+        errors["username"] = _("The username “%(username)s” is taken.") % {"username": username}
     try:
         validate_email(email)
     except ValidationError:
-        errors["email"] = f"“{email}” is not a valid email address."
+        errors["email"] = _("“%(email)s” is not a valid email address.") % {"email": email}
     unknown = set(role_keys) - {key for key, _ in Role.KEYS}
     if unknown:
-        errors["roles"] = f"Unknown roles: {', '.join(sorted(unknown))}."
+        errors["roles"] = _("Unknown roles: %(join)s.") % {"join": ', '.join(sorted(unknown))}
     if errors:
         raise ValidationError(errors)
     user = User.objects.create_user(
@@ -214,14 +215,14 @@ def _clean_customer_fields(*, tenant: Tenant, data: dict[str, Any], partial: boo
     errors: dict[str, str] = {}
     if "name" in cleaned or not partial:
         if not cleaned.get("name"):
-            errors["name"] = "Name is required."
+            errors["name"] = _("Name is required.")
         elif len(cleaned["name"]) > 200:
-            errors["name"] = "Name must be at most 200 characters."
+            errors["name"] = _("Name must be at most 200 characters.")
     if cleaned.get("email"):
         try:
             validate_email(cleaned["email"])
         except ValidationError:
-            errors["email"] = f"“{cleaned['email']}” is not a valid email address."
+            errors["email"] = _("“%(cleaned)s” is not a valid email address.") % {"cleaned": cleaned['email']}
     if cleaned.get("phone"):
         try:
             number = phonenumbers.parse(cleaned["phone"], str(tenant.country) or None)
@@ -229,20 +230,22 @@ def _clean_customer_fields(*, tenant: Tenant, data: dict[str, Any], partial: boo
             number = None
         if number is None or not phonenumbers.is_valid_number(number):
             errors["phone"] = (
-                f"“{cleaned['phone']}” is not a valid phone number; use the international form, e.g. +44 20 7946 0958."
+                _("“%(cleaned)s” is not a valid phone number; use the international form, e.g. +44 20 7946 0958.") % {
+                    "cleaned": cleaned['phone']}
             )
         else:
             cleaned["phone"] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if cleaned.get("country") and cleaned["country"].upper() not in dict(countries):
-        errors["country"] = f"“{cleaned['country']}” is not an ISO 3166 country code."
+        errors["country"] = _("“%(cleaned)s” is not an ISO 3166 country code.") % {"cleaned": cleaned['country']}
     elif cleaned.get("country"):
         cleaned["country"] = cleaned["country"].upper()
     if "language" in cleaned and cleaned["language"] not in dict(settings.CUSTOMER_LANGUAGES):
-        errors["language"] = f"Language must be one of {', '.join(dict(settings.CUSTOMER_LANGUAGES))}."
+        errors["language"] = _("Language must be one of %(join)s.") % {
+            "join": ', '.join(dict(settings.CUSTOMER_LANGUAGES))}
     for field in ("address_line1", "address_line2", "city", "postcode"):
         limit = Customer._meta.get_field(field).max_length
         if len(cleaned.get(field, "")) > limit:
-            errors[field] = f"At most {limit} characters."
+            errors[field] = _("At most %(limit)s characters.") % {"limit": limit}
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -296,7 +299,7 @@ def create_api_key(*, tenant: Tenant, name: str) -> tuple[ApiKey, str]:
     :raises ValidationError: the name is missing.
     """
     if not (name or "").strip():
-        raise ValidationError({"name": "Name is required."})
+        raise ValidationError({"name": _("Name is required.")})
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     api_key = ApiKey.objects.create(tenant=tenant, name=name.strip(), prefix=prefix, hashed_key=_hash_key(secret))

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils.translation import gettext as _
 
 from core.pagination import page_of
 from crm import selectors, services
@@ -44,7 +45,7 @@ def customer_create(request):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Customer “{customer.name}” created.")
+            messages.success(request, _("Customer “%(name)s” created.") % {"name": customer.name})
             return redirect("crm:customer_detail", customer_id=customer.pk)
     return render(request, "crm/customer_form.html", {"form": form, "customer": None})
 
@@ -69,6 +70,6 @@ def customer_update(request, customer_id: int):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, "Customer saved.")
+            messages.success(request, _("Customer saved."))
             return redirect("crm:customer_detail", customer_id=customer.pk)
     return render(request, "crm/customer_form.html", {"form": form, "customer": customer})

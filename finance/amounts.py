@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext as _
 from moneyed import get_currency
 
 HUNDRED = Decimal(100)
@@ -39,10 +40,10 @@ def parse_plain(value) -> Decimal:
     :raises NotAnAmount: not a plain number, or larger than ``MAX_AMOUNT`` either way.
     """
     if isinstance(value, bool) or value is None:
-        raise NotAnAmount("Not a number.")
+        raise NotAnAmount(_("Not a number."))
     text = format(value, "f") if isinstance(value, Decimal) else str(value).strip()
     if not PLAIN_NUMBER.fullmatch(text):
-        raise NotAnAmount("Not a number.")
+        raise NotAnAmount(_("Not a number."))
     number = Decimal(text)
     if abs(number) > MAX_AMOUNT:
         raise NotAnAmount(f"Too large: at most {MAX_AMOUNT:,}.", too_large=True)
@@ -90,7 +91,7 @@ def line_amounts(line: LineInput, currency: str) -> Amounts:
     :raises ValueError: both kinds of discount are given, or the discount exceeds the net amount.
     """
     if line.discount_percent is not None and line.discount_amount is not None:
-        raise ValueError("Give the discount as a percentage or as an amount, not both.")
+        raise ValueError(_("Give the discount as a percentage or as an amount, not both."))
     net = to_minor(line.quantity * line.unit_price, currency)
     if line.discount_percent is not None:
         discount = to_minor(net * line.discount_percent / HUNDRED, currency)
@@ -99,7 +100,7 @@ def line_amounts(line: LineInput, currency: str) -> Amounts:
     else:
         discount = to_minor(ZERO, currency)
     if discount > net:
-        raise ValueError("The discount is larger than the line's net amount.")
+        raise ValueError(_("The discount is larger than the line's net amount."))
     if line.price_includes_tax:
         gross = net - discount
         tax = to_minor(gross * line.tax_percent / (HUNDRED + line.tax_percent), currency)

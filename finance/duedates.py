@@ -13,6 +13,8 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.utils.translation import gettext as _
+
 from core.l10n import day
 
 DAYS_AFTER = "days_after"
@@ -48,6 +50,6 @@ class DueDateRule:
         if earliest <= due_on <= latest:
             return None
         if earliest == latest:
-            return f"The due date must be {day(earliest, 'long')} under the account's credit rule."
-        return (f"The due date must be between {day(earliest, 'long')} and {day(latest, 'long')} under the "
-                "account's credit rule.")
+            return _("The due date must be %(day)s under the account's credit rule.") % {"day": day(earliest, 'long')}
+        return (_("The due date must be between %(day)s and %(day2)s under the account's credit rule.") % {
+            "day": day(earliest, 'long'), "day2": day(latest, 'long')})

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms import formset_factory
 from django.forms.utils import pretty_name
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.l10n import day, money
 from crm.models import Customer
@@ -61,24 +63,30 @@ class AccountChoiceField(forms.ModelChoiceField):
 
 class TransactionForm(forms.Form):
     account = AccountChoiceField(queryset=ledger.Account.objects.none())
-    type = forms.ModelChoiceField(queryset=ledger.TransactionType.objects.none(), required=False, empty_label="Default")
+    type = forms.ModelChoiceField(queryset=ledger.TransactionType.objects.none(), required=False,
+                                  empty_label=_("Default"), label=_("Type"))
     lender = forms.ModelChoiceField(
-        label="Due from lender or provider", queryset=ledger.Lender.objects.none(), required=False,
-        empty_label="— (due from the customer)",
-        help_text="For a fee due from a lender or provider: it is booked on their account, not the customer's.",
+        label=_("Due from lender or provider"), queryset=ledger.Lender.objects.none(), required=False,
+        empty_label=_("— (due from the customer)"),
+        help_text=_("For a fee due from a lender or provider: it is booked on their account, not the "
+                               "customer's."),
     )
-    amount = forms.CharField(required=False, max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    payment_method = forms.ModelChoiceField(queryset=ledger.PaymentMethod.objects.none(), required=False)
-    refund_method = forms.ModelChoiceField(queryset=ledger.RefundMethod.objects.none(), required=False)
-    external_reference = forms.CharField(required=False, max_length=120)
-    due_on = forms.DateField(label="Due date", required=False, widget=DATE,
-                             help_text="Leave empty to use the account's due-date rule.")
+    amount = forms.CharField(required=False, max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+                             label=_("Amount"))
+    payment_method = forms.ModelChoiceField(queryset=ledger.PaymentMethod.objects.none(), required=False,
+                                            label=_("Payment method"))
+    refund_method = forms.ModelChoiceField(queryset=ledger.RefundMethod.objects.none(), required=False,
+                                           label=_("Refund method"))
+    external_reference = forms.CharField(required=False, max_length=120, label=_("External reference"))
+    due_on = forms.DateField(label=_("Due date"), required=False, widget=DATE,
+                             help_text=_("Leave empty to use the account's due-date rule."))
     targets = InvoiceChoiceField(queryset=ledger.FinancialTransaction.objects.none(), required=False,
                                  widget=forms.CheckboxSelectMultiple)
-    issue_reason = forms.ModelChoiceField(queryset=ledger.IssueReason.objects.none(), required=False, empty_label="—")
-    category = forms.ModelChoiceField(queryset=ledger.Category.objects.none(), required=False)
-    back_office_code = forms.CharField(required=False, max_length=60)
-    notes = forms.CharField(label="Shared notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    issue_reason = forms.ModelChoiceField(queryset=ledger.IssueReason.objects.none(), required=False, empty_label="—",
+                                          label=_("Issue reason"))
+    category = forms.ModelChoiceField(queryset=ledger.Category.objects.none(), required=False, label=_("Category"))
+    back_office_code = forms.CharField(required=False, max_length=60, label=_("Back office code"))
+    notes = forms.CharField(label=_("Shared notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, tenant, classification: str, account: ledger.Account | None = None, editing: bool = False,
                  **kwargs):
@@ -98,7 +106,8 @@ class TransactionForm(forms.Form):
         if "targets" in self.fields:
             self.fields["targets"].queryset = selectors.open_invoices(tenant=tenant, account=account)
             self.fields["targets"].label = (
-                "Invoices to pay" if classification == ledger.Classification.PAYMENT else "Invoices to credit"
+                gettext("Invoices to pay") if classification == ledger.Classification.PAYMENT
+                else gettext("Invoices to credit")
             )
 
     def _given(self, lines) -> dict:
@@ -119,15 +128,16 @@ class TransactionForm(forms.Form):
 
 
 class LineForm(forms.Form):
-    product = forms.ModelChoiceField(queryset=ledger.Product.objects.none(), required=False)
-    description = forms.CharField(required=False, max_length=200)
-    quantity = forms.CharField(required=False, max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    product = forms.ModelChoiceField(queryset=ledger.Product.objects.none(), required=False, label=_("Product"))
+    description = forms.CharField(required=False, max_length=200, label=_("Description"))
+    quantity = forms.CharField(required=False, max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+                               label=_("Quantity"))
     unit_price = forms.CharField(required=False, max_length=20,
-                                 widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    discount_percent = forms.CharField(label="Discount %", required=False, max_length=20)
-    discount_amount = forms.CharField(label="Discount", required=False, max_length=20)
-    tax_rate = TaxRateChoiceField(queryset=ledger.TaxRate.objects.none(), required=False,
-                                      empty_label="Product's rate or none")
+                                 widget=forms.TextInput(attrs={"inputmode": "decimal"}), label=_("Unit price"))
+    discount_percent = forms.CharField(label=_("Discount %"), required=False, max_length=20)
+    discount_amount = forms.CharField(label=_("Discount"), required=False, max_length=20)
+    tax_rate = TaxRateChoiceField(queryset=ledger.TaxRate.objects.none(), required=False, label=_("Tax rate"),
+                                      empty_label=_("Product's rate or none"))
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -205,7 +215,9 @@ def apply_errors(error: ValidationError, form: forms.Form, line_forms: list[form
             line_form = line_forms[int(match[1])]
             field = match[2] if match[2] in line_form.fields else None
             line_form.add_error(field, messages)
-            form.add_error(None, [f"Line {int(match[1]) + 1}, {match[2].replace('_', ' ')}: {m}" for m in messages])
+            name = str(line_form.fields[field].label).lower() if field else match[2].replace("_", " ")
+            form.add_error(None, [gettext("Line %(line)s, %(field)s: %(message)s") % {
+                "line": int(match[1]) + 1, "field": name, "message": m} for m in messages])
         elif key in form.fields:
             form.add_error(key, messages)
         else:
@@ -228,7 +240,7 @@ def flash_text(error: ValidationError, form: forms.Form | None = None) -> str:
 
 
 class RejectForm(forms.Form):
-    reason = forms.ModelChoiceField(queryset=ledger.RejectionReason.objects.none())
+    reason = forms.ModelChoiceField(queryset=ledger.RejectionReason.objects.none(), label=_("Reason"))
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -240,8 +252,9 @@ class IssueForm(forms.Form):
     type defaults to the classification's default) or a write-off (seed 004: "Select a type of
     write-off (mandatory) and issue reason (optional)")."""
 
-    type = forms.ModelChoiceField(queryset=ledger.TransactionType.objects.none())
-    issue_reason = forms.ModelChoiceField(queryset=ledger.IssueReason.objects.none(), required=False, empty_label="—")
+    type = forms.ModelChoiceField(queryset=ledger.TransactionType.objects.none(), label=_("Type"))
+    issue_reason = forms.ModelChoiceField(queryset=ledger.IssueReason.objects.none(), required=False, empty_label="—",
+                                          label=_("Issue reason"))
 
     def __init__(self, *args, tenant, classification: str, **kwargs):
         types = tenant_rows(ledger.TransactionType, tenant).filter(classification=classification)
@@ -253,13 +266,13 @@ class IssueForm(forms.Form):
         field.label = f"{ledger.Classification(classification).label} type"
         # A cancellation without a type gets the default one; a write-off's type is chosen.
         field.required = classification == ledger.Classification.WRITE_OFF
-        field.empty_label = "Choose a type…" if field.required else "Default"
+        field.empty_label = gettext("Choose a type…") if field.required else gettext("Default")
         self.fields["issue_reason"].queryset = tenant_rows(ledger.IssueReason, tenant)
 
 
 class QuickPayForm(forms.Form):
-    payment_method = forms.ModelChoiceField(queryset=ledger.PaymentMethod.objects.none())
-    external_reference = forms.CharField(required=False, max_length=120)
+    payment_method = forms.ModelChoiceField(queryset=ledger.PaymentMethod.objects.none(), label=_("Payment method"))
+    external_reference = forms.CharField(required=False, max_length=120, label=_("External reference"))
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -267,7 +280,7 @@ class QuickPayForm(forms.Form):
 
 
 class MoveForm(forms.Form):
-    destination = AccountChoiceField(queryset=ledger.Account.objects.none(), label="Destination account")
+    destination = AccountChoiceField(queryset=ledger.Account.objects.none(), label=_("Destination account"))
 
     def __init__(self, *args, txn, **kwargs):
         super().__init__(*args, **kwargs)
@@ -278,12 +291,14 @@ class CommunicateForm(forms.Form):
     """A message about the transaction to its customer, sent by ``notifications.services.communicate``.
     ``templates`` are the messages whose #tags this transaction can fill."""
 
-    channels = forms.MultipleChoiceField(label="Send by", choices=[(Channel.EMAIL, "Email"), (Channel.SMS, "SMS")],
+    channels = forms.MultipleChoiceField(label=_("Send by"),
+                                         choices=[(Channel.EMAIL, _("Email")), (Channel.SMS, "SMS")],
                                          widget=forms.CheckboxSelectMultiple, required=False)
-    template = forms.ChoiceField(label="Message", required=False)
-    subject = forms.CharField(required=False, max_length=300, help_text="For email.")
+    template = forms.ChoiceField(label=_("Message"), required=False)
+    subject = forms.CharField(required=False, max_length=300, help_text=_("For email."), label=_("Subject"))
     message = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                              help_text="Or write your own; #tags such as #invoice.number are filled in.")
+                              help_text=_("Or write your own; tags such as #invoice.number are filled in."),
+                              label=_("Message"))
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def __init__(self, *args, templates=(), **kwargs):
@@ -291,18 +306,19 @@ class CommunicateForm(forms.Form):
         kwargs["initial"].setdefault("idempotency_key", uuid.uuid4().hex)
         kwargs["initial"].setdefault("channels", [Channel.EMAIL])
         super().__init__(*args, **kwargs)
-        self.fields["template"].choices = [("", "— write my own —"), *((m.key, m.label) for m in templates)]
+        self.fields["template"].choices = [("", gettext("— write my own —")), *((m.key, m.label) for m in templates)]
 
 
 class NotesForm(forms.Form):
-    text = forms.CharField(label="Shared notes", widget=forms.Textarea(attrs={"rows": 3}))
+    text = forms.CharField(label=_("Shared notes"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class RefundForm(forms.Form):
-    amount = forms.CharField(max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    refund_method = forms.ModelChoiceField(queryset=ledger.RefundMethod.objects.none())
-    issue_reason = forms.ModelChoiceField(queryset=ledger.IssueReason.objects.none(), required=False, empty_label="—")
-    external_reference = forms.CharField(required=False, max_length=120)
+    amount = forms.CharField(max_length=20, widget=forms.TextInput(attrs={"inputmode": "decimal"}), label=_("Amount"))
+    refund_method = forms.ModelChoiceField(queryset=ledger.RefundMethod.objects.none(), label=_("Refund method"))
+    issue_reason = forms.ModelChoiceField(queryset=ledger.IssueReason.objects.none(), required=False, empty_label="—",
+                                          label=_("Issue reason"))
+    external_reference = forms.CharField(required=False, max_length=120, label=_("External reference"))
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -311,14 +327,14 @@ class RefundForm(forms.Form):
 
 
 class AccountStateForm(forms.Form):
-    action = forms.ChoiceField(choices=[(a, a) for a in ("suspend", "reactivate", "terminate")])
+    action = forms.ChoiceField(choices=[(a, a) for a in ("suspend", "reactivate", "terminate")], label=_("Action"))
 
 
 class OpenAccountForm(forms.Form):
-    currency = forms.ChoiceField(choices=[(c, c) for c in settings.CURRENCIES])
-    credit_limit = forms.CharField(max_length=20, initial="0.00")
+    currency = forms.ChoiceField(choices=[(c, c) for c in settings.CURRENCIES], label=_("Currency"))
+    credit_limit = forms.CharField(max_length=20, initial="0.00", label=_("Credit limit"))
     due_date_rule = forms.ModelChoiceField(queryset=ledger.DueDateRule.objects.none(), required=False,
-                                           empty_label="The ledger's rule")
+                                           empty_label=_("The ledger's rule"), label=_("Due date rule"))
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -331,14 +347,19 @@ class OpenAccountForm(forms.Form):
 
 class TransactionFilterForm(forms.Form):
     classification = forms.ChoiceField(required=False,
-                                       choices=[("", "Any classification"), *ledger.Classification.choices])
-    state = forms.ChoiceField(required=False, choices=[("", "Any state"), *ledger.TransactionState.choices])
-    account = forms.ModelChoiceField(queryset=ledger.Account.objects.none(), required=False, empty_label="Any account")
-    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), required=False, empty_label="Any customer")
-    posted_from = forms.DateField(required=False, widget=DATE)
-    posted_to = forms.DateField(required=False, widget=DATE)
+                                       choices=[("", _("Any classification")), *ledger.Classification.choices],
+                                       label=_("Classification"))
+    state = forms.ChoiceField(required=False, choices=[("", _("Any state")), *ledger.TransactionState.choices],
+                              label=_("State"))
+    account = forms.ModelChoiceField(queryset=ledger.Account.objects.none(), required=False,
+                                     empty_label=_("Any account"), label=_("Account"))
+    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), required=False, empty_label=_("Any customer"),
+                                      label=_("Customer"))
+    posted_from = forms.DateField(required=False, widget=DATE, label=_("Posted from"))
+    posted_to = forms.DateField(required=False, widget=DATE, label=_("Posted to"))
     number = forms.CharField(required=False, max_length=60,
-                             widget=forms.TextInput(attrs={"placeholder": "Number, reference or code"}))
+                             widget=forms.TextInput(attrs={"placeholder": _("Number, reference or code")}),
+                             label=_("Number"))
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -398,13 +419,25 @@ def _unscoped_formfield(field, **kwargs):
     return field.formfield(**kwargs)
 
 
+# What the settings pages call the fields of the configuration rows (the models leave their names to Django).
+SETTING_LABELS = {
+    "code": _("Code"), "name": _("Name"), "default_tax_rate": _("Default tax rate"), "unit_price": _("Unit price"),
+    "percent": _("Percent"), "classification": _("Classification"), "is_default": _("Default"), "fee_payer": _("Fee"),
+    "payment_methods": _("Payment methods"), "refund_methods": _("Refund methods"), "categories": _("Categories"),
+    "text": _("Text"), "email": _("Email"), "kind": _("Kind"), "days": _("Days"), "nth_day": _("Day of the month"),
+    "months": _("Months"), "proximity_days": _("Proximity days"), "allocation_principle": _("Allocation principle"),
+    "due_date_rule": _("Due-date rule"), "default_write_off_product": _("Write-off product"),
+}
+
+
 def setting_form(model, field_names: list[str]):
     overrides = {}
     if model is ledger.TaxRate:
-        overrides["percent"] = forms.DecimalField(max_digits=6, decimal_places=3, min_value=0, max_value=100)
+        overrides["percent"] = forms.DecimalField(label=_("Percent"), max_digits=6, decimal_places=3, min_value=0,
+                                               max_value=100)
     return forms.modelform_factory(
         model, form=type(f"{model.__name__}Form", (SettingForm,), overrides), fields=field_names,
-        formfield_callback=_unscoped_formfield,
+        formfield_callback=_unscoped_formfield, labels={name: SETTING_LABELS[name] for name in field_names},
         widgets={name: forms.CheckboxSelectMultiple for name in ("payment_methods", "refund_methods", "categories")},
     )
 

@@ -13,6 +13,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 from djmoney.money import Money
 
@@ -24,13 +26,13 @@ ZERO = Decimal("0.00")
 
 
 class Classification(models.TextChoices):
-    INVOICE = "invoice", "Invoice"
-    CREDIT_NOTE = "credit_note", "Credit note"
-    PAYMENT = "payment", "Payment"
-    REFUND = "refund", "Refund"
+    INVOICE = "invoice", _("Invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+    PAYMENT = "payment", _("Payment")
+    REFUND = "refund", _("Refund")
     WRITE_OFF = "write_off", "Write-off"
-    INVOICE_CANCELLATION = "invoice_cancellation", "Invoice cancellation"
-    PAYMENT_CANCELLATION = "payment_cancellation", "Payment cancellation"
+    INVOICE_CANCELLATION = "invoice_cancellation", _("Invoice cancellation")
+    PAYMENT_CANCELLATION = "payment_cancellation", _("Payment cancellation")
 
 
 DEBITS = frozenset({Classification.INVOICE, Classification.REFUND, Classification.PAYMENT_CANCELLATION})
@@ -61,8 +63,8 @@ WITH_ISSUE_REASON = frozenset({
 
 
 class Direction(models.TextChoices):
-    DEBIT = "debit", "Debit"
-    CREDIT = "credit", "Credit"
+    DEBIT = "debit", _("Debit")
+    CREDIT = "credit", _("Credit")
 
 
 def direction_of(classification: str) -> str:
@@ -139,9 +141,9 @@ class FeePayer(models.TextChoices):
     """Who pays an invoice of a fee type: the customer (staff may take a card payment for it) or a
     lender/provider (a commission: never taken from the customer)."""
 
-    NONE = "", "Not a fee"
-    CUSTOMER = "customer", "Fee due from the customer"
-    PROVIDER = "provider", "Fee due from a lender or provider"
+    NONE = "", _("Not a fee")
+    CUSTOMER = "customer", _("Fee due from the customer")
+    PROVIDER = "provider", _("Fee due from a lender or provider")
 
 
 class TransactionType(TenantOwned):
@@ -152,7 +154,7 @@ class TransactionType(TenantOwned):
     is_default = models.BooleanField(default=False)
     fee_payer = models.CharField(
         max_length=10, choices=FeePayer.choices, default=FeePayer.NONE, blank=True,
-        help_text="For invoice types: whether their invoices are fees, and who pays them.",
+        help_text=_("For invoice types: whether their invoices are fees, and who pays them."),
     )
     payment_methods = models.ManyToManyField(PaymentMethod, blank=True)
     refund_methods = models.ManyToManyField(RefundMethod, blank=True)
@@ -199,7 +201,8 @@ class IssueReason(TenantOwned):
 
 
 class DueDateRule(TenantOwned):
-    KINDS = [(duedates.DAYS_AFTER, "X days after posting"), (duedates.NTH_DAY_MONTHS_AFTER, "nth day, X months after")]
+    KINDS = [(duedates.DAYS_AFTER, _("X days after posting")),
+             (duedates.NTH_DAY_MONTHS_AFTER, _("nth day, X months after"))]
 
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=24, choices=KINDS)
@@ -226,7 +229,7 @@ class DueDateRule(TenantOwned):
 
 class AllocationPrinciple(models.TextChoices):
     FIFO = "fifo", "FIFO"
-    AGAINST_ITEM_FIFO = "against_item_fifo", "Against Item & FIFO"
+    AGAINST_ITEM_FIFO = "against_item_fifo", _("Against Item & FIFO")
 
 
 class LedgerDefinition(TenantOwned):
@@ -247,9 +250,9 @@ class LedgerDefinition(TenantOwned):
 
 
 class AccountState(models.TextChoices):
-    ACTIVE = "active", "Active"
-    SUSPENDED = "suspended", "Suspended"
-    TERMINATED = "terminated", "Terminated"
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+    TERMINATED = "terminated", _("Terminated")
 
 
 class Lender(TenantOwned):
@@ -261,8 +264,8 @@ class Lender(TenantOwned):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "lender or provider"
-        verbose_name_plural = "lenders and providers"
+        verbose_name = _("lender or provider")
+        verbose_name_plural = _("lenders and providers")
         constraints = [models.UniqueConstraint("tenant", "name", name="lender_name_unique")]
 
     def __str__(self) -> str:
@@ -270,10 +273,10 @@ class Lender(TenantOwned):
 
 
 class AccountKind(models.TextChoices):
-    CUSTOMER = "customer", "Customer"
-    LENDER = "lender", "Lender or provider"
-    WRITE_OFF = "write_off", "Write-off (system)"
-    SUSPENSE = "suspense", "Suspense (system)"
+    CUSTOMER = "customer", _("Customer")
+    LENDER = "lender", _("Lender or provider")
+    WRITE_OFF = "write_off", _("Write-off (system)")
+    SUSPENSE = "suspense", _("Suspense (system)")
 
 
 class Account(TenantOwned):
@@ -345,9 +348,9 @@ class Account(TenantOwned):
 
 
 class TransactionState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    POSTED = "posted", "Posted"
-    REJECTED = "rejected", "Rejected"
+    DRAFT = "draft", _("Draft")
+    POSTED = "posted", _("Posted")
+    REJECTED = "rejected", _("Rejected")
 
 
 class FinancialTransaction(TenantOwned):
@@ -365,7 +368,7 @@ class FinancialTransaction(TenantOwned):
     number = models.CharField(max_length=20, blank=True)
     back_office_code = models.CharField(max_length=60, blank=True)
     external_reference = models.CharField(
-        max_length=120, blank=True, help_text="The payer's or the gateway's reference for a payment or refund."
+        max_length=120, blank=True, help_text=_("The payer's or the gateway's reference for a payment or refund.")
     )
 
     issued_at = models.DateTimeField()
@@ -498,9 +501,10 @@ class FinancialTransaction(TenantOwned):
         """Why the customer cannot be asked to pay this invoice, or ``""``."""
         if not self.is_due_from_lender():
             return ""
-        owed_by = self.account.lender.name if self.account.lender_id else "a lender or provider"
-        return (f"{self.type.name} {self.number or self.reference_number} is due from {owed_by}, "
-                "not from the customer; the customer is never asked to pay it.")
+        owed_by = self.account.lender.name if self.account.lender_id else gettext("a lender or provider")
+        return gettext("%(type)s %(number)s is due from %(owed_by)s, not from the customer; the customer is never "
+                       "asked to pay it.") % {
+            "type": self.type.name, "number": self.number or self.reference_number, "owed_by": owed_by}
 
     @transition(field=state, source=TransactionState.DRAFT, target=TransactionState.REJECTED)
     def mark_rejected(self, *, reason: RejectionReason):

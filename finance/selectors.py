@@ -8,6 +8,8 @@ from datetime import date
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.l10n import day
 from core.l10n import money as format_money
@@ -35,7 +37,7 @@ def get_account(*, tenant: Tenant, account_id: int) -> Account:
     try:
         return Account.objects.select_related("customer", "due_date_rule").get(tenant=tenant, pk=account_id)
     except (Account.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such account.") from None
+        raise Http404(gettext("No such account.")) from None
 
 
 def get_transaction(*, tenant: Tenant, transaction_id: int) -> FinancialTransaction:
@@ -45,7 +47,7 @@ def get_transaction(*, tenant: Tenant, transaction_id: int) -> FinancialTransact
             "account__lender", "for_customer",
         ).get(tenant=tenant, pk=transaction_id)
     except (FinancialTransaction.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such transaction.") from None
+        raise Http404(gettext("No such transaction.")) from None
 
 
 def get_customer_with_accounts(*, tenant: Tenant, customer_id) -> Customer:
@@ -53,7 +55,7 @@ def get_customer_with_accounts(*, tenant: Tenant, customer_id) -> Customer:
     try:
         return Customer.objects.get(tenant=tenant, pk=int(customer_id))
     except (Customer.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such customer.") from None
+        raise Http404(gettext("No such customer.")) from None
 
 
 def accounts_of(*, customer: Customer) -> QuerySet[Account]:
@@ -291,7 +293,7 @@ def get_printable(*, tenant: Tenant, transaction_id: int) -> FinancialTransactio
     """A transaction that has a printout; 404 for any other, another tenant's, or a missing one."""
     txn = get_transaction(tenant=tenant, transaction_id=transaction_id)
     if txn.classification not in PRINTABLE:
-        raise Http404("This transaction has no printout.")
+        raise Http404(gettext("This transaction has no printout."))
     return txn
 
 
@@ -308,10 +310,9 @@ def printout_of(*, txn: FinancialTransaction) -> Printout:
     return Printout(txn=txn, lines=lines, allocations=allocations, reply_to=options.reply_to_email)
 
 
-EXPORT_HEADERS = (
-    "Number", "Reference", "Classification", "Type", "State", "Account", "Customer", "Currency", "Issued at",
-    "Posted at", "Due on", "Net", "Discount", "Tax", "Total", "Open", "Payment method", "External reference",
-)
+EXPORT_HEADERS = (_("Number"), _("Reference"), _("Classification"), _("Type"), _("State"), _("Account"), _("Customer"),
+                  _("Currency"), _("Issued at"), _("Posted at"), _("Due on"), _("Net"), _("Discount"), _("Tax"),
+                  _("Total"), _("Open"), _("Payment method"), _("External reference"))
 EXPORT_FIELDS = (
     "number", "reference_number", "classification", "type__name", "state", "account__name", "account__customer__name",
     "currency", "issued_at", "posted_at", "due_on", "net_amount", "discount_amount", "tax_amount", "total_amount",

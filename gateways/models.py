@@ -8,6 +8,7 @@ import uuid
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from crm.models import Tenant, TenantOwned
 
@@ -15,18 +16,18 @@ from crm.models import Tenant, TenantOwned
 class Provider(models.TextChoices):
     STRIPE = "stripe", "Stripe"
     CASHFLOWS = "cashflows", "Cashflows"
-    CREDICORP = "credicorp", "Credicorp Bank (Email Pago)"
-    SANDBOX = "sandbox", "Sandbox (offline)"
+    CREDICORP = "credicorp", _("Credicorp Bank (Email Pago)")
+    SANDBOX = "sandbox", _("Sandbox (offline)")
 
 
 class Purpose(models.TextChoices):
     """What a tenant collects money for; each gateway account serves some of these
     (``gateways.selectors.gateway_account_for`` chooses among them)."""
 
-    TAKE_PAYMENT = "take_payment", "Take Payment (card fields)"
-    PAYMENT_REQUESTS = "payment_requests", "Payment requests"
-    INVOICE_LINKS = "invoice_links", "Email pay (invoice links)"
-    PORTAL = "portal", "Customer portal"
+    TAKE_PAYMENT = "take_payment", _("Take Payment (card fields)")
+    PAYMENT_REQUESTS = "payment_requests", _("Payment requests")
+    INVOICE_LINKS = "invoice_links", _("Email pay (invoice links)")
+    PORTAL = "portal", _("Customer portal")
 
 
 def all_purposes() -> list[str]:
@@ -38,21 +39,21 @@ class GatewayAccount(TenantOwned):
     and never shown again: only its last four characters are."""
 
     provider = models.CharField(max_length=20, choices=Provider.choices)
-    live = models.BooleanField(default=False, help_text="Off: the provider's test mode.")
+    live = models.BooleanField(default=False, help_text=_("Off: the provider's test mode."))
     secret_encrypted = models.TextField(editable=False)
     secret_last4 = models.CharField(max_length=4, editable=False)
     settings = models.JSONField(
         default=dict, blank=True,
-        help_text="Non-secret settings: configuration id, publishable key, base URL, webhook secret name…",
+        help_text=_("Non-secret settings: configuration id, publishable key, base URL, webhook secret name…"),
     )
     enabled = models.BooleanField(default=True)
     purposes = ArrayField(
         models.CharField(max_length=20, choices=Purpose.choices), default=all_purposes, blank=True,
-        help_text="What this account collects for; the currency decides among the accounts that serve a purpose.",
+        help_text=_("What this account collects for; the currency decides among the accounts that serve a purpose."),
     )
     webhook_token = models.UUIDField(
         default=uuid.uuid4, unique=True, editable=False,
-        help_text="Names this account in its webhook URL, so a delivery is tied to its tenant before it is parsed.",
+        help_text=_("Names this account in its webhook URL, so a delivery is tied to its tenant before it is parsed."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -67,11 +68,11 @@ class GatewayAccount(TenantOwned):
 
 
 class WebhookOutcome(models.TextChoices):
-    RECEIVED = "received", "Received"
-    PROCESSED = "processed", "Processed"
-    IGNORED = "ignored", "Ignored"
-    FAILED = "failed", "Failed"
-    REJECTED = "rejected", "Rejected (bad signature)"
+    RECEIVED = "received", _("Received")
+    PROCESSED = "processed", _("Processed")
+    IGNORED = "ignored", _("Ignored")
+    FAILED = "failed", _("Failed")
+    REJECTED = "rejected", _("Rejected (bad signature)")
 
 
 class WebhookDelivery(models.Model):
@@ -99,7 +100,7 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        verbose_name_plural = "webhook deliveries"
+        verbose_name_plural = _("webhook deliveries")
         constraints = [
             models.UniqueConstraint("provider", "event_id", name="webhook_unique_event"),
         ]

@@ -5,6 +5,9 @@ How the choice is made: ``docs/decisions/gateway-selection.md``.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from crm.models import Tenant
 from gateways import registry
 from gateways.base import CheckoutMode
@@ -20,10 +23,10 @@ MODE_OF = {
 
 
 PURPOSE_WORDS = {
-    Purpose.TAKE_PAYMENT: "card payments taken by staff",
-    Purpose.PAYMENT_REQUESTS: "payment requests",
-    Purpose.INVOICE_LINKS: "invoice pay links",
-    Purpose.PORTAL: "the customer portal",
+    Purpose.TAKE_PAYMENT: _("card payments taken by staff"),
+    Purpose.PAYMENT_REQUESTS: _("payment requests"),
+    Purpose.INVOICE_LINKS: _("invoice pay links"),
+    Purpose.PORTAL: _("the customer portal"),
 }
 
 
@@ -48,5 +51,6 @@ def refusal(*, tenant: Tenant | int, purpose: str, currency: str) -> str:
     """Why money in ``currency`` cannot be collected for ``purpose``, or ``""`` when it can."""
     if gateway_account_for(tenant=tenant, purpose=purpose, currency=currency) is not None:
         return ""
-    return (f"No payment gateway of yours takes {currency} for {PURPOSE_WORDS[Purpose(purpose)]}. "
-            f"Use an account in another currency, or ask support to set up a gateway that takes {currency}.")
+    return (gettext("No payment gateway of yours takes %(currency)s for %(PURPOSE_WORDS)s. Use an account in another "
+              "currency, or ask support to set up a gateway that takes %(currency)s.") % {
+                  "currency": currency, "PURPOSE_WORDS": PURPOSE_WORDS[Purpose(purpose)]})

@@ -22,7 +22,7 @@ def build_email(*, notification: Notification, tenant: Tenant, options: Notifica
     """The email for ``notification``: a text part and an HTML part carrying the tenant's name and
     logo, replies going to the tenant."""
     context = {"tenant": tenant, "logo_url": options.logo_url, "subject": notification.subject,
-               "body": notification.body}
+               "body": notification.body, "language": notification.language}
     sender = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
     message = EmailMultiAlternatives(
         subject=notification.subject,

@@ -6,6 +6,8 @@ import uuid
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications import hours
 from notifications.models import Channel
@@ -21,14 +23,14 @@ class CommunicateForm(forms.Form):
     """The Communicate box of a record's page. ``templates`` are the messages that suit the record."""
 
     channels = forms.MultipleChoiceField(
-        label="Send by", choices=[(Channel.EMAIL, "Email"), (Channel.SMS, "SMS")],
+        label=_("Send by"), choices=[(Channel.EMAIL, _("Email")), (Channel.SMS, "SMS")],
         widget=forms.CheckboxSelectMultiple, required=False,
     )
-    template = forms.ChoiceField(label="Template", required=False)
-    subject = forms.CharField(required=False, max_length=300, help_text="For email.")
+    template = forms.ChoiceField(label=_("Template"), required=False)
+    subject = forms.CharField(required=False, max_length=300, help_text=_("For email."), label=_("Subject"))
     message = forms.CharField(
-        label="Your message", required=False, widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Or write your own. Type # for tags, e.g. #customer.name.",
+        label=_("Your message"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Or write your own. Type # for tags, e.g. #customer.name."),
     )
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
@@ -38,24 +40,24 @@ class CommunicateForm(forms.Form):
         kwargs["initial"].setdefault("channels", [Channel.EMAIL])
         kwargs.setdefault("auto_id", "communicate_%s")  # unique beside the other panels of a page
         super().__init__(*args, **kwargs)
-        self.fields["template"].choices = [("", "— write my own —"), *((m.key, m.label) for m in templates)]
+        self.fields["template"].choices = [("", gettext("— write my own —")), *((m.key, m.label) for m in templates)]
 
 
 class MessageTemplateForm(forms.Form):
-    subject = forms.CharField(max_length=300, required=False)
-    body = forms.CharField(label="Email text", required=False, widget=forms.Textarea(attrs={"rows": 10}))
+    subject = forms.CharField(max_length=300, required=False, label=_("Subject"))
+    body = forms.CharField(label=_("Email text"), required=False, widget=forms.Textarea(attrs={"rows": 10}))
     sms = forms.CharField(
         label="SMS text", required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Leave empty to send the email text by SMS too.",
+        help_text=_("Leave empty to send the email text by SMS too."),
     )
 
 
 class NotificationSettingsForm(forms.Form):
-    reply_to_email = forms.CharField(label="Reply-to email", required=False, max_length=254,
-                                     widget=forms.EmailInput, help_text="Customers' replies go here.")
-    logo_url = forms.CharField(label="Logo address", required=False, max_length=200,
-                               help_text="An https:// address of your logo, shown at the top of emails.")
-    sending_start = forms.TimeField(label="Send reminders from", widget=forms.TimeInput(attrs={"type": "time"}))
+    reply_to_email = forms.CharField(label=_("Reply-to email"), required=False, max_length=254,
+                                     widget=forms.EmailInput, help_text=_("Customers' replies go here."))
+    logo_url = forms.CharField(label=_("Logo address"), required=False, max_length=200,
+                               help_text=_("An https:// address of your logo, shown at the top of emails."))
+    sending_start = forms.TimeField(label=_("Send reminders from"), widget=forms.TimeInput(attrs={"type": "time"}))
     sending_end = forms.TimeField(label="until", widget=forms.TimeInput(attrs={"type": "time"}))
     sending_days = forms.TypedMultipleChoiceField(
         label="on", coerce=int, required=False, widget=forms.CheckboxSelectMultiple,

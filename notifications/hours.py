@@ -9,10 +9,12 @@ import zoneinfo
 from collections.abc import Collection
 from datetime import UTC, datetime, time, timedelta
 
+from django.utils.translation import gettext_lazy as _
+
 DEFAULT_START = time(8, 0)
 DEFAULT_END = time(20, 0)
 EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)  # Monday is 0, as in ``date.weekday()``
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAY_NAMES = (_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday"))
 
 
 def days_to_mask(days: Collection[int]) -> int:

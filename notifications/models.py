@@ -15,13 +15,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from crm.models import Customer, Tenant, TenantOwned
 from notifications import hours
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
+    EMAIL = "email", _("Email")
     SMS = "sms", "SMS"
     IN_APP = "in_app", "In-app"
 
@@ -29,11 +30,11 @@ class Channel(models.TextChoices):
 class DeliveryState(models.TextChoices):
     """Where a notification's delivery stands; ``notifications.states`` says how it may move."""
 
-    PENDING = "pending", "Pending"
-    DEFERRED = "deferred", "Deferred to sending hours"
-    SENDING = "sending", "Sending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    PENDING = "pending", _("Pending")
+    DEFERRED = "deferred", _("Deferred to sending hours")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
 
 
 class Notification(TenantOwned):
@@ -44,7 +45,7 @@ class Notification(TenantOwned):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    subject_ref = models.CharField(max_length=100, blank=True, help_text="The record it is about: crm.customer:42.")
+    subject_ref = models.CharField(max_length=100, blank=True, help_text=_("The record it is about: crm.customer:42."))
     template_key = models.CharField(max_length=50, blank=True)
     language = models.CharField(max_length=10, default="en")
     subject = models.CharField(max_length=300, blank=True)
@@ -60,7 +61,7 @@ class Notification(TenantOwned):
     last_error = models.TextField(blank=True)
     provider_id = models.CharField(max_length=100, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                              related_name="+", help_text="Who sent it; empty when Duly sent it on its own.")
+                              related_name="+", help_text=_("Who sent it; empty when Duly sent it on its own."))
     created_at = models.DateTimeField()
 
     class Meta:
@@ -126,16 +127,16 @@ class MessageTemplate(TenantOwned):
 
 
 class NotificationSettings(TenantOwned):
-    reply_to_email = models.EmailField(blank=True, help_text="Customers' replies go here.")
-    logo_url = models.URLField(blank=True, help_text="An https address of your logo, shown at the top of emails.")
+    reply_to_email = models.EmailField(blank=True, help_text=_("Customers' replies go here."))
+    logo_url = models.URLField(blank=True, help_text=_("An https address of your logo, shown at the top of emails."))
     sending_start = models.TimeField(default=hours.DEFAULT_START)
     sending_end = models.TimeField(default=hours.DEFAULT_END)
     sending_days_mask = models.PositiveSmallIntegerField(
-        default=hours.days_to_mask(hours.EVERY_DAY), help_text="Bit n set: weekday n (Monday 0) is a sending day."
+        default=hours.days_to_mask(hours.EVERY_DAY), help_text=_("Bit n set: weekday n (Monday 0) is a sending day.")
     )
 
     class Meta:
-        verbose_name_plural = "notification settings"
+        verbose_name_plural = _("notification settings")
         constraints = [
             models.UniqueConstraint("tenant", name="notificationsettings_one_per_tenant"),
             models.CheckConstraint(condition=Q(sending_start__lt=models.F("sending_end")),

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from core.l10n import language_tag
 from crm.models import Tenant, User
@@ -78,7 +79,7 @@ def get_message_template(*, tenant: Tenant, key: str, language: str) -> MessageT
     """The tenant's own wording of ``key`` in ``language``, or ``None``; 404 for an unknown message or
     language."""
     if key not in defaults.MESSAGES or language not in dict(settings.CUSTOMER_LANGUAGES):
-        raise Http404("No such message.")
+        raise Http404(_("No such message."))
     return MessageTemplate.objects.filter(tenant=tenant, key=key, language=language).first()
 
 
@@ -123,7 +124,7 @@ def get_notification(*, tenant: Tenant, notification_id: int) -> Notification:
     try:
         return Notification.objects.select_related(*OUTBOX_RELATED).get(tenant=tenant, pk=notification_id)
     except (Notification.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such notification.") from None
+        raise Http404(_("No such notification.")) from None
 
 
 def inbox(*, tenant: Tenant, user: User) -> QuerySet[Notification]:
@@ -148,7 +149,7 @@ def get_inbox_notification(*, tenant: Tenant, user: User, notification_id: int) 
             tenant=tenant, channel=Channel.IN_APP, recipient_user=user, pk=notification_id
         )
     except (Notification.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such notification.") from None
+        raise Http404(_("No such notification.")) from None
 
 
 def dev_mailbox(*, tenant: Tenant) -> tuple[QuerySet[DevMail], QuerySet[DevSms]]:
@@ -160,4 +161,4 @@ def get_dev_mail(*, tenant: Tenant, mail_id: int) -> DevMail:
     try:
         return DevMail.objects.get(tenant=tenant, pk=mail_id)
     except (DevMail.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such email.") from None
+        raise Http404(_("No such email.")) from None

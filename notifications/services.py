@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from crm.models import Customer, Tenant, User
 from notifications import channels, defaults, hours, selectors, states, tags
@@ -132,10 +133,12 @@ def _check_context(context: Mapping[str, str] | None) -> dict[str, str]:
 def _address(customer: Customer | None, channel: str) -> tuple[str, str]:
     """The customer's address on ``channel``, or ``""`` and why there is none."""
     if customer is None:
-        return "", "There is no customer to send it to."
+        return "", _("There is no customer to send it to.")
     if channel == Channel.EMAIL:
-        return (customer.email, "") if customer.email else ("", f"{customer.name} has no email address.")
-    return (str(customer.phone), "") if customer.phone else ("", f"{customer.name} has no phone number.")
+        return (customer.email, "") if customer.email else ("", _("%(name)s has no email address.") % {
+            "name": customer.name})
+    return (str(customer.phone), "") if customer.phone else ("", _("%(name)s has no phone number.") % {
+        "name": customer.name})
 
 
 def _plan(*, channels_: Iterable[str], customer: Customer | None, users: Iterable[User], subject: str, body: str,
@@ -261,35 +264,40 @@ def communicate(
     errors: dict[str, str] = {}
     channels = list(dict.fromkeys(channels or []))
     if not SUBJECT_REF_RE.match(subject_ref or ""):
-        errors["subject_ref"] = f"“{subject_ref}” is not a record reference such as finance.invoice:42."
+        errors["subject_ref"] = _("“%(subject_ref)s” is not a record reference such as finance.invoice:42.") % {
+            "subject_ref": subject_ref}
     if not channels:
-        errors["channels"] = "Choose email, SMS or both."
+        errors["channels"] = _("Choose email, SMS or both.")
     elif set(channels) - set(OUTGOING):
-        errors["channels"] = "Messages go by email or SMS."
+        errors["channels"] = _("Messages go by email or SMS.")
     else:
         missing = [why for channel in channels if (why := _address(customer, channel)[1])]
         if missing:
-            errors["channels"] = " ".join(missing) + " Add it to the customer's file first."
+            errors["channels"] = " ".join(missing) + _(" Add it to the customer's file first.")
     values = _base_values(tenant=tenant, customer=customer, actor=actor) | _check_context(context)
     subject, message = (subject or "").strip(), (message or "").strip()
     if message:
         if Channel.EMAIL in channels and not subject:
-            errors["subject"] = "An email needs a subject."
+            errors["subject"] = _("An email needs a subject.")
         for field, text in (("subject", subject), ("message", message)):
             if unknown := tags.unknown_tags(text):
-                errors.setdefault(field, f"Unknown tag {tags.describe(unknown)}. Write ## for a literal #.")
+                errors.setdefault(field, _("Unknown tag %(describe)s. Write ## for a literal #.") % {
+                    "describe": tags.describe(unknown)})
             elif without := [name for name in tags.tags_in(text) if name not in values]:
-                errors.setdefault(field, f"This record has no value for {tags.describe(without)}.")
+                errors.setdefault(field, _("This record has no value for %(describe)s.") % {
+                    "describe": tags.describe(without)})
         body, sms, key = message, message, ""
     elif template_key:
         if template_key not in defaults.MESSAGES:
-            raise ValidationError(errors | {"template": f"“{template_key}” is not a message Duly sends."})
+            raise ValidationError(errors | {"template": _("“%(template_key)s” is not a message Duly sends.") % {
+                "template_key": template_key}})
         resolved = selectors.resolve_message(tenant=tenant, key=template_key, language=customer.language)
         if without := [name for name in resolved.tags_used if name not in values]:
-            errors["template"] = f"This message uses {tags.describe(without)}, which this record has no value for."
+            errors["template"] = _("This message uses %(describe)s, which this record has no value for.") % {
+                "describe": tags.describe(without)}
         subject, body, sms, key = resolved.subject, resolved.body, resolved.sms, template_key
     else:
-        errors["message"] = "Choose a message or write one."
+        errors["message"] = _("Choose a message or write one.")
     if errors:
         raise ValidationError(errors)
     planned = _plan(channels_=channels, customer=customer, users=(), subject=subject, body=body, sms=sms,
@@ -407,7 +415,7 @@ def mark_read(*, notification: Notification, user: User, at: datetime) -> Notifi
     :raises PermissionDenied: it is not ``user``'s in-app notification.
     """
     if notification.channel != Channel.IN_APP or notification.recipient_user_id != user.pk:
-        raise PermissionDenied("You may mark only your own notifications as read.")
+        raise PermissionDenied(_("You may mark only your own notifications as read."))
     Notification.objects.filter(tenant=notification.tenant_id, pk=notification.pk, read_at__isnull=True).update(
         read_at=at
     )
@@ -431,11 +439,13 @@ def _tag_errors(*, key: str, subject: str, body: str, sms: str) -> dict[str, str
     errors: dict[str, str] = {}
     for field, text in (("subject", subject), ("body", body), ("sms", sms)):
         if unknown := tags.unknown_tags(text):
-            errors[field] = f"Unknown tag {tags.describe(unknown)}. Write ## for a literal #."
+            errors[field] = _("Unknown tag %(describe)s. Write ## for a literal #.") % {
+                "describe": tags.describe(unknown)}
         elif unavailable := tags.unknown_tags(text, allowed=allowed):
             errors[field] = (
-                f"{tags.describe(unavailable)} cannot be used in the “{defaults.get(key).label}” message; "
-                f"it offers {tags.describe(allowed)}."
+                _("%(unavailable)s cannot be used in the “%(message)s” message; it offers %(allowed)s.") % {
+                    "unavailable": tags.describe(unavailable), "message": defaults.get(key).label,
+                    "allowed": tags.describe(allowed)}
             )
     return errors
 
@@ -443,11 +453,11 @@ def _tag_errors(*, key: str, subject: str, body: str, sms: str) -> dict[str, str
 def _template_errors(*, key: str, subject: str, body: str, sms: str) -> dict[str, str]:
     errors = _tag_errors(key=key, subject=subject, body=body, sms=sms)
     if not subject.strip():
-        errors.setdefault("subject", "Subject is required.")
+        errors.setdefault("subject", _("Subject is required."))
     elif len(subject) > 300:
-        errors.setdefault("subject", "At most 300 characters.")
+        errors.setdefault("subject", _("At most 300 characters."))
     if not body.strip():
-        errors.setdefault("body", "The email text is required.")
+        errors.setdefault("body", _("The email text is required."))
     return errors
 
 
@@ -457,7 +467,7 @@ def preview_message(*, key: str, subject: str, body: str, sms: str) -> dict[str,
     :raises ValidationError: keyed ``subject``, ``body`` or ``sms``: an unknown or unavailable tag.
     """
     if key not in defaults.MESSAGES:
-        raise ValidationError({"key": f"“{key}” is not a message Duly sends."})
+        raise ValidationError({"key": _("“%(key)s” is not a message Duly sends.") % {"key": key}})
     if errors := _tag_errors(key=key, subject=subject or "", body=body or "", sms=sms or ""):
         raise ValidationError(errors)
     values = tags.samples()
@@ -476,14 +486,15 @@ def save_message_template(
         offer. Nothing is saved.
     """
     if key not in defaults.MESSAGES:
-        raise ValidationError({"key": f"“{key}” is not a message Duly sends."})
+        raise ValidationError({"key": _("“%(key)s” is not a message Duly sends.") % {"key": key}})
     if language not in dict(settings.CUSTOMER_LANGUAGES):
-        raise ValidationError({"language": f"Language must be one of {', '.join(dict(settings.CUSTOMER_LANGUAGES))}."})
+        raise ValidationError({"language": _("Language must be one of %(join)s.") % {
+            "join": ', '.join(dict(settings.CUSTOMER_LANGUAGES))}})
     subject, body, sms = (subject or "").strip(), (body or "").strip(), (sms or "").strip()
     errors = _template_errors(key=key, subject=subject, body=body, sms=sms)
     if errors:
         raise ValidationError(errors)
-    template, _ = MessageTemplate.objects.update_or_create(
+    template, _created = MessageTemplate.objects.update_or_create(
         tenant=tenant, key=key, language=language,
         defaults={"subject": subject, "body": body, "sms": sms, "updated_at": at, "updated_by": actor},
     )
@@ -512,20 +523,21 @@ def update_notification_settings(
         try:
             validate_email(reply_to_email)
         except ValidationError:
-            errors["reply_to_email"] = f"“{reply_to_email}” is not a valid email address."
+            errors["reply_to_email"] = _("“%(reply_to_email)s” is not a valid email address.") % {
+                "reply_to_email": reply_to_email}
     if logo_url:
         try:
             URLValidator(schemes=["https"])(logo_url)
         except ValidationError:
-            errors["logo_url"] = "The logo address must be an https:// URL."
+            errors["logo_url"] = _("The logo address must be an https:// URL.")
     if sending_start is None or sending_end is None or sending_start >= sending_end:
-        errors["sending_end"] = "Sending hours must end after they start."
+        errors["sending_end"] = _("Sending hours must end after they start.")
     days = sorted({int(day) for day in sending_days or []})
     if not days or not set(days) <= set(hours.EVERY_DAY):
-        errors["sending_days"] = "Choose at least one sending day."
+        errors["sending_days"] = _("Choose at least one sending day.")
     if errors:
         raise ValidationError(errors)
-    options, _ = NotificationSettings.objects.update_or_create(
+    options, _created = NotificationSettings.objects.update_or_create(
         tenant=tenant,
         defaults={"reply_to_email": reply_to_email, "logo_url": logo_url, "sending_start": sending_start,
                   "sending_end": sending_end, "sending_days_mask": hours.days_to_mask(days)},

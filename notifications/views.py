@@ -19,6 +19,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.csp import CSP
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_POST
 
@@ -40,7 +42,7 @@ def manager_view(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.has_perm(MANAGER):
-            raise PermissionDenied("Only managers change messages and sending settings.")
+            raise PermissionDenied(_("Only managers change messages and sending settings."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -83,7 +85,8 @@ def mark_read(request, notification_id: int):
 @require_POST
 def mark_all_read(request):
     count = services.mark_all_read(tenant=request.tenant, user=request.user, at=timezone.now())
-    messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked as read.")
+    messages.success(request, ngettext("%(count)s notification marked as read.",
+                                       "%(count)s notifications marked as read.", count) % {"count": count})
     return redirect("notifications:inbox")
 
 
@@ -111,7 +114,8 @@ def outbox_retry(request, notification_id: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"The message to {notification.recipient} will be sent again.")
+        messages.success(request, _("The message to %(recipient)s will be sent again.") % {
+            "recipient": notification.recipient})
     return redirect(request.POST.get("next") or reverse("notifications:outbox") + "?state=failed")
 
 
@@ -136,7 +140,8 @@ def template_edit(request, key: str, language: str):
     action = request.POST.get("action", "save")
     if request.method == "POST" and action == "reset":
         services.reset_message_template(tenant=request.tenant, key=key, language=language)
-        messages.success(request, f"“{default.label}” ({language}) uses Duly's wording again.")
+        messages.success(request, _("“%(label)s” (%(language)s) uses Duly's wording again.") % {
+            "label": default.label, "language": language})
         return redirect("notifications:template_list")
     if request.method == "POST" and form.is_valid():
         try:
@@ -171,7 +176,7 @@ def settings_edit(request):
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, "Notification settings saved.")
+            messages.success(request, _("Notification settings saved."))
             return redirect("notifications:settings")
     return render(request, "notifications/settings_form.html", {"form": form, "time_zone": request.tenant.time_zone})
 
@@ -220,7 +225,7 @@ def dev_only(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not settings.DULY_DEV_TOOLS:
-            raise Http404("The development mailbox is off.")
+            raise Http404(_("The development mailbox is off."))
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -15,6 +15,7 @@ from typing import Literal
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
@@ -149,7 +150,7 @@ def _detail(request, obligation_id: int):
 def create_obligation(request: HttpRequest, payload: ObligationIn):
     customer = Customer.objects.filter(tenant=request.tenant, pk=payload.customer).first()
     if customer is None:
-        raise ValidationError({"customer": "Not found."})
+        raise ValidationError({"customer": _("Not found.")})
     data = obligations.ObligationData(**payload.dict(include={
         "payee_kind", "payee", "payment_code", "description", "total_amount", "currency", "date_rule"}))
     created = obligations.create_obligation(
@@ -188,7 +189,7 @@ def update_obligation(request: HttpRequest, obligation_id: int, payload: Obligat
 @paginate(LimitOffsetPagination)
 def list_instalments(request: HttpRequest, filters: Query[InstalmentFiltersIn]):
     if filters.status and filters.status not in selectors.INSTALMENT_STATUSES:
-        raise ValidationError({"status": f"One of {', '.join(selectors.INSTALMENT_STATUSES)}."})
+        raise ValidationError({"status": _("One of %(join)s.") % {"join": ', '.join(selectors.INSTALMENT_STATUSES)}})
     today = tenant_today(request.tenant)
     return selectors.instalments(tenant=request.tenant, today=today, filters=selectors.InstalmentFilters(
         customer=filters.customer, status=filters.status, due_from=filters.due_from, due_to=filters.due_to))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from djmoney.money import Money
 from simple_history.models import HistoricalRecords
 
@@ -23,20 +24,20 @@ class ObligationSettings(TenantOwned):
     """A tenant's settings for obligations; the defaults apply until a tenant saves its own."""
 
     reminder_days_before = models.PositiveSmallIntegerField(
-        default=3, help_text="Days before an unpaid instalment's due date that the customer is reminded."
+        default=3, help_text=_("Days before an unpaid instalment's due date that the customer is reminded.")
     )
     overdue_days_after = models.PositiveSmallIntegerField(
-        default=1, help_text="Days after the due date that an overdue notice goes out."
+        default=1, help_text=_("Days after the due date that an overdue notice goes out.")
     )
-    sms_enabled = models.BooleanField(default=False, help_text="Send reminders by SMS as well as email.")
+    sms_enabled = models.BooleanField(default=False, help_text=_("Send reminders by SMS as well as email."))
     holiday_subdivision = models.CharField(
         max_length=10, blank=True,
-        help_text="A region of the tenant's country whose public holidays also count (e.g. ENG for England).",
+        help_text=_("A region of the tenant's country whose public holidays also count (e.g. ENG for England)."),
     )
 
     class Meta:
         db_table = "payments_obligationsettings"
-        verbose_name_plural = "obligation settings"
+        verbose_name_plural = _("obligation settings")
         constraints = [
             models.UniqueConstraint("tenant", name="obligationsettings_one_per_tenant"),
             models.CheckConstraint(condition=Q(reminder_days_before__lte=60), name="obligationsettings_reminder_days"),
@@ -60,14 +61,14 @@ class ClosingDay(TenantOwned):
 
 
 class PayeeKind(models.TextChoices):
-    INSTITUTION = "institution", "An institution"
-    GOVERNMENT = "government", "The government"
-    TENANT = "tenant", "Us"
+    INSTITUTION = "institution", _("An institution")
+    GOVERNMENT = "government", _("The government")
+    TENANT = "tenant", _("Us")
 
 
 class DateRule(models.TextChoices):
-    NEXT = "next", "Next business day"
-    PREVIOUS = "previous", "Previous business day"
+    NEXT = "next", _("Next business day")
+    PREVIOUS = "previous", _("Previous business day")
 
 
 class Obligation(TenantOwned):
@@ -87,7 +88,7 @@ class Obligation(TenantOwned):
     currency = models.CharField(max_length=3)
     date_rule = models.CharField(
         max_length=8, choices=DateRule.choices, default=DateRule.NEXT,
-        help_text="Where a due date on a weekend or holiday moves to.",
+        help_text=_("Where a due date on a weekend or holiday moves to."),
     )
     manager_comments = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
@@ -117,8 +118,8 @@ class Obligation(TenantOwned):
 
 
 class InstalmentStatus(models.TextChoices):
-    UNPAID = "unpaid", "Unpaid"
-    PAID = "paid", "Paid"
+    UNPAID = "unpaid", _("Unpaid")
+    PAID = "paid", _("Paid")
 
 
 class Instalment(TenantOwned):
@@ -133,12 +134,12 @@ class Instalment(TenantOwned):
     paid_at = models.DateTimeField(null=True, blank=True)
     paid_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        help_text="The staff member who marked it paid outside Duly.",
+        help_text=_("The staff member who marked it paid outside Duly."),
     )
     paid_outside = models.BooleanField(default=False)
     ledger_invoice = models.ForeignKey(
         FinancialTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        help_text="The invoice booked in the ledger when it was paid through Duly.",
+        help_text=_("The invoice booked in the ledger when it was paid through Duly."),
     )
     ledger_payment = models.ForeignKey(
         FinancialTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="+",

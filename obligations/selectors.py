@@ -8,12 +8,16 @@ from datetime import date
 
 from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core import l10n
 from crm.models import Customer, Tenant
 from obligations.models import ClosingDay, Instalment, InstalmentStatus, Obligation, ObligationSettings
 
-INSTALMENT_STATUSES = {"unpaid": "Unpaid", "overdue": "Overdue", "paid": "Paid"}
+INSTALMENT_STATUSES = {
+    "unpaid": gettext_lazy("Unpaid"), "overdue": gettext_lazy("Overdue"), "paid": gettext_lazy("Paid"),
+}
 
 
 def obligation_settings(*, tenant: Tenant) -> ObligationSettings:
@@ -66,7 +70,7 @@ def get_obligation(*, tenant: Tenant, obligation_id: int, customer_id: int | Non
     try:
         return rows.select_related("customer", "created_by").get(pk=obligation_id)
     except (Obligation.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such obligation.") from None
+        raise Http404(_("No such obligation.")) from None
 
 
 def get_instalment(*, tenant: Tenant, instalment_id: int, customer_id: int | None = None) -> Instalment:
@@ -76,7 +80,7 @@ def get_instalment(*, tenant: Tenant, instalment_id: int, customer_id: int | Non
     try:
         return rows.select_related("obligation__customer", "paid_by").get(pk=instalment_id)
     except (Instalment.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such instalment.") from None
+        raise Http404(_("No such instalment.")) from None
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ def month_grid(*, year: int, month: int, rows) -> MonthGrid:
 def _who(record) -> str:
     if record.history_user is not None:
         return record.history_user.get_full_name() or record.history_user.username
-    return record.history_change_reason or "the system"
+    return record.history_change_reason or _("the system")
 
 
 def _trail(records: list, model, label: str, hidden: set[str]) -> list[dict]:
@@ -183,13 +187,13 @@ def obligation_history(*, obligation: Obligation, manager: bool) -> list[dict]:
     appear only to managers."""
     hidden = set() if manager else {"manager_comments"}
     trail = _trail(list(obligation.history.select_related("history_user").order_by("-history_date", "-history_id")),
-                   Obligation, "Obligation", hidden)
+                   Obligation, _("Obligation"), hidden)
     records: dict[int, list] = {}
     for record in (Instalment.history.filter(obligation_id=obligation.pk).select_related("history_user")
                    .order_by("-history_date", "-history_id")):
         records.setdefault(record.id, []).append(record)
     for rows in records.values():
-        trail += _trail(rows, Instalment, f"Instalment {rows[0].number}", hidden)
+        trail += _trail(rows, Instalment, _("Instalment %(number)s") % {"number": rows[0].number}, hidden)
     return sorted(trail, key=lambda entry: entry["at"], reverse=True)
 
 

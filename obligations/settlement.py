@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.utils.translation import gettext as _
+
 from finance import services as ledger
 from finance.models import Classification, FinancialTransaction
 from obligations.models import Instalment, InstalmentStatus
@@ -72,5 +74,6 @@ def mark_instalment_paid_through(*, payment: GatewayPayment, at: datetime) -> No
         return
     instalment.status, instalment.paid_at, instalment.ledger_payment = (
         InstalmentStatus.PAID, at, payment.ledger_payment)
-    instalment._change_reason = f"paid through {payment.provider} ({payment.reference})"
+    instalment._change_reason = _("paid through %(provider)s (%(reference)s)") % {
+        "provider": payment.provider, "reference": payment.reference}
     instalment.save()

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
@@ -111,7 +112,7 @@ class RequestFiltersIn(Schema):
 def _row(model, tenant, pk, field: str):
     row = model.objects.filter(tenant=tenant, pk=pk).first()
     if row is None:
-        raise ValidationError({field: "Not found."})
+        raise ValidationError({field: _("Not found.")})
     return row
 
 
@@ -135,9 +136,9 @@ def create_payment_request(request: HttpRequest, payload: PaymentRequestIn):
 def list_payment_requests(request: HttpRequest, filters: Query[RequestFiltersIn]):
     errors = {}
     if filters.status and filters.status not in RequestStatus.values:
-        errors["status"] = f"One of {', '.join(RequestStatus.values)}."
+        errors["status"] = _("One of %(join)s.") % {"join": ', '.join(RequestStatus.values)}
     if filters.sort not in selectors.REQUEST_SORTS:
-        errors["sort"] = f"One of {', '.join(selectors.REQUEST_SORTS)}."
+        errors["sort"] = _("One of %(join)s.") % {"join": ', '.join(selectors.REQUEST_SORTS)}
     if errors:
         raise ValidationError(errors)
     return selectors.payment_requests(tenant=request.tenant, filters=selectors.RequestFilters(

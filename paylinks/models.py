@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 
 from crm.models import Customer, TenantOwned
@@ -19,15 +21,15 @@ AMOUNT = {"max_digits": 14, "decimal_places": 2}
 
 
 class RequestStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    EXPIRED = "expired", "Expired"
-    CANCELLED = "cancelled", "Cancelled"
-    COMPLETE = "complete", "Complete"
-    COMPLETE_AFTER_FAILURE = "complete_after_failure", "Complete after a failed attempt"
+    OPEN = "open", _("Open")
+    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
+    COMPLETE = "complete", _("Complete")
+    COMPLETE_AFTER_FAILURE = "complete_after_failure", _("Complete after a failed attempt")
 
 
 class RequestChannel(models.TextChoices):
-    EMAIL = "email", "Email"
+    EMAIL = "email", _("Email")
     SMS = "sms", "SMS"
 
 
@@ -48,11 +50,11 @@ class PaymentRequest(TenantOwned):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payment_requests")
     invoice = models.ForeignKey(
         FinancialTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="payment_requests",
-        help_text="The invoice the request was sent from; its payment is allocated against it.",
+        help_text=_("The invoice the request was sent from; its payment is allocated against it."),
     )
     amount = models.DecimalField(**AMOUNT)
     currency = models.CharField(max_length=3)
-    reference = models.CharField(max_length=100, blank=True, help_text="Invoice or contract number.")
+    reference = models.CharField(max_length=100, blank=True, help_text=_("Invoice or contract number."))
     message = models.TextField(blank=True)
     channels = ArrayField(models.CharField(max_length=5, choices=RequestChannel.choices), size=2)
     status = FSMField(default=RequestStatus.OPEN, choices=RequestStatus.choices, protected=True)
@@ -60,7 +62,7 @@ class PaymentRequest(TenantOwned):
     expires_at = models.DateTimeField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        help_text="The staff member who sent it (told when it is paid); empty when an API key sent it.",
+        help_text=_("The staff member who sent it (told when it is paid); empty when an API key sent it."),
     )
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -97,7 +99,7 @@ class PaymentRequest(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference or 'Request'} #{self.pk}"
+        return f"{self.reference or gettext('Request')} #{self.pk}"
 
     @property
     def is_complete(self) -> bool:
@@ -170,4 +172,4 @@ class InvoicePayLink(TenantOwned):
         indexes = [models.Index("token_hash", name="invoicepaylink_token")]
 
     def __str__(self) -> str:
-        return f"Pay link #{self.pk}"
+        return gettext("Pay link #%(pk)s") % {"pk": self.pk}

@@ -7,6 +7,7 @@ from datetime import date
 
 from django.db.models import Count, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from crm.models import Tenant
 from finance.models import Classification, FinancialTransaction, TransactionState
@@ -78,7 +79,7 @@ def get_posted_invoice(*, tenant: Tenant, invoice_id: int) -> FinancialTransacti
         return FinancialTransaction.objects.select_related("account__customer").get(
             tenant=tenant, pk=invoice_id, classification=Classification.INVOICE, state=TransactionState.POSTED)
     except (FinancialTransaction.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such invoice.") from None
+        raise Http404(_("No such invoice.")) from None
 
 
 def get_payment_request(*, tenant: Tenant, request_id: int) -> PaymentRequest:
@@ -87,4 +88,4 @@ def get_payment_request(*, tenant: Tenant, request_id: int) -> PaymentRequest:
             tenant=tenant, pk=request_id
         )
     except (PaymentRequest.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such payment request.") from None
+        raise Http404(_("No such payment request.")) from None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.utils.translation import gettext as _
+
 from paylinks.services.records import complete_request
 from payments.models import GatewayPayment, PaymentPurpose
 from payments.settlement import Settlement
@@ -21,7 +23,10 @@ class RequestSettlement(Settlement):
 
     def paid_for(self, payment: GatewayPayment) -> str:
         request, invoice = payment.payment_request, payment.invoice
-        words = f"payment request {request.reference}" if request.reference else f"payment request #{request.pk}"
+        if request.reference:
+            words = _("payment request %(reference)s") % {"reference": request.reference}
+        else:
+            words = _("payment request #%(pk)s") % {"pk": request.pk}
         return f"{words} (invoice {invoice.number})" if invoice is not None else words
 
     def payer_channels(self, payment: GatewayPayment, addresses: dict[str, bool]) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 from djmoney.money import Money
 
@@ -20,12 +21,12 @@ AMOUNT = {"max_digits": 14, "decimal_places": 2}
 
 
 class PaymentStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    PROCESSING = "processing", "Processing"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-    EXPIRED = "expired", "Expired"
+    PENDING = "pending", _("Pending")
+    PROCESSING = "processing", _("Processing")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
 
 
 NOT_SUCCEEDED = [s for s in PaymentStatus.values if s != PaymentStatus.SUCCEEDED]
@@ -34,14 +35,14 @@ NOT_SUCCEEDED = [s for s in PaymentStatus.values if s != PaymentStatus.SUCCEEDED
 class PaymentPurpose(models.TextChoices):
     """What a gateway payment pays for; its settlement handler is registered for it (``payments.settlement``)."""
 
-    FEE = "fee", "Fee (Take Payment)"
-    REQUEST = "request", "Payment request"
-    EMAIL_PAY = "email_pay", "Email Pay link"
-    INSTALMENT = "instalment", "Obligation instalment"
+    FEE = "fee", _("Fee (Take Payment)")
+    REQUEST = "request", _("Payment request")
+    EMAIL_PAY = "email_pay", _("Email Pay link")
+    INSTALMENT = "instalment", _("Obligation instalment")
 
 
 class GatewayPayment(TenantOwned):
-    reference = models.CharField(max_length=40, help_text="Ours; the provider's idempotency key.")
+    reference = models.CharField(max_length=40, help_text=_("Ours; the provider's idempotency key."))
     gateway_account = models.ForeignKey(GatewayAccount, on_delete=models.PROTECT)
     provider = models.CharField(max_length=20)
     provider_reference = models.CharField(max_length=200, blank=True)
@@ -71,11 +72,11 @@ class GatewayPayment(TenantOwned):
     )
     invoice_pay_link = models.ForeignKey(
         "paylinks.InvoicePayLink", on_delete=models.PROTECT, null=True, blank=True, related_name="attempts",
-        help_text="The emailed pay-now link the customer paid through, if any.",
+        help_text=_("The emailed pay-now link the customer paid through, if any."),
     )
     instalment = models.ForeignKey(
         "obligations.Instalment", on_delete=models.PROTECT, null=True, blank=True, related_name="attempts",
-        help_text="The obligation's instalment the customer paid from the portal, if any.",
+        help_text=_("The obligation's instalment the customer paid from the portal, if any."),
     )
 
     class Meta:
@@ -158,9 +159,9 @@ class PaymentEvent(TenantOwned):
 
 
 class RefundStatus(models.TextChoices):
-    REQUESTED = "requested", "Requested"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    REQUESTED = "requested", _("Requested")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
 
 class GatewayRefund(TenantOwned):
@@ -177,7 +178,7 @@ class GatewayRefund(TenantOwned):
     # Set while one request is with the provider, so a second Retry cannot send the refund alongside it.
     sending_until = models.DateTimeField(null=True, blank=True)
     requested_via = models.CharField(
-        max_length=100, blank=True, help_text="The API key's name, when an integration asked for the refund.")
+        max_length=100, blank=True, help_text=_("The API key's name, when an integration asked for the refund."))
     created_at = models.DateTimeField()
 
     class Meta:

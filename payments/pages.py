@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.csp import CSP, build_policy
+from django.utils.translation import gettext as _
 
 from finance import printing
 from gateways import registry
@@ -49,7 +50,7 @@ def to_checkout(request, attempt: GatewayPayment, *, template: str, context: dic
     if attempt.status == PaymentStatus.PENDING and attempt.redirect_url:
         return redirect(attempt.redirect_url)
     return render(request, template, context | {
-        "notice": attempt.failure_message or "The payment could not be started. Please try again."
+        "notice": attempt.failure_message or _("The payment could not be started. Please try again.")
     }, status=502)
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from crm.models import Tenant
 from finance.models import Classification, FeePayer, FinancialTransaction, TransactionState
@@ -24,7 +25,7 @@ def get_webhook_delivery(*, tenant: Tenant, delivery_id: int) -> WebhookDelivery
     try:
         return WebhookDelivery.objects.get(tenant=tenant, pk=delivery_id)
     except (WebhookDelivery.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such delivery.") from None
+        raise Http404(_("No such delivery.")) from None
 
 
 def gateway_payments(*, tenant: Tenant, status: str = "", provider: str = "") -> QuerySet[GatewayPayment]:
@@ -44,7 +45,7 @@ def get_gateway_payment(*, tenant: Tenant, payment_id: int) -> GatewayPayment:
             "account__customer", "gateway_account", "invoice", "ledger_payment", "created_by", "receipt"
         ).get(tenant=tenant, pk=payment_id)
     except (GatewayPayment.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such payment.") from None
+        raise Http404(_("No such payment.")) from None
 
 
 def refunds_of(*, payment: GatewayPayment) -> QuerySet[GatewayRefund]:
@@ -59,7 +60,7 @@ def get_refund(*, payment: GatewayPayment, refund_id: int) -> GatewayRefund:
         return GatewayRefund.objects.select_related("payment__gateway_account", "payment__account").get(
             tenant=payment.tenant_id, payment=payment, pk=refund_id)
     except (GatewayRefund.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such refund.") from None
+        raise Http404(_("No such refund.")) from None
 
 
 def left_to_refund(*, payment: GatewayPayment, leaving_out: GatewayRefund | None = None) -> Decimal:
@@ -76,7 +77,7 @@ def get_receipt(*, tenant: Tenant, receipt_id: int) -> Receipt:
     try:
         return Receipt.objects.select_related("tenant").get(tenant=tenant, pk=receipt_id)
     except (Receipt.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such receipt.") from None
+        raise Http404(_("No such receipt.")) from None
 
 
 def get_receipt_by_token(*, token: str) -> Receipt:
@@ -107,4 +108,4 @@ def get_fee(*, tenant: Tenant, invoice_id: int) -> FinancialTransaction:
     try:
         return _fees(tenant).select_related("type", "account__customer", "account__lender").get(pk=invoice_id)
     except (FinancialTransaction.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such fee.") from None
+        raise Http404(_("No such fee.")) from None

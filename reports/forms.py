@@ -6,6 +6,8 @@ from datetime import date
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from crm.models import Customer
 from finance.models import Classification, TransactionState
@@ -14,19 +16,22 @@ from reports import selectors
 from reports.models import Segment, SegmentSubject
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-CURRENCY_CHOICES = [("", "Any currency"), *[(c, c) for c in settings.CURRENCIES]]
+CURRENCY_CHOICES = [("", _("Any currency")), *[(c, c) for c in settings.CURRENCIES]]
 
 
 class ReportForm(forms.Form):
-    start = forms.DateField(required=False, widget=DATE, label="From")
-    end = forms.DateField(required=False, widget=DATE, label="To")
-    currency = forms.ChoiceField(required=False, choices=CURRENCY_CHOICES)
+    start = forms.DateField(required=False, widget=DATE, label=_("From"))
+    end = forms.DateField(required=False, widget=DATE, label=_("To"))
+    currency = forms.ChoiceField(required=False, choices=CURRENCY_CHOICES, label=_("Currency"))
     # A tenant may have tens of thousands of customers: the filter takes the customer's number (the
     # customer file links here with it) rather than rendering every customer as an option.
-    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), required=False, label="Customer no.",
+    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), required=False, label=_("Customer no."),
                                       widget=forms.TextInput(attrs={"inputmode": "numeric", "size": 8}))
-    classification = forms.ChoiceField(required=False, choices=[("", "Any classification"), *Classification.choices])
-    segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False, empty_label="No segment")
+    classification = forms.ChoiceField(required=False,
+                                       choices=[("", _("Any classification")), *Classification.choices],
+                                       label=_("Classification"))
+    segment = forms.ModelChoiceField(queryset=Segment.objects.none(), required=False, empty_label=_("No segment"),
+                                     label=_("Segment"))
 
     def __init__(self, *args, tenant, today: date, classifications=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -37,7 +42,8 @@ class ReportForm(forms.Form):
         if classifications is None:
             del self.fields["classification"]
         else:
-            self.fields["classification"].choices = [("", "Any"), *[(c.value, c.label) for c in classifications]]
+            self.fields["classification"].choices = [
+                ("", gettext("Any")), *[(c.value, c.label) for c in classifications]]
 
     def period(self) -> selectors.Period:
         self.is_valid()  # a malformed filter is shown on its field and left out
@@ -58,7 +64,7 @@ class ReportForm(forms.Form):
 
 
 class AgedForm(ReportForm):
-    as_of = forms.DateField(required=False, widget=DATE, label="As of")
+    as_of = forms.DateField(required=False, widget=DATE, label=_("As of"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -70,15 +76,16 @@ class AgedForm(ReportForm):
 
 
 class SegmentForm(forms.Form):
-    name = forms.CharField(max_length=100)
-    subject = forms.ChoiceField(choices=SegmentSubject.choices, label="Segment of")
-    classification = forms.ChoiceField(required=False, choices=[("", "Any"), *Classification.choices])
-    state = forms.ChoiceField(required=False, choices=[("", "Any"), *TransactionState.choices,
-                                                       *InstalmentStatus.choices])
-    currency = forms.ChoiceField(required=False, choices=CURRENCY_CHOICES)
-    overdue_days = forms.IntegerField(required=False, min_value=0, label="Overdue more than (days)")
-    min_amount = forms.DecimalField(required=False, decimal_places=2, label="Transaction total at least")
-    min_balance = forms.DecimalField(required=False, decimal_places=2, label="Account balance at least")
+    name = forms.CharField(max_length=100, label=_("Name"))
+    subject = forms.ChoiceField(choices=SegmentSubject.choices, label=_("Segment of"))
+    classification = forms.ChoiceField(required=False, choices=[("", _("Any")), *Classification.choices],
+                                       label=_("Classification"))
+    state = forms.ChoiceField(required=False, choices=[("", _("Any")), *TransactionState.choices,
+                                                       *InstalmentStatus.choices], label=_("State"))
+    currency = forms.ChoiceField(required=False, choices=CURRENCY_CHOICES, label=_("Currency"))
+    overdue_days = forms.IntegerField(required=False, min_value=0, label=_("Overdue more than (days)"))
+    min_amount = forms.DecimalField(required=False, decimal_places=2, label=_("Transaction total at least"))
+    min_balance = forms.DecimalField(required=False, decimal_places=2, label=_("Account balance at least"))
 
     RULE_FIELDS = ("classification", "state", "currency", "overdue_days", "min_amount", "min_balance")
 
@@ -100,9 +107,9 @@ class SegmentForm(forms.Form):
 
 
 class SegmentMessageForm(forms.Form):
-    template = forms.ChoiceField(label="Message")
-    channels = forms.MultipleChoiceField(choices=[("email", "Email"), ("sms", "SMS")],
-                                         widget=forms.CheckboxSelectMultiple, initial=["email"])
+    template = forms.ChoiceField(label=_("Message"))
+    channels = forms.MultipleChoiceField(choices=[("email", _("Email")), ("sms", "SMS")],
+                                         widget=forms.CheckboxSelectMultiple, initial=["email"], label=_("Channels"))
     idempotency_key = forms.CharField(widget=forms.HiddenInput)
 
     def __init__(self, *args, templates, **kwargs):

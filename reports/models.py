@@ -6,14 +6,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from crm.models import TenantOwned
 
 
 class SegmentSubject(models.TextChoices):
-    TRANSACTIONS = "transactions", "Financial transactions"
-    CUSTOMERS = "customers", "Customers"
-    INSTALMENTS = "instalments", "Instalments"
+    TRANSACTIONS = "transactions", _("Financial transactions")
+    CUSTOMERS = "customers", _("Customers")
+    INSTALMENTS = "instalments", _("Instalments")
 
 
 class Segment(TenantOwned):

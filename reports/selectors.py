@@ -38,6 +38,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, TruncMonth
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm.models import Customer, Tenant
 from finance.models import (
@@ -59,7 +61,7 @@ ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 DOCUMENTS = (Classification.INVOICE, Classification.CREDIT_NOTE, Classification.INVOICE_CANCELLATION)
 REVENUE_CREDITS = (Classification.CREDIT_NOTE, Classification.INVOICE_CANCELLATION)
-AGE_BUCKETS = (("current", "Current"), ("d1_30", "1–30"), ("d31_60", "31–60"), ("d61_90", "61–90"),
+AGE_BUCKETS = (("current", gettext_lazy("Current")), ("d1_30", "1–30"), ("d31_60", "31–60"), ("d61_90", "61–90"),
                ("d90_plus", "90+"))
 
 
@@ -100,7 +102,7 @@ def this_month(*, tenant: Tenant, today: date) -> Period:
 def last_twelve_months(*, tenant: Tenant, today: date) -> Period:
     """The current month and the eleven before it."""
     start = today.replace(day=1)
-    for _ in range(11):
+    for _month in range(11):
         start = (start - timedelta(days=1)).replace(day=1)
     return Period(start=start, end=this_month(tenant=tenant, today=today).end, time_zone=tenant.time_zone)
 
@@ -217,7 +219,7 @@ def get_segment(*, tenant: Tenant, segment_id) -> Segment:
     try:
         return Segment.objects.get(tenant=tenant, pk=int(segment_id))
     except (Segment.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such segment.") from None
+        raise Http404(_("No such segment.")) from None
 
 
 def posting_span(*, rows: QuerySet[FinancialTransaction], time_zone: str) -> tuple[date, date] | None:
@@ -448,7 +450,7 @@ def pivot_requests(groups: list[dict]) -> tuple[list[StaffRow], list[StaffRow]]:
         who = " ".join(p for p in [group["created_by__first_name"], group["created_by__last_name"]] if p)
         name = who or group["created_by__username"] or "API"
         row = rows.setdefault((group["currency"], group["created_by_id"]), StaffRow(group["currency"], name))
-        total = totals.setdefault(group["currency"], StaffRow(group["currency"], "Total"))
+        total = totals.setdefault(group["currency"], StaffRow(group["currency"], _("Total")))
         for target in (row, total):
             cell = target.cells.setdefault(group["status"], {"count": 0, "amount": ZERO})
             cell["count"] += group["count"]
@@ -507,7 +509,7 @@ def average_revenue_per_product(*, tenant: Tenant, period: Period) -> list[dict]
         transaction__posted_at__gte=period.start_at, transaction__posted_at__lt=period.end_at,
     ).exclude(transaction__account__in=system)
     return list(
-        rows.order_by().annotate(name=Coalesce("product__name", Value("No product")))
+        rows.order_by().annotate(name=Coalesce("product__name", Value(_("No product"))))
         .values("transaction__currency", "product_id", "name")
         .annotate(lines=Count("id"), revenue=_sum(F("net_amount") - F("discount_amount")))
         .annotate(average=Cast(F("revenue") / F("lines"), MONEY))  # numeric(16, 2): rounded half away from 0
@@ -606,7 +608,7 @@ def rolled_up_revenue_per_product(*, tenant: Tenant, period: Period) -> list[dic
     """``average_revenue_per_product``, from the daily figures."""
     groups = (
         DailyProductFigure.objects.filter(tenant=tenant, day__gte=period.start, day__lte=period.end).order_by()
-        .annotate(name=Coalesce("product__name", Value("No product"))).values("currency", "product_id", "name")
+        .annotate(name=Coalesce("product__name", Value(_("No product")))).values("currency", "product_id", "name")
         .annotate(line_count=Sum("lines"), revenue_sum=_sum("revenue"))
         .annotate(average=Cast(F("revenue_sum") / F("line_count"), MONEY))  # as average_revenue_per_product
         .order_by("currency", "-revenue_sum", "name")

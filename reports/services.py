@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from crm.models import Customer, Tenant, User
 from finance.amounts import NotAnAmount, parse_plain
@@ -32,28 +33,28 @@ def _clean_rules(subject: str, rules: dict) -> dict:
         if value in (None, ""):
             continue
         if key not in RULES.get(subject, ()):
-            errors[key] = "This filter does not apply to this kind of segment."
+            errors[key] = _("This filter does not apply to this kind of segment.")
         elif key == "classification" and value not in Classification.values:
-            errors[key] = f"Unknown classification “{value}”."
+            errors[key] = _("Unknown classification “%(value)s”.") % {"value": value}
         elif key == "state" and subject == SegmentSubject.INSTALMENTS and value not in InstalmentStatus.values:
-            errors[key] = f"Unknown instalment state “{value}”."
+            errors[key] = _("Unknown instalment state “%(value)s”.") % {"value": value}
         elif key == "state" and subject != SegmentSubject.INSTALMENTS and value not in TransactionState.values:
-            errors[key] = f"Unknown state “{value}”."
+            errors[key] = _("Unknown state “%(value)s”.") % {"value": value}
         elif key == "currency" and value not in settings.CURRENCIES:
-            errors[key] = f"Unknown currency “{value}”."
+            errors[key] = _("Unknown currency “%(value)s”.") % {"value": value}
         elif key == "overdue_days":
             try:
                 cleaned[key] = int(value)
                 if cleaned[key] < 0:
                     raise ValueError
             except (TypeError, ValueError):
-                errors[key] = "A number of days, zero or more."
+                errors[key] = _("A number of days, zero or more.")
             continue
         elif key in ("min_amount", "min_balance"):
             try:
                 cleaned[key] = str(parse_plain(value).quantize(Decimal("0.01")))
             except NotAnAmount:
-                errors[key] = f"“{value}” is not an amount."
+                errors[key] = _("“%(value)s” is not an amount.") % {"value": value}
             continue
         cleaned[key] = value
     if errors:
@@ -70,9 +71,9 @@ def save_segment(*, tenant: Tenant, name: str, subject: str, rules: dict, actor:
     """
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": "Name the segment."})
+        raise ValidationError({"name": _("Name the segment.")})
     if subject not in SegmentSubject.values:
-        raise ValidationError({"subject": f"Unknown kind of segment “{subject}”."})
+        raise ValidationError({"subject": _("Unknown kind of segment “%(subject)s”.") % {"subject": subject}})
     cleaned = _clean_rules(subject, rules)
     if segment is None:
         segment = Segment(tenant=tenant, created_by=actor, created_at=at)
@@ -81,7 +82,7 @@ def save_segment(*, tenant: Tenant, name: str, subject: str, rules: dict, actor:
         with transaction.atomic():
             segment.save()
     except IntegrityError:
-        raise ValidationError({"name": f"A segment called “{name}” exists already."}) from None
+        raise ValidationError({"name": _("A segment called “%(name)s” exists already.") % {"name": name}}) from None
     return segment
 
 

@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from core.clock import tenant_today
@@ -34,12 +35,12 @@ EXPORT_LIMIT = 100_000
 EXPORTS = ("csv", "xlsx")
 
 REPORTS = {
-    "transactions": "Transactions posted",
-    "documents": "Invoices, credit notes and invoice cancellations posted",
-    "revenue": "Revenue by transaction type, and receipts by payment method",
-    "aged": "Aged receivables",
-    "requests": "Payment requests by status and staff member",
-    "instalments": "Instalments due and overdue",
+    "transactions": gettext_lazy("Transactions posted"),
+    "documents": gettext_lazy("Invoices, credit notes and invoice cancellations posted"),
+    "revenue": gettext_lazy("Revenue by transaction type, and receipts by payment method"),
+    "aged": gettext_lazy("Aged receivables"),
+    "requests": gettext_lazy("Payment requests by status and staff member"),
+    "instalments": gettext_lazy("Instalments due and overdue"),
 }
 
 
@@ -55,7 +56,7 @@ def _check_references(request) -> None:
         try:
             crm_selectors.get_customer(tenant=request.tenant, customer_id=int(request.GET["customer"]))
         except (TypeError, ValueError):
-            raise Http404("No such customer.") from None
+            raise Http404(_("No such customer.")) from None
 
 
 def _export(request, *, title: str, headers, rows, name: str) -> HttpResponse:
@@ -68,7 +69,7 @@ def _export(request, *, title: str, headers, rows, name: str) -> HttpResponse:
 def _wants_export(request) -> bool:
     fmt = request.GET.get("format")
     if fmt and fmt not in EXPORTS:
-        raise Http404("No such format.")
+        raise Http404(_("No such format."))
     return bool(fmt)
 
 
@@ -79,8 +80,9 @@ def index(request):
 
 # --- the transaction reports -------------------------------------------------------------------------
 
-TXN_HEADERS = ("Posted at", "Number", "Classification", "Type", "Account", "Customer", "Currency", "Net", "Discount",
-               "Tax", "Total", "Related")
+TXN_HEADERS = (gettext_lazy("Posted at"), gettext_lazy("Number"), gettext_lazy("Classification"), gettext_lazy("Type"),
+               gettext_lazy("Account"), gettext_lazy("Customer"), gettext_lazy("Currency"), gettext_lazy("Net"),
+               gettext_lazy("Discount"), gettext_lazy("Tax"), gettext_lazy("Total"), gettext_lazy("Related"))
 TXN_FIELDS = ("posted_at", "number", "classification", "type__name", "account__name", "account__customer__name",
               "currency", "net_amount", "discount_amount", "tax_amount", "total_amount", "related__number")
 
@@ -112,13 +114,13 @@ def _revenue(request, slug: str):
     by_type = selectors.revenue_by_type(**args)
     receipts = selectors.receipts_by_method(**args)
     if _wants_export(request):
-        rows = [("Revenue", r["currency"], Classification(r["classification"]).label, r["type__name"], r["count"],
+        rows = [(_("Revenue"), r["currency"], Classification(r["classification"]).label, r["type__name"], r["count"],
                  r["net"], r["discount"], r["tax"], r["without_tax"]) for r in by_type]
-        rows += [("Receipts", r["currency"], "Payment", r["method"], r["count"], r["received"], r["cancelled"], "",
-                  r["net"]) for r in receipts]
+        rows += [(_("Receipts"), r["currency"], _("Payment"), r["method"], r["count"], r["received"], r["cancelled"],
+                  "", r["net"]) for r in receipts]
         return _export(request, title=REPORTS[slug], name=f"revenue-{period.start}-{period.end}", rows=rows,
-                       headers=("Section", "Currency", "Classification", "Type or method", "Count",
-                                "Net or received", "Discount or cancelled", "Tax", "Without tax or net"))
+                       headers=(_("Section"), _("Currency"), _("Classification"), _("Type or method"), _("Count"),
+                                _("Net or received"), _("Discount or cancelled"), _("Tax"), _("Without tax or net")))
     return render(request, "reports/revenue.html", {
         "slug": slug, "title": REPORTS[slug], "form": form, "period": period,
         "by_type": [r | {"credit": r["classification"] in selectors.REVENUE_CREDITS} for r in by_type],
@@ -127,7 +129,8 @@ def _revenue(request, slug: str):
     })
 
 
-AGED_HEADERS = ("Account", "Customer", "Currency", "Current", "1–30", "31–60", "61–90", "90+", "Total")
+AGED_HEADERS = (gettext_lazy("Account"), gettext_lazy("Customer"), gettext_lazy("Currency"), gettext_lazy("Current"),
+                "1–30", "31–60", "61–90", "90+", gettext_lazy("Total"))
 
 
 def _aged(request, slug: str):
@@ -162,8 +165,9 @@ def _requests(request, slug: str):
             cells = [(row.cells.get(s, {}).get("count", 0), row.cells.get(s, {}).get("amount", Decimal("0.00")))
                      for s, _ in statuses]
             return (row.name, row.currency, *[v for pair in cells for v in pair], row.count, row.amount)
-        headers = ("Staff member", "Currency", *[f"{label} {what}" for _, label in statuses for what in ("count",
-                   "amount")], "Count", "Amount")
+        headers = (_("Staff member"), _("Currency"),
+                   *[f"{label} {what}" for _status, label in statuses for what in (_("count"), _("amount"))],
+                   _("Count"), _("Amount"))
         return _export(request, title=REPORTS[slug], headers=headers, name=f"payment-requests-{period.start}",
                        rows=[line(r) for r in [*rows, *totals]])
     return render(request, "reports/requests.html", {
@@ -172,7 +176,9 @@ def _requests(request, slug: str):
     })
 
 
-INSTALMENT_HEADERS = ("Due on", "Customer", "Obligation", "Instalment", "Currency", "Amount", "Overdue")
+INSTALMENT_HEADERS = (gettext_lazy("Due on"), gettext_lazy("Customer"), gettext_lazy("Obligation"),
+                      gettext_lazy("Instalment"), gettext_lazy("Currency"), gettext_lazy("Amount"),
+                      gettext_lazy("Overdue"))
 
 
 def _instalments(request, slug: str):
@@ -200,7 +206,7 @@ VIEWS = {"transactions": _transactions, "documents": _transactions, "revenue": _
 @staff_view
 def report(request, slug: str):
     if slug not in VIEWS:
-        raise Http404("No such report.")
+        raise Http404(_("No such report."))
     _check_references(request)
     return VIEWS[slug](request, slug)
 
@@ -235,12 +241,13 @@ def dashboard(request):
     for currency in sorted({p["transaction__currency"] for p in products}):
         points = [(p["name"][:14], p["average"], _money(p["average"], currency)) for p in products
                   if p["transaction__currency"] == currency][:12]
-        product_charts.append(charts.bar_chart(title="Average revenue per product", currency=currency, points=points))
+        product_charts.append(charts.bar_chart(title=_("Average revenue per product"), currency=currency,
+                                               points=points))
     context = {
         **_today(tenant, now=now, today=today),
-        "receipt_charts": _charts("Receipts", selectors.rolled_up_receipts_by_month(tenant=tenant, period=year),
+        "receipt_charts": _charts(_("Receipts"), selectors.rolled_up_receipts_by_month(tenant=tenant, period=year),
                                   months),
-        "revenue_charts": _charts("Revenue", selectors.rolled_up_revenue_by_month(tenant=tenant, period=year),
+        "revenue_charts": _charts(_("Revenue"), selectors.rolled_up_revenue_by_month(tenant=tenant, period=year),
                                   months),
         "product_charts": product_charts, "products": products, "form": form, "period": period,
     }
@@ -281,7 +288,7 @@ def segment_list(request):
             for name, errors in error.message_dict.items():
                 form.add_error(name if name in form.fields else None, errors)
         else:
-            messages.success(request, f"Segment “{segment}” saved.")
+            messages.success(request, _("Segment “%(segment)s” saved.") % {"segment": segment})
             return redirect("reports:segment_detail", segment_id=segment.pk)
     return render(request, "reports/segment_list.html", {
         "segments": selectors.segments_of(tenant=request.tenant), "form": form,
@@ -356,5 +363,5 @@ def _report_query(segment, rows) -> str:
 def segment_delete(request, segment_id: int):
     segment = selectors.get_segment(tenant=request.tenant, segment_id=segment_id)
     services.delete_segment(segment=segment)
-    messages.success(request, f"Segment “{segment}” deleted.")
+    messages.success(request, _("Segment “%(segment)s” deleted.") % {"segment": segment})
     return redirect("reports:segment_list")

@@ -10,6 +10,7 @@ transaction cannot be edited, an invoice is already cancelled) answers 409.
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Query, Router
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
@@ -55,7 +56,7 @@ class _Resolver:
             return None
         found = selectors.find(tenant=self.tenant, model=model, pk=pk)
         if found is None:
-            self.errors.setdefault(field, []).append("Not found.")
+            self.errors.setdefault(field, []).append(_("Not found."))
         return found
 
     def rows(self, model, pks, field: str) -> list:
@@ -66,7 +67,7 @@ class _Resolver:
             return None
         if currency and money.currency != currency:
             self.errors.setdefault(f"{field}.currency", []).append(
-                f"The account is in {currency}; the amount must be too."
+                _("The account is in %(currency)s; the amount must be too.") % {"currency": currency}
             )
         return money.amount
 
@@ -247,7 +248,7 @@ def write_off(request: HttpRequest, transaction_id: int, payload: WriteOffIn):
     reason (optional); answers the write-off."""
     txn = _transaction(request, transaction_id)
     values = _issue(request, payload)
-    written_off, _ = services.write_off_invoice(invoice=txn, actor=None, at=timezone.now(), **values)
+    written_off, _warnings = services.write_off_invoice(invoice=txn, actor=None, at=timezone.now(), **values)
     return Status(201, _transaction(request, written_off.pk))
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from crm.models import Customer, User
@@ -29,18 +30,19 @@ def open_account(
     """
     errors = {}
     if currency not in settings.CURRENCIES:
-        errors["currency"] = f"Currency must be one of {', '.join(settings.CURRENCIES)}."
+        errors["currency"] = _("Currency must be one of %(join)s.") % {"join": ', '.join(settings.CURRENCIES)}
     elif Account.objects.filter(tenant=customer.tenant, customer=customer, currency=currency).exists():
-        errors["currency"] = f"{customer} already has an account in {currency}."
+        errors["currency"] = _("%(customer)s already has an account in %(currency)s.") % {
+            "customer": customer, "currency": currency}
     try:
         limit = parse_plain(credit_limit)
         if limit < 0 or limit != limit.quantize(Decimal("0.01")):
             raise NotAnAmount("")
     except NotAnAmount:
-        errors["credit_limit"] = "The credit limit must be an amount of zero or more, with at most two decimals."
+        errors["credit_limit"] = _("The credit limit must be an amount of zero or more, with at most two decimals.")
         limit = Decimal(0)
     if due_date_rule is not None and due_date_rule.tenant_id != customer.tenant_id:
-        errors["due_date_rule"] = "Unknown due-date rule."
+        errors["due_date_rule"] = _("Unknown due-date rule.")
     if errors:
         raise ValidationError(errors)
     return Account.objects.create(
@@ -56,8 +58,9 @@ def lender_account(*, lender: Lender, currency: str) -> Account:
     :raises ValidationError: keyed ``currency``: not a currency Duly keeps accounts in.
     """
     if currency not in settings.CURRENCIES:
-        raise ValidationError({"currency": f"Currency must be one of {', '.join(settings.CURRENCIES)}."})
-    account, _ = Account.objects.get_or_create(
+        raise ValidationError({"currency": _("Currency must be one of %(join)s.") % {
+            "join": ', '.join(settings.CURRENCIES)}})
+    account, _created = Account.objects.get_or_create(
         tenant=lender.tenant, kind=AccountKind.LENDER, lender=lender, currency=currency,
         defaults={"name": f"{lender.name} ({currency})"},
     )
@@ -71,11 +74,13 @@ def change_account_state(*, account: Account, action: str, actor: User | None, a
     :raises ValidationError: the action is unknown or not allowed from the account's state.
     """
     if action not in ACCOUNT_ACTIONS:
-        raise ValidationError({"action": f"Unknown action “{action}”."})
+        raise ValidationError({"action": _("Unknown action “%(action)s”.") % {"action": action}})
     locked = Account.objects.select_for_update().get(tenant=account.tenant, pk=account.pk)
     method = getattr(locked, action)
     if not can_proceed(method):
-        raise ValidationError({"action": f"A {locked.get_state_display().lower()} account cannot {action}."})
+        verbs = {"suspend": _("be suspended"), "reactivate": _("be reactivated"), "terminate": _("be terminated")}
+        raise ValidationError({"action": _("The account is %(state)s; it cannot %(action)s.") % {
+            "state": locked.get_state_display().lower(), "action": verbs[action]}})
     method()
     locked.save(update_fields=["state"])
     return locked

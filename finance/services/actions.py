@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from crm.models import User
 from finance.exceptions import ActionNotAllowed
@@ -43,9 +44,11 @@ def _lock(txn: FinancialTransaction, classification: str, action: str) -> tuple[
     account = Account.objects.select_for_update().get(tenant=txn.tenant_id, pk=txn.account_id)
     locked = FinancialTransaction.objects.get(tenant=txn.tenant_id, pk=txn.pk)
     if locked.classification != classification:
-        raise ActionNotAllowed(f"Only a {Classification(classification).label.lower()} can be {action}.")
+        raise ActionNotAllowed(_("Only a %(lower)s can be %(action)s.") % {
+            "lower": Classification(classification).label.lower(), "action": action})
     if locked.state != TransactionState.POSTED:
-        raise ActionNotAllowed(f"{locked} is {locked.get_state_display().lower()}; only a posted one can be {action}.")
+        raise ActionNotAllowed(_("%(locked)s is %(lower)s; only a posted one can be %(action)s.") % {
+            "locked": locked, "lower": locked.get_state_display().lower(), "action": action})
     return account, locked
 
 
@@ -61,7 +64,8 @@ def _already(related: FinancialTransaction, classification: str) -> FinancialTra
 
 def _refuse_if_terminated(account: Account, action: str) -> None:
     if account.state == AccountState.TERMINATED:
-        raise ActionNotAllowed(f"The account {account} is terminated; its transactions cannot be {action}.")
+        raise ActionNotAllowed(_("The account %(account)s is terminated; its transactions cannot be %(action)s.") % {
+            "account": account, "action": action})
 
 
 def _cancel(
@@ -69,12 +73,12 @@ def _cancel(
 ) -> FinancialTransaction:
     """Cancel ``txn`` with a transaction of the opposite direction for its total, settled against it;
     whatever ``txn`` was allocated to goes back to allocation."""
-    account, txn = _lock(txn, classification, "cancelled")
-    _refuse_if_terminated(account, "cancelled")
+    account, txn = _lock(txn, classification, _("cancelled"))
+    _refuse_if_terminated(account, _("cancelled"))
     if _already(txn, CANCELLATION_OF[classification]):
-        raise ActionNotAllowed(f"{txn} is already cancelled.")
+        raise ActionNotAllowed(_("%(txn)s is already cancelled.") % {"txn": txn})
     if _already(txn, Classification.WRITE_OFF):
-        raise ActionNotAllowed(f"{txn} was written off; it cannot be cancelled.")
+        raise ActionNotAllowed(_("%(txn)s was written off; it cannot be cancelled.") % {"txn": txn})
     allocation.reverse_allocations(allocations=allocation.active_allocations_of(txn), at=at, reason=f"{txn} cancelled")
     cancellation = create_transaction(
         account=account,
@@ -135,18 +139,19 @@ def write_off_invoice(
         tenant's reason; nothing is saved.
     """
     if type is None:
-        raise ValidationError({"type": "Choose the type of write-off."})
-    account, invoice = _lock(invoice, Classification.INVOICE, "written off")
+        raise ValidationError({"type": _("Choose the type of write-off.")})
+    account, invoice = _lock(invoice, Classification.INVOICE, _("written off"))
     if invoice.open_amount <= 0:
-        raise ActionNotAllowed(f"{invoice} is settled; there is nothing to write off.")
+        raise ActionNotAllowed(_("%(invoice)s is settled; there is nothing to write off.") % {"invoice": invoice})
     if _already(invoice, Classification.INVOICE_CANCELLATION):
-        raise ActionNotAllowed(f"{invoice} is cancelled.")
+        raise ActionNotAllowed(_("%(invoice)s is cancelled.") % {"invoice": invoice})
     definition = LedgerDefinition.objects.select_related("default_write_off_product__default_tax_rate").get(
         tenant=account.tenant_id
     )
     product = definition.default_write_off_product
     # The line's total is the unpaid amount, tax included at the write-off product's rate.
-    line = LineData(description=f"Write-off of {invoice}", quantity=Decimal(1), unit_price=invoice.open_amount,
+    line = LineData(description=_("Write-off of %(invoice)s") % {
+        "invoice": invoice}, quantity=Decimal(1), unit_price=invoice.open_amount,
                     product=product, tax_rate=product.default_tax_rate, price_includes_tax=True)
     write_off = create_transaction(account=account, classification=Classification.WRITE_OFF, actor=actor, at=at,
                                    data=TransactionData(type=type, lines=[line], related=invoice,
@@ -159,7 +164,8 @@ def write_off_invoice(
         classification=Classification.INVOICE,
         actor=actor,
         at=at,
-        data=TransactionData(lines=[line], related=invoice, issue_note=f"Written off from {account}"),
+        data=TransactionData(lines=[line], related=invoice, issue_note=_("Written off from %(account)s") % {
+            "account": account}),
     )
     return posted, post_transaction(txn=system_invoice, actor=actor, at=at).transaction
 
@@ -173,9 +179,9 @@ def quick_pay(
 
     :raises ActionNotAllowed: not a posted invoice, or already settled.
     """
-    account, invoice = _lock(invoice, Classification.INVOICE, "paid")
+    account, invoice = _lock(invoice, Classification.INVOICE, _("paid"))
     if invoice.open_amount <= 0:
-        raise ActionNotAllowed(f"{invoice} is settled; there is nothing to pay.")
+        raise ActionNotAllowed(_("%(invoice)s is settled; there is nothing to pay.") % {"invoice": invoice})
     payment = create_transaction(
         account=account,
         classification=Classification.PAYMENT,
@@ -203,19 +209,21 @@ def move_payment(
         terminated, the same account, or in another currency.
     """
     if destination.pk == payment.account_id:
-        raise ValidationError({"destination": "Choose another account."})
+        raise ValidationError({"destination": _("Choose another account.")})
     if destination.tenant_id != payment.tenant_id:
-        raise ValidationError({"destination": "Unknown account."})
+        raise ValidationError({"destination": _("Unknown account.")})
     if destination.currency != payment.currency:
-        raise ValidationError({"destination": f"The destination account is in {destination.currency}, "
-                                              f"the payment in {payment.currency}."})
+        raise ValidationError({"destination": _("The destination account is in %(currency)s, the payment in "
+                                                "%(currency2)s.") % {
+                                                    "currency": destination.currency, "currency2": payment.currency}})
     # Lock both accounts in id order, so two moves in opposite directions cannot deadlock.
     accounts = Account.objects.select_for_update().filter(pk__in=[payment.account_id, destination.pk]).order_by("pk")
     destination = {a.pk: a for a in accounts}[destination.pk]
     if destination.state == AccountState.TERMINATED:
-        raise ActionNotAllowed(f"The account {destination} is terminated; it accepts no payments.")
+        raise ActionNotAllowed(_("The account %(destination)s is terminated; it accepts no payments.") % {
+            "destination": destination})
     _cancel(payment, Classification.PAYMENT, actor=actor, at=at, type=None, issue_reason=None,
-            issue_note=f"Moved to {destination}")
+            issue_note=_("Moved to %(destination)s") % {"destination": destination})
     moved = create_transaction(
         account=destination,
         classification=Classification.PAYMENT,
@@ -227,7 +235,7 @@ def move_payment(
             payment_method=payment.payment_method,
             related=payment,
             external_reference=payment.external_reference,
-            issue_note=f"Moved from {payment.account}",
+            issue_note=_("Moved from %(account)s") % {"account": payment.account},
         ),
     )
     return post_transaction(txn=moved, actor=actor, at=at).transaction

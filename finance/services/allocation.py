@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Case, DecimalField, F, Value, When
+from django.utils.translation import gettext as _
 
 from finance.models import Account, Allocation, Direction, FinancialTransaction, TransactionState
 
@@ -160,7 +161,8 @@ def allocate_against_items(
         if credit.open_amount <= 0:
             break
         previous = [a for a in active_allocations_of(debit) if a.credit_id != credit.pk]
-        reverse_allocations(allocations=previous, at=at, reason=f"re-allocated against {credit.reference_number}")
+        reverse_allocations(allocations=previous, at=at, reason=_("re-allocated against %(reference_number)s") % {
+            "reference_number": credit.reference_number})
         debit.refresh_from_db(fields=["open_amount"])
         amount = min(credit.open_amount, debit.open_amount)
         if amount > 0:

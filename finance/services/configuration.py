@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from crm.models import Tenant
 
@@ -33,13 +34,13 @@ def save_configuration(
         percentage out of range), or names another tenant's row; the field is named.
     """
     if instance.pk is not None and instance.tenant_id != tenant.pk:
-        raise ValidationError("Unknown row.")
+        raise ValidationError(_("Unknown row."))
     chosen = {field.name: [getattr(instance, field.name)] for field in instance._meta.concrete_fields
               if field.is_relation and field.name != "tenant"}
     errors: dict[str, list[str]] = {}
     for name, rows in {**chosen, **(many or {})}.items():
         if any(isinstance(row, models.Model) and getattr(row, "tenant_id", tenant.pk) != tenant.pk for row in rows):
-            errors[name] = ["Unknown choice."]
+            errors[name] = [_("Unknown choice.")]
     if errors:
         raise ValidationError(errors)
     instance.tenant = tenant
@@ -52,10 +53,9 @@ def save_configuration(
             constraint.validate(type(instance), instance)
         except ValidationError:
             field = _constraint_field(constraint)
-            label = instance._meta.get_field(field).verbose_name
+            # Filed under the field, whose label the page and the API name already.
             unique = isinstance(constraint, models.UniqueConstraint)
-            message = (f"Another {instance._meta.verbose_name} has this {label}." if unique
-                       else f"This {label} is not allowed.")
+            message = _("Another entry already has this value.") if unique else _("This value is not allowed.")
             errors.setdefault(field, []).append(message)
     if errors:
         raise ValidationError(errors)

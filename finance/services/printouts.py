@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from core.l10n import for_customer
 from crm.models import User
@@ -23,10 +24,10 @@ def send_printout(*, txn: FinancialTransaction, link: str, actor: User | None, a
     :raises ActionNotAllowed: the document is not posted, has no printout, or has no customer.
     """
     if txn.classification not in selectors.PRINTABLE or txn.state != TransactionState.POSTED:
-        raise ActionNotAllowed("Only a posted invoice, credit note, invoice cancellation or payment can be sent.")
+        raise ActionNotAllowed(_("Only a posted invoice, credit note, invoice cancellation or payment can be sent."))
     customer = txn.account.customer
     if customer is None:
-        raise ActionNotAllowed("There is no customer to send this document to.")
+        raise ActionNotAllowed(_("There is no customer to send this document to."))
     printout = selectors.printout_of(txn=txn)
     with for_customer(customer):
         context = {**selectors.message_context(txn=txn), "document.title": printout.title, "printout_link": link}

@@ -5,16 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
+from core import l10n
 from crm.models import Tenant
 from finance import duedates
 from finance import models as ledger
 
-DEFAULT_PAYMENT_METHODS = ("Card", "Cash", "Bank transfer")
-DEFAULT_REFUND_METHODS = ("Card refund", "Bank transfer")
-DEFAULT_REJECTION_REASONS = ("Entered in error", "Duplicate", "Customer disputes it")
-DEFAULT_ISSUE_REASONS = ("Entered in error", "Goods returned", "Goodwill gesture", "Uncollectable debt")
+DEFAULT_PAYMENT_METHODS = (_("Card"), _("Cash"), _("Bank transfer"))
+DEFAULT_REFUND_METHODS = (_("Card refund"), _("Bank transfer"))
+DEFAULT_REJECTION_REASONS = (_("Entered in error"), _("Duplicate"), _("Customer disputes it"))
+DEFAULT_ISSUE_REASONS = (_("Entered in error"), _("Goods returned"), _("Goodwill gesture"), _("Uncollectable debt"))
 
 
 @transaction.atomic
@@ -23,35 +25,46 @@ def set_up_ledger(*, tenant: Tenant) -> ledger.LedgerDefinition:
 
     Defaults: tax rates "Zero" (0 %) and "Standard" (20 %); one default type per classification;
     card, cash and bank-transfer payment methods; rejection and issue reasons; a "30 days after
-    posting" due-date rule; FIFO allocation; a "Bad debt write-off" product.
+    posting" due-date rule; FIFO allocation; a "Bad debt write-off" product. They are rows the
+    tenant renames at will, so they are named once, in the tenant's language.
     """
     existing = ledger.LedgerDefinition.objects.filter(tenant=tenant).select_related("due_date_rule").first()
     if existing is not None:
         return existing
-    _missing(ledger.TaxRate, tenant, "name", [{"name": "Zero", "percent": Decimal(0)},
-                                              {"name": "Standard", "percent": Decimal(20)}])
-    _missing(ledger.PaymentMethod, tenant, "name", [{"name": name} for name in DEFAULT_PAYMENT_METHODS])
-    _missing(ledger.RefundMethod, tenant, "name", [{"name": name} for name in DEFAULT_REFUND_METHODS])
-    _missing(ledger.RejectionReason, tenant, "text", [{"text": text} for text in DEFAULT_REJECTION_REASONS])
-    _missing(ledger.IssueReason, tenant, "text", [{"text": text} for text in DEFAULT_ISSUE_REASONS])
+    with l10n.for_tenant(tenant):
+        return _set_up(tenant)
+
+
+def _set_up(tenant: Tenant) -> ledger.LedgerDefinition:
+    payment_methods = [str(name) for name in DEFAULT_PAYMENT_METHODS]
+    refund_methods = [str(name) for name in DEFAULT_REFUND_METHODS]
+    standard = str(_("Standard"))
+    _missing(ledger.TaxRate, tenant, "name", [{"name": str(_("Zero")), "percent": Decimal(0)},
+                                              {"name": standard, "percent": Decimal(20)}])
+    _missing(ledger.PaymentMethod, tenant, "name", [{"name": name} for name in payment_methods])
+    _missing(ledger.RefundMethod, tenant, "name", [{"name": name} for name in refund_methods])
+    _missing(ledger.RejectionReason, tenant, "text", [{"text": str(text)} for text in DEFAULT_REJECTION_REASONS])
+    _missing(ledger.IssueReason, tenant, "text", [{"text": str(text)} for text in DEFAULT_ISSUE_REASONS])
     _missing(ledger.TransactionType, tenant, "name", [
-        *({"name": c.label, "classification": c, "is_default": True} for c in ledger.Classification),
-        {"name": "Broker fee", "classification": ledger.Classification.INVOICE, "fee_payer": ledger.FeePayer.CUSTOMER},
-        {"name": "Procuration fee", "classification": ledger.Classification.INVOICE,
+        *({"name": str(c.label), "classification": c, "is_default": True} for c in ledger.Classification),
+        {"name": str(_("Broker fee")), "classification": ledger.Classification.INVOICE,
+         "fee_payer": ledger.FeePayer.CUSTOMER},
+        {"name": str(_("Procuration fee")), "classification": ledger.Classification.INVOICE,
          "fee_payer": ledger.FeePayer.PROVIDER},
     ])
     defaults = ledger.TransactionType.objects.filter(tenant=tenant, is_default=True)
     types = dict(defaults.values_list("classification", "pk"))
     _link(ledger.TransactionType.payment_methods.through, "paymentmethod", types[ledger.Classification.PAYMENT],
-          ledger.PaymentMethod.objects.filter(tenant=tenant, name__in=DEFAULT_PAYMENT_METHODS))
+          ledger.PaymentMethod.objects.filter(tenant=tenant, name__in=payment_methods))
     _link(ledger.TransactionType.refund_methods.through, "refundmethod", types[ledger.Classification.REFUND],
-          ledger.RefundMethod.objects.filter(tenant=tenant, name__in=DEFAULT_REFUND_METHODS))
-    rule = (ledger.DueDateRule.objects.filter(tenant=tenant, name="30 days").first()
-            or ledger.DueDateRule.objects.create(tenant=tenant, name="30 days", kind=duedates.DAYS_AFTER, days=30))
+          ledger.RefundMethod.objects.filter(tenant=tenant, name__in=refund_methods))
+    thirty = str(_("30 days"))
+    rule = (ledger.DueDateRule.objects.filter(tenant=tenant, name=thirty).first()
+            or ledger.DueDateRule.objects.create(tenant=tenant, name=thirty, kind=duedates.DAYS_AFTER, days=30))
     product = (ledger.Product.objects.filter(tenant=tenant, code="WRITE-OFF").first()
-               or ledger.Product.objects.create(tenant=tenant, code="WRITE-OFF", name="Bad debt write-off",
+               or ledger.Product.objects.create(tenant=tenant, code="WRITE-OFF", name=str(_("Bad debt write-off")),
                                                 default_tax_rate=ledger.TaxRate.objects.get(tenant=tenant,
-                                                                                            name="Standard")))
+                                                                                            name=standard)))
     return ledger.LedgerDefinition.objects.create(tenant=tenant, due_date_rule=rule, default_write_off_product=product)
 
 

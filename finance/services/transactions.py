@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
+from django.utils.translation import gettext as _
 from sequences import get_next_value
 
 from core.changes import UNCHANGED, given
@@ -77,16 +78,16 @@ def _decimal(value, *, field_name: str, errors: dict, places: int = 2, positive:
     try:
         number = amounts.parse_plain(value)
     except amounts.NotAnAmount as refusal:
-        errors[field_name] = str(refusal) if refusal.too_large else f"“{value}” is not a number."
+        errors[field_name] = str(refusal) if refusal.too_large else _("“%(value)s” is not a number.") % {"value": value}
         return None
     if number != number.quantize(Decimal(1).scaleb(-places)):
-        errors[field_name] = f"At most {places} decimal places."
+        errors[field_name] = _("At most %(places)s decimal places.") % {"places": places}
         return None
     if positive and number <= 0:
-        errors[field_name] = "Must be more than zero."
+        errors[field_name] = _("Must be more than zero.")
         return None
     if number < 0:
-        errors[field_name] = "Must not be negative."
+        errors[field_name] = _("Must not be negative.")
         return None
     return number
 
@@ -102,16 +103,17 @@ def _clean_lines(*, account: Account, lines: Sequence[LineData], errors: dict) -
         if line.discount_percent not in (None, ""):
             percent = _decimal(line.discount_percent, field_name=f"{prefix}.discount_percent", errors=line_errors)
             if percent is not None and percent > 100:
-                line_errors[f"{prefix}.discount_percent"] = "A discount cannot exceed 100 %."
+                line_errors[f"{prefix}.discount_percent"] = _("A discount cannot exceed 100 %.")
         if line.discount_amount not in (None, ""):
             given = _decimal(line.discount_amount, field_name=f"{prefix}.discount_amount", errors=line_errors)
         if percent is not None and given is not None:
-            line_errors[f"{prefix}.discount_amount"] = "Give the discount as a percentage or as an amount, not both."
+            line_errors[f"{prefix}.discount_amount"] = _("Give the discount as a percentage or as an amount, not both.")
         if not (line.description or "").strip() and line.product is None:
-            line_errors[f"{prefix}.description"] = "Describe the line or choose a product."
+            line_errors[f"{prefix}.description"] = _("Describe the line or choose a product.")
         for related, value in (("product", line.product), ("tax_rate", line.tax_rate)):
             if value is not None and value.tenant_id != account.tenant_id:
-                line_errors[f"{prefix}.{related}"] = f"Unknown {related.replace('_', ' ')}."
+                line_errors[f"{prefix}.{related}"] = (
+                    _("Unknown product.") if related == "product" else _("Unknown tax rate."))
         tax_rate = line.tax_rate or (line.product.default_tax_rate if line.product else None)
         if not line_errors:
             try:
@@ -138,9 +140,11 @@ def _clean_lines(*, account: Account, lines: Sequence[LineData], errors: dict) -
 
 def _check_account_accepts(account: Account, classification: str) -> None:
     if account.state == AccountState.TERMINATED:
-        raise ActionNotAllowed(f"The account {account} is terminated; it accepts no new transactions.")
+        raise ActionNotAllowed(_("The account %(account)s is terminated; it accepts no new transactions.") % {
+            "account": account})
     if account.state == AccountState.SUSPENDED and classification == Classification.INVOICE:
-        raise ActionNotAllowed(f"The account {account} is suspended; it accepts no new invoices.")
+        raise ActionNotAllowed(_("The account %(account)s is suspended; it accepts no new invoices.") % {
+            "account": account})
 
 
 def _due_date_rule(account: Account):
@@ -206,7 +210,7 @@ def _type_of(account: Account, classification: str, data: TransactionData, error
             tenant=account.tenant, classification=classification, is_default=True
         ).first()
     if kind is None or kind.tenant_id != account.tenant_id or kind.classification != classification:
-        errors["type"] = f"Choose a {Classification(classification).label.lower()} type."
+        errors["type"] = _("Choose a %(lower)s type.") % {"lower": Classification(classification).label.lower()}
     return kind
 
 
@@ -214,10 +218,10 @@ def _lines_or_amount(account: Account, classification: str, data: TransactionDat
     """The cleaned lines (with their amounts) or the checked amount, whichever the classification has."""
     if classification in WITH_LINES:
         if not data.lines:
-            errors["lines"] = "At least one line is required."
+            errors["lines"] = _("At least one line is required.")
         return _clean_lines(account=account, lines=data.lines, errors=errors), None
     if data.amount in (None, ""):
-        errors["amount"] = "The amount is required."
+        errors["amount"] = _("The amount is required.")
         return [], None
     return [], _decimal(data.amount, field_name="amount", errors=errors, positive=True)
 
@@ -225,14 +229,16 @@ def _lines_or_amount(account: Account, classification: str, data: TransactionDat
 def _check_methods(classification: str, kind: TransactionType | None, data: TransactionData, errors: dict) -> None:
     if classification == Classification.PAYMENT and data.related is None:
         if data.payment_method is None:
-            errors["payment_method"] = "Choose a payment method."
+            errors["payment_method"] = _("Choose a payment method.")
         elif kind is not None and not _allowed(kind.payment_methods, data.payment_method):
-            errors["payment_method"] = f"“{data.payment_method}” is not a payment method of the type “{kind}”."
+            errors["payment_method"] = _("“%(payment_method)s” is not a payment method of the type “%(kind)s”.") % {
+                "payment_method": data.payment_method, "kind": kind}
     if classification == Classification.REFUND:
         if data.refund_method is None:
-            errors["refund_method"] = "Choose a refund method."
+            errors["refund_method"] = _("Choose a refund method.")
         elif kind is not None and not _allowed(kind.refund_methods, data.refund_method):
-            errors["refund_method"] = f"“{data.refund_method}” is not a refund method of the type “{kind}”."
+            errors["refund_method"] = _("“%(refund_method)s” is not a refund method of the type “%(kind)s”.") % {
+                "refund_method": data.refund_method, "kind": kind}
 
 
 def _check_fee_payer(account: Account, classification: str, kind: TransactionType | None, errors: dict) -> None:
@@ -240,28 +246,29 @@ def _check_fee_payer(account: Account, classification: str, kind: TransactionTyp
     if classification != Classification.INVOICE or kind is None or errors.get("type"):
         return
     if kind.fee_payer == FeePayer.PROVIDER and account.kind != AccountKind.LENDER:
-        errors["lender"] = f"A “{kind}” is due from a lender or provider: choose which one."
+        errors["lender"] = _("A “%(kind)s” is due from a lender or provider: choose which one.") % {"kind": kind}
     elif kind.fee_payer != FeePayer.PROVIDER and account.kind == AccountKind.LENDER:
-        errors["type"] = (f"A lender's or provider's account takes only fees due from a lender or provider; "
-                          f"“{kind}” is not one.")
+        errors["type"] = (_("A lender's or provider's account takes only fees due from a lender or provider; "
+                            "“%(kind)s” is not one.") % {"kind": kind})
 
 
 def _check_reason_and_category(account: Account, classification: str, kind: TransactionType | None,
                                data: TransactionData, errors: dict) -> None:
     if data.issue_reason is not None:
         if data.issue_reason.tenant_id != account.tenant_id:
-            errors["issue_reason"] = "Unknown issue reason."
+            errors["issue_reason"] = _("Unknown issue reason.")
         elif classification not in WITH_ISSUE_REASON:
-            errors["issue_reason"] = "Only credit notes, refunds, cancellations and write-offs have an issue reason."
+            errors["issue_reason"] = _("Only credit notes, refunds, cancellations and write-offs have an issue reason.")
     if data.category is not None and kind is not None and not _allowed(kind.categories, data.category):
-        errors["category"] = f"“{data.category}” is not a category of the type “{kind}”."
+        errors["category"] = _("“%(category)s” is not a category of the type “%(kind)s”.") % {
+            "category": data.category, "kind": kind}
 
 
 def _check_due_date(account: Account, classification: str, data: TransactionData, at: datetime, errors: dict):
     if data.due_on is None:
         return
     if classification != Classification.INVOICE:
-        errors["due_on"] = "Only invoices have a due date."
+        errors["due_on"] = _("Only invoices have a due date.")
     elif message := _due_date_rule(account).check(data.due_on, local_date(at, account.tenant)):
         errors["due_on"] = message
 
@@ -270,17 +277,17 @@ def _check_back_office_code(account: Account, code: str, exclude_pk: int | None,
     if code and FinancialTransaction.objects.filter(
         tenant=account.tenant, back_office_code=code
     ).exclude(pk=exclude_pk).exists():
-        errors["back_office_code"] = f"The back-office code “{code}” is already used."
+        errors["back_office_code"] = _("The back-office code “%(code)s” is already used.") % {"code": code}
 
 
 def _check_targets(account: Account, classification: str, targets: Sequence[FinancialTransaction],
                    errors: dict) -> None:
     if targets and classification not in (Classification.PAYMENT, Classification.CREDIT_NOTE):
-        errors["targets"] = "Only payments and credit notes can name the invoices they are for."
+        errors["targets"] = _("Only payments and credit notes can name the invoices they are for.")
     for target in targets:
         if (target.account_id != account.pk or target.classification != Classification.INVOICE
                 or target.state != TransactionState.POSTED):
-            errors["targets"] = f"{target} is not a posted invoice of this account."
+            errors["targets"] = _("%(target)s is not a posted invoice of this account.") % {"target": target}
 
 
 def _prepare(
@@ -288,7 +295,8 @@ def _prepare(
 ) -> _Prepared:
     """Validate a transaction's values and compute its amounts; raise ``ValidationError`` naming fields."""
     if classification not in Classification.values:
-        raise ValidationError({"classification": f"Unknown classification “{classification}”."})
+        raise ValidationError({"classification": _("Unknown classification “%(classification)s”.") % {
+            "classification": classification}})
     _check_account_accepts(account, classification)
     errors: dict[str, str] = {}
     kind = _type_of(account, classification, data, errors)
@@ -340,11 +348,11 @@ def _fee_account(*, account: Account, classification: str, lender: Lender | None
     if lender is None:
         return account, None
     if classification != Classification.INVOICE:
-        raise ValidationError({"lender": "Only a fee (an invoice) can be due from a lender or provider."})
+        raise ValidationError({"lender": _("Only a fee (an invoice) can be due from a lender or provider.")})
     if lender.tenant_id != account.tenant_id:
-        raise ValidationError({"lender": "Unknown lender or provider."})
+        raise ValidationError({"lender": _("Unknown lender or provider.")})
     if account.kind != AccountKind.CUSTOMER:
-        raise ValidationError({"account": "Choose the account of the customer the fee is about."})
+        raise ValidationError({"account": _("Choose the account of the customer the fee is about.")})
     return lender_account(lender=lender, currency=account.currency), account.customer
 
 
@@ -396,7 +404,8 @@ def _event(txn, action, *, actor, at, from_state="", to_state="", detail=""):
 def _lock_draft(txn: FinancialTransaction) -> FinancialTransaction:
     locked = FinancialTransaction.objects.select_for_update().get(tenant=txn.tenant_id, pk=txn.pk)
     if locked.state != TransactionState.DRAFT:
-        raise ActionNotAllowed(f"{locked} is {locked.get_state_display().lower()}; only a draft can change.")
+        raise ActionNotAllowed(_("%(locked)s is %(lower)s; only a draft can change.") % {
+            "locked": locked, "lower": locked.get_state_display().lower()})
     return locked
 
 
@@ -479,7 +488,7 @@ def post_transaction(
     elif locked.is_debit:
         locked.due_on = posted_on
     if locked.total_amount <= 0:
-        raise ActionNotAllowed("A transaction of zero cannot be posted.")
+        raise ActionNotAllowed(_("A transaction of zero cannot be posted."))
     delta = locked.total_amount if locked.is_debit else -locked.total_amount
     Account.objects.filter(pk=account.pk).update(balance=F("balance") + delta)
     account.balance += delta
@@ -504,8 +513,9 @@ def post_transaction(
     warnings = []
     if locked.classification == Classification.REFUND and account.balance > account.credit_limit:
         warnings.append(
-            f"This refund takes the balance to {format_money(account.balance, account.currency)}, past the credit "
-            f"limit of {format_money(account.credit_limit, account.currency)}."
+            _("This refund takes the balance to %(balance)s, past the credit limit of %(limit)s.") % {
+                "balance": format_money(account.balance, account.currency),
+                "limit": format_money(account.credit_limit, account.currency)}
         )
     return PostingResult(transaction=locked, warnings=warnings)
 
@@ -520,7 +530,7 @@ def reject_transaction(
     :raises ValidationError: no reason, or another tenant's.
     """
     if reason is None or reason.tenant_id != txn.tenant_id:
-        raise ValidationError({"reason": "Choose the reason for rejecting it."})
+        raise ValidationError({"reason": _("Choose the reason for rejecting it.")})
     locked = _lock_draft(txn)
     locked.mark_rejected(reason=reason)
     locked.save()
@@ -533,7 +543,7 @@ def reject_transaction(
 def amend_notes(*, txn: FinancialTransaction, text: str, actor: User | None, at: datetime) -> SharedNote:
     """Amend the shared notes; every amendment is kept with its author and time, in any state."""
     if not (text or "").strip():
-        raise ValidationError({"notes": "Write the note."})
+        raise ValidationError({"notes": _("Write the note.")})
     return SharedNote.objects.create(tenant_id=txn.tenant_id, transaction=txn, text=text.strip(), author=actor, at=at)
 
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.l10n import money as format_money
@@ -67,7 +68,7 @@ def account_state(request, account_id: int):
     except ValidationError as error:
         messages.error(request, flash_text(error))
     else:
-        messages.success(request, f"The account is {changed.get_state_display().lower()}.")
+        messages.success(request, _("The account is %(lower)s.") % {"lower": changed.get_state_display().lower()})
     return redirect("finance:account_detail", account_id=account.pk)
 
 
@@ -114,7 +115,7 @@ def account_open(request, customer_id: int):
             raise form_errors(form)
         account = services.open_account(customer=customer, **form.cleaned_data)
     except ValidationError as error:
-        messages.error(request, f"No account was opened. {flash_text(error)}")
+        messages.error(request, _("No account was opened. %(flash_text)s") % {"flash_text": flash_text(error)})
         return redirect("crm:customer_detail", customer_id=customer.pk)
-    messages.success(request, f"Account “{account}” opened.")
+    messages.success(request, _("Account “%(account)s” opened.") % {"account": account})
     return redirect("finance:account_detail", account_id=account.pk)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
 
 from finance.models import ENTRY_CLASSIFICATIONS
 
@@ -14,7 +15,7 @@ ACCOUNT_ROWS_PER_PAGE = 25
 
 def require_accountant(request) -> None:
     if not request.user.has_perm(ACCOUNTANT):
-        raise PermissionDenied("Only accountants may do this.")
+        raise PermissionDenied(_("Only accountants may do this."))
 
 
 def form_errors(form) -> ValidationError:

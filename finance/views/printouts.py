@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_scopes import scope, scopes_disabled
@@ -58,8 +59,9 @@ def transaction_printout_send(request, transaction_id: int):
     except ValidationError as error:
         messages.error(request, flash_text(error))
     else:
-        messages.success(request, f"{selectors.printout_of(txn=txn).title} sent to {txn.account.customer.name} "
-                                  f"({', '.join(n.recipient for n in sent)}).")
+        messages.success(request, _("%(document)s sent to %(name)s (%(recipients)s).") % {
+            "document": selectors.printout_of(txn=txn).title, "name": txn.account.customer.name,
+            "recipients": ", ".join(n.recipient for n in sent)})
     return redirect("finance:transaction_detail", transaction_id=txn.pk)
 
 
@@ -68,16 +70,16 @@ def printout_public(request, token: str):
     """The customer's printout, reached by the signed link alone: no login, no tenant until found."""
     found = printing.read_printout_token(token)
     if found is None:
-        raise Http404("This link is not valid.")
+        raise Http404(_("This link is not valid."))
     tenant_id, transaction_id = found
     with scopes_disabled():
         tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
-        raise Http404("This link is not valid.")
+        raise Http404(_("This link is not valid."))
     with scope(tenant=tenant):
         txn = selectors.get_printable(tenant=tenant, transaction_id=transaction_id)
         if txn.state != TransactionState.POSTED:
-            raise Http404("This link is not valid.")
+            raise Http404(_("This link is not valid."))
         pdf_url = reverse("finance:printout_public", args=[token]) + "?format=pdf"
         response = _printout_response(request, txn, public=True, as_pdf=request.GET.get("format") == "pdf",
                                       pdf_url=pdf_url)
@@ -90,7 +92,7 @@ def printout_public(request, token: str):
 def transaction_export(request, fmt: str):
     """The transactions summary, as filtered, in CSV, XLSX or RTF (at most ``EXPORT_LIMIT`` rows)."""
     if fmt not in FORMATS:
-        raise Http404("No such format.")
+        raise Http404(_("No such format."))
     # An account or customer of another tenant (or none) answers 404, as every tenant-owned reference does.
     if request.GET.get("account"):
         selectors.get_account(tenant=request.tenant, account_id=request.GET["account"])
@@ -99,7 +101,7 @@ def transaction_export(request, fmt: str):
     form = TransactionFilterForm(request.GET, tenant=request.tenant)
     rows = selectors.filter_transactions(tenant=request.tenant, filters=form.filters())
     export = export_table(
-        title="Financial transactions", headers=selectors.EXPORT_HEADERS, fmt=fmt, name="transactions",
+        title=_("Financial transactions"), headers=selectors.EXPORT_HEADERS, fmt=fmt, name="transactions",
         rows=selectors.transaction_export_rows(rows, limit=EXPORT_LIMIT),
     )
     response = HttpResponse(export.content, content_type=export.content_type)

@@ -8,12 +8,15 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from crm.access import staff_view
 from finance import models as ledger
 from finance import selectors, services
 from finance.forms import (
     LEDGER_FIELDS,
+    SETTING_LABELS,
     LedgerDefinitionForm,
     apply_errors,
     setting_form,
@@ -32,28 +35,28 @@ class Setting:
 
 
 SETTINGS = {
-    "products": Setting(ledger.Product, ["code", "name", "default_tax_rate", "unit_price"], "Products",
+    "products": Setting(ledger.Product, ["code", "name", "default_tax_rate", "unit_price"], _("Products"),
                         ["code", "name", "default_tax_rate", "unit_price"]),
-    "tax-rates": Setting(ledger.TaxRate, ["name", "percent"], "Tax rates", ["name", "percent"]),
+    "tax-rates": Setting(ledger.TaxRate, ["name", "percent"], _("Tax rates"), ["name", "percent"]),
     "transaction-types": Setting(
         ledger.TransactionType,
         ["name", "classification", "is_default", "fee_payer", "payment_methods", "refund_methods", "categories"],
-        "Transaction types", ["name", "classification", "is_default", "fee_payer"],
+        _("Transaction types"), ["name", "classification", "is_default", "fee_payer"],
     ),
-    "payment-methods": Setting(ledger.PaymentMethod, ["name"], "Payment methods", ["name"]),
-    "refund-methods": Setting(ledger.RefundMethod, ["name"], "Refund methods", ["name"]),
-    "categories": Setting(ledger.Category, ["name"], "Categories", ["name"]),
-    "rejection-reasons": Setting(ledger.RejectionReason, ["text"], "Rejection reasons", ["text"]),
-    "lenders": Setting(ledger.Lender, ["name", "email"], "Lenders and providers", ["name", "email"]),
-    "issue-reasons": Setting(ledger.IssueReason, ["text"], "Issue reasons", ["text"]),
+    "payment-methods": Setting(ledger.PaymentMethod, ["name"], _("Payment methods"), ["name"]),
+    "refund-methods": Setting(ledger.RefundMethod, ["name"], _("Refund methods"), ["name"]),
+    "categories": Setting(ledger.Category, ["name"], _("Categories"), ["name"]),
+    "rejection-reasons": Setting(ledger.RejectionReason, ["text"], _("Rejection reasons"), ["text"]),
+    "lenders": Setting(ledger.Lender, ["name", "email"], _("Lenders and providers"), ["name", "email"]),
+    "issue-reasons": Setting(ledger.IssueReason, ["text"], _("Issue reasons"), ["text"]),
     "due-date-rules": Setting(ledger.DueDateRule, ["name", "kind", "days", "nth_day", "months", "proximity_days"],
-                              "Due-date rules", ["name", "kind", "days", "nth_day", "months", "proximity_days"]),
+                              _("Due-date rules"), ["name", "kind", "days", "nth_day", "months", "proximity_days"]),
 }
 
 
 def _setting(entity: str) -> Setting:
     if entity not in SETTINGS:
-        raise Http404("No such setting.")
+        raise Http404(gettext("No such setting."))
     return SETTINGS[entity]
 
 
@@ -72,7 +75,7 @@ def setting_list(request, entity: str):
     if related:
         rows = rows.select_related(*related)
     table = [(row, [_cell(row, column) for column in setting.columns]) for row in rows]
-    headers = [setting.model._meta.get_field(c).verbose_name for c in setting.columns]
+    headers = [SETTING_LABELS[column] for column in setting.columns]
     return render(request, "finance/setting_list.html", {
         "setting": setting, "entity": entity, "table": table, "headers": headers,
     })
@@ -93,7 +96,7 @@ def setting_edit(request, entity: str, pk: int | None = None):
     if pk is not None:
         instance = selectors.find(tenant=request.tenant, model=setting.model, pk=pk)
         if instance is None:
-            raise Http404("No such row.")
+            raise Http404(gettext("No such row."))
     require_accountant(request)
     form = setting_form(setting.model, setting.fields)(request.POST or None, instance=instance,
                                                        tenant=request.tenant)
@@ -121,9 +124,9 @@ def ledger_settings(request):
         except ValidationError as error:
             apply_errors(error, form)
         else:
-            messages.success(request, "Ledger definition saved.")
+            messages.success(request, gettext("Ledger definition saved."))
             return redirect("finance:settings_index")
     return render(request, "finance/setting_form.html", {
-        "form": form, "setting": Setting(ledger.LedgerDefinition, LEDGER_FIELDS, "Ledger definition", []),
+        "form": form, "setting": Setting(ledger.LedgerDefinition, LEDGER_FIELDS, gettext("Ledger definition"), []),
         "entity": None, "instance": definition,
     })

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.l10n import money as format_money
@@ -73,7 +74,7 @@ def _line_formset(request, tenant, classification, initial=None):
 @staff_view
 def transaction_create(request, classification: str):
     if classification not in ENTRY_CLASSIFICATIONS:
-        raise Http404("No such classification.")
+        raise Http404(_("No such classification."))
     account = None
     if request.GET.get("account"):
         account = selectors.get_account(tenant=request.tenant, account_id=request.GET["account"])
@@ -99,7 +100,7 @@ def transaction_create(request, classification: str):
                 apply_errors(error, form, line_forms)
             else:
                 txn = result.transaction if post_it else result
-                messages.success(request, f"{txn} {'posted' if post_it else 'saved as a draft'}.")
+                messages.success(request, f"{txn} {'posted' if post_it else _('saved as a draft')}.")
                 for warning in getattr(result, "warnings", []):
                     messages.warning(request, warning)
                 return redirect("finance:transaction_detail", transaction_id=txn.pk)
@@ -113,7 +114,8 @@ def transaction_create(request, classification: str):
 def transaction_update(request, transaction_id: int):
     txn = selectors.get_transaction(tenant=request.tenant, transaction_id=transaction_id)
     if txn.state != TransactionState.DRAFT:
-        messages.error(request, f"{txn} is {txn.get_state_display().lower()}; only a draft can be edited.")
+        messages.error(request, _("%(txn)s is %(lower)s; only a draft can be edited.") % {
+            "txn": txn, "lower": txn.get_state_display().lower()})
         return redirect("finance:transaction_detail", transaction_id=txn.pk)
     classification = txn.classification
     initial = {
@@ -149,7 +151,7 @@ def transaction_update(request, transaction_id: int):
 def _preview(request, formset, currency: str):
     """The amounts of the lines typed so far (an htmx fragment of the data-entry page; saves nothing)."""
     if formset is None or not formset.is_valid():
-        raise Http404("Nothing to preview.")
+        raise Http404(_("Nothing to preview."))
     return render(request, "finance/_amounts.html", preview_amounts([f for f in formset if f.is_filled], currency))
 
 
@@ -225,15 +227,15 @@ def _cancel(request, txn, at):
         cancellation = services.cancel_payment(payment=txn, actor=request.user, at=at, **form.cleaned_data)
     else:
         cancellation = services.cancel_invoice(invoice=txn, actor=request.user, at=at, **form.cleaned_data)
-    return f"{txn} cancelled by {cancellation}.", []
+    return _("%(txn)s cancelled by %(cancellation)s.") % {"txn": txn, "cancellation": cancellation}, []
 
 
 def _write_off(request, txn, at):
     form = IssueForm(request.POST, tenant=request.tenant, classification=Classification.WRITE_OFF)
     if not form.is_valid():
         raise ValidationError(flash_text(form_errors(form), form))
-    write_off, _ = services.write_off_invoice(invoice=txn, actor=request.user, at=at, **form.cleaned_data)
-    return f"{txn} written off by {write_off}.", []
+    write_off, _warnings = services.write_off_invoice(invoice=txn, actor=request.user, at=at, **form.cleaned_data)
+    return _("%(txn)s written off by %(write_off)s.") % {"txn": txn, "write_off": write_off}, []
 
 
 def _quick_pay(request, txn, at):
@@ -241,7 +243,8 @@ def _quick_pay(request, txn, at):
     if not form.is_valid():
         raise form_errors(form)
     payment = services.quick_pay(invoice=txn, actor=request.user, at=at, **form.cleaned_data)
-    return f"{txn} paid by {payment} ({format_money(payment.total_amount, payment.currency)}).", []
+    return _("%(txn)s paid by %(payment)s (%(format_money)s).") % {
+        "txn": txn, "payment": payment, "format_money": format_money(payment.total_amount, payment.currency)}, []
 
 
 def _move(request, txn, at):
@@ -250,12 +253,12 @@ def _move(request, txn, at):
         raise form_errors(form)
     moved = services.move_payment(payment=txn, destination=form.cleaned_data["destination"], actor=request.user,
                                   at=at)
-    return f"{txn} moved to {moved.account} as {moved}.", []
+    return _("%(txn)s moved to %(account)s as %(moved)s.") % {"txn": txn, "account": moved.account, "moved": moved}, []
 
 
 def _communicate(request, txn, at):
     if txn.account.customer is None:
-        raise ValidationError("There is no customer to write to about this transaction.")
+        raise ValidationError(_("There is no customer to write to about this transaction."))
     form = CommunicateForm(request.POST, templates=_message_templates(request, txn))
     if not form.is_valid():
         raise form_errors(form)
@@ -266,7 +269,8 @@ def _communicate(request, txn, at):
         subject=data["subject"], message=data["message"], context=selectors.message_context(txn=txn),
         idempotency_key=data["idempotency_key"],
     )
-    return f"Message queued to {txn.account.customer.name} ({', '.join(n.channel for n in sent)}).", []
+    return _("Message queued to %(name)s (%(join)s).") % {
+        "name": txn.account.customer.name, "join": ', '.join(n.channel for n in sent)}, []
 
 
 def _amend_notes(request, txn, at):
@@ -274,7 +278,7 @@ def _amend_notes(request, txn, at):
     if not form.is_valid():
         raise form_errors(form)
     services.amend_notes(txn=txn, text=form.cleaned_data["text"], actor=request.user, at=at)
-    return "Shared notes amended.", []
+    return _("Shared notes amended."), []
 
 
 @dataclass(frozen=True)
@@ -301,7 +305,7 @@ def transaction_action(request, transaction_id: int, action: str):
     txn = selectors.get_transaction(tenant=request.tenant, transaction_id=transaction_id)
     handler = TRANSACTION_ACTIONS.get(action)
     if handler is None:
-        raise Http404("No such action.")
+        raise Http404(_("No such action."))
     if handler.accountants_only:
         require_accountant(request)
     try:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from djmoney.money import Money
 
 from core.changes import UNCHANGED, given
@@ -99,10 +100,11 @@ def _date(value, *, field: str, errors: dict) -> date | None:
     try:
         day = value if isinstance(value, date) else date.fromisoformat(str(value).strip())
     except (TypeError, ValueError):
-        errors[field] = "Enter a date such as 2026-03-31."
+        errors[field] = _("Enter a date such as 2026-03-31.")
         return None
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        errors[field] = f"Choose a date between {FIRST_YEAR} and {LAST_YEAR}."
+        errors[field] = _("Choose a date between %(FIRST_YEAR)s and %(LAST_YEAR)s.") % {
+            "FIRST_YEAR": FIRST_YEAR, "LAST_YEAR": LAST_YEAR}
         return None
     return day
 
@@ -114,12 +116,12 @@ def _texts(values: dict, errors: dict, *, partial: bool = False) -> dict[str, st
             continue
         text = str(values.get(field) or "").strip()
         if "\x00" in text:
-            errors[field] = "Contains a character that is not allowed."
+            errors[field] = _("Contains a character that is not allowed.")
         elif len(text) > limit:
-            errors[field] = f"At most {limit} characters."
+            errors[field] = _("At most %(limit)s characters.") % {"limit": limit}
         elif not text and field in ("payee", "payment_code", "description"):
-            errors[field] = {"payee": "Who is it paid to?", "payment_code": "Enter the payment code (the debt's "
-                             "payment ID).", "description": "Describe the obligation."}[field]
+            errors[field] = {"payee": _("Who is it paid to?"), "payment_code": _("Enter the payment code (the debt's "
+                             "payment ID)."), "description": _("Describe the obligation.")}[field]
         cleaned[field] = text
     return cleaned
 
@@ -131,7 +133,7 @@ def _choices(values: dict, errors: dict, *, partial: bool = False) -> dict[str, 
             continue
         value = values.get(field) or choices.values[0]
         if value not in choices.values:
-            errors[field] = f"One of {', '.join(choices.values)}."
+            errors[field] = _("One of %(join)s.") % {"join": ', '.join(choices.values)}
         cleaned[field] = value
     return cleaned
 
@@ -139,7 +141,7 @@ def _choices(values: dict, errors: dict, *, partial: bool = False) -> dict[str, 
 def _currency(value, errors: dict) -> str:
     currency = (value or "").strip().upper()
     if currency not in settings.CURRENCIES:
-        errors["currency"] = f"Currency must be one of {', '.join(settings.CURRENCIES)}."
+        errors["currency"] = _("Currency must be one of %(join)s.") % {"join": ', '.join(settings.CURRENCIES)}
     return currency
 
 
@@ -176,7 +178,7 @@ def plan_instalments(
         try:
             number = int(str(plan.count).strip())
         except (TypeError, ValueError):
-            errors["count"] = "Enter the number of instalments."
+            errors["count"] = _("Enter the number of instalments.")
             number = 0
         amount = None
         if plan.instalment_amount not in (None, ""):
@@ -196,7 +198,7 @@ def plan_instalments(
         if errors:
             raise ValidationError(errors)
         return schedules.check_manual(total=total, currency=currency, rows=parsed)
-    raise ValidationError({"plan": "Choose an automatic or a manual plan."})
+    raise ValidationError({"plan": _("Choose an automatic or a manual plan.")})
 
 
 def preview_plan(*, tenant: Tenant, data: ObligationData, plan: Plan) -> list[PlannedInstalment]:
@@ -252,7 +254,8 @@ def create_obligation(
     currency = _currency(values.get("currency") or customer.tenant.default_currency, errors)
     total = schedules.parse_amount(values.get("total_amount", ""), field="total_amount", errors=errors)
     if send_email and not customer.email:
-        errors["send_email"] = f"{customer.name} has no email address. Add it to the customer's file first."
+        errors["send_email"] = _("%(name)s has no email address. Add it to the customer's file first.") % {
+            "name": customer.name}
     planned: list[PlannedInstalment] = []
     if total is not None and not errors.get("currency"):
         try:
@@ -300,7 +303,7 @@ def update_obligation(
     if "currency" in changes:
         fields["currency"] = _currency(changes["currency"], errors)
         if fields["currency"] != locked.currency and any(i.is_paid for i in instalments):
-            errors["currency"] = "An instalment is paid already; the currency cannot change."
+            errors["currency"] = _("An instalment is paid already; the currency cannot change.")
     new_total = None
     if changes.get("total_amount") not in (None, ""):
         new_total = schedules.parse_amount(changes["total_amount"], field="total_amount", errors=errors)
@@ -308,15 +311,17 @@ def update_obligation(
     if new_total is not None and new_total != locked.total_amount:
         unpaid = [i for i in instalments if not i.is_paid]
         if not unpaid:
-            errors["total_amount"] = "Every instalment is paid; the total cannot change."
+            errors["total_amount"] = _("Every instalment is paid; the total cannot change.")
         else:
             last = unpaid[-1]
             was = last.amount
             last.amount = was + new_total - locked.total_amount
             if last.amount <= 0:
                 errors["total_amount"] = (
-                    f"The last unpaid instalment ({Money(was, locked.currency)}) cannot absorb a reduction of "
-                    f"{Money(locked.total_amount - new_total, locked.currency)}; change the instalments first.")
+                    _("The last unpaid instalment (%(amount)s) cannot absorb a reduction of %(reduction)s; change the "
+                      "instalments first.") % {
+                          "amount": Money(was, locked.currency),
+                          "reduction": Money(locked.total_amount - new_total, locked.currency)})
     if errors:
         raise ValidationError(errors)
     for field, value in fields.items():
@@ -347,7 +352,7 @@ def update_instalment(
     obligation = _lock(instalment.obligation)
     locked = Instalment.objects.select_for_update().get(tenant=instalment.tenant_id, pk=instalment.pk)
     if locked.is_paid:
-        raise ValidationError("This instalment is paid; it cannot be changed.")
+        raise ValidationError(_("This instalment is paid; it cannot be changed."))
     errors: dict[str, str] = {}
     new_amount = locked.amount
     if amount not in (None, ""):
@@ -381,9 +386,9 @@ def mark_instalment_paid(*, instalment: Instalment, actor: User, at: datetime) -
     """
     locked = Instalment.objects.select_for_update().get(tenant=instalment.tenant_id, pk=instalment.pk)
     if locked.is_paid:
-        raise ValidationError(f"Instalment {locked.number} is paid already.")
+        raise ValidationError(_("Instalment %(number)s is paid already.") % {"number": locked.number})
     locked.status, locked.paid_at, locked.paid_by, locked.paid_outside = InstalmentStatus.PAID, at, actor, True
-    _audit(locked, actor, "paid outside Duly")
+    _audit(locked, actor, _("paid outside Duly"))
     locked.save()
     return locked
 
@@ -403,16 +408,17 @@ def save_obligation_settings(*, tenant: Tenant, data: SettingsData, actor: User 
             if not 0 <= numbers[field] <= limit:
                 raise ValueError
         except ValueError:
-            errors[field] = f"A number of days from 0 to {limit}."
+            errors[field] = _("A number of days from 0 to %(limit)s.") % {"limit": limit}
     subdivision = (values.get("holiday_subdivision") or "").strip().upper()
     if subdivision:
         try:
             holidays.country_holidays(tenant.country.code, subdiv=subdivision)
         except NotImplementedError:
-            errors["holiday_subdivision"] = f"“{subdivision}” is not a region of {tenant.country.name}."
+            errors["holiday_subdivision"] = _("“%(subdivision)s” is not a region of %(name)s.") % {
+                "subdivision": subdivision, "name": tenant.country.name}
     if errors:
         raise ValidationError(errors)
-    options, _ = ObligationSettings.objects.select_for_update().get_or_create(tenant=tenant)
+    options, _created = ObligationSettings.objects.select_for_update().get_or_create(tenant=tenant)
     options.reminder_days_before = numbers["reminder_days_before"]
     options.overdue_days_after = numbers["overdue_days_after"]
     options.sms_enabled = bool(values.get("sms_enabled"))
@@ -427,7 +433,7 @@ def add_closing_day(*, tenant: Tenant, day: date | str, description: str = "") -
     errors: dict[str, str] = {}
     parsed = _date(day, field="day", errors=errors)
     if parsed is not None and ClosingDay.objects.filter(tenant=tenant, day=parsed).exists():
-        errors["day"] = f"{day(parsed, 'long')} is already a closing day."
+        errors["day"] = _("%(day)s is already a closing day.") % {"day": day(parsed, 'long')}
     if errors:
         raise ValidationError(errors)
     return ClosingDay.objects.create(tenant=tenant, day=parsed, description=(description or "").strip()[:100])

@@ -123,7 +123,8 @@ def start_instalment_payment(
             return Checkout(under_way)
         if not registry.capabilities_of(gateway_account.provider).supports(
                 mode=CheckoutMode.HOSTED_PAGE, currency=obligation.currency):
-            raise ValueError(f"{gateway_account} cannot take {obligation.currency} this way.")
+            raise ValueError(_("%(gateway_account)s cannot take %(currency)s this way.") % {
+                "gateway_account": gateway_account, "currency": obligation.currency})
         payment = record_payment(
             purpose=PaymentPurpose.INSTALMENT, instalment=locked, gateway_account=gateway_account,
             account=_account_for(obligation.customer, obligation.currency), amount=locked.amount,

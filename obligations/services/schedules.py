@@ -25,6 +25,8 @@ from decimal import ROUND_DOWN, Decimal
 
 import holidays
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.l10n import day as format_day
 from core.l10n import money as format_money
@@ -35,7 +37,7 @@ MAX_INSTALMENTS = 120
 MAX_AMOUNT = Decimal(10) ** 12
 NEXT, PREVIOUS = "next", "previous"
 MONTHLY, WEEKLY = "monthly", "weekly"
-FREQUENCIES = {MONTHLY: "Monthly", WEEKLY: "Weekly"}
+FREQUENCIES = {MONTHLY: gettext_lazy("Monthly"), WEEKLY: gettext_lazy("Weekly")}
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class Calendar:
 
     def holiday_name(self, day: date) -> str:
         if day in self.closing_days:
-            return "closing day"
+            return _("closing day")
         return self._year(day.year).get(day) or ""
 
     def is_business_day(self, day: date) -> bool:
@@ -72,7 +74,7 @@ class Calendar:
 
     def move(self, day: date, direction: str) -> date:
         step = timedelta(days=1 if direction == NEXT else -1)
-        for _ in range(400):
+        for _step in range(400):
             if self.is_business_day(day):
                 return day
             day += step
@@ -111,8 +113,9 @@ def business_dates(*, nominal: Sequence[date], business: Calendar, direction: st
                 break
         if chosen is None:
             raise ValidationError({"first_due_on": (
-                f"Instalment {index + 1} falls on {format_day(day, 'long')}, which is not a business day, and moving "
-                f"it either way reaches another instalment's date. Choose other dates."
+                _("Instalment %(value)s falls on %(format_day)s, which is not a business day, and moving it either "
+                  "way reaches another instalment's date. Choose other dates.") % {
+                      "value": index + 1, "format_day": format_day(day, 'long')}
             )})
         moved.append(chosen)
     return moved
@@ -123,14 +126,14 @@ def parse_amount(value, *, field: str, errors: dict[str, str]) -> Decimal | None
     try:
         amount = parse_plain(value)
     except NotAnAmount as refusal:
-        errors[field] = "The amount is too large." if refusal.too_large else "Enter an amount such as 120.00."
+        errors[field] = _("The amount is too large.") if refusal.too_large else _("Enter an amount such as 120.00.")
         return None
     if amount <= 0:
-        errors[field] = "The amount must be more than zero."
+        errors[field] = _("The amount must be more than zero.")
     elif amount.as_tuple().exponent < -2:
-        errors[field] = "The amount has at most 2 decimal places."
+        errors[field] = _("The amount has at most 2 decimal places.")
     elif amount >= MAX_AMOUNT:
-        errors[field] = "The amount is too large."
+        errors[field] = _("The amount is too large.")
     else:
         return amount.quantize(CENT)
     return None
@@ -149,21 +152,24 @@ def automatic_amounts(*, total: Decimal, count: int, instalment_amount: Decimal 
     if instalment_amount is None:
         instalment_amount = (total / count).quantize(CENT, rounding=ROUND_DOWN)
         if instalment_amount <= 0:
-            raise ValidationError({"count": f"{_money(total, currency)} cannot be split into {count} instalments."})
+            raise ValidationError({"count": _("%(total)s cannot be split into %(count)s instalments.") % {
+                "total": _money(total, currency), "count": count}})
     last = total - instalment_amount * (count - 1)
     if last <= 0:
         over = instalment_amount * count - total
         raise ValidationError({"instalment_amount": (
-            f"The plan overshoots the total {_money(total, currency)} by {_money(over, currency)}: "
-            f"{count} instalments of {_money(instalment_amount, currency)} come to "
-            f"{_money(instalment_amount * count, currency)}. Lower the amount or the number of instalments."
+            _("The plan overshoots the total %(total)s by %(difference)s: %(count)s instalments of %(amount)s come to "
+              "%(sum)s. Lower the amount or the number of instalments.") % {
+                  "total": _money(total, currency), "difference": _money(over, currency), "count": count,
+                  "amount": _money(instalment_amount, currency), "sum": _money(instalment_amount * count, currency)}
         )})
     if last - instalment_amount >= CENT * count:
         short = total - instalment_amount * count
         raise ValidationError({"instalment_amount": (
-            f"The plan falls {_money(short, currency)} short of the total {_money(total, currency)}: "
-            f"{count} instalments of {_money(instalment_amount, currency)} come to "
-            f"{_money(instalment_amount * count, currency)}. Raise the amount or the number of instalments."
+            _("The plan falls %(difference)s short of the total %(total)s: %(count)s instalments of %(amount)s come "
+              "to %(sum)s. Raise the amount or the number of instalments.") % {
+                  "difference": _money(short, currency), "total": _money(total, currency), "count": count,
+                  "amount": _money(instalment_amount, currency), "sum": _money(instalment_amount * count, currency)}
         )})
     return [instalment_amount] * (count - 1) + [last]
 
@@ -177,9 +183,10 @@ def automatic_schedule(
     :raises ValidationError: keyed ``count``, ``instalment_amount`` or ``first_due_on``.
     """
     if not 1 <= count <= MAX_INSTALMENTS:
-        raise ValidationError({"count": f"Between 1 and {MAX_INSTALMENTS} instalments."})
+        raise ValidationError({"count": _("Between 1 and %(MAX_INSTALMENTS)s instalments.") % {
+            "MAX_INSTALMENTS": MAX_INSTALMENTS}})
     if frequency not in FREQUENCIES:
-        raise ValidationError({"frequency": "Monthly or weekly."})
+        raise ValidationError({"frequency": _("Monthly or weekly.")})
     amounts = automatic_amounts(total=total, count=count, instalment_amount=instalment_amount, currency=currency)
     dates = business_dates(nominal=nominal_dates(first_due_on=first_due_on, count=count, frequency=frequency),
                            business=business, direction=direction)
@@ -199,20 +206,22 @@ def check_manual(*, total: Decimal, currency: str, rows: Sequence[tuple[date, De
         with the difference named.
     """
     if not rows:
-        raise ValidationError({"instalments": "Add at least one instalment."})
+        raise ValidationError({"instalments": _("Add at least one instalment.")})
     if len(rows) > MAX_INSTALMENTS:
-        raise ValidationError({"instalments": f"At most {MAX_INSTALMENTS} instalments."})
+        raise ValidationError({"instalments": _("At most %(MAX_INSTALMENTS)s instalments.") % {
+            "MAX_INSTALMENTS": MAX_INSTALMENTS}})
     remaining = manual_remaining(total=total, amounts=[amount for _, amount in rows])
     entered = _money(total - remaining, currency)
     if remaining > 0:
         raise ValidationError({"instalments": (
-            f"The instalments add up to {entered}, {_money(remaining, currency)} short of the total "
-            f"{_money(total, currency)}. Add an instalment or raise an amount."
+            _("The instalments add up to %(entered)s, %(_money)s short of the total %(_money2)s. Add an instalment "
+              "or raise an amount.") % {
+                  "entered": entered, "_money": _money(remaining, currency), "_money2": _money(total, currency)}
         )})
     if remaining < 0:
         raise ValidationError({"instalments": (
-            f"The instalments add up to {entered}, {_money(-remaining, currency)} more than the total "
-            f"{_money(total, currency)}. Lower an amount."
+            _("The instalments add up to %(entered)s, %(_money)s more than the total %(_money2)s. Lower an amount.") % {
+                "entered": entered, "_money": _money(-remaining, currency), "_money2": _money(total, currency)}
         )})
     ordered = sorted(rows, key=lambda row: row[0])
     return [PlannedInstalment(number=i, amount=amount, due_on=day) for i, (day, amount) in enumerate(ordered, 1)]

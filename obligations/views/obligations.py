@@ -9,6 +9,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clock import tenant_today
@@ -105,8 +107,10 @@ def obligation_create(request, customer_id: int):
         return render(request, "obligations/obligation_create.html",
                       _create_context(request, customer, values=post, errors=_errors(error), rows=plan.rows),
                       status=422)
-    messages.success(request, f"The obligation “{obligation.description}” was created with "
-                              f"{obligation.instalments.count()} instalment(s).")
+    count = obligation.instalments.count()
+    messages.success(request, ngettext("The obligation “%(description)s” was created with %(count)s instalment.",
+                                       "The obligation “%(description)s” was created with %(count)s instalments.",
+                                       count) % {"description": obligation.description, "count": count})
     return redirect("obligations:obligation_detail", obligation.pk)
 
 
@@ -143,7 +147,7 @@ def obligation_edit(request, obligation_id: int):
     except ValidationError as error:
         return render(request, "obligations/obligation_edit.html",
                       context | {"errors": _errors(error), "values": request.POST}, status=422)
-    messages.success(request, "The obligation was saved.")
+    messages.success(request, _("The obligation was saved."))
     return redirect("obligations:obligation_detail", obligation.pk)
 
 
@@ -162,7 +166,7 @@ def instalment_edit(request, instalment_id: int):
     except ValidationError as error:
         return render(request, "obligations/instalment_edit.html",
                       context | {"errors": _errors(error), "values": request.POST}, status=422)
-    messages.success(request, f"Instalment {instalment.number} was saved.")
+    messages.success(request, _("Instalment %(number)s was saved.") % {"number": instalment.number})
     return redirect("obligations:obligation_detail", instalment.obligation_id)
 
 
@@ -175,7 +179,8 @@ def instalment_mark_paid(request, instalment_id: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"Instalment {instalment.number} is marked paid (paid outside Duly).")
+        messages.success(request, _("Instalment %(number)s is marked paid (paid outside Duly).") % {
+            "number": instalment.number})
     return redirect("obligations:obligation_detail", instalment.obligation_id)
 
 
@@ -225,23 +230,23 @@ def obligation_calendar(request):
 @staff_view
 @require_http_methods(["GET", "POST"])
 def obligation_settings(request):
-    require_permission(request, MANAGER, "Only managers change the obligation settings.")
+    require_permission(request, MANAGER, _("Only managers change the obligation settings."))
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
             if request.POST.get("action") == "add_closing_day":
                 add_closing_day(tenant=request.tenant, **forms.ClosingDayForm.read(request.POST))
-                messages.success(request, "The closing day was added.")
+                messages.success(request, _("The closing day was added."))
             elif request.POST.get("action") == "remove_closing_day":
                 day = selectors.closing_days(tenant=request.tenant).filter(
                     pk=query_int(request.POST.get("closing_day"))).first()
                 if day is not None:
                     remove_closing_day(closing_day=day)
-                messages.success(request, "The closing day was removed.")
+                messages.success(request, _("The closing day was removed."))
             else:
                 save_obligation_settings(tenant=request.tenant, actor=request.user,
                                          data=forms.settings_data(request.POST))
-                messages.success(request, "The settings were saved.")
+                messages.success(request, _("The settings were saved."))
             return redirect("obligations:obligation_settings")
         except ValidationError as error:
             errors = _errors(error)

@@ -63,7 +63,7 @@ def _throttled(request) -> HttpResponse | None:
 def portal_sign_in(request: HttpRequest, slug: str):
     tenant = Tenant.objects.filter(slug=slug).first()
     if tenant is None:
-        raise Http404("No such portal.")
+        raise Http404(_("No such portal."))
     context = {"tenant": tenant, "sent": False}
     with for_tenant(tenant):
         return _sign_in(request, tenant, context)
@@ -205,7 +205,7 @@ def portal_receipt(request: HttpRequest, customer: Customer, instalment_id: int)
     instalment = selectors.get_instalment(tenant=customer.tenant, instalment_id=instalment_id, customer_id=customer.pk)
     receipt = Receipt.objects.filter(tenant=customer.tenant, ledger_payment_id=instalment.ledger_payment_id).first()
     if instalment.ledger_payment_id is None or receipt is None:
-        raise Http404("No receipt.")
+        raise Http404(_("No receipt."))
     return redirect("receipt_public", receipt_link(receipt=receipt))
 
 

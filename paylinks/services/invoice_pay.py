@@ -66,18 +66,19 @@ def _refusal(invoice: FinancialTransaction) -> tuple[str, str]:
 
 def _refusal_of_invoice(invoice: FinancialTransaction) -> str:
     if invoice.classification != Classification.INVOICE:
-        return "Only an invoice can be sent with a pay link."
+        return _("Only an invoice can be sent with a pay link.")
     if invoice.state != TransactionState.POSTED:
-        return f"The invoice is {invoice.get_state_display().lower()}; only a posted invoice can be sent to pay."
+        return _("The invoice is %(lower)s; only a posted invoice can be sent to pay.") % {
+            "lower": invoice.get_state_display().lower()}
     if invoice.open_amount <= 0:
-        return "The invoice has nothing outstanding; there is nothing to pay."
+        return _("The invoice has nothing outstanding; there is nothing to pay.")
     if refusal := invoice.lender_fee_refusal():
         return refusal
     customer = invoice.account.customer
     if customer is None:
-        return "The invoice's account has no customer to send it to."
+        return _("The invoice's account has no customer to send it to.")
     if not customer.email:
-        return f"{customer.name} has no email address. Add it to the customer's file first."
+        return _("%(name)s has no email address. Add it to the customer's file first.") % {"name": customer.name}
     return ""
 
 
@@ -89,7 +90,7 @@ def invoice_context(invoice: FinancialTransaction) -> dict[str, str]:
         "invoice.total": format_money(invoice.total_amount, invoice.currency),
         "invoice.outstanding": format_money(invoice.open_amount, invoice.currency),
         "amount": format_money(invoice.open_amount, invoice.currency), "currency": invoice.currency,
-        "due_date": day(invoice.due_on, "long") if invoice.due_on else "on receipt",
+        "due_date": day(invoice.due_on, "long") if invoice.due_on else _("on receipt"),
     }
 
 
@@ -169,7 +170,8 @@ def start_invoice_payment(
     """
     if not registry.capabilities_of(gateway_account.provider).supports(
             mode=CheckoutMode.HOSTED_PAGE, currency=link.invoice.currency):
-        raise ValueError(f"{gateway_account} cannot take {link.invoice.currency} this way.")
+        raise ValueError(_("%(gateway_account)s cannot take %(currency)s this way.") % {
+            "gateway_account": gateway_account, "currency": link.invoice.currency})
     with transaction.atomic():
         invoice = FinancialTransaction.objects.select_for_update(of=("self",)).select_related(
             "account__tenant", "account__customer"

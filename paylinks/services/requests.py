@@ -69,47 +69,49 @@ def _request_errors(*, customer: Customer, account: Account, amount, currency: s
     try:
         amount = parse_plain(amount)
     except NotAnAmount as refusal:
-        errors["amount"] = "The amount is too large." if refusal.too_large else "Enter an amount such as 120.00."
+        errors["amount"] = _("The amount is too large.") if refusal.too_large else _("Enter an amount such as 120.00.")
     else:
         if not amount.is_finite() or amount <= 0:
-            errors["amount"] = "The amount must be more than zero."
+            errors["amount"] = _("The amount must be more than zero.")
         elif amount.as_tuple().exponent < -2:
-            errors["amount"] = "The amount has at most 2 decimal places."
+            errors["amount"] = _("The amount has at most 2 decimal places.")
         elif amount >= Decimal(10) ** 12:
-            errors["amount"] = "The amount is too large."
+            errors["amount"] = _("The amount is too large.")
         elif invoice is not None and amount > invoice.open_amount:
-            errors["amount"] = (f"Invoice {invoice.number} has {Money(invoice.open_amount, invoice.currency)} "
-                                "outstanding; a request from it cannot ask for more.")
+            errors["amount"] = (_("Invoice %(number)s has %(Money)s outstanding; a request from it cannot ask for "
+                                  "more.") % {
+                                      "number": invoice.number, "Money": Money(invoice.open_amount, invoice.currency)})
     if invoice is not None and (refusal := invoice.lender_fee_refusal()):
         errors["invoice"] = refusal
     elif invoice is not None and (invoice.account_id != account.pk or invoice.classification != Classification.INVOICE
                                   or invoice.state != TransactionState.POSTED or invoice.open_amount <= 0):
-        errors["invoice"] = "Only a posted invoice of this account with something outstanding can be requested."
+        errors["invoice"] = _("Only a posted invoice of this account with something outstanding can be requested.")
     if account.tenant_id != customer.tenant_id or account.customer_id != customer.pk:
-        errors["account"] = f"This account is not {customer.name}'s."
+        errors["account"] = _("This account is not %(name)s's.") % {"name": customer.name}
     elif account.state != "active":
-        errors["account"] = f"The account is {account.state}; money cannot be requested into it."
+        errors["account"] = _("The account is %(state)s; money cannot be requested into it.") % {"state": account.state}
     if currency and currency != account.currency:
-        errors["currency"] = f"The account is in {account.currency}; the request must be too."
+        errors["currency"] = _("The account is in %(currency)s; the request must be too.") % {
+            "currency": account.currency}
     elif "account" not in errors and (refusal := gateway_selectors.refusal(
             tenant=account.tenant_id, purpose=Purpose.PAYMENT_REQUESTS, currency=account.currency)):
         errors["currency"] = refusal
     if len(reference) > MAX_REFERENCE:
-        errors["reference"] = f"At most {MAX_REFERENCE} characters."
+        errors["reference"] = _("At most %(MAX_REFERENCE)s characters.") % {"MAX_REFERENCE": MAX_REFERENCE}
     if len(message) > MAX_MESSAGE:
-        errors["message"] = f"At most {MAX_MESSAGE} characters."
+        errors["message"] = _("At most %(MAX_MESSAGE)s characters.") % {"MAX_MESSAGE": MAX_MESSAGE}
     channels = list(channels or [])
     if not channels:
-        errors["channels"] = "Choose email, SMS or both."
+        errors["channels"] = _("Choose email, SMS or both.")
     elif set(channels) - set(RequestChannel.values):
-        errors["channels"] = "A request is sent by email or SMS."
+        errors["channels"] = _("A request is sent by email or SMS.")
     elif missing := [
         text for channel, has, text in (
-            (RequestChannel.EMAIL, customer.email, f"{customer.name} has no email address."),
-            (RequestChannel.SMS, customer.phone, f"{customer.name} has no phone number."),
+            (RequestChannel.EMAIL, customer.email, _("%(name)s has no email address.") % {"name": customer.name}),
+            (RequestChannel.SMS, customer.phone, _("%(name)s has no phone number.") % {"name": customer.name}),
         ) if channel in channels and not has
     ]:
-        errors["channels"] = " ".join(missing) + " Add it to the customer's file first."
+        errors["channels"] = " ".join(missing) + _(" Add it to the customer's file first.")
     return errors
 
 
@@ -172,7 +174,8 @@ def cancel_payment_request(*, request: PaymentRequest, actor: User | None, at: d
     if locked.status == RequestStatus.OPEN and locked.expires_at <= at:
         _expire(locked, at)
     if not can_proceed(locked.cancel):
-        raise ValidationError(f"Only an open request can be cancelled; this one is {locked.get_status_display()}.")
+        raise ValidationError(_("Only an open request can be cancelled; this one is %(get_status_display)s.") % {
+            "get_status_display": locked.get_status_display()})
     before = locked.status
     locked.cancel(at=at)
     locked.save()
@@ -188,7 +191,8 @@ def resend_payment_request(*, request: PaymentRequest, actor: User | None, at: d
     """
     locked = _lock_request(request)
     if not can_proceed(locked.reopen):
-        raise ValidationError(f"A {locked.get_status_display().lower()} request cannot be sent again.")
+        raise ValidationError(_("A %(lower)s request cannot be sent again.") % {
+            "lower": locked.get_status_display().lower()})
     token, token_hash = new_token()
     before = locked.status
     locked.reopen(token_hash=token_hash, expires_at=at + REQUEST_LIFETIME, at=at)
@@ -232,10 +236,10 @@ def consolidate_payment_request(*, request: PaymentRequest, actor: User, at: dat
     :raises ValidationError: the request is not complete, or was consolidated already.
     """
     if not actor.has_perm("crm.manage_payments"):
-        raise PermissionDenied("Only payment managers consolidate payments.")
+        raise PermissionDenied(_("Only payment managers consolidate payments."))
     locked = _lock_request(request)
     if not locked.is_complete:
-        raise ValidationError("Only a complete request can be consolidated.")
+        raise ValidationError(_("Only a complete request can be consolidated."))
     if locked.consolidated_at is not None:
         raise ValidationError(f"Already consolidated on {locked.consolidated_at:%Y-%m-%d %H:%M}.")
     locked.consolidated_by, locked.consolidated_at = actor, at
@@ -297,7 +301,8 @@ def start_request_attempt(
             # would open a second checkout, which the payer could pay too.
             raise AttemptRefused(_("This payment is being started in another window. Reload this page in a moment."))
         if not capabilities.supports(mode=CheckoutMode.HOSTED_PAGE, currency=locked.currency, pay_in_4=pay_in_4):
-            raise ValueError(f"{gateway_account} cannot take {locked.currency} this way.")
+            raise ValueError(_("%(gateway_account)s cannot take %(currency)s this way.") % {
+                "gateway_account": gateway_account, "currency": locked.currency})
         payment = record_payment(
             purpose=PaymentPurpose.REQUEST, payment_request=locked, gateway_account=gateway_account,
             account=locked.account, invoice=locked.invoice, amount=locked.amount, mode=CheckoutMode.HOSTED_PAGE,

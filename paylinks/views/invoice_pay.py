@@ -41,7 +41,7 @@ from payments.services.gateway_payments import AttemptRefused, refresh_payment
 def _invoice(request, invoice_id: int) -> FinancialTransaction:
     invoice = finance_selectors.get_transaction(tenant=request.tenant, transaction_id=invoice_id)
     if invoice.classification != Classification.INVOICE:
-        raise Http404("No such invoice.")
+        raise Http404(_("No such invoice."))
     return invoice
 
 
@@ -71,12 +71,13 @@ def invoice_pay_send(request, invoice_id: int):
         text = " ".join(error.messages)
         if request.htmx:
             return _panel(request, invoice, error=text, status=422)
-        messages.error(request, f"Nothing was sent. {text}")
+        messages.error(request, _("Nothing was sent. %(text)s") % {"text": text})
     else:
         customer = invoice.account.customer
         if request.htmx:
             return _panel(request, invoice)
-        messages.success(request, f"Invoice {invoice.number} was emailed to {customer.name} with a pay-now link.")
+        messages.success(request, _("Invoice %(number)s was emailed to %(name)s with a pay-now link.") % {
+            "number": invoice.number, "name": customer.name})
     return redirect("finance:transaction_detail", invoice.pk)
 
 
@@ -96,7 +97,7 @@ def _link_page(view):
         else:
             link = link_for_token(token=token)
             if link is None:
-                raise Http404("No such payment link.")
+                raise Http404(_("No such payment link."))
             with scope(tenant=link.tenant), for_customer(link.invoice.account.customer):
                 response = view(request, link, token)
         response["Referrer-Policy"] = "no-referrer"

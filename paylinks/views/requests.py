@@ -79,17 +79,17 @@ def request_create(request, customer_id: int):
                                      ).first()
     try:
         if account is None:
-            raise ValidationError({"account": "Choose one of the customer's accounts."})
+            raise ValidationError({"account": _("Choose one of the customer's accounts.")})
         request_payment(customer=customer, account=account, data=forms.request_data(request.POST),
                         actor=request.user, at=timezone.now())
     except ValidationError as error:
         if request.htmx:
             return _panel(request, customer, errors=error.message_dict, values=request.POST, status=422)
-        messages.error(request, f"No request was sent. {_flash(error)}")
+        messages.error(request, _("No request was sent. %(_flash)s") % {"_flash": _flash(error)})
         return redirect("crm:customer_detail", customer_id=customer.pk)
     if request.htmx:
         return _panel(request, customer)
-    messages.success(request, f"The payment request was sent to {customer.name}.")
+    messages.success(request, _("The payment request was sent to %(name)s.") % {"name": customer.name})
     return redirect("crm:customer_detail", customer_id=customer.pk)
 
 
@@ -99,9 +99,9 @@ def request_create(request, customer_id: int):
 def _invoice_panel(request, invoice, *, errors=None, values=None, status=200):
     if values is None:
         values = {"amount": f"{invoice.open_amount:.2f}", "reference": invoice.number}
-    refusal = "" if invoice.open_amount > 0 else "Nothing is outstanding on this invoice."
+    refusal = "" if invoice.open_amount > 0 else _("Nothing is outstanding on this invoice.")
     if not refusal and invoice.account.state != "active":
-        refusal = f"The account is {invoice.account.state}; money cannot be requested into it."
+        refusal = _("The account is %(state)s; money cannot be requested into it.") % {"state": invoice.account.state}
     if not refusal:
         refusal = gateway_selectors.refusal(tenant=invoice.tenant_id, purpose=Purpose.PAYMENT_REQUESTS,
                                             currency=invoice.currency)
@@ -133,11 +133,12 @@ def invoice_request_create(request, invoice_id: int):
     except ValidationError as error:
         if request.htmx:
             return _invoice_panel(request, invoice, errors=error.message_dict, values=request.POST, status=422)
-        messages.error(request, f"No request was sent. {_flash(error)}")
+        messages.error(request, _("No request was sent. %(_flash)s") % {"_flash": _flash(error)})
     else:
         if request.htmx:
             return _invoice_panel(request, invoice)
-        messages.success(request, f"The payment request was sent to {invoice.account.customer.name}.")
+        messages.success(request, _("The payment request was sent to %(name)s.") % {
+            "name": invoice.account.customer.name})
     return redirect("finance:transaction_detail", transaction_id=invoice.pk)
 
 
@@ -164,21 +165,21 @@ def _act(request, request_id: int, action, done: str):
 @staff_view
 @require_POST
 def request_cancel(request, request_id: int):
-    return _act(request, request_id, cancel_payment_request, "The payment request is cancelled.")
+    return _act(request, request_id, cancel_payment_request, _("The payment request is cancelled."))
 
 
 @staff_view
 @require_POST
 def request_resend(request, request_id: int):
     return _act(request, request_id, resend_payment_request,
-                "A new link, valid for 24 hours, was sent; the old link no longer works.")
+                _("A new link, valid for 24 hours, was sent; the old link no longer works."))
 
 
 @staff_view
 @require_POST
 def request_consolidate(request, request_id: int):
-    require_permission(request, "crm.manage_payments", "Only payment managers consolidate payments.")
-    return _act(request, request_id, consolidate_payment_request, "The payment is consolidated.")
+    require_permission(request, "crm.manage_payments", _("Only payment managers consolidate payments."))
+    return _act(request, request_id, consolidate_payment_request, _("The payment is consolidated."))
 
 
 # --- staff: "My payments" and "Payment list" -------------------------------------------------------
@@ -223,7 +224,7 @@ def _payer_page(view):
         else:
             payment_request = request_for_token(token=token, at=timezone.now())
             if payment_request is None:
-                raise Http404("No such payment link.")
+                raise Http404(_("No such payment link."))
             with scope(tenant=payment_request.tenant), for_customer(payment_request.customer):
                 response = view(request, payment_request, token, **kwargs)
         response["Referrer-Policy"] = "no-referrer"
@@ -305,5 +306,5 @@ def pay_receipt(request, payment_request, token: str, as_pdf: bool = False):
     receipt = selectors.request_receipt(payment_request=payment_request)
     if receipt is None:
         return render(request, "paylinks/pay_message.html",
-                      {"message": "There is no receipt yet: this request has not been paid."})
+                      {"message": _("There is no receipt yet: this request has not been paid.")})
     return receipt_response(request, receipt, public=True, as_pdf=as_pdf)

@@ -16,8 +16,11 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
+from core import l10n
 from crm.models import User
 from finance import services as ledger
 from finance.models import (
@@ -51,7 +54,7 @@ TRANSITIONS = {
     Normalised.CANCELLED: "mark_cancelled",
     Normalised.EXPIRED: "mark_expired",
 }
-DEFAULT_PAYMENT_METHOD = "Card"
+DEFAULT_PAYMENT_METHOD = gettext_lazy("Card")  # named as the ledger set-up names it, in the tenant's language
 
 
 class AttemptRefused(Exception):
@@ -117,7 +120,8 @@ def start_payment(
         raise ValidationError({"invoice": refusal})
     capabilities = registry.capabilities_of(gateway_account.provider)
     if not capabilities.supports(mode=CheckoutMode(mode), currency=account.currency, pay_in_4=pay_in_4):
-        raise ValueError(f"{gateway_account} cannot take {account.currency} this way.")
+        raise ValueError(_("%(gateway_account)s cannot take %(currency)s this way.") % {
+            "gateway_account": gateway_account, "currency": account.currency})
     payment = record_payment(
         purpose=PaymentPurpose.FEE, gateway_account=gateway_account, account=account, invoice=invoice, amount=amount,
         mode=mode, description=description, expires_at=expires_at, created_by=actor, at=at,
@@ -142,13 +146,13 @@ def open_checkout(*, payment: GatewayPayment, return_url: str, webhook_url: str,
     try:
         checkout = registry.gateway_for(account=gateway_account).start_checkout(request)
     except GatewayUnavailable as error:
-        message = f"The provider did not answer; the payment stays pending. ({error})"
+        message = _("The provider did not answer; the payment stays pending. (%(error)s)") % {"error": error}
         return Checkout(_note_problem(payment, message, at))
     except PaymentDeclined as error:
         return Checkout(apply_state(payment=payment, status=Normalised.FAILED, at=at, source="checkout",
                                     failure_message=str(error)).payment)
     except GatewayError as error:
-        return Checkout(_note_problem(payment, f"The provider refused the request: {error}", at))
+        return Checkout(_note_problem(payment, _("The provider refused the request: %(error)s") % {"error": error}, at))
     with transaction.atomic():
         GatewayPayment.objects.filter(pk=payment.pk).update(
             provider_reference=checkout.provider_reference, redirect_url=checkout.redirect_url,
@@ -169,8 +173,9 @@ def _note_problem(payment: GatewayPayment, message: str, at: datetime) -> Gatewa
 
 
 def _payment_method(payment: GatewayPayment) -> PaymentMethod:
-    name = payment.gateway_account.settings.get("payment_method", DEFAULT_PAYMENT_METHOD)
-    method, _ = PaymentMethod.objects.get_or_create(tenant=payment.tenant, name=name)
+    with l10n.for_tenant(payment.tenant):
+        name = payment.gateway_account.settings.get("payment_method", str(DEFAULT_PAYMENT_METHOD))
+    method, _created = PaymentMethod.objects.get_or_create(tenant=payment.tenant, name=name)
     return method
 
 
@@ -223,8 +228,9 @@ def apply_state(
     if status == Normalised.SUCCEEDED:
         if amount_minor is not None and from_minor_units(amount_minor, locked.currency) != locked.amount:
             raise ValueError(
-                f"{locked.reference}: the provider reports {from_minor_units(amount_minor, locked.currency)} "
-                f"{locked.currency}, not {locked.amount}."
+                _("%(reference)s: the provider reports %(reported)s %(currency)s, not %(amount)s.") % {
+                    "reference": locked.reference, "reported": from_minor_units(amount_minor, locked.currency),
+                    "currency": locked.currency, "amount": locked.amount}
             )
         # The invoice is saved on the payment: an instalment's is booked only now.
         locked.invoice = settlement.invoice_to_allocate(locked, at)
@@ -234,7 +240,7 @@ def apply_state(
     elif status in TRANSITIONS:
         move = getattr(locked, TRANSITIONS[status])
         if can_proceed(move) and status == Normalised.FAILED:
-            move(message=failure_message or "The payment failed.")
+            move(message=failure_message or _("The payment failed."))
         elif can_proceed(move):
             move()
     if locked.status == before:
@@ -244,7 +250,7 @@ def apply_state(
     PaymentEvent.objects.create(tenant_id=locked.tenant_id, payment=locked, from_status=before,
                                 to_status=locked.status, source=source[:60], at=at)
     if locked.status == PaymentStatus.SUCCEEDED:
-        _, receipt_token = issue_receipt(ledger_payment=locked.ledger_payment, gateway_payment=locked, at=at)
+        _receipt, receipt_token = issue_receipt(ledger_payment=locked.ledger_payment, gateway_payment=locked, at=at)
         confirm_to_payer(payment=locked, receipt_token=receipt_token, at=at)
         tell_staff(payment=locked, at=at)
         return Applied(locked, receipt_token)
@@ -264,11 +270,13 @@ def record_bank_confirmation(
     """
     bank_reference = (bank_reference or "").strip()
     if not bank_reference:
-        raise ValidationError({"bank_reference": "Enter the bank's reference for the payment."})
+        raise ValidationError({"bank_reference": _("Enter the bank's reference for the payment.")})
     if payment.status == PaymentStatus.SUCCEEDED:
-        raise ValidationError({"bank_reference": f"{payment.reference} is already paid."})
+        raise ValidationError({"bank_reference": _("%(reference)s is already paid.") % {
+            "reference": payment.reference}})
     return apply_state(payment=payment, status=Normalised.SUCCEEDED, at=at, actor=actor,
-                       source=f"bank confirmation by {actor.get_username()}", external_reference=bank_reference)
+                       source=_("bank confirmation by %(get_username)s") % {
+                           "get_username": actor.get_username()}, external_reference=bank_reference)
 
 
 def fetch_provider_state(payment: GatewayPayment) -> PaymentState:

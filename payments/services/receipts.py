@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from sequences import get_next_value
 
 from core import tokens
@@ -41,9 +42,10 @@ def issue_receipt(
     if existing is not None:
         return existing, ""
     if locked.classification != Classification.PAYMENT or locked.state != TransactionState.POSTED:
-        raise ValueError(f"{locked} is not a posted payment.")
+        raise ValueError(_("%(locked)s is not a posted payment.") % {"locked": locked})
     if gateway_payment is not None and gateway_payment.ledger_payment_id != locked.pk:
-        raise ValueError(f"{gateway_payment.reference} did not book {locked}.")
+        raise ValueError(_("%(reference)s did not book %(locked)s.") % {
+            "reference": gateway_payment.reference, "locked": locked})
     account = Account.objects.select_related("customer").get(tenant=locked.tenant_id, pk=locked.account_id)
     invoice = gateway_payment.invoice if gateway_payment is not None else None
     if invoice is None:

@@ -12,8 +12,11 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from djmoney.money import Money
 
+from core import l10n
 from crm.models import User
 from finance import services as ledger
 from finance.amounts import NotAnAmount, parse_plain
@@ -30,7 +33,7 @@ from payments.models import GatewayPayment, GatewayRefund, PaymentStatus, Refund
 from payments.selectors import left_to_refund
 from payments.services.gateway_payments import new_reference
 
-DEFAULT_REFUND_METHOD = "Card refund"
+DEFAULT_REFUND_METHOD = gettext_lazy("Card refund")  # as the ledger set-up names it, in the tenant's language
 # Longer than any provider call may take (every call has a timeout), so a claim left by a process that
 # died mid-call lapses and the refund can be retried.
 SENDING_CLAIM = timedelta(minutes=2)
@@ -53,7 +56,7 @@ def may_refund(user: User) -> bool:
 
 def _check_actor(actor: User | None) -> None:
     if actor is not None and not may_refund(actor):
-        raise PermissionDenied("Only payment managers and accountants refund payments.")
+        raise PermissionDenied(_("Only payment managers and accountants refund payments."))
 
 
 def parse_refund_amount(value, *, currency: str) -> Decimal:
@@ -62,34 +65,40 @@ def parse_refund_amount(value, *, currency: str) -> Decimal:
         amount = parse_plain(value)
     except NotAnAmount as refusal:
         raise ValidationError({"amount": str(refusal) if refusal.too_large
-                               else "Enter an amount such as 20.00."}) from None
+                               else _("Enter an amount such as 20.00.")}) from None
     if amount <= 0:
-        raise ValidationError({"amount": "The amount must be more than zero."})
+        raise ValidationError({"amount": _("The amount must be more than zero.")})
     try:
         to_minor_units(amount, currency)
     except ValueError:
-        raise ValidationError({"amount": f"The amount has more decimal places than {currency} allows."}) from None
+        raise ValidationError({"amount": _("The amount has more decimal places than %(currency)s allows.") % {
+            "currency": currency}}) from None
     return amount
 
 
 def _check_refundable(payment: GatewayPayment, amount: Decimal, *, retrying: GatewayRefund | None = None) -> None:
     """Under the payment's row lock. :raises ActionNotAllowed, ValidationError: see ``refund_payment``."""
     if payment.status != PaymentStatus.SUCCEEDED:
-        raise ActionNotAllowed(f"Only a succeeded payment can be refunded; this one is "
-                               f"{payment.get_status_display().lower()}.")
+        raise ActionNotAllowed(_("Only a succeeded payment can be refunded; this one is %(lower)s.") % {
+            "lower": payment.get_status_display().lower()})
     capabilities = registry.capabilities_of(payment.provider)
     if not capabilities.refunds:
-        raise ActionNotAllowed(f"{payment.gateway_account.get_provider_display()} does not take refunds through Duly.")
+        raise ActionNotAllowed(_("%(get_provider_display)s does not take refunds through Duly.") % {
+            "get_provider_display": payment.gateway_account.get_provider_display()})
     if payment.account.state == AccountState.TERMINATED:
-        raise ActionNotAllowed(f"The account {payment.account} is terminated; no refund can be booked on it.")
+        raise ActionNotAllowed(_("The account %(account)s is terminated; no refund can be booked on it.") % {
+            "account": payment.account})
     left = left_to_refund(payment=payment, leaving_out=retrying)
     if left <= 0:
-        raise ActionNotAllowed(f"{payment.reference} is refunded in full; nothing is left to refund.")
+        raise ActionNotAllowed(_("%(reference)s is refunded in full; nothing is left to refund.") % {
+            "reference": payment.reference})
     if amount > left:
-        raise ValidationError({"amount": f"At most {Money(left, payment.currency)} can still be refunded."})
+        raise ValidationError({"amount": _("At most %(Money)s can still be refunded.") % {
+            "Money": Money(left, payment.currency)}})
     if amount != payment.amount and not capabilities.partial_refunds:
-        raise ValidationError({"amount": f"{payment.gateway_account.get_provider_display()} refunds only in full: "
-                                         f"{Money(payment.amount, payment.currency)}."})
+        raise ValidationError({"amount": _("%(provider)s refunds only in full: %(amount)s.") % {
+            "provider": payment.gateway_account.get_provider_display(),
+            "amount": Money(payment.amount, payment.currency)}})
 
 
 def _lock_payment(payment: GatewayPayment) -> GatewayPayment:
@@ -183,7 +192,7 @@ def _claim(refund: GatewayRefund, at: datetime) -> bool:
         return True
     refund.refresh_from_db()
     if refund.status == RefundStatus.REQUESTED:
-        raise ActionNotAllowed("This refund is with the provider now; its outcome shows here in a moment.")
+        raise ActionNotAllowed(_("This refund is with the provider now; its outcome shows here in a moment."))
     return False  # another request settled it meanwhile
 
 
@@ -196,10 +205,11 @@ def _send(refund: GatewayRefund, at: datetime) -> GatewayRefund:
             currency=payment.currency, idempotency_key=refund.idempotency_key,
         ))
     except GatewayUnavailable as error:
-        _note_unanswered(refund, f"The provider did not answer ({error}); Retry sends the same request again.")
+        _note_unanswered(refund, _("The provider did not answer (%(error)s); Retry sends the same request again.") % {
+            "error": error})
         raise RefundUnconfirmed(refund, str(error)) from error
     except (GatewayError, ValueError) as error:  # PaymentDeclined included: the provider said no
-        return _refund_failed(refund, str(error) or "The provider refused the refund.")
+        return _refund_failed(refund, str(error) or _("The provider refused the refund."))
     return _refund_done(refund, result.refund_reference, result.succeeded, at)
 
 
@@ -225,11 +235,13 @@ def _refund_done(refund: GatewayRefund, reference: str, succeeded: bool, at: dat
     if locked.status == RefundStatus.SUCCEEDED:
         return locked
     if not succeeded:
-        return _refund_failed(locked, "The provider did not accept the refund.")
-    method, _ = RefundMethod.objects.get_or_create(tenant_id=locked.tenant_id, name=DEFAULT_REFUND_METHOD)
+        return _refund_failed(locked, _("The provider did not accept the refund."))
+    with l10n.for_tenant(locked.payment.account.tenant):
+        default_method = str(DEFAULT_REFUND_METHOD)
+    method, _created = RefundMethod.objects.get_or_create(tenant_id=locked.tenant_id, name=default_method)
     posted = ledger.refund(
         account=locked.payment.account, amount=locked.amount, refund_method=method, actor=locked.created_by, at=at,
-        external_reference=reference, issue_note=f"Refund of {locked.payment.reference}",
+        external_reference=reference, issue_note=_("Refund of %(reference)s") % {"reference": locked.payment.reference},
     ).transaction
     locked.status = RefundStatus.SUCCEEDED
     locked.provider_refund_reference = reference

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm import selectors as crm_selectors
 from crm.access import staff_view
@@ -38,7 +39,7 @@ def fees_panel(request, customer_id: int):
 def take_payment(request, invoice_id: int):
     """GET shows the fee; POST starts a card-fields checkout for what is outstanding and embeds it."""
     if not request.user.has_perm(TAKE_PAYMENT):
-        raise PermissionDenied("You may not take payments.")
+        raise PermissionDenied(_("You may not take payments."))
     fee = selectors.get_fee(tenant=request.tenant, invoice_id=invoice_id)
     if refusal := fee.lender_fee_refusal():
         raise PermissionDenied(refusal)
@@ -51,8 +52,8 @@ def take_payment(request, invoice_id: int):
         context["problem"] = gateway_selectors.refusal(tenant=request.tenant, purpose=Purpose.TAKE_PAYMENT,
                                                        currency=fee.currency)
     elif gateway_account.provider == Provider.STRIPE and not gateway_account.settings.get("publishable_key"):
-        context["problem"] = ("Stripe card fields need the account's publishable key; support adds it to the "
-                              "gateway account.")
+        context["problem"] = (_("Stripe card fields need the account's publishable key; support adds it to the "
+                              "gateway account."))
     elif request.method == "POST":
         checkout = start_payment(
             gateway_account=gateway_account, account=fee.account, amount=fee.open_amount, invoice=fee,

@@ -9,6 +9,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scope
 
@@ -42,13 +44,13 @@ def webhook_list(request):
 @staff_view
 @require_POST
 def webhook_replay(request, delivery_id: int):
-    require_permission(request, "crm.manage_payments", "Only payment managers replay webhooks.")
+    require_permission(request, "crm.manage_payments", _("Only payment managers replay webhooks."))
     delivery = selectors.get_webhook_delivery(tenant=request.tenant, delivery_id=delivery_id)
     if delivery.outcome == WebhookOutcome.REJECTED:
-        messages.error(request, "A delivery refused for its signature cannot be replayed.")
+        messages.error(request, _("A delivery refused for its signature cannot be replayed."))
     else:
         replay_webhook_delivery(delivery=delivery)
-        messages.success(request, f"Delivery {delivery.event_id} will be processed again.")
+        messages.success(request, _("Delivery %(event_id)s will be processed again.") % {"event_id": delivery.event_id})
     return redirect("payments:webhook_list")
 
 
@@ -93,33 +95,34 @@ def payment_detail(request, payment_id: int):
 @staff_view
 @require_POST
 def payment_confirm(request, payment_id: int):
-    require_permission(request, "crm.post_transactions", "Only accountants record bank confirmations.")
+    require_permission(request, "crm.post_transactions", _("Only accountants record bank confirmations."))
     payment = selectors.get_gateway_payment(tenant=request.tenant, payment_id=payment_id)
     if payment.provider != Provider.CREDICORP:
-        messages.error(request, "Only bank email-pay payments are confirmed by hand.")
+        messages.error(request, _("Only bank email-pay payments are confirmed by hand."))
         return redirect("payments:payment_detail", payment_id=payment.pk)
     try:
         record_bank_confirmation(payment=payment, **forms.BankConfirmationForm.read(request.POST),
                                           actor=request.user, at=timezone.now())
     except ValidationError as error:
         return _detail(request, payment, errors=error.message_dict, status=422)
-    messages.success(request, "The bank's confirmation is recorded and the payment is booked.")
+    messages.success(request, _("The bank's confirmation is recorded and the payment is booked."))
     return redirect("payments:payment_detail", payment_id=payment.pk)
 
 
 # --- refunds -------------------------------------------------------------------------------------
 
-REFUNDERS_ONLY = "Only payment managers and accountants refund payments."
+REFUNDERS_ONLY = gettext_lazy("Only payment managers and accountants refund payments.")
 
 
 def _refund_outcome(request, refund) -> None:
     amount = f"{refund.amount} {refund.payment.currency}"
     if refund.status == RefundStatus.SUCCEEDED:
-        messages.success(request, f"{amount} is refunded ({refund.provider_refund_reference}) and booked as "
-                                  f"{refund.ledger_refund.number}.")
+        messages.success(request, _("%(amount)s is refunded (%(reference)s) and booked as %(number)s.") % {
+            "amount": amount, "reference": refund.provider_refund_reference, "number": refund.ledger_refund.number})
     else:
-        messages.error(request, f"The refund of {amount} did not go through: {refund.failure_message} "
-                                "It is listed under Refunds with a Retry button.")
+        messages.error(request, _("The refund of %(amount)s did not go through: %(failure_message)s It is listed "
+                                  "under Refunds with a Retry button.") % {
+                                      "amount": amount, "failure_message": refund.failure_message})
 
 
 @staff_view
@@ -136,8 +139,8 @@ def refund_create(request, payment_id: int):
     except ValidationError as error:
         return _detail(request, payment, refund_errors=error.message_dict, refund_values=request.POST, status=422)
     except RefundUnconfirmed:
-        messages.error(request, "The provider did not answer. The refund is recorded as requested; Retry it under "
-                                "Refunds, which asks the provider again without refunding twice.")
+        messages.error(request, _("The provider did not answer. The refund is recorded as requested; Retry it under "
+                                "Refunds, which asks the provider again without refunding twice."))
     else:
         _refund_outcome(request, refund)
     return redirect("payments:payment_detail", payment_id=payment.pk)
@@ -155,7 +158,7 @@ def refund_retry(request, payment_id: int, refund_id: int):
     except ValidationError as error:  # ActionNotAllowed included
         messages.error(request, " ".join(error.messages))
     except RefundUnconfirmed:
-        messages.error(request, "The provider did not answer again. The refund stays requested; retry later.")
+        messages.error(request, _("The provider did not answer again. The refund stays requested; retry later."))
     else:
         _refund_outcome(request, refund)
     return redirect("payments:payment_detail", payment_id=payment.pk)

@@ -208,7 +208,7 @@ class TestAccountStates:
         with pytest.raises(ValidationError) as raised:
             services.change_account_state(account=account, action="reactivate", actor=None, at=AT)
 
-        assert raised.value.message_dict == {"action": ["A terminated account cannot reactivate."]}
+        assert raised.value.message_dict == {"action": ["The account is terminated; it cannot be reactivated."]}
         assert fresh(account).state == "terminated"
 
     def test_a_customer_has_one_account_per_currency(self, account, customer):

@@ -669,7 +669,7 @@ class TestAccountPage:
         response = accountant_client.post(reverse("finance:account_state", args=[account.pk]),
                                           {"action": "reactivate"}, follow=True)
 
-        assert flashes(response) == ["Action: A terminated account cannot reactivate."]
+        assert flashes(response) == ["Action: The account is terminated; it cannot be reactivated."]
         assert fresh(account).state == "terminated"
 
     def test_staff_cannot_change_the_state_or_refund(self, staff_client, account, card_refund):
@@ -789,7 +789,7 @@ class TestSettings:
     @pytest.mark.parametrize(
         ("data", "message"),
         [
-            ({"name": "Standard", "percent": "5"}, "Name: Another tax rate has this name."),
+            ({"name": "Standard", "percent": "5"}, "Name: Another entry already has this value."),
             ({"name": "Silly", "percent": "150"}, "Percent: Ensure this value is less than or equal to 100."),
             ({"name": "", "percent": "5"}, "Name: This field is required."),
         ],
@@ -818,7 +818,7 @@ class TestSettings:
         response = accountant_client.post(reverse("finance:setting_create", args=["transaction-types"]), {
             "name": "Other payment", "classification": "payment", "is_default": "on"})
 
-        assert "Is default: Another transaction type has this is default." in response.text
+        assert "Default: Another entry already has this value." in response.text
         assert not TransactionType.objects.filter(name="Other payment").exists()
 
     def test_edits_the_ledger_definition(self, accountant_client, ledger):
@@ -1005,7 +1005,7 @@ class TestIssueReasonsOnPages:
 
         assert (fresh(reason).tenant, fresh(reason).text) == (ledger, "Wrong price")
         assert "Wrong price" in listing.text
-        assert "Text: Another issue reason has this text." in duplicate.text
+        assert "Text: Another entry already has this value." in duplicate.text
         assert IssueReason.objects.filter(tenant=ledger, text="Goods returned").count() == 1
 
     def test_another_tenants_issue_reason_is_not_found(self, other_tenant, ledger):

@@ -14,7 +14,7 @@ from django_scopes import scope
 from core.tokens import new_token
 from crm.models import Role, Tenant, User
 from finance import services as ledger_services
-from finance.models import Account, Classification, FinancialTransaction, TaxRate, TransactionType
+from finance.models import Account, Classification, FeePayer, FinancialTransaction, TaxRate, TransactionType
 from finance.printing import printout_token
 from gateways import services as gateway_services
 from gateways.models import GatewayAccount, WebhookDelivery
@@ -66,7 +66,9 @@ class World:
 
 
 def _fee(account: Account) -> FinancialTransaction:
-    kind = TransactionType.objects.get(tenant=account.tenant, classification=Classification.INVOICE, name="Broker fee")
+    # The broker fee the ledger set-up makes, whatever the tenant's language named it.
+    kind = TransactionType.objects.get(tenant=account.tenant, classification=Classification.INVOICE,
+                                       fee_payer=FeePayer.CUSTOMER)
     draft = ledger_services.create_transaction(
         account=account,
         classification=Classification.INVOICE,
