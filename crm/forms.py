@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from crm.services import CustomerChanges, CustomerData
+from crm.services import CustomerChanges, CustomerData, staff_languages
 
 
 class CustomerForm(forms.Form):
@@ -28,3 +28,15 @@ class CustomerForm(forms.Form):
     def customer_changes(self) -> CustomerChanges:
         """Every field of the form, as the page shows them all."""
         return CustomerChanges(**self.cleaned_data)
+
+
+class LanguageForm(forms.Form):
+    """The language a staff member reads Duly in: their own, or the tenant's."""
+
+    language = forms.ChoiceField(label=_("Language"), required=False)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        tenants = staff_languages().get(tenant.locale, tenant.locale)
+        self.fields["language"].choices = [("", _("The organisation's (%(language)s)") % {"language": tenants}),
+                                           *staff_languages().items()]

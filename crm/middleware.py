@@ -52,7 +52,7 @@ class TenantScopeMiddleware:
         if user is not None and user.is_authenticated:
             if user.tenant_id is not None:
                 request.tenant = user.tenant
-                with scope(tenant=request.tenant), for_tenant(request.tenant):
+                with scope(tenant=request.tenant), for_tenant(request.tenant, language=user.language or None):
                     return self.get_response(request)
             if user.is_support and request.path.startswith("/admin/"):
                 with scopes_disabled():

@@ -74,6 +74,8 @@ class User(AbstractUser):
     """A person who logs in: staff of one tenant, or platform support (no tenant, ``is_staff``)."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, null=True, blank=True, related_name="users")
+    # The language Duly speaks to this person; empty: the tenant's.
+    language = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
         constraints = [

@@ -135,6 +135,21 @@ def ensure_default_roles(*, tenant: Tenant) -> dict[str, Role]:
 
 
 @transaction.atomic
+def staff_languages() -> dict[str, str]:
+    """The languages Duly's staff pages speak, by code (``en``, ``es``, ``de``), each named in itself."""
+    return {code.split("-")[0]: name for code, name in settings.LANGUAGES}
+
+
+def set_language(*, user: User, language: str) -> User:
+    """The language Duly speaks to ``user``; empty for the tenant's."""
+    if language and language not in staff_languages():
+        raise ValidationError({"language": _("Language must be one of %(join)s.") % {
+            "join": ", ".join(staff_languages())}})
+    user.language = language
+    user.save(update_fields=["language"])
+    return user
+
+
 def create_staff_user(
     *, tenant: Tenant, username: str, email: str, password: str, first_name: str = "", last_name: str = "",
     role_keys: list[str] | tuple[str, ...] = (Role.STAFF,),

@@ -8,4 +8,5 @@ urlpatterns = [
     path("customers/new/", views.customer_create, name="customer_create"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer_detail"),
     path("customers/<int:customer_id>/edit/", views.customer_update, name="customer_update"),
+    path("me/", views.my_settings, name="my_settings"),
 ]

@@ -9,10 +9,11 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
 
+from core import l10n
 from core.pagination import page_of
 from crm import selectors, services
 from crm.access import staff_view
-from crm.forms import CustomerForm
+from crm.forms import CustomerForm, LanguageForm
 
 CUSTOMERS_PER_PAGE = 25
 
@@ -73,3 +74,19 @@ def customer_update(request, customer_id: int):
             messages.success(request, _("Customer saved."))
             return redirect("crm:customer_detail", customer_id=customer.pk)
     return render(request, "crm/customer_form.html", {"form": form, "customer": customer})
+
+
+@staff_view
+def my_settings(request):
+    """The staff member's own settings: the language Duly speaks to them."""
+    form = LanguageForm(request.POST or None, tenant=request.tenant, initial={"language": request.user.language})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_language(user=request.user, language=form.cleaned_data["language"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            with l10n.for_tenant(request.tenant, language=request.user.language or None):
+                messages.success(request, _("Your settings are saved."))
+            return redirect("crm:my_settings")
+    return render(request, "crm/my_settings.html", {"form": form})

@@ -14,8 +14,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from faker import Faker
 
+from core import l10n
 from crm import services as crm_services
 from crm.models import Customer, Tenant, User
 from finance import services as ledger
@@ -35,17 +38,23 @@ from paylinks.services.requests import (
     request_payment,
 )
 from payments.models import PaymentPurpose
-from payments.services.gateway_payments import apply_state, record_payment
+from payments.services.gateway_payments import DEFAULT_PAYMENT_METHOD, apply_state, record_payment
 
-PRODUCTS = (("Annual policy fee", "240.00"), ("Arrangement fee", "95.50"), ("Monthly finance fee", "49.00"),
-            ("Quarterly retainer", "450.00"), ("Vehicle service", "189.99"), ("Renewal fee", "60.00"))
+PRODUCTS = ((_("Annual policy fee"), "240.00"), (_("Arrangement fee"), "95.50"), (_("Monthly finance fee"), "49.00"),
+            (_("Quarterly retainer"), "450.00"), (_("Vehicle service"), "189.99"), (_("Renewal fee"), "60.00"))
 MONTHS = 12
 
 
 def _faker(tenant: Tenant) -> Faker:
-    fake = Faker({"GB": "en_GB", "IE": "en_IE"}.get(str(tenant.country), "en_GB"))
+    fake = Faker({"GB": "en_GB", "IE": "en_IE", "PA": "es_MX"}.get(str(tenant.country), "en_GB"))
     fake.seed_instance(f"duly-demo-{tenant.slug}")
     return fake
+
+
+def card_method(tenant: Tenant) -> PaymentMethod:
+    """The ledger set-up's card payment method, named in the tenant's language."""
+    with l10n.for_tenant(tenant):
+        return PaymentMethod.objects.get(tenant=tenant, name=str(DEFAULT_PAYMENT_METHOD))
 
 
 def seed_history(*, tenant: Tenant, customers: int, staff: User, now: datetime | None = None) -> bool:
@@ -56,7 +65,7 @@ def seed_history(*, tenant: Tenant, customers: int, staff: User, now: datetime |
     if not names or Customer.objects.filter(tenant=tenant, name=names[0], notes="Demo history").exists():
         return False
     now = now or timezone.now()
-    card = PaymentMethod.objects.get(tenant=tenant, name="Card")
+    card = card_method(tenant)
     write_off_type = TransactionType.objects.get(tenant=tenant, classification=Classification.WRITE_OFF,
                                                  is_default=True)
     gateway = GatewayAccount.objects.filter(tenant=tenant, provider="sandbox").first()
@@ -84,6 +93,7 @@ def _a_year_of(account: Account, *, rng: random.Random, now: datetime, card, wri
             continue
         at = now - timedelta(days=30 * months_ago + rng.randrange(0, 20))
         description, price = rng.choice(PRODUCTS)
+        description = str(description)
         draft = ledger.create_transaction(
             account=account, classification=Classification.INVOICE, actor=staff, at=at,
             data=ledger.TransactionData(lines=[ledger.LineData(description, Decimal(1), Decimal(price))]))
@@ -95,9 +105,10 @@ def _a_year_of(account: Account, *, rng: random.Random, now: datetime, card, wri
             ledger.quick_pay(invoice=invoice, payment_method=card, actor=staff, at=paid_at,
                              external_reference=f"BANK-{invoice.number}")
         elif fate < 0.78:
+            goodwill = gettext("Goodwill: %(product)s") % {"product": description}
             credit = ledger.create_transaction(
                 account=account, classification=Classification.CREDIT_NOTE, actor=staff, at=paid_at,
-                data=ledger.TransactionData(lines=[ledger.LineData(f"Goodwill: {description}", Decimal(1),
+                data=ledger.TransactionData(lines=[ledger.LineData(goodwill, Decimal(1),
                                                                    (Decimal(price) / 4).quantize(Decimal("0.01")))],
                                             targets=[invoice]))
             ledger.post_transaction(txn=credit, actor=staff, at=paid_at)
@@ -115,7 +126,7 @@ def _a_request(account: Account, *, index: int, gateway, staff, now: datetime) -
     request, _ = request_payment(
         customer=account.customer, account=account, actor=staff, at=at,
         data=RequestData(amount=f"{50 + 10 * index}.00", reference=f"DEMO-REQ-{index + 1}",
-                         message="Your deposit, as agreed on the phone.", channels=["email"]))
+                         message=gettext("Your deposit, as agreed on the phone."), channels=["email"]))
     if kind == "paid":
         payment = record_payment(purpose=PaymentPurpose.REQUEST, gateway_account=gateway, account=account,
                                  amount=request.amount, description=f"Request {request.reference}",
@@ -134,8 +145,9 @@ def _a_plan(customer: Customer, *, index: int, staff: User, now: datetime) -> No
     obligation = create_obligation(
         customer=customer, actor=staff, at=now - timedelta(days=100), reason="demo data",
         plan=Plan(kind=AUTOMATIC, first_due_on=_weekday(first), count=6),
-        data=ObligationData(payee_kind="government", payee="Revenue office", payment_code=f"TAX-DEMO-{index:03d}",
-                            description="Income tax in instalments", total_amount="1200.00",
+        data=ObligationData(payee_kind="government", payee=gettext("Revenue office"),
+                            payment_code=f"TAX-DEMO-{index:03d}",
+                            description=gettext("Income tax in instalments"), total_amount="1200.00",
                             currency=customer.tenant.default_currency))
     for instalment in obligation.instalments.order_by("number")[:2]:
         mark_instalment_paid(instalment=instalment, actor=staff, at=datetime.combine(

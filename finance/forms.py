@@ -247,6 +247,13 @@ class RejectForm(forms.Form):
         self.fields["reason"].queryset = tenant_rows(ledger.RejectionReason, tenant)
 
 
+TYPE_LABELS = {
+    ledger.Classification.INVOICE_CANCELLATION: _("Invoice cancellation type"),
+    ledger.Classification.PAYMENT_CANCELLATION: _("Payment cancellation type"),
+    ledger.Classification.WRITE_OFF: _("Write-off type"),
+}
+
+
 class IssueForm(forms.Form):
     """The type and issue reason of what an action issues: an invoice or payment cancellation (the
     type defaults to the classification's default) or a write-off (seed 004: "Select a type of
@@ -263,7 +270,7 @@ class IssueForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["type"]
         field.queryset = types
-        field.label = f"{ledger.Classification(classification).label} type"
+        field.label = TYPE_LABELS[classification]
         # A cancellation without a type gets the default one; a write-off's type is chosen.
         field.required = classification == ledger.Classification.WRITE_OFF
         field.empty_label = gettext("Choose a type…") if field.required else gettext("Default")

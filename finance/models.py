@@ -598,6 +598,14 @@ class TransactionEvent(TenantOwned):
     class Meta:
         ordering = ["at", "id"]
 
+    @property
+    def from_label(self) -> str:
+        return TransactionState(self.from_state).label if self.from_state else "—"
+
+    @property
+    def to_label(self) -> str:
+        return TransactionState(self.to_state).label if self.to_state else "—"
+
 
 class SharedNote(TenantOwned):
     """Shared notes are kept as amendments: the latest is the note; each records who and when."""

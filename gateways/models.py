@@ -64,7 +64,8 @@ class GatewayAccount(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_provider_display()} ({'live' if self.live else 'test'})"
+        mode = _("live") if self.live else _("test")
+        return f"{self.get_provider_display()} ({mode})"
 
 
 class WebhookOutcome(models.TextChoices):

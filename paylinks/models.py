@@ -99,7 +99,8 @@ class PaymentRequest(TenantOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference or gettext('Request')} #{self.pk}"
+        name = self.reference or gettext("Request")
+        return f"{name} #{self.pk}"
 
     @property
     def is_complete(self) -> bool:

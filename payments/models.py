@@ -145,6 +145,13 @@ class GatewayPayment(TenantOwned):
         pass
 
 
+# Where a payment event's news came from, by the key the services store.
+EVENT_SOURCES = {
+    "checkout": _("checkout"), "demo data": _("demo data"), "janitor": _("status check"),
+    "payer returned": _("payer returned"), "take payment page": _("Take Payment page"),
+}
+
+
 class PaymentEvent(TenantOwned):
     """What happened to a gateway payment, with where it came from (a webhook, a poll, a person)."""
 
@@ -156,6 +163,21 @@ class PaymentEvent(TenantOwned):
 
     class Meta:
         ordering = ["at", "id"]
+
+    @property
+    def from_label(self) -> str:
+        return PaymentStatus(self.from_status).label if self.from_status in PaymentStatus.values else self.from_status
+
+    @property
+    def to_label(self) -> str:
+        return PaymentStatus(self.to_status).label if self.to_status in PaymentStatus.values else self.to_status
+
+    @property
+    def source_label(self) -> str:
+        """Where the news came from, in the reader's language (a webhook keeps its event id)."""
+        if self.source.startswith("webhook "):
+            return _("webhook %(event)s") % {"event": self.source.removeprefix("webhook ")}
+        return EVENT_SOURCES.get(self.source, self.source)
 
 
 class RefundStatus(models.TextChoices):

@@ -100,7 +100,8 @@ def transaction_create(request, classification: str):
                 apply_errors(error, form, line_forms)
             else:
                 txn = result.transaction if post_it else result
-                messages.success(request, f"{txn} {'posted' if post_it else _('saved as a draft')}.")
+                done = _("%(transaction)s posted.") if post_it else _("%(transaction)s saved as a draft.")
+                messages.success(request, done % {"transaction": txn})
                 for warning in getattr(result, "warnings", []):
                     messages.warning(request, warning)
                 return redirect("finance:transaction_detail", transaction_id=txn.pk)

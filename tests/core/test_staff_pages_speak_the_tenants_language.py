@@ -34,6 +34,7 @@ from tests.security.world import build_world
 WORD = re.compile(r"[^\W\d_]{3,}")
 TAG = re.compile(r"#[a-z_]+(?:\.[a-z_]+)?")  # a message tag (#customer.phone) is the same in every language
 SHOWN_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt")
+CODE = re.compile(r"[a-z0-9_.:/-]+")  # a key Duly stores (a state, an event, an action): not the tenant's words
 INVISIBLE = {"script", "style", "template", "noscript"}
 
 
@@ -61,8 +62,14 @@ def english_words(language: str) -> set[str]:
     return english - translated
 
 
+def stored_key(value: str) -> bool:
+    """A key Duly stores (a state, an event, an action) or a provider's JSON: not words the tenant wrote."""
+    return bool(CODE.fullmatch(value)) or value.lstrip().startswith(("{", "["))
+
+
 def data_words(tenant) -> set[str]:
-    """Every word of the tenant's own rows: names, references and texts staff or the demo typed."""
+    """Every word of the tenant's own rows: names, references and texts staff typed (not the keys Duly
+    stores, such as a state, which a page must show translated)."""
     found = set()
     with scopes_disabled():
         for model in apps.get_models():
@@ -71,7 +78,7 @@ def data_words(tenant) -> set[str]:
             columns = [f.name for f in model._meta.fields
                        if isinstance(f, (models.CharField, models.TextField)) and not f.choices]
             for row in model._base_manager.filter(tenant=tenant).values_list(*columns):
-                found |= words(" ".join(str(value) for value in row if value))
+                found |= words(" ".join(str(value) for value in row if value and not stored_key(str(value))))
     for user in tenant.users.all():
         found |= words(f"{user.username} {user.get_full_name()}")
     return found

@@ -46,9 +46,9 @@ class TestSeedDemo:
 
         assert counts() == first
         # Each tenant's first customer has a procuration fee on its lender's account besides its own.
-        assert first == {"Tenant": 2, "User": 4, "Customer": 7, "Lender": 2, "Account": 9, "FinancialTransaction": 19,
-                         "Allocation": 6, "GatewayAccount": 2}
-        assert "alice / duly-demo-2026" in output.getvalue()
+        assert first == {"Tenant": 3, "User": 5, "Customer": 9, "Lender": 3, "Account": 12, "FinancialTransaction": 27,
+                         "Allocation": 8, "GatewayAccount": 3}
+        assert "alice / duly-demo-2026" in output.getvalue() and "pilar / duly-demo-2026" in output.getvalue()
 
 
 def user_records():

@@ -391,7 +391,7 @@ class TestTransactionPage:
         assert response.status_code == 200
         assert response.context["txn"] == invoice
         for text in ("Invoice INV-000001", "€100.00", "€70.00", "Service", "Payment PAY-000001", "€30.00",
-                     "Anna Count", "draft → posted", "19 Jun 2026"):
+                     "Anna Count", "Draft → Posted", "19 Jun 2026"):
             assert text in response.text
 
     def test_reversed_allocations_are_kept_and_marked(self, accountant_client, account, card):

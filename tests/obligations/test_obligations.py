@@ -304,6 +304,6 @@ class TestDemoData:
         call_command("seed_demo", history=0, stdout=io.StringIO())
 
         with scopes_disabled():
-            assert Obligation.objects.count() == 2
-            assert Instalment.objects.count() == 6
+            assert Obligation.objects.count() == 3
+            assert Instalment.objects.count() == 9
             assert set(Obligation.objects.values_list("total_amount", flat=True)) == {D("1000.00")}

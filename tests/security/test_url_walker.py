@@ -94,6 +94,7 @@ ROUTES: dict[str, Kind] = {
     "crm:customer_create": own(),
     "crm:customer_detail": staff(lambda w: {"customer_id": w.account.customer_id}),
     "crm:customer_update": staff(lambda w: {"customer_id": w.account.customer_id}),
+    "crm:my_settings": own(),
     # finance
     "finance:transaction_list": own(),
     "finance:transaction_create": own(lambda w: {"classification": "invoice"}),

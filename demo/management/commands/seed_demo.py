@@ -11,13 +11,15 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_scopes import scope
 
+from core import l10n
 from crm import services
 from crm.models import Customer, Role, Tenant, User
-from demo.history import seed_history
+from demo.history import card_method, seed_history
 from finance import services as ledger
-from finance.models import Account, Classification, Lender, PaymentMethod, TransactionType
+from finance.models import Account, Classification, FeePayer, Lender, TransactionType
 from gateways import services as gateway_services
 from gateways.models import GatewayAccount
 from obligations.models import Obligation
@@ -42,6 +44,16 @@ TENANTS = [
         ],
     },
     {
+        # A Credicorp tenant in Panama: its staff read Duly in Spanish, in Panama's time and formats.
+        "name": "Istmo Seguros", "slug": "istmo", "country": "PA", "time_zone": "America/Panama",
+        "default_currency": "USD", "locale": "es", "history": 30,
+        "staff": [("pilar", "Pilar", "Pérez", [key for key, _ in Role.KEYS])],
+        "customers": [
+            ("María Fernández", "maria@example.com", "+50761234567", "Calle 50, Torre Global", "Panamá", ""),
+            ("Carlos Rodríguez", "carlos@example.com", "", "Vía España 120", "David", ""),
+        ],
+    },
+    {
         "name": "Northwind Motors", "slug": "northwind", "country": "IE", "time_zone": "Europe/Dublin",
         "default_currency": "EUR", "locale": "en", "history": 60,
         "staff": [("nora", "Nora", "Nolan", [Role.STAFF, Role.CAN_TAKE_PAYMENT, Role.MANAGER])],
@@ -57,7 +69,7 @@ def demo_customers(*, tenant: Tenant, spec: dict) -> list[Customer]:
     """The demo's own customers of ``tenant``, in the order the demo lists them, found by their natural key
     (name and email): whatever else the tenant holds is the user's and is never touched."""
     found = []
-    for name, email, *_ in spec["customers"]:
+    for name, email, *_rest in spec["customers"]:
         customer = Customer.objects.filter(tenant=tenant, name=name, email=email).order_by("pk").first()
         if customer is not None:
             found.append(customer)
@@ -68,7 +80,7 @@ def seed_ledger(*, tenant: Tenant, customers: list[Customer]) -> None:
     """An account per demo customer; for the first three, a history: invoices, a payment, a credit note.
     A demo customer that already has an account is left as it is."""
     ledger.set_up_ledger(tenant=tenant)
-    card = PaymentMethod.objects.get(tenant=tenant, name="Card")
+    card = card_method(tenant)
     now = timezone.now()
     for index, customer in enumerate(customers):
         if Account.objects.filter(tenant=tenant, customer=customer).exists():
@@ -77,7 +89,7 @@ def seed_ledger(*, tenant: Tenant, customers: list[Customer]) -> None:
         if index >= 3:
             continue
         start = now - timedelta(days=60 - 10 * index)
-        for days, description, price in ((0, "Annual policy fee", "240.00"), (20, "Arrangement fee", "95.50")):
+        for days, description, price in ((0, _("Annual policy fee"), "240.00"), (20, _("Arrangement fee"), "95.50")):
             draft = ledger.create_transaction(
                 account=account,
                 classification=Classification.INVOICE,
@@ -99,14 +111,14 @@ def seed_ledger(*, tenant: Tenant, customers: list[Customer]) -> None:
         if index == 0:
             # A broker fee due from the customer: its row on the customer file offers "Take Payment".
             fee_type = TransactionType.objects.get(tenant=tenant, classification=Classification.INVOICE,
-                                                   name="Broker fee")
+                                                   fee_payer=FeePayer.CUSTOMER)
             fee = ledger.create_transaction(
                 account=account,
                 classification=Classification.INVOICE,
                 actor=None,
                 at=now,
                 data=ledger.TransactionData(
-                    type=fee_type, lines=[ledger.LineData("Broker fee", Decimal(1), Decimal("150.00"))]
+                    type=fee_type, lines=[ledger.LineData(fee_type.name, Decimal(1), Decimal("150.00"))]
                 ),
             )
             ledger.post_transaction(txn=fee, actor=None, at=now)
@@ -119,7 +131,7 @@ def seed_lender_fee(*, account: Account, at) -> None:
     lender, _ = Lender.objects.get_or_create(tenant=account.tenant, name="Northbank Mortgages",
                                              defaults={"email": "introducers@northbank.example"})
     fee_type = TransactionType.objects.get(tenant=account.tenant, classification=Classification.INVOICE,
-                                           name="Procuration fee")
+                                           fee_payer=FeePayer.PROVIDER)
     fee = ledger.create_transaction(
         account=account,
         lender=lender,
@@ -127,7 +139,7 @@ def seed_lender_fee(*, account: Account, at) -> None:
         actor=None,
         at=at,
         data=ledger.TransactionData(
-            type=fee_type, lines=[ledger.LineData("Procuration fee", Decimal(1), Decimal("420.00"))]
+            type=fee_type, lines=[ledger.LineData(fee_type.name, Decimal(1), Decimal("420.00"))]
         ),
     )
     ledger.post_transaction(txn=fee, actor=None, at=at)
@@ -149,12 +161,12 @@ def seed_obligations(*, tenant: Tenant, customers: list[Customer]) -> None:
         reason="demo data",
         data=ObligationData(
             payee_kind="government",
-            payee="Revenue office",
+            payee=_("Revenue office"),
             payment_code=f"TAX-{today.year}-0042",
-            description=f"Income tax {today.year}",
+            description=_("Income tax %(year)s") % {"year": today.year},
             total_amount="1000.00",
             currency=tenant.default_currency,
-            manager_comments="Demo: paid late last year.",
+            manager_comments=_("Demo: paid late last year."),
         ),
     )
 
@@ -179,7 +191,7 @@ class Command(BaseCommand):
                         tenant=tenant, username=username, email=f"{username}@{spec['slug']}.example",
                         password=DEMO_PASSWORD, first_name=first, last_name=last, role_keys=roles,
                     )
-            with scope(tenant=tenant):
+            with scope(tenant=tenant), l10n.for_tenant(tenant):  # the demo's own texts in the tenant's language
                 for name, email, phone, street, city, postcode in spec["customers"]:
                     if not Customer.objects.filter(tenant=tenant, name=name, email=email).exists():
                         services.create_customer(tenant=tenant, actor=None, reason="demo data",
@@ -203,4 +215,5 @@ class Command(BaseCommand):
         self.stdout.write(f"  alice / {DEMO_PASSWORD}  (Acme Brokers: every role)")
         self.stdout.write(f"  bob   / {DEMO_PASSWORD}  (Acme Brokers: staff only)")
         self.stdout.write(f"  nora  / {DEMO_PASSWORD}  (Northwind Motors)")
+        self.stdout.write(f"  pilar / {DEMO_PASSWORD}  (Istmo Seguros, Panama: in Spanish)")
         self.stdout.write(f"  support / {DEMO_PASSWORD}  (platform support, Django admin at /admin/)")
