@@ -184,7 +184,8 @@ LANGUAGES = [("en-gb", "English"), ("es", "Español"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # The languages a customer may have and a tenant may write its message wordings in; a customer whose
 # language Duly's pages do not speak reads them in the tenant's language.
-CUSTOMER_LANGUAGES = [("en", "English"), ("es", "Spanish"), ("fr", "French"), ("de", "German"), ("el", "Greek")]
+# Each named in itself, as a language picker does: a reader finds their own language whatever the page's.
+CUSTOMER_LANGUAGES = [("en", "English"), ("es", "Español"), ("fr", "Français"), ("de", "Deutsch"), ("el", "Ελληνικά")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -19,6 +19,11 @@ from babel.dates import format_date, format_skeleton, format_time, get_day_names
 from babel.numbers import format_currency
 from django.conf import settings
 from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
+
+# Strings of Django's own that its Spanish and German catalogues leave untranslated (Django 6's label for
+# a select's empty choice): Duly's catalogues, which take precedence, carry them.
+DJANGO_UNTRANSLATED = (gettext_noop("- Select an option -"),)
 
 
 def _spoken() -> set[str]:
@@ -94,8 +99,11 @@ def weekday_names() -> list[str]:
 
 
 def month(value: date, *, short: bool = False) -> str:
-    """A month and its year: ``May 2026`` (``short``: ``May 26``, for a chart's axis)."""
-    return format_skeleton("yyMMM" if short else "yMMMM", value, locale=babel_locale())
+    """A month and its year: ``May 2026``; ``short``: the month alone, abbreviated (``May``, ``Sept.``), for a
+    chart's axis, whose table gives the year."""
+    if short:
+        return format_date(value, "LLL", locale=babel_locale())
+    return format_skeleton("yMMMM", value, locale=babel_locale())
 
 
 def moment(value: datetime | None, style: str = "medium") -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
 from django.db.models.functions import Lower
@@ -151,6 +152,11 @@ class Customer(TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def language_name(self) -> str:
+        """The customer's language, named in itself (Español)."""
+        return dict(settings.CUSTOMER_LANGUAGES).get(self.language, self.language)
 
     @property
     def address(self) -> str:

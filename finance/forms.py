@@ -62,7 +62,7 @@ class AccountChoiceField(forms.ModelChoiceField):
 
 
 class TransactionForm(forms.Form):
-    account = AccountChoiceField(queryset=ledger.Account.objects.none())
+    account = AccountChoiceField(queryset=ledger.Account.objects.none(), label=_("Account"))
     type = forms.ModelChoiceField(queryset=ledger.TransactionType.objects.none(), required=False,
                                   empty_label=_("Default"), label=_("Type"))
     lender = forms.ModelChoiceField(

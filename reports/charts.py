@@ -19,7 +19,7 @@ class Bar:
     value: Decimal
     text: str
     negative: bool
-
+    axis: str  # the label under the bar, as short as the axis needs
 
 @dataclass(frozen=True)
 class Chart:
@@ -31,8 +31,10 @@ class Chart:
     height: int = HEIGHT
 
 
-def bar_chart(*, title: str, currency: str, points: list[tuple[str, Decimal, str]]) -> Chart:
-    """``points`` are (label, value, formatted value); negative values hang below the baseline."""
+def bar_chart(*, title: str, currency: str, points: list[tuple[str, Decimal, str]],
+              axis: list[str] | None = None) -> Chart:
+    """``points`` are (label, value, formatted value); negative values hang below the baseline. ``axis`` names
+    the bars under them where their labels are too long to fit (the labels head the chart's table)."""
     top = max([p[1] for p in points if p[1] > 0], default=Decimal(0))
     bottom = min([p[1] for p in points if p[1] < 0], default=Decimal(0))
     span = (top - bottom) or Decimal(1)
@@ -44,5 +46,5 @@ def bar_chart(*, title: str, currency: str, points: list[tuple[str, Decimal, str
         size = float(abs(value) / span) * plot
         y = baseline - size if value >= 0 else baseline
         bars.append(Bar(x=LEFT + index * slot + slot * 0.15, y=y, width=slot * 0.7, height=size, label=label,
-                        value=value, text=text, negative=value < 0))
+                        value=value, text=text, negative=value < 0, axis=axis[index] if axis else label))
     return Chart(title=title, currency=currency, bars=bars, baseline=baseline)

@@ -221,9 +221,9 @@ def _charts(title: str, groups: list[dict], months: list[date], key: str = "mont
                                                        else group[key]] = group["amount"]
     return [
         charts.bar_chart(title=title, currency=currency, points=[
-            (l10n_month(month, short=True), values.get(month, Decimal("0.00")),
+            (l10n_month(month), values.get(month, Decimal("0.00")),
              _money(values.get(month, Decimal("0.00")), currency)) for month in months
-        ])
+        ], axis=[l10n_month(month, short=True) for month in months])
         for currency, values in sorted(by_currency.items())
     ]
 

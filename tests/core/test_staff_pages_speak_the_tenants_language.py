@@ -16,6 +16,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import django
 import pypdf
 import pytest
 from babel import Locale
@@ -24,6 +25,8 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import translation
+from django_countries import countries
 from django_scopes import scopes_disabled
 
 from tests.conftest import logged_in
@@ -42,12 +45,17 @@ def words(text: str) -> set[str]:
     return {word.lower() for word in WORD.findall(text)}
 
 
+def catalogue(root: Path, language: str):
+    with open(root / "locale" / language / "LC_MESSAGES" / "django.po", "rb") as po:
+        return read_po(po, locale=language)
+
+
 def english_words(language: str) -> set[str]:
-    """Words the English strings use and no translation into ``language`` does."""
-    with open(Path(settings.BASE_DIR) / "locale" / language / "LC_MESSAGES" / "django.po", "rb") as po:
-        catalog = read_po(po, locale=language)
+    """Words the English strings (Duly's and Django's own, which forms show) use and no translation into
+    ``language`` does."""
     english, translated = set(), set()
-    for message in catalog:
+    for message in [*catalogue(Path(settings.BASE_DIR), language), *catalogue(Path(django.__file__).parent / "conf",
+                                                                            language)]:
         if not message.id:
             continue
         for text in message.id if isinstance(message.id, tuple) else (message.id,):
@@ -59,6 +67,9 @@ def english_words(language: str) -> set[str]:
         for context in names.values():
             for width in context.values():
                 translated |= words(" ".join(width.values()))
+    with translation.override(language):  # proper names: the countries, and each language named in itself
+        translated |= words(" ".join(str(name) for _, name in countries))
+    translated |= words(" ".join(name for _, name in [*settings.LANGUAGES, *settings.CUSTOMER_LANGUAGES]))
     return english - translated
 
 

@@ -98,7 +98,8 @@ def build_world(tenant: Tenant) -> World:
     staff = UserFactory(tenant=tenant, username="world-owner", role_keys=EVERY_ROLE)
     with scope(tenant=tenant):
         ledger_services.set_up_ledger(tenant=tenant)
-        customer = CustomerFactory(tenant=tenant, name=MARKER, email="harriet@example.com", phone="+447911123456")
+        customer = CustomerFactory(tenant=tenant, name=MARKER, email="harriet@example.com", phone="+447911123456",
+                                   language=tenant.locale)
         account = ledger_services.open_account(customer=customer, currency="GBP")
         fee = _fee(account)
         gateway = gateway_services.save_gateway_account(tenant=tenant, provider="sandbox", live=False,
