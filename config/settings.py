@@ -123,7 +123,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
             ],
-            "builtins": ["django.templatetags.i18n", "core.templatetags.formats"],
+            "builtins": ["django.templatetags.i18n", "core.templatetags.formats", "core.templatetags.fields"],
         },
     },
 ]

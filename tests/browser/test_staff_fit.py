@@ -158,6 +158,13 @@ class TestStaffPagesFit:
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("heading", name="Heute")).to_be_visible()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        # The keyboard's first stop skips the navigation, and shows it has the focus.
+        page.keyboard.press("Tab")
+        expect(page.locator(".skip-link")).to_be_focused()
+        expect(page.locator(".skip-link")).to_be_in_viewport()
+        assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+        page.keyboard.press("Enter")
+        expect(page.locator("main#main")).to_be_focused()
 
         problems, visited = [], []
         # A style or script the Content-Security-Policy refuses (or any other error) is a defect too.

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -164,6 +166,22 @@ class TestCustomerCreate:
         assert "Nothing was saved" in response.text
         with scopes_disabled():
             assert Customer.objects.count() == 0
+
+    def test_a_screen_reader_hears_each_fields_help_and_errors_with_it(self, staff_client):
+        page = staff_client.post(reverse("crm:customer_create"), {**VALID_FORM, "phone": "555"}).text
+
+        assert re.search(r'<input type="text" name="phone" [^>]*aria-describedby="id_phone_helptext id_phone-error"'
+                         r'[^>]*aria-invalid="true"', page)
+        assert '<small class="help" id="id_phone_helptext">' in page
+        assert '<div id="id_phone-error"><p class="error">Phone: “555” is not a valid phone number' in page
+        assert re.search(r'<input type="text" name="city" (?![^>]*aria-)[^>]*>', page)  # nothing to tell
+
+    def test_every_staff_page_offers_to_skip_the_navigation(self, staff_client):
+        page = staff_client.get(reverse("crm:customer_list")).text
+
+        assert page.index('<a class="skip-link" href="#main">Skip to the content</a>') < page.index("<nav")
+        assert '<main id="main" tabindex="-1">' in page
+        assert '<div id="customer-rows" aria-live="polite">' in page  # the search's results are announced
 
 
 @pytest.mark.django_db
