@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.admin",
     "django.contrib.auth",
+    "axes",  # failed sign-ins limited per account and per address, counted in the database
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -102,7 +103,19 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "crm.middleware.TenantScopeMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Sign-in: django-axes counts failed sign-ins in the database, so every web process sees the same count.
+# An account, or an address, is refused for a quarter of an hour after ten failures; a success or a
+# password reset clears the account's count.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = 10
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "crm.access.signed_in_too_often"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import urls as django_auth_urls
 from django.urls import include, path
 
 from config.api import api
@@ -8,10 +9,17 @@ from payments.views import gateway_payments
 admin.site.site_header = "Duly support"
 admin.site.site_title = "Duly support"
 
+# Django's sign-in pages, but setting a new password also clears the account's failed sign-ins.
+auth_urls = [
+    path("reset/<uidb64>/<token>/", crm_views.PasswordResetConfirm.as_view(), name="password_reset_confirm")
+    if route.name == "password_reset_confirm" else route
+    for route in django_auth_urls.urlpatterns
+]
+
 urlpatterns = [
     path("", crm_views.home, name="home"),
     path("favicon.ico", crm_views.favicon, name="favicon"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include(auth_urls)),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("finance/", include("finance.urls")),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from axes.utils import reset as reset_failed_sign_ins
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -90,3 +92,13 @@ def my_settings(request):
                 messages.success(request, _("Your settings are saved."))
             return redirect("crm:my_settings")
     return render(request, "crm/my_settings.html", {"form": form})
+
+
+class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
+    """Django's page that sets the new password, which also clears the account's failed sign-ins: the way
+    out of a lockout is a password reset."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        reset_failed_sign_ins(username=form.user.get_username())
+        return response

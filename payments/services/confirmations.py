@@ -73,7 +73,8 @@ def _payer_channels(payment: GatewayPayment, customer) -> list[str]:
 
 
 def _payment_managers(payment: GatewayPayment) -> list[User]:
-    return list(User.objects.with_perm(PAYMENT_MANAGER).filter(tenant=payment.tenant_id).order_by("pk"))
+    users = User.objects.with_perm(PAYMENT_MANAGER, backend="django.contrib.auth.backends.ModelBackend")
+    return list(users.filter(tenant=payment.tenant_id).order_by("pk"))
 
 
 def _payment_context(payment: GatewayPayment, at: datetime) -> dict[str, str]:
