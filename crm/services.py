@@ -134,7 +134,6 @@ def ensure_default_roles(*, tenant: Tenant) -> dict[str, Role]:
     return roles
 
 
-@transaction.atomic
 def staff_languages() -> dict[str, str]:
     """The languages Duly's staff pages speak, by code (``en``, ``es``, ``de``), each named in itself."""
     return {code.split("-")[0]: name for code, name in settings.LANGUAGES}
@@ -150,6 +149,7 @@ def set_language(*, user: User, language: str) -> User:
     return user
 
 
+@transaction.atomic
 def create_staff_user(
     *, tenant: Tenant, username: str, email: str, password: str, first_name: str = "", last_name: str = "",
     role_keys: list[str] | tuple[str, ...] = (Role.STAFF,),
