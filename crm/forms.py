@@ -5,7 +5,9 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from crm.models import Role
 from crm.services import CustomerChanges, CustomerData, staff_languages
+from crm.staff import Invitation
 
 
 class CustomerForm(forms.Form):
@@ -40,3 +42,25 @@ class LanguageForm(forms.Form):
         tenants = staff_languages().get(tenant.locale, tenant.locale)
         self.fields["language"].choices = [("", _("The organisation's (%(language)s)") % {"language": tenants}),
                                            *staff_languages().items()]
+
+
+def role_choices() -> list[tuple[str, str]]:
+    return [(key, Role.NAMES[key]) for key, _ in Role.KEYS]
+
+
+class InviteForm(forms.Form):
+    email = forms.CharField(label=_("Email"), max_length=254, widget=forms.EmailInput)
+    first_name = forms.CharField(label=_("First name"), required=False, max_length=150)
+    last_name = forms.CharField(label=_("Last name"), required=False, max_length=150)
+    roles = forms.MultipleChoiceField(label=_("Roles"), choices=role_choices, required=False,
+                                      widget=forms.CheckboxSelectMultiple, initial=[Role.STAFF])
+
+    def invitation(self) -> Invitation:
+        data = self.cleaned_data
+        return Invitation(email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
+                          role_keys=tuple(data["roles"]))
+
+
+class RolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(label=_("Roles"), choices=role_choices, required=False,
+                                      widget=forms.CheckboxSelectMultiple)

@@ -103,13 +103,31 @@ class Role(TenantOwned):
     PAYMENT_MANAGER = "payment_manager"
     ACCOUNTANT = "accountant"
     MANAGER = "manager"
+    ADMINISTRATOR = "administrator"
+    # The labels name the roles' groups (``acme: Accountant``), so they stay English; pages use ``NAMES``.
     KEYS = [
         (STAFF, "Staff"),
         (CAN_TAKE_PAYMENT, "Can take payment"),
         (PAYMENT_MANAGER, "Payment manager"),
         (ACCOUNTANT, "Accountant"),
         (MANAGER, "Manager"),
+        (ADMINISTRATOR, "Administrator"),
     ]
+    NAMES = {
+        STAFF: _("Staff"), CAN_TAKE_PAYMENT: _("Can take payment"), PAYMENT_MANAGER: _("Payment manager"),
+        ACCOUNTANT: _("Accountant"), MANAGER: _("Manager"), ADMINISTRATOR: _("Administrator"),
+    }
+    # What each role may do, in words, for the pages that assign them.
+    ALLOWS = {
+        STAFF: _("Sees customers, the ledger, payments and reports; sends payment requests and messages."),
+        CAN_TAKE_PAYMENT: _("Takes card payments on fees (Take Payment)."),
+        PAYMENT_MANAGER: _("Consolidates payments, refunds them and replays webhooks."),
+        ACCOUNTANT: _("Posts, cancels and writes off transactions; refunds; records bank confirmations; changes "
+                      "the ledger settings."),
+        MANAGER: _("Sees managers' comments; changes message wordings, sending hours and obligation settings."),
+        ADMINISTRATOR: _("Invites and deactivates staff, gives roles, and manages API keys, gateways and the "
+                         "organisation's details."),
+    }
 
     key = models.CharField(max_length=40, choices=KEYS)
     group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="role")
@@ -121,10 +139,11 @@ class Role(TenantOwned):
             ("manage_payments", "Payment manager: may consolidate payments"),
             ("post_transactions", "Accountant: may post, cancel and write off"),
             ("see_manager_comments", "Manager: sees manager-only comments"),
+            ("administer", "Administrator: manages staff, API keys, gateways and the organisation"),
         ]
 
     def __str__(self) -> str:
-        return self.get_key_display()
+        return str(self.NAMES[self.key])
 
 
 class Customer(TenantOwned):
@@ -185,3 +204,20 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class AuditEntry(TenantOwned):
+    """What an administrator (or platform support) changed in the tenant's set-up: who, when, what, to whom."""
+
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    at = models.DateTimeField()
+    action = models.CharField(max_length=40)  # a key: "staff.invited", "staff.roles", "api_key.created", …
+    subject = models.CharField(max_length=200)  # whom or what it was about, as shown then
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.subject}"

@@ -34,6 +34,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.PAYMENT_MANAGER: ["manage_payments"],
     Role.ACCOUNTANT: ["post_transactions"],
     Role.MANAGER: ["see_manager_comments"],
+    Role.ADMINISTRATOR: ["administer"],
 }
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 API_KEY_PREFIX = "duly"

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from django.core.mail.backends.base import BaseEmailBackend
 
-TENANT_HEADER = "X-Duly-Tenant"
+from core.mail import TENANT_HEADER
+
+__all__ = ["TENANT_HEADER", "DevMailboxBackend"]
 
 
 class DevMailboxBackend(BaseEmailBackend):

@@ -95,6 +95,16 @@ ROUTES: dict[str, Kind] = {
     "crm:customer_detail": staff(lambda w: {"customer_id": w.account.customer_id}),
     "crm:customer_update": staff(lambda w: {"customer_id": w.account.customer_id}),
     "crm:my_settings": own(),
+    "crm:settings_index": own(),
+    "crm:staff_list": own(),
+    "crm:staff_invite": own(),
+    "crm:staff_detail": staff(lambda w: {"user_id": w.invited.pk}),
+    "crm:staff_roles": staff(lambda w: {"user_id": w.invited.pk}),
+    "crm:staff_deactivate": staff(lambda w: {"user_id": w.staff.pk}),  # refused for oneself: the link stays
+    "crm:staff_reactivate": staff(lambda w: {"user_id": w.staff.pk}),
+    "crm:staff_resend": staff(lambda w: {"user_id": w.invited.pk}),
+    "crm:audit_log": own(),
+    "crm:invitation": token(lambda w: w.invitation),
     # finance
     "finance:transaction_list": own(),
     "finance:transaction_create": own(lambda w: {"classification": "invoice"}),

@@ -9,10 +9,13 @@ from decimal import Decimal
 
 from django.test import Client
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django_scopes import scope
 
 from core.tokens import new_token
 from crm.models import Role, Tenant, User
+from crm.staff import INVITATIONS, Invitation, invite
 from finance import services as ledger_services
 from finance.models import Account, Classification, FeePayer, FinancialTransaction, TaxRate, TransactionType
 from finance.printing import printout_token
@@ -63,6 +66,8 @@ class World:
     portal_token: str
     segment: Segment
     printout_token: str
+    invited: User  # a colleague invited by the staff member, who has not chosen a password yet
+    invitation: dict  # the invitation link's arguments: uidb64 and token
 
 
 def _fee(account: Account) -> FinancialTransaction:
@@ -153,6 +158,8 @@ def build_world(tenant: Tenant) -> World:
         instalment = obligation.instalments.order_by("number").first()
     mail = DevMail.objects.create(tenant=tenant, from_email="a@example.com", to="harriet@example.com",
                                   subject=f"For {MARKER}", text=f"Dear {MARKER}")
+    invited = invite(tenant=tenant, actor=staff, data=Invitation(email="newcomer@acme.example"), at=timezone.now(),
+                     site="http://testserver")
     return World(
         tenant=tenant, staff=staff, account=account, fee=fee, gateway=gateway, payment_request=payment_request,
         request_token=request_token, invoice_link_token=invoice_link_token, payment=payment, refund=refund,
@@ -163,4 +170,6 @@ def build_world(tenant: Tenant) -> World:
         obligation=obligation, instalment=instalment,
         portal_token=portal_token, segment=segment,
         printout_token=printout_token(tenant_id=tenant.pk, transaction_id=fee.pk),
+        invited=invited, invitation={"uidb64": urlsafe_base64_encode(force_bytes(invited.pk)),
+                                     "token": INVITATIONS.make_token(invited)},
     )

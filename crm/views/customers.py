@@ -1,4 +1,4 @@
-"""Staff pages of the crm app: the customer list and the customer file."""
+"""Staff pages of the crm app: the customer list and the customer file, and a staff member's own settings."""
 
 from __future__ import annotations
 
