@@ -13,7 +13,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as SchemaValidationError
 
-from crm.api import TenantApiKey
+from crm.access import MissingScope, TenantApiKey
 from crm.api import router as customers_router
 from finance.api import router as finance_router
 from finance.exceptions import ActionNotAllowed
@@ -34,11 +34,13 @@ ERROR_SCHEMA = {
 }
 ERRORS = {
     "400": "The body is not JSON.",
-    "401": "No valid API key.",
+    "401": "No valid API key (missing, unknown, revoked or expired).",
+    "403": "The key lacks the scope the operation needs; the answer names it.",
     "404": "No such object in the key's tenant (another tenant's is answered alike).",
     "409": "The object's state refuses the action.",
     "413": "The body is larger than the server takes.",
     "422": "Invalid input; each error names its field.",
+    "429": "Too many requests with this key this minute; Retry-After says when to try again.",
 }
 
 
@@ -53,7 +55,7 @@ class DulyApi(NinjaAPI):
             for method, operation in operations.items():
                 # Ninja keys the statuses an operation declares as numbers; one key per status, as text.
                 operation["responses"] = {str(status): answer for status, answer in operation["responses"].items()}
-                statuses = ["401", "422"]
+                statuses = ["401", "403", "422", "429"]
                 if "requestBody" in operation:
                     statuses += ["400", "413"]
                 if "{" in path:
@@ -132,6 +134,12 @@ def too_large(request, exc: RequestDataTooBig):
 @api.exception_handler(Http404)
 def not_found(request, exc: Http404):
     return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(MissingScope)
+def scope_missing(request, exc: MissingScope):
+    return api.create_response(request, {"detail": f"This API key lacks the scope “{exc.scope}”.",
+                                         "scope": exc.scope}, status=403)
 
 
 @api.exception_handler(AuthenticationError)

@@ -116,6 +116,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "crm.access.signed_in_too_often"
 AXES_VERBOSE = False
+# Requests an API key may make a minute (counted in Redis, across web processes); more are answered 429.
+API_RATE_LIMIT = int(os.environ.get("DULY_API_RATE_LIMIT", "600"))
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.core.cache import cache
 from django.http import HttpRequest
 
@@ -27,3 +29,15 @@ def allow(*, key: str, limit: int, window_seconds: int) -> bool:
 
 def reset(*, key: str) -> None:
     cache.delete(f"throttle:{key}")
+
+
+def allow_in_window(*, key: str, limit: int, window_seconds: int, now: float | None = None) -> tuple[bool, int]:
+    """Count one hit on ``key`` in the current window of the clock (windows start at multiples of
+    ``window_seconds``); return whether it is within ``limit``, and the seconds until the window ends (what
+    a ``Retry-After`` says)."""
+    now = time.time() if now is None else now
+    window = int(now // window_seconds)
+    cache_key = f"throttle:{key}:{window}"
+    cache.add(cache_key, 0, timeout=window_seconds + 1)
+    hits = cache.incr(cache_key)
+    return hits <= limit, max(1, (window + 1) * window_seconds - int(now))

@@ -8,20 +8,9 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
-from ninja.security import HttpBearer
 
 from crm import selectors, services
-
-
-class TenantApiKey(HttpBearer):
-    """``Authorization: Bearer duly_…``. The key was already checked by ``TenantScopeMiddleware``,
-    which opened the tenant's scope; this only refuses a request it did not accept."""
-
-    def __call__(self, request: HttpRequest):
-        return request.api_key
-
-    def authenticate(self, request: HttpRequest, token: str):  # pragma: no cover - __call__ decides
-        return request.api_key
+from crm.access import TenantApiKey
 
 
 class CustomerOut(Schema):
@@ -79,7 +68,7 @@ def _api_actor_reason(request: HttpRequest) -> str:
     return f"API key “{request.api_key.name}”"
 
 
-router = Router(tags=["customers"])
+router = Router(tags=["customers"], auth=TenantApiKey("customers"))
 
 
 @router.get("/customers", response=list[CustomerOut])

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from crm.models import Role
+from crm.models import API_SCOPES, Role
 from crm.services import CustomerChanges, CustomerData, staff_languages
 from crm.staff import Invitation
 
@@ -64,3 +64,11 @@ class InviteForm(forms.Form):
 class RolesForm(forms.Form):
     roles = forms.MultipleChoiceField(label=_("Roles"), choices=role_choices, required=False,
                                       widget=forms.CheckboxSelectMultiple)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("What uses it, e.g. the accounting sync."))
+    scopes = forms.MultipleChoiceField(label=_("Scopes"), choices=[(scope, scope) for scope in API_SCOPES],
+                                       required=False, widget=forms.CheckboxSelectMultiple)
+    expires_on = forms.DateField(label=_("Works until"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                 help_text=_("The last day it works; empty: until it is revoked."))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.http import JsonResponse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from django_scopes.state import state as scope_state
 
+from core import throttle
 from core.l10n import for_tenant
 from crm import services
 
@@ -41,8 +44,15 @@ class TenantScopeMiddleware:
         if request.path.startswith(API_PREFIX):
             header = request.headers.get("Authorization", "")
             if header.startswith("Bearer "):
-                request.api_key = services.authenticate_api_key(raw_key=header[7:].strip(), at=timezone.now())
+                request.api_key = services.authenticate_api_key(raw_key=header[7:].strip(), at=timezone.now(),
+                                                                address=throttle.client_ip(request))
             if request.api_key is not None:
+                allowed, retry_after = throttle.allow_in_window(
+                    key=f"api-key:{request.api_key.pk}", limit=settings.API_RATE_LIMIT, window_seconds=60)
+                if not allowed:
+                    detail = (f"Too many requests with this API key: at most {settings.API_RATE_LIMIT} a minute. "
+                              f"Try again in {retry_after} s.")
+                    return JsonResponse({"detail": detail}, status=429, headers={"Retry-After": str(retry_after)})
                 request.tenant = request.api_key.tenant
                 with scope(tenant=request.tenant), for_tenant(request.tenant):
                     return self.get_response(request)

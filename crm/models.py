@@ -11,6 +11,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, Group
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
@@ -185,6 +186,21 @@ class Customer(TenantOwned):
         return ", ".join(p for p in parts if p)
 
 
+# What an API key may reach: an area of the API, to read (GET) or to write (everything else).
+API_AREAS = {
+    "customers": _("Customers"), "ledger": _("Ledger"), "payment_requests": _("Payment requests"),
+    "payments": _("Payments"), "obligations": _("Obligations"), "reports": _("Reports"),
+}
+API_ACCESS = {"read": _("read"), "write": _("write")}
+API_SCOPES = [f"{area}:{access}" for area in API_AREAS for access in API_ACCESS]
+
+
+def scope_names(scopes) -> str:
+    """``["customers:read"]`` in words, for pages: ``Customers (read)``."""
+    return ", ".join(f"{API_AREAS[area]} ({API_ACCESS[access]})"
+                     for area, _sep, access in (scope.partition(":") for scope in scopes))
+
+
 class ApiKey(models.Model):
     """A per-tenant API key. Only a hash is stored; the key itself is shown once, when created.
 
@@ -195,9 +211,12 @@ class ApiKey(models.Model):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     hashed_key = models.CharField(max_length=64, editable=False)
+    scopes = ArrayField(models.CharField(max_length=40), default=list, blank=True)  # of API_SCOPES
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_from = models.CharField(max_length=45, blank=True)  # the address of the last request
 
     class Meta:
         verbose_name = "API key"

@@ -19,13 +19,14 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_countries import countries
 from django_scopes import scope
 
 from core import tokens
 from core.changes import UNCHANGED, given
-from crm.models import ApiKey, Customer, Role, Tenant, User
+from crm.models import API_SCOPES, ApiKey, Customer, Role, Tenant, User
 from crm.signals import tenant_created
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -309,16 +310,30 @@ def _hash_key(secret: str) -> str:
 
 
 @transaction.atomic
-def create_api_key(*, tenant: Tenant, name: str) -> tuple[ApiKey, str]:
-    """Create an API key; return it with the raw key, which is never shown again.
+def create_api_key(*, tenant: Tenant, name: str, scopes: list[str] | None = None,
+                   expires_at: datetime | None = None, at: datetime | None = None) -> tuple[ApiKey, str]:
+    """Create an API key; return it with the raw key, which is never shown again. ``scopes`` ``None`` is
+    every scope (the keys platform support makes); an administrator chooses them.
 
-    :raises ValidationError: the name is missing.
+    :raises ValidationError: the name is missing, a scope is unknown or none is chosen, the expiry is past.
     """
+    errors = {}
     if not (name or "").strip():
-        raise ValidationError({"name": _("Name is required.")})
+        errors["name"] = _("Name is required.")
+    given = list(API_SCOPES) if scopes is None else list(scopes)
+    scopes = [scope for scope in API_SCOPES if scope in set(given)]
+    if unknown := set(given) - set(API_SCOPES):
+        errors["scopes"] = _("Unknown scopes: %(join)s.") % {"join": ", ".join(sorted(unknown))}
+    elif not scopes:
+        errors["scopes"] = _("Choose at least one scope.")
+    if expires_at is not None and expires_at <= (at or timezone.now()):
+        errors["expires_at"] = _("The expiry must be in the future.")
+    if errors:
+        raise ValidationError(errors)
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    api_key = ApiKey.objects.create(tenant=tenant, name=name.strip(), prefix=prefix, hashed_key=_hash_key(secret))
+    api_key = ApiKey.objects.create(tenant=tenant, name=name.strip(), prefix=prefix, hashed_key=_hash_key(secret),
+                                    scopes=scopes, expires_at=expires_at)
     return api_key, f"{API_KEY_PREFIX}_{prefix}_{secret}"
 
 
@@ -330,16 +345,18 @@ def revoke_api_key(*, api_key: ApiKey, at: datetime) -> ApiKey:
     return api_key
 
 
-def authenticate_api_key(*, raw_key: str, at: datetime) -> ApiKey | None:
-    """The active key that ``raw_key`` is, or ``None``. Records when it was last used."""
+def authenticate_api_key(*, raw_key: str, at: datetime, address: str = "") -> ApiKey | None:
+    """The active key that ``raw_key`` is (not revoked, not expired), or ``None``. Records when it was last
+    used, and from which address."""
     try:
         label, prefix, secret = raw_key.split("_", 2)
     except ValueError:
         return None
     if label != API_KEY_PREFIX:
         return None
-    api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix, revoked_at__isnull=True).first()
+    api_key = (ApiKey.objects.select_related("tenant").filter(prefix=prefix, revoked_at__isnull=True)
+               .exclude(expires_at__lte=at).first())
     if api_key is None or not secrets.compare_digest(api_key.hashed_key, _hash_key(secret)):
         return None
-    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=at)
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=at, last_used_from=address[:45])
     return api_key

@@ -36,6 +36,7 @@ ACTIONS = {
     "staff.invited": gettext_lazy("Invited"), "staff.invitation_resent": gettext_lazy("Invitation sent again"),
     "staff.joined": gettext_lazy("Accepted the invitation"), "staff.roles": gettext_lazy("Roles changed"),
     "staff.deactivated": gettext_lazy("Deactivated"), "staff.reactivated": gettext_lazy("Reactivated"),
+    "api_key.created": gettext_lazy("API key created"), "api_key.revoked": gettext_lazy("API key revoked"),
 }
 
 

@@ -21,11 +21,12 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
 
 from core.clock import tenant_today
+from crm.access import TenantApiKey
 from crm.models import Customer
 from obligations import selectors
 from obligations.services import obligations
 
-router = Router(tags=["obligations"])
+router = Router(tags=["obligations"], auth=TenantApiKey("obligations"))
 
 
 class InstalmentOut(Schema):

@@ -14,13 +14,14 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
 
+from crm.access import TenantApiKey
 from crm.models import Customer, User
 from finance.models import Account, FinancialTransaction
 from paylinks import selectors
 from paylinks.models import RequestStatus
 from paylinks.services import requests
 
-router = Router(tags=["payment requests"])
+router = Router(tags=["payment requests"], auth=TenantApiKey("payment_requests"))
 
 
 class PaymentRequestIn(Schema):

@@ -11,10 +11,11 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 from ninja.responses import Status
 
+from crm.access import TenantApiKey
 from payments import selectors
 from payments.services import refunds
 
-refunds_router = Router(tags=["refunds"])
+refunds_router = Router(tags=["refunds"], auth=TenantApiKey("payments"))
 
 
 class PaymentRefundIn(Schema):

@@ -1,5 +1,6 @@
 """The crm app's pages."""
 
+from crm.views.api_keys import api_key_create, api_key_list, api_key_revoke
 from crm.views.customers import (
     PasswordResetConfirm,
     customer_create,
@@ -24,7 +25,25 @@ from crm.views.staff import (
 )
 
 __all__ = [
-    "PasswordResetConfirm", "audit_log", "customer_create", "customer_detail", "customer_list", "customer_update",
-    "favicon", "home", "invitation", "my_settings", "settings_index", "staff_deactivate", "staff_detail",
-    "staff_invite", "staff_list", "staff_reactivate", "staff_resend", "staff_roles",
+    "PasswordResetConfirm",
+    "api_key_create",
+    "api_key_list",
+    "api_key_revoke",
+    "audit_log",
+    "customer_create",
+    "customer_detail",
+    "customer_list",
+    "customer_update",
+    "favicon",
+    "home",
+    "invitation",
+    "my_settings",
+    "settings_index",
+    "staff_deactivate",
+    "staff_detail",
+    "staff_invite",
+    "staff_list",
+    "staff_reactivate",
+    "staff_resend",
+    "staff_roles",
 ]

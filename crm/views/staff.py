@@ -21,7 +21,7 @@ ADMINISTER = "crm.administer"
 AUDIT_ROWS = 200
 
 
-def _require_administrator(request) -> None:
+def require_administrator(request) -> None:
     require_permission(request, ADMINISTER, _("Only administrators manage staff and settings."))
 
 
@@ -49,7 +49,7 @@ def settings_index(request):
 
 @staff_view
 def staff_list(request):
-    _require_administrator(request)
+    require_administrator(request)
     members = [(user, staff_services.role_keys(user), staff_services.status(user))
                for user in staff_services.staff_of(request.tenant)]
     return render(request, "crm/staff_list.html", {
@@ -60,7 +60,7 @@ def staff_list(request):
 
 @staff_view
 def staff_invite(request):
-    _require_administrator(request)
+    require_administrator(request)
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -82,7 +82,7 @@ def _allows():
 
 @staff_view
 def staff_detail(request, user_id: int):
-    _require_administrator(request)
+    require_administrator(request)
     member = _member(request, user_id)
     form = RolesForm(initial={"roles": staff_services.role_keys(member)})
     return _detail(request, member, form)
@@ -101,7 +101,7 @@ def _detail(request, member: User, form: RolesForm, status: int = 200):
 @require_POST
 @staff_view
 def staff_roles(request, user_id: int):
-    _require_administrator(request)
+    require_administrator(request)
     member = _member(request, user_id)
     form = RolesForm(request.POST)
     if form.is_valid():
@@ -121,7 +121,7 @@ def _name(user: User) -> str:
 
 
 def _change(request, user_id: int, change, done: str):
-    _require_administrator(request)
+    require_administrator(request)
     member = _member(request, user_id)
     try:
         change(member)
@@ -156,7 +156,7 @@ def staff_resend(request, user_id: int):
 
 @staff_view
 def audit_log(request):
-    _require_administrator(request)
+    require_administrator(request)
     entries = AuditEntry.objects.filter(tenant=request.tenant).select_related("actor")[:AUDIT_ROWS]
     return render(request, "crm/audit_log.html", {"entries": entries, "actions": staff_services.ACTIONS})
 

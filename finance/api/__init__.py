@@ -15,6 +15,7 @@ from ninja import Query, Router
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.responses import Status
 
+from crm.access import TenantApiKey
 from crm.models import Customer
 from finance import models as ledger
 from finance import selectors, services
@@ -38,7 +39,7 @@ from finance.api.schemas import (
     WriteOffIn,
 )
 
-router = Router(tags=["finance"])
+router = Router(tags=["finance"], auth=TenantApiKey("ledger"))
 
 
 # --- parsing ----------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from django.utils.http import urlsafe_base64_encode
 from django_scopes import scope
 
 from core.tokens import new_token
-from crm.models import Role, Tenant, User
+from crm import services as crm_services
+from crm.models import ApiKey, Role, Tenant, User
 from crm.staff import INVITATIONS, Invitation, invite
 from finance import services as ledger_services
 from finance.models import Account, Classification, FeePayer, FinancialTransaction, TaxRate, TransactionType
@@ -68,6 +69,7 @@ class World:
     printout_token: str
     invited: User  # a colleague invited by the staff member, who has not chosen a password yet
     invitation: dict  # the invitation link's arguments: uidb64 and token
+    api_key: ApiKey  # one the walk may revoke
 
 
 def _fee(account: Account) -> FinancialTransaction:
@@ -170,6 +172,7 @@ def build_world(tenant: Tenant) -> World:
         obligation=obligation, instalment=instalment,
         portal_token=portal_token, segment=segment,
         printout_token=printout_token(tenant_id=tenant.pk, transaction_id=fee.pk),
+        api_key=crm_services.create_api_key(tenant=tenant, name="world integration")[0],
         invited=invited, invitation={"uidb64": urlsafe_base64_encode(force_bytes(invited.pk)),
                                      "token": INVITATIONS.make_token(invited)},
     )
