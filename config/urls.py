@@ -19,6 +19,7 @@ auth_urls = [
 urlpatterns = [
     path("", crm_views.home, name="home"),
     path("favicon.ico", crm_views.favicon, name="favicon"),
+    path("accounts/two-factor/", crm_views.two_factor_verify, name="two_factor_verify"),
     path("accounts/", include(auth_urls)),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

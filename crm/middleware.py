@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from django_scopes.state import state as scope_state
 
 from core import throttle
 from core.l10n import for_tenant
-from crm import services
+from crm import services, two_factor
 
 API_PREFIX = "/api/"
 
@@ -68,3 +72,25 @@ class TenantScopeMiddleware:
                 with scopes_disabled():
                     return self.get_response(request)
         return self.get_response(request)
+
+
+class SecondFactorMiddleware:
+    """Whoever needs a second factor — anyone who set one up, platform support, and all staff of a tenant
+    that requires it — reaches nothing but the sign-in pages until they have given a code this session.
+    Someone required to have one and without it is sent to set it up."""
+
+    OPEN = ("/accounts/", "/static/", "/favicon.ico")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (user is None or not user.is_authenticated or user.is_verified() or request.path.startswith(self.OPEN)
+                or not two_factor.needed(user)):
+            return self.get_response(request)
+        if two_factor.has_device(user):
+            return redirect(f"{reverse('two_factor_verify')}?{urlencode({'next': request.get_full_path()})}")
+        if request.path == reverse("crm:two_factor_setup"):
+            return self.get_response(request)
+        return redirect("crm:two_factor_setup")

@@ -32,6 +32,8 @@ class Tenant(models.Model):
     time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="UTC")
     default_currency = models.CharField(max_length=3, default="EUR")
     locale = models.CharField(max_length=10, default="en")
+    # Every member of staff must sign in with a second factor (an administrator's choice).
+    require_two_factor = models.BooleanField(default=False)
     address = models.TextField(blank=True, help_text=_("Postal address, printed on documents."))
     logo = models.BinaryField(null=True, blank=True, help_text=_("Printed on documents (PNG, JPEG or SVG)."))
     logo_type = models.CharField(max_length=20, blank=True)
@@ -78,6 +80,8 @@ class User(AbstractUser):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, null=True, blank=True, related_name="users")
     # The language Duly speaks to this person; empty: the tenant's.
     language = models.CharField(max_length=10, blank=True, default="")
+    # Signs in with a second factor (django-otp's devices); kept here so no request queries the devices.
+    two_factor = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

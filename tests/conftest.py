@@ -2,9 +2,11 @@ from urllib.parse import quote
 
 import pytest
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_scopes import scope, scopes_disabled
 
-from crm import services
+from crm import services, two_factor
 from tests.factories import CustomerFactory, SupportUserFactory, TenantFactory, UserFactory
 
 
@@ -34,10 +36,17 @@ def support_user(db):
 
 
 def logged_in(user) -> Client:
+    """A client signed in as ``user``, past the second factor when the user needs one (platform support
+    always does): the sign-in pages themselves are tested through their forms."""
     client = Client()
     with scopes_disabled():  # a login happens before any tenant scope, whatever fixture is open
-        # The login page itself is tested through its form; django-axes guards it (see crm.access).
         client.force_login(user)
+        if two_factor.needed(user):
+            device = TOTPDevice.objects.create(user=user, name="test app", confirmed=True)
+            type(user).objects.filter(pk=user.pk).update(two_factor=True)
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
     return client
 
 

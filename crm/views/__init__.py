@@ -23,6 +23,9 @@ from crm.views.staff import (
     staff_resend,
     staff_roles,
 )
+from crm.views.two_factor import setup as two_factor_setup
+from crm.views.two_factor import turn_off as two_factor_off
+from crm.views.two_factor import verify as two_factor_verify
 
 __all__ = [
     "PasswordResetConfirm",
@@ -46,4 +49,7 @@ __all__ = [
     "staff_reactivate",
     "staff_resend",
     "staff_roles",
+    "two_factor_off",
+    "two_factor_setup",
+    "two_factor_verify",
 ]

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from core import l10n
 from core.pagination import page_of
-from crm import selectors, services
+from crm import selectors, services, two_factor
 from crm.access import staff_view
 from crm.forms import CustomerForm, LanguageForm
 
@@ -91,7 +91,9 @@ def my_settings(request):
             with l10n.for_tenant(request.tenant, language=request.user.language or None):
                 messages.success(request, _("Your settings are saved."))
             return redirect("crm:my_settings")
-    return render(request, "crm/my_settings.html", {"form": form})
+    return render(request, "crm/my_settings.html", {
+        "form": form, "second_factor": two_factor.has_device(request.user),
+        "second_factor_required": two_factor.required(request.user)})
 
 
 class PasswordResetConfirm(auth_views.PasswordResetConfirmView):

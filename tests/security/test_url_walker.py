@@ -95,6 +95,9 @@ ROUTES: dict[str, Kind] = {
     "crm:customer_detail": staff(lambda w: {"customer_id": w.account.customer_id}),
     "crm:customer_update": staff(lambda w: {"customer_id": w.account.customer_id}),
     "crm:my_settings": own(),
+    "crm:two_factor_setup": own(),
+    "crm:two_factor_off": own(),
+    "two_factor_verify": public(302),  # the second step of signing in: anonymous visitors start at the first
     "crm:settings_index": own(),
     "crm:staff_list": own(),
     "crm:staff_invite": own(),
