@@ -5,7 +5,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from crm.models import API_SCOPES, Role
+from crm.models import API_SCOPES, TIME_ZONE_CHOICES, Role
+from crm.organisation import OrganisationData
 from crm.services import CustomerChanges, CustomerData, staff_languages
 from crm.staff import Invitation
 
@@ -72,3 +73,25 @@ class ApiKeyForm(forms.Form):
                                        required=False, widget=forms.CheckboxSelectMultiple)
     expires_on = forms.DateField(label=_("Works until"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
                                  help_text=_("The last day it works; empty: until it is revoked."))
+
+
+class OrganisationForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    address = forms.CharField(label=_("Address"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                              help_text=_("Postal address, printed on documents."))
+    country = forms.ChoiceField(label=_("Country"), choices=lambda: list(countries))
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=TIME_ZONE_CHOICES)
+    locale = forms.ChoiceField(label=_("Language"), choices=lambda: list(staff_languages().items()),
+                               help_text=_("Of the staff pages, and of customers who have no language of their own."))
+    require_two_factor = forms.BooleanField(label=_("Every member of staff signs in with a second factor"),
+                                            required=False)
+    logo = forms.FileField(label=_("Logo"), required=False, help_text=_("PNG, JPEG or SVG, at most 256 KB."))
+    remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
+
+    def organisation_data(self) -> OrganisationData:
+        data = self.cleaned_data
+        upload = data.get("logo")
+        return OrganisationData(
+            name=data["name"], address=data["address"], country=data["country"], time_zone=data["time_zone"],
+            locale=data["locale"], require_two_factor=data["require_two_factor"],
+            logo=upload.read() if upload else None, remove_logo=data["remove_logo"])

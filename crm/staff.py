@@ -37,6 +37,8 @@ ACTIONS = {
     "staff.joined": gettext_lazy("Accepted the invitation"), "staff.roles": gettext_lazy("Roles changed"),
     "staff.deactivated": gettext_lazy("Deactivated"), "staff.reactivated": gettext_lazy("Reactivated"),
     "api_key.created": gettext_lazy("API key created"), "api_key.revoked": gettext_lazy("API key revoked"),
+    "two_factor.on": gettext_lazy("Second factor on"), "two_factor.off": gettext_lazy("Second factor off"),
+    "organisation.changed": gettext_lazy("Organisation changed"),
 }
 
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("settings/staff/<int:user_id>/reactivate/", views.staff_reactivate, name="staff_reactivate"),
     path("settings/staff/<int:user_id>/resend/", views.staff_resend, name="staff_resend"),
     path("settings/audit/", views.audit_log, name="audit_log"),
+    path("settings/organisation/", views.organisation, name="organisation"),
     path("settings/api-keys/", views.api_key_list, name="api_key_list"),
     path("settings/api-keys/new/", views.api_key_create, name="api_key_create"),
     path("settings/api-keys/<int:key_id>/revoke/", views.api_key_revoke, name="api_key_revoke"),

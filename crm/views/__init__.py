@@ -14,6 +14,7 @@ from crm.views.customers import (
 from crm.views.staff import (
     audit_log,
     invitation,
+    organisation,
     settings_index,
     staff_deactivate,
     staff_detail,
@@ -41,6 +42,7 @@ __all__ = [
     "home",
     "invitation",
     "my_settings",
+    "organisation",
     "settings_index",
     "staff_deactivate",
     "staff_detail",

@@ -14,8 +14,9 @@ from django.views.decorators.http import require_POST
 
 from crm import staff as staff_services
 from crm.access import require_permission, staff_view
-from crm.forms import InviteForm, RolesForm
+from crm.forms import InviteForm, OrganisationForm, RolesForm
 from crm.models import AuditEntry, Role, User
+from crm.organisation import update_organisation
 
 ADMINISTER = "crm.administer"
 AUDIT_ROWS = 200
@@ -172,4 +173,25 @@ def invitation(request, uidb64: str, token: str):
         messages.success(request, _("Your password is set: sign in with your email address and your new password."))
         return redirect("login")
     return render(request, "registration/invitation_accept.html", {"form": form, "invited": user},
+                  status=422 if form.errors else 200)
+
+
+@staff_view
+def organisation(request):
+    """The organisation's details, and whether all staff must use a second factor."""
+    require_administrator(request)
+    tenant = request.tenant
+    form = OrganisationForm(request.POST or None, request.FILES or None, initial={
+        name: getattr(tenant, name) for name in ("name", "address", "time_zone", "locale", "require_two_factor")
+    } | {"country": str(tenant.country)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_organisation(tenant=tenant, actor=request.user, data=form.organisation_data(), at=timezone.now())
+        except ValidationError as error:
+            for name, problems in error.message_dict.items():
+                form.add_error(name if name in form.fields else None, problems)
+        else:
+            messages.success(request, _("The organisation's details are saved."))
+            return redirect("crm:organisation")
+    return render(request, "crm/organisation.html", {"form": form, "tenant": tenant},
                   status=422 if form.errors else 200)

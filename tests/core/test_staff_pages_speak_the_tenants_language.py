@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+import zoneinfo
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -70,6 +71,7 @@ def english_words(language: str) -> set[str]:
     with translation.override(language):  # proper names: the countries, and each language named in itself
         translated |= words(" ".join(str(name) for _, name in countries))
     translated |= words(" ".join(name for _, name in [*settings.LANGUAGES, *settings.CUSTOMER_LANGUAGES]))
+    translated |= words(" ".join(zoneinfo.available_timezones()).replace("_", " "))  # IANA's names, as codes
     return english - translated
 
 

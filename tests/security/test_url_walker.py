@@ -107,6 +107,7 @@ ROUTES: dict[str, Kind] = {
     "crm:staff_reactivate": staff(lambda w: {"user_id": w.staff.pk}),
     "crm:staff_resend": staff(lambda w: {"user_id": w.invited.pk}),
     "crm:audit_log": own(),
+    "crm:organisation": own(),
     "crm:api_key_list": own(),
     "crm:api_key_create": own(),
     "crm:api_key_revoke": staff(lambda w: {"key_id": w.api_key.pk}),
