@@ -38,7 +38,7 @@ ACTIONS = {
     "staff.deactivated": gettext_lazy("Deactivated"), "staff.reactivated": gettext_lazy("Reactivated"),
     "api_key.created": gettext_lazy("API key created"), "api_key.revoked": gettext_lazy("API key revoked"),
     "two_factor.on": gettext_lazy("Second factor on"), "two_factor.off": gettext_lazy("Second factor off"),
-    "organisation.changed": gettext_lazy("Organisation changed"),
+    "organisation.changed": gettext_lazy("Organisation changed"), "gateway.saved": gettext_lazy("Gateway saved"),
 }
 
 

@@ -114,6 +114,7 @@ ACCOUNT_AS_READ = ("id", "tenant", "provider", "live", "secret_encrypted", "sett
 ACCOUNT_NOT_READ = {
     "secret_last4": "shown to support only; the secret itself is compared",
     "purposes": "what the account collects for; a delivery for a payment it started is stored whatever they are now",
+    "currencies": "what it collects in, likewise: only new payments are chosen by them",
     "created_at": "never changes",
     "updated_at": "changes with every save, which the compared fields already show",
 }

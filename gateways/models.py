@@ -51,6 +51,8 @@ class GatewayAccount(TenantOwned):
         models.CharField(max_length=20, choices=Purpose.choices), default=all_purposes, blank=True,
         help_text=_("What this account collects for; the currency decides among the accounts that serve a purpose."),
     )
+    # The currencies it collects in; empty: every one its provider takes.
+    currencies = ArrayField(models.CharField(max_length=3), default=list, blank=True)
     webhook_token = models.UUIDField(
         default=uuid.uuid4, unique=True, editable=False,
         help_text=_("Names this account in its webhook URL, so a delivery is tied to its tenant before it is parsed."),
@@ -62,6 +64,9 @@ class GatewayAccount(TenantOwned):
         constraints = [
             models.UniqueConstraint("tenant", "provider", "live", name="gatewayaccount_one_per_mode"),
         ]
+
+    def get_purposes_display(self) -> list[str]:
+        return [Purpose(purpose).label for purpose in self.purposes]
 
     def __str__(self) -> str:
         mode = _("live") if self.live else _("test")

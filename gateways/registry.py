@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from gateways import services
 from gateways.base import Capabilities, Gateway, GatewayError, GatewayUnavailable
@@ -98,7 +99,7 @@ def check_connection(*, account: GatewayAccount) -> str:
     try:
         gateway_for(account=account).check_connection()
     except GatewayUnavailable as error:
-        return f"{account}: the provider did not answer ({error})."
+        return gettext("%(account)s: the provider did not answer (%(error)s).") % {"account": account, "error": error}
     except GatewayError as error:
-        return f"{account}: refused — {error}"
-    return f"{account}: connected, the credentials are accepted."
+        return gettext("%(account)s: the provider refused the keys — %(error)s") % {"account": account, "error": error}
+    return gettext("%(account)s: connected, the keys are accepted.") % {"account": account}

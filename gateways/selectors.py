@@ -43,6 +43,7 @@ def gateway_account_for(*, tenant: Tenant | int, purpose: str, currency: str) ->
     accounts = [
         account for account in GatewayAccount.objects.filter(tenant=tenant, enabled=True, purposes__contains=[purpose])
         if registry.capabilities_of(account.provider).supports(mode=mode, currency=currency)
+        and (not account.currencies or currency in account.currencies)
     ]
     return min(accounts, key=_preference, default=None)
 

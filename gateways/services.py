@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from crm.models import Tenant
 from gateways import secrets
@@ -48,7 +49,7 @@ def check_gateway_account(
 @transaction.atomic
 def save_gateway_account(
     *, tenant: Tenant, provider: str, live: bool, secret: str | None, settings: dict[str, Any] | None = None,
-    enabled: bool = True, purposes: list[str] | None = None,
+    enabled: bool = True, purposes: list[str] | None = None, currencies: list[str] | None = None,
 ) -> GatewayAccount:
     """Create or update the tenant's account with ``provider`` in test or live mode. A blank
     ``secret`` on an existing account keeps the stored one; ``purposes`` ``None`` means all of them.
@@ -68,6 +69,14 @@ def save_gateway_account(
     account.settings = settings
     account.enabled = enabled
     account.purposes = purposes
+    if currencies is not None:
+        from gateways import registry  # the registry builds on these services: asked here, not at import
+
+        takes = registry.capabilities_of(provider).currencies
+        if refused := [c for c in currencies if c not in takes]:
+            raise ValidationError({"currencies": gettext("%(provider)s does not take %(currencies)s.") % {
+                "provider": Provider(provider).label, "currencies": ", ".join(refused)}})
+        account.currencies = list(dict.fromkeys(currencies))
     account.save()
     return account
 

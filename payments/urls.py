@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments.views import fees, gateway_payments
+from payments.views import fees, gateway_payments, gateway_settings
 
 app_name = "payments"
 urlpatterns = [
@@ -8,6 +8,10 @@ urlpatterns = [
     path("fees/<int:invoice_id>/take/", fees.take_payment, name="take_payment"),
     path("<int:payment_id>/status/", fees.payment_status, name="payment_status"),
     path("", gateway_payments.payment_list, name="payment_list"),
+    path("gateways/", gateway_settings.gateway_list, name="gateway_list"),
+    path("gateways/connect/", gateway_settings.gateway_edit, name="gateway_connect"),
+    path("gateways/<int:account_id>/", gateway_settings.gateway_edit, name="gateway_edit"),
+    path("gateways/<int:account_id>/check/", gateway_settings.gateway_check, name="gateway_check"),
     path("<int:payment_id>/", gateway_payments.payment_detail, name="payment_detail"),
     path("<int:payment_id>/confirm/", gateway_payments.payment_confirm, name="payment_confirm"),
     path("<int:payment_id>/refunds/", gateway_payments.refund_create, name="refund_create"),

@@ -237,8 +237,8 @@ def _refund_done(refund: GatewayRefund, reference: str, succeeded: bool, at: dat
     if not succeeded:
         return _refund_failed(locked, _("The provider did not accept the refund."))
     with l10n.for_tenant(locked.payment.account.tenant):
-        default_method = str(DEFAULT_REFUND_METHOD)
-    method, _created = RefundMethod.objects.get_or_create(tenant_id=locked.tenant_id, name=default_method)
+        name = locked.payment.gateway_account.settings.get("refund_method", str(DEFAULT_REFUND_METHOD))
+    method, _created = RefundMethod.objects.get_or_create(tenant_id=locked.tenant_id, name=name)
     posted = ledger.refund(
         account=locked.payment.account, amount=locked.amount, refund_method=method, actor=locked.created_by, at=at,
         external_reference=reference, issue_note=_("Refund of %(reference)s") % {"reference": locked.payment.reference},

@@ -111,7 +111,7 @@ class TestAdminAction:
         )
 
         shown = [str(message) for message in response.context["messages"]]
-        assert "Stripe (test): connected, the credentials are accepted." in shown
+        assert "Stripe (test): connected, the keys are accepted." in shown
         assert any(m.startswith("Credicorp Bank (Email Pago) (test): the provider did not answer") for m in shown)
         with scopes_disabled():
             assert GatewayAccount.objects.count() == 2
@@ -125,4 +125,5 @@ class TestAdminAction:
 
             outcome = registry.check_connection(account=stripe)
 
-        assert outcome.startswith("Stripe (test): refused — Stripe refused the request: Invalid API Key")
+        assert outcome.startswith(
+            "Stripe (test): the provider refused the keys — Stripe refused the request: Invalid API Key")
