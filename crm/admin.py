@@ -7,15 +7,20 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django_scopes import scope
 from simple_history.admin import SimpleHistoryAdmin
 
-from crm import services
+from crm import services, staff
 from crm.models import ApiKey, Customer, Role, Tenant, User
 
 
 class TenantForm(forms.ModelForm):
     logo_file = forms.FileField(required=False, label="Logo", help_text="PNG, JPEG or SVG, at most 256 KB.")
     remove_logo = forms.BooleanField(required=False)
+    invite_administrator = forms.EmailField(
+        required=False, label="Invite an administrator",
+        help_text="Emails this address a link to join the tenant as its administrator, who then runs its staff, "
+                  "keys and gateways in Duly's own Settings.")
 
     class Meta:
         model = Tenant
@@ -54,6 +59,17 @@ class TenantAdmin(SimpleHistoryAdmin):
         if obj.address:
             Tenant.objects.filter(pk=created.pk).update(address=obj.address)
         self._save_logo(created, form)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        email = form.cleaned_data.get("invite_administrator")
+        if email:
+            tenant = Tenant.objects.get(pk=form.instance.pk)
+            with scope(tenant=tenant):
+                staff.invite(tenant=tenant, actor=request.user, at=timezone.now(),
+                             site=f"{request.scheme}://{request.get_host()}",
+                             data=staff.Invitation(email=email, role_keys=(Role.STAFF, Role.ADMINISTRATOR)))
+            messages.success(request, f"An invitation to administer {tenant} is on its way to {email}.")
 
     @staticmethod
     def _save_logo(tenant, form):

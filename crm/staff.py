@@ -102,7 +102,7 @@ def _check_roles(keys) -> list[str]:
 
 
 @transaction.atomic
-def invite(*, tenant: Tenant, actor: User, data: Invitation, at: datetime, site: str) -> User:
+def invite(*, tenant: Tenant, actor: User | None, data: Invitation, at: datetime, site: str) -> User:
     """A new member of staff, who chooses their password from the emailed link. ``site`` is the address
     the link starts with (``https://duly.example``).
 
@@ -134,7 +134,7 @@ def resend_invitation(*, user: User, actor: User, at: datetime, site: str) -> Us
     return user
 
 
-def _send_invitation(user: User, *, actor: User, site: str) -> None:
+def _send_invitation(user: User, *, actor: User | None, site: str) -> None:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     link = site + reverse("crm:invitation", args=[uid, INVITATIONS.make_token(user)])
     with l10n.for_tenant(user.tenant):

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope
 
-from crm.models import ApiKey, Role, Tenant
+from crm.models import ApiKey, AuditEntry, Role, Tenant, User
 from tests.factories import UserFactory
 
 
@@ -21,6 +21,22 @@ class TestTenantAdmin:
         tenant = Tenant.objects.get(slug="initech")
         with scope(tenant=tenant):
             assert Role.objects.count() == len(Role.KEYS)
+
+    def test_support_invites_a_new_tenants_first_administrator(self, support_client, support_user, mailoutbox,
+                                                                django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            support_client.post(reverse("admin:crm_tenant_add"), {
+                "name": "Initech", "slug": "initech", "country": "US", "time_zone": "America/New_York",
+                "default_currency": "USD", "locale": "en", "invite_administrator": "boss@initech.example"})
+
+        tenant = Tenant.objects.get(slug="initech")
+        boss = User.objects.get(username="boss@initech.example")
+        [message] = mailoutbox
+        assert (boss.tenant, boss.has_usable_password()) == (tenant, False)
+        assert boss.has_perm("crm.administer")
+        assert message.to == ["boss@initech.example"] and "/invitation/" in message.body
+        with scope(tenant=tenant):
+            assert list(AuditEntry.objects.values_list("action", "actor")) == [("staff.invited", support_user.pk)]
 
     def test_a_duplicate_slug_is_refused_with_a_message_and_nothing_is_saved(self, support_client, tenant):
         response = support_client.post(
