@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "crm.middleware.TenantScopeMiddleware",
     "crm.middleware.SecondFactorMiddleware",
+    "crm.middleware.IdleSessionMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -172,6 +173,10 @@ REDIS_URL = _server_url("REDIS_URL")
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# A session ends after an hour without a request (crm.middleware.IdleSessionMiddleware keeps it alive,
+# saving it at most every five minutes), and, as Django does, when the password changes.
+SESSION_COOKIE_AGE = 60 * 60
+SESSION_REFRESH_SECONDS = 5 * 60
 
 CELERY_BROKER_URL = REDIS_URL
 # A rediss:// broker verifies the server's certificate: kombu's own default for a bare rediss:// URL is

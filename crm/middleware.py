@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from core.l10n import for_tenant
 from crm import services, two_factor
 
 API_PREFIX = "/api/"
+SEEN_AT = "duly_seen_at"
 
 
 class TenantScopeMiddleware:
@@ -94,3 +96,28 @@ class SecondFactorMiddleware:
         if request.path == reverse("crm:two_factor_setup"):
             return self.get_response(request)
         return redirect("crm:two_factor_setup")
+
+
+class IdleSessionMiddleware:
+    """A signed-in session ends after ``SESSION_COOKIE_AGE`` without a request. Each save pushes the
+    session's expiry on; to spare a database write per request, a request saves it only when the last
+    save is ``SESSION_REFRESH_SECONDS`` old, so the idle limit holds to within that."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            mark_seen(request.session)
+        return self.get_response(request)
+
+
+def mark_seen(session, *, force: bool = False) -> None:
+    now = int(time.time())
+    if force or now - session.get(SEEN_AT, 0) >= settings.SESSION_REFRESH_SECONDS:
+        session[SEEN_AT] = now  # a change: the session is saved, with a new expiry
+
+
+def seen_at_sign_in(sender, request, user, **kwargs) -> None:
+    mark_seen(request.session, force=True)
