@@ -16,3 +16,10 @@ class CrmConfig(AppConfig):
         from crm.middleware import seen_at_sign_in
 
         user_logged_in.connect(seen_at_sign_in, dispatch_uid="crm.seen_at_sign_in")
+
+        from django.contrib.admin.models import LogEntry
+        from django.db.models.signals import post_save
+
+        from crm.support_audit import copy_to_the_tenants_audit_log
+
+        post_save.connect(copy_to_the_tenants_audit_log, sender=LogEntry, dispatch_uid="crm.support_audit")

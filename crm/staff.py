@@ -39,6 +39,8 @@ ACTIONS = {
     "api_key.created": gettext_lazy("API key created"), "api_key.revoked": gettext_lazy("API key revoked"),
     "two_factor.on": gettext_lazy("Second factor on"), "two_factor.off": gettext_lazy("Second factor off"),
     "organisation.changed": gettext_lazy("Organisation changed"), "gateway.saved": gettext_lazy("Gateway saved"),
+    "support.added": gettext_lazy("Added by support"), "support.changed": gettext_lazy("Changed by support"),
+    "support.deleted": gettext_lazy("Deleted by support"),
 }
 
 

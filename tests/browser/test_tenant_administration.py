@@ -27,7 +27,6 @@ def shot(page, name: str) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_a_new_administrator_sets_up_the_tenant_in_the_browser(live_server, page, settings):
     settings.MAILERS = {"default": {"BACKEND": "notifications.mail.DevMailboxBackend", "OPTIONS": {}}}
-    settings.EMAIL_BACKEND = "notifications.mail.DevMailboxBackend"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     tenant = crm_services.create_tenant(name="Initech", slug="initech", country="GB", time_zone="Europe/London",
                                         default_currency="GBP")

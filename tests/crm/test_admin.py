@@ -36,7 +36,8 @@ class TestTenantAdmin:
         assert boss.has_perm("crm.administer")
         assert message.to == ["boss@initech.example"] and "/invitation/" in message.body
         with scope(tenant=tenant):
-            assert list(AuditEntry.objects.values_list("action", "actor")) == [("staff.invited", support_user.pk)]
+            assert set(AuditEntry.objects.values_list("action", "actor")) == {
+                ("staff.invited", support_user.pk), ("support.added", support_user.pk)}
 
     def test_a_duplicate_slug_is_refused_with_a_message_and_nothing_is_saved(self, support_client, tenant):
         response = support_client.post(
@@ -107,3 +108,31 @@ class TestAdminIndex:
 
         assert ">Obligation settings<" in page and ">Notification settings<" in page
         assert "settingss" not in page
+
+
+@pytest.mark.django_db
+class TestSupportActionsAreInTheTenantsAuditLog:
+    def test_a_change_to_a_tenants_customer_is_in_that_tenants_log(self, support_client, support_user, customer,
+                                                                  other_tenant):
+        page = support_client.get(reverse("admin:crm_customer_change", args=[customer.pk]))
+        form = page.context["adminform"].form
+        data = {name: form.initial.get(name) or "" for name in form.fields}
+        support_client.post(reverse("admin:crm_customer_change", args=[customer.pk]),
+                            {**data, "tenant": customer.tenant_id, "name": "Harriet H. Holloway", "language": "en"})
+
+        with scope(tenant=customer.tenant):
+            entry = AuditEntry.objects.get()
+        assert (entry.action, entry.actor_id, entry.subject) == (
+            "support.changed", support_user.pk, "customer: Harriet H. Holloway")
+        assert "Name" in entry.detail
+        with scope(tenant=other_tenant):
+            assert not AuditEntry.objects.exists()
+
+    def test_a_change_to_the_tenant_itself_is_in_its_log(self, support_client, tenant):
+        support_client.post(reverse("admin:crm_tenant_change", args=[tenant.pk]), {
+            "name": "Acme Brokers Ltd", "slug": "acme", "country": "GB", "time_zone": "Europe/London",
+            "default_currency": "GBP", "locale": "en"})
+
+        with scope(tenant=tenant):
+            assert list(AuditEntry.objects.values_list("action", "subject")) == [
+                ("support.changed", "tenant: Acme Brokers Ltd")]

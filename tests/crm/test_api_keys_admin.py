@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from crm import services
 from crm.models import ApiKey, AuditEntry, Role
 from tests.conftest import logged_in
 from tests.factories import UserFactory
@@ -120,3 +121,23 @@ class TestWhoMay:
         assert theirs.post(reverse("crm:api_key_revoke", args=[key.pk])).status_code == 404
         assert "Accounting sync" not in theirs.get(reverse("crm:api_key_list")).text
         assert with_key(raw_key).get("/api/v1/customers").status_code == 200
+
+
+@pytest.mark.django_db
+class TestEveryAreaChecksItsScope:
+    @pytest.mark.parametrize(("path", "area"), [
+        ("/api/v1/customers", "customers"), ("/api/v1/transactions", "ledger"),
+        ("/api/v1/payment-requests", "payment_requests"), ("/api/v1/payments/1/refunds", "payments"),
+        ("/api/v1/obligations", "obligations"),
+    ])
+    def test_a_key_without_the_areas_read_scope_is_refused_and_one_with_it_is_let_through(
+            self, tenant, path, area):
+        _, without = services.create_api_key(tenant=tenant, name="other areas",
+                                             scopes=[s for s in ("customers:read", "ledger:read") if
+                                                     not s.startswith(area)] or ["reports:read"])
+        _, with_it = services.create_api_key(tenant=tenant, name="this area", scopes=[f"{area}:read"])
+
+        refused = with_key(without).get(path)
+
+        assert (refused.status_code, refused.json()["scope"]) == (403, f"{area}:read")
+        assert with_key(with_it).get(path).status_code in (200, 404)  # 404: no such payment, past the scope
