@@ -1,7 +1,9 @@
 """Duly under uWSGI with ``uwsgi.ini``, the way the Docker image serves it: what a client sees of
-the server's own settings (the answers' framing, the size of the headers it reads)."""
+the server's own settings (the answers' framing, the size of the headers it reads), and what its two
+processes must agree on (the count of failed sign-ins, kept in the database)."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -12,6 +14,7 @@ import pytest
 from django_scopes import scopes_disabled
 
 from gateways.models import WebhookDelivery, WebhookOutcome
+from tests.factories import PASSWORD, UserFactory
 from tests.faults.processes import ROOT, RedisServer, WebServer
 from tests.gateways.test_inbox import new_stripe_account, signed, stripe_event, url
 
@@ -71,3 +74,21 @@ def test_a_page_is_served_with_sixteen_kib_of_cookies(web):
     assert response.status_code == 200
     assert "csrfmiddlewaretoken" in response.text
     assert response.headers["Content-Length"] == str(len(response.content))
+
+
+def sign_in(web, username: str, password: str) -> int:
+    """One sign-in on a new connection, as a separate browser would (uWSGI closes each connection)."""
+    with httpx.Client(base_url=web.url, timeout=30) as client:
+        form = client.get("/accounts/login/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
+        return client.post("/accounts/login/", data={"csrfmiddlewaretoken": token, "username": username,
+                                                     "password": password}).status_code
+
+
+def test_twenty_wrong_passwords_are_refused_after_the_limit_from_two_processes(transactional_db, tenant, web):
+    user = UserFactory(tenant=tenant, username="guessed")
+
+    answers = [sign_in(web, user.username, f"guess-{number}") for number in range(20)]
+
+    assert answers == [200] * 9 + [429] * 11
+    assert sign_in(web, user.username, PASSWORD) == 429
