@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 
 def text() -> forms.CharField:
@@ -21,3 +22,14 @@ class PostedForm(forms.Form):
         form = cls(data)
         form.is_valid()
         return {name: form.cleaned_data.get(name, field.to_python(None)) for name, field in form.fields.items()}
+
+
+def show_errors(form: forms.Form, error: ValidationError, *, renamed: dict[str, str] | None = None) -> None:
+    """Show a service's ``ValidationError`` on the form: each message on the field it names (``renamed`` maps
+    a service's name to the form's, ``expires_at`` → ``expires_on``), anything else above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for name, messages in error.message_dict.items():
+        name = (renamed or {}).get(name, name)
+        form.add_error(name if name in form.fields else None, messages)

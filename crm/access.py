@@ -26,6 +26,14 @@ def staff_view(view):
     return wrapper
 
 
+ADMINISTER = "crm.administer"
+
+
+def require_administrator(request) -> None:
+    """:raises PermissionDenied: the user is not one of the tenant's administrators."""
+    require_permission(request, ADMINISTER, _("Only administrators manage staff and settings."))
+
+
 def require_permission(request, permission: str, message: str) -> None:
     """:raises PermissionDenied: the user lacks ``permission`` (e.g. ``crm.post_transactions``)."""
     if not request.user.has_perm(permission):

@@ -228,6 +228,10 @@ class ApiKey(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
+    def works_at(self, at) -> bool:
+        """Not revoked, and not past its expiry: what ``authenticate_api_key`` accepts."""
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > at)
+
 
 class AuditEntry(TenantOwned):
     """What an administrator (or platform support) changed in the tenant's set-up: who, when, what, to whom."""

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
 
+from core.mail import TENANT_HEADER
 from crm.models import Tenant
 from notifications import sms
-from notifications.mail import TENANT_HEADER
 from notifications.models import Notification, NotificationSettings
 
 

@@ -10,8 +10,6 @@ from django.core.mail.backends.base import BaseEmailBackend
 
 from core.mail import TENANT_HEADER
 
-__all__ = ["TENANT_HEADER", "DevMailboxBackend"]
-
 
 class DevMailboxBackend(BaseEmailBackend):
     def send_messages(self, email_messages) -> int:

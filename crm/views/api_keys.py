@@ -13,12 +13,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.posted import show_errors
 from crm import services
-from crm.access import staff_view
+from crm.access import require_administrator, staff_view
 from crm.forms import ApiKeyForm
 from crm.models import API_ACCESS, API_AREAS, ApiKey, scope_names
 from crm.staff import audit
-from crm.views.staff import require_administrator
 
 
 def _end_of(day) -> datetime:
@@ -32,7 +32,7 @@ def api_key_list(request):
     keys = ApiKey.objects.filter(tenant=request.tenant).order_by("revoked_at", "-created_at")
     now = timezone.now()
     return render(request, "crm/api_key_list.html", {"keys": [
-        (key, key.revoked_at is None and (key.expires_at is None or key.expires_at > now), scope_names(key.scopes))
+        (key, key.works_at(now), scope_names(key.scopes))
         for key in keys]})
 
 
@@ -47,8 +47,7 @@ def api_key_create(request):
             api_key, raw_key = services.create_api_key(tenant=request.tenant, name=data["name"],
                                                        scopes=data["scopes"], expires_at=expires_at, at=now)
         except ValidationError as error:
-            for name, problems in error.message_dict.items():
-                form.add_error({"expires_at": "expires_on"}.get(name, name), problems)
+            show_errors(form, error, renamed={"expires_at": "expires_on"})
         else:
             audit(tenant=request.tenant, actor=request.user, at=now, action="api_key.created",
                   subject=f"{api_key.name} ({api_key.prefix}…)", detail=", ".join(api_key.scopes))

@@ -12,18 +12,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.posted import show_errors
 from crm import staff as staff_services
-from crm.access import require_permission, staff_view
+from crm.access import ADMINISTER, require_administrator, staff_view
 from crm.forms import InviteForm, OrganisationForm, RolesForm
 from crm.models import AuditEntry, Role, User
 from crm.organisation import update_organisation
 
-ADMINISTER = "crm.administer"
 AUDIT_ROWS = 200
 
-
-def require_administrator(request) -> None:
-    require_permission(request, ADMINISTER, _("Only administrators manage staff and settings."))
 
 
 def _site(request) -> str:
@@ -68,8 +65,7 @@ def staff_invite(request):
             user = staff_services.invite(tenant=request.tenant, actor=request.user, data=form.invitation(),
                                          at=timezone.now(), site=_site(request))
         except ValidationError as error:
-            for name, problems in error.message_dict.items():
-                form.add_error(name if name in form.fields else None, problems)
+            show_errors(form, error)
         else:
             messages.success(request, _("The invitation is on its way to %(email)s.") % {"email": user.email})
             return redirect("crm:staff_list")
@@ -188,8 +184,7 @@ def organisation(request):
         try:
             update_organisation(tenant=tenant, actor=request.user, data=form.organisation_data(), at=timezone.now())
         except ValidationError as error:
-            for name, problems in error.message_dict.items():
-                form.add_error(name if name in form.fields else None, problems)
+            show_errors(form, error)
         else:
             messages.success(request, _("The organisation's details are saved."))
             return redirect("crm:organisation")

@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from crm.access import require_permission, staff_view
+from core.posted import show_errors
+from crm.access import require_administrator, staff_view
 from crm.staff import audit
 from finance.models import PaymentMethod, RefundMethod
 from gateways import registry
@@ -30,10 +31,6 @@ SETTING_FIELDS = {
     "base_url": gettext_lazy("Base URL (Credicorp)"),
     "callback_secret": gettext_lazy("Callback secret (Credicorp)"),
 }
-
-
-def _require_administrator(request) -> None:
-    require_permission(request, "crm.administer", _("Only administrators manage staff and settings."))
 
 
 class GatewayForm(forms.Form):
@@ -64,7 +61,7 @@ class GatewayForm(forms.Form):
 
 @staff_view
 def gateway_list(request):
-    _require_administrator(request)
+    require_administrator(request)
     accounts = GatewayAccount.objects.filter(tenant=request.tenant).order_by("provider", "live")
     return render(request, "payments/gateway_list.html", {"accounts": [
         (account, request.build_absolute_uri(reverse("gateways:webhook", args=[account.provider,
@@ -75,7 +72,7 @@ def gateway_list(request):
 @staff_view
 def gateway_edit(request, account_id: int | None = None):
     """Connect a provider, or change an account: the same form, a blank secret keeping the stored one."""
-    _require_administrator(request)
+    require_administrator(request)
     account = None
     if account_id is not None:
         account = GatewayAccount.objects.filter(tenant=request.tenant, pk=account_id).first()
@@ -95,8 +92,7 @@ def gateway_edit(request, account_id: int | None = None):
                 tenant=request.tenant, provider=data["provider"], live=data["live"], secret=data["secret"],
                 settings=settings, enabled=data["enabled"], purposes=data["purposes"], currencies=currencies)
         except ValidationError as error:
-            for name, problems in error.message_dict.items():
-                form.add_error(name if name in form.fields else None, problems)
+            show_errors(form, error)
         else:
             audit(tenant=request.tenant, actor=request.user, at=timezone.now(), action="gateway.saved",
                   subject=str(saved), detail=", ".join([*saved.purposes, *saved.currencies]))
@@ -112,7 +108,7 @@ def gateway_edit(request, account_id: int | None = None):
 @staff_view
 def gateway_check(request, account_id: int):
     """One cheap call with the stored credentials: a clear answer for wrong keys or a provider that is down."""
-    _require_administrator(request)
+    require_administrator(request)
     account = GatewayAccount.objects.filter(tenant=request.tenant, pk=account_id).first()
     if account is None:
         raise Http404(_("No such gateway account."))
