@@ -4,15 +4,15 @@ requires it (``Tenant.require_two_factor``)."""
 
 from __future__ import annotations
 
-import io
 from base64 import b32encode
 from datetime import datetime
 
+import qrcode
 from django.db import transaction
 from django_otp import devices_for_user, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from django_otp.qr import write_qrcode_image
+from qrcode.image.svg import SvgPathImage
 
 from crm.models import User
 from crm.staff import audit
@@ -42,10 +42,9 @@ def pending_device(user: User) -> TOTPDevice:
 
 
 def qr_code_svg(device: TOTPDevice) -> str:
-    """The device's ``otpauth://`` address as an SVG QR code, to scan with the app."""
-    out = io.BytesIO()
-    write_qrcode_image(device.config_url, out)
-    return out.getvalue().decode()
+    """The device's ``otpauth://`` address as an SVG QR code to put in the page and scan with the app: one
+    path with a viewBox (django-otp's own image uses ``svg:``-prefixed elements, which HTML does not draw)."""
+    return qrcode.make(device.config_url, image_factory=SvgPathImage).to_string(encoding="unicode")
 
 
 def secret_in_base32(device: TOTPDevice) -> str:

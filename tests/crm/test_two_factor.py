@@ -29,7 +29,9 @@ def sign_in(username: str) -> Client:
 
 def turn_on(client: Client, user) -> list[str]:
     page = client.get(reverse("crm:two_factor_setup"))
-    assert page.status_code == 200 and "<svg" in page.text
+    # A QR code HTML draws: one path, scaled by its viewBox (no "svg:"-prefixed elements, which it ignores).
+    assert page.status_code == 200 and re.search(r'<svg [^>]*viewBox="0 0 \d+ \d+"[^>]*><path d="M', page.text)
+    assert "svg:" not in page.text
     device = TOTPDevice.objects.get(user=user, confirmed=False)
     done = client.post(reverse("crm:two_factor_setup"), {"code": code_of(device)})
     assert done.status_code == 200
