@@ -11,7 +11,7 @@ from gateways.models import GatewayAccount
 from tests.conftest import logged_in
 from tests.factories import UserFactory
 
-HOSTILE = ["a\x00b", "x" * 10_000, "<script>alert(1)</script>", "💸" * 300, " ", "1e309"]
+HOSTILE = ["a\x00b", "x" * 10_000, "<script>alert(1)</script>", "💸" * 300]
 FORMS = {
     "crm:my_settings": ["language"],
     "crm:staff_invite": ["email", "first_name", "last_name", "roles"],
