@@ -13,6 +13,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as SchemaValidationError
 
+from banking.api import router as bank_router
 from crm.access import MissingScope, TenantApiKey
 from crm.api import router as customers_router
 from finance.api import router as finance_router
@@ -82,6 +83,7 @@ api.add_router("/", finance_router)
 api.add_router("/", paylinks_router)
 api.add_router("/", refunds_router)
 api.add_router("/", obligations_router)
+api.add_router("/", bank_router)
 
 
 def _field_of(loc: list) -> str:

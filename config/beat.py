@@ -11,4 +11,6 @@ SCHEDULE: dict[str, dict] = {
     "paylinks.expire_payment_requests": {"task": "paylinks.expire_payment_requests", "schedule": 300.0},
     # Instalment reminders and overdue notices; selects by a window of dates, so a late run catches up.
     "obligations.send_instalment_reminders": {"task": "obligations.send_instalment_reminders", "schedule": 900.0},
+    # Bank statement lines still waiting to be booked (their import's task was lost) are booked.
+    "banking.sweep_waiting_lines": {"task": "banking.sweep_waiting_lines", "schedule": 300.0},
 }

@@ -87,12 +87,14 @@ INSTALLED_APPS = [
     "paylinks",
     "obligations",
     "reports",
+    "banking",
     "demo",
     "sandbox",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.body_limit.BodyLimitMiddleware",  # a body over DULY_MAX_REQUEST_BYTES is refused unread
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -124,6 +126,10 @@ AXES_LOCKOUT_CALLABLE = "crm.access.signed_in_too_often"
 AXES_VERBOSE = False
 # Requests an API key may make a minute (counted in Redis, across web processes); more are answered 429.
 API_RATE_LIMIT = int(os.environ.get("DULY_API_RATE_LIMIT", "600"))
+# The largest bank statement file accepted (a 10,000-line CAMT.053 is about 12 MB); larger is refused unread.
+DULY_BANK_FILE_MAX_BYTES = int(os.environ.get("DULY_BANK_FILE_MAX_BYTES", str(25 * 1000 * 1000)))
+# The largest request body of any kind: the largest statement file and its form around it.
+DULY_MAX_REQUEST_BYTES = DULY_BANK_FILE_MAX_BYTES + 1_000_000
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -28,6 +28,7 @@ urlpatterns = [
     path("payments/", include("paylinks.urls")),
     path("payments/", include("obligations.urls")),
     path("reports/", include("reports.urls")),
+    path("bank/", include("banking.urls")),
     path("", include("paylinks.public_urls")),
     path("", include("obligations.portal_urls")),
     path("receipts/<str:token>/", gateway_payments.receipt_public, name="receipt_public"),

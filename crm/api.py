@@ -24,6 +24,7 @@ class CustomerOut(Schema):
     postcode: str
     country: str
     language: str
+    iban: str
     notes: str
     created_at: datetime
     updated_at: datetime
@@ -48,6 +49,8 @@ class CustomerIn(Schema):
     postcode: str = ""
     country: str = Field("", description="ISO 3166 code.", examples=["GB"])
     language: str | None = Field(None, description="The customer's language; the tenant's when left out.")
+    iban: str = Field("", description="For refunds by bank transfer; spaces allowed.",
+                      examples=["GB33BUKB20201555555555"])
     notes: str = ""
 
 
@@ -61,6 +64,7 @@ class CustomerPatch(Schema):
     postcode: str | None = None
     country: str | None = None
     language: str | None = None
+    iban: str | None = None
     notes: str | None = None
 
 

@@ -23,6 +23,8 @@ class CustomerForm(forms.Form):
     country = forms.ChoiceField(required=False, choices=lambda: [("", "—"), *countries],
                                 label=_("Country"))  # named and sorted in the active language
     language = forms.ChoiceField(choices=settings.CUSTOMER_LANGUAGES, label=_("Language"))
+    iban = forms.CharField(required=False, max_length=42, label=_("IBAN"),
+                           help_text=_("For refunds by bank transfer; also recognises their transfers."))
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Notes"))
 
     def customer_data(self) -> CustomerData:

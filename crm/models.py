@@ -20,6 +20,8 @@ from django_scopes import ScopedManager
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
+from core import bank_codes
+
 TIME_ZONE_CHOICES = sorted((name, name) for name in zoneinfo.available_timezones())
 
 
@@ -163,6 +165,8 @@ class Customer(TenantOwned):
     postcode = models.CharField(max_length=20, blank=True)
     country = CountryField(blank=True)
     language = models.CharField(max_length=10, default="en")
+    # Where a refund by bank transfer goes, and how a transfer from them is recognised (validated, compact).
+    iban = models.CharField("IBAN", max_length=34, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -171,7 +175,10 @@ class Customer(TenantOwned):
 
     class Meta:
         ordering = ["name", "id"]
-        indexes = [models.Index("tenant", Lower("name"), name="customer_tenant_name")]
+        indexes = [
+            models.Index("tenant", Lower("name"), name="customer_tenant_name"),
+            models.Index("tenant", "iban", name="customer_tenant_iban", condition=~models.Q(iban="")),
+        ]
         constraints = [models.CheckConstraint(condition=~models.Q(name=""), name="customer_name_required")]
 
     def __str__(self) -> str:
@@ -181,6 +188,11 @@ class Customer(TenantOwned):
     def language_name(self) -> str:
         """The customer's language, named in itself (Español)."""
         return dict(settings.CUSTOMER_LANGUAGES).get(self.language, self.language)
+
+    @property
+    def payment_code(self) -> str:
+        """What the customer writes on a bank transfer so that it finds their account."""
+        return bank_codes.payment_code(self.pk)
 
     @property
     def address(self) -> str:
@@ -194,6 +206,7 @@ class Customer(TenantOwned):
 API_AREAS = {
     "customers": _("Customers"), "ledger": _("Ledger"), "payment_requests": _("Payment requests"),
     "payments": _("Payments"), "obligations": _("Obligations"), "reports": _("Reports"),
+    "bank": _("Bank statements"),
 }
 API_ACCESS = {"read": _("read"), "write": _("write")}
 API_SCOPES = [f"{area}:{access}" for area in API_AREAS for access in API_ACCESS]

@@ -25,6 +25,7 @@ from django_countries import countries
 from django_scopes import scope
 
 from core import tokens
+from core.bank_codes import compact_iban
 from core.changes import UNCHANGED, given
 from crm.models import API_SCOPES, ApiKey, Customer, Role, Tenant, User
 from crm.signals import tenant_created
@@ -205,6 +206,7 @@ class CustomerData:
     postcode: str = ""
     country: str = ""
     language: str | None = None
+    iban: str = ""
     notes: str = ""
 
 
@@ -224,6 +226,7 @@ class CustomerChanges:
     postcode: str = UNCHANGED
     country: str = UNCHANGED
     language: str = UNCHANGED
+    iban: str = UNCHANGED
     notes: str = UNCHANGED
 
 
@@ -259,6 +262,11 @@ def _clean_customer_fields(*, tenant: Tenant, data: dict[str, Any], partial: boo
     if "language" in cleaned and cleaned["language"] not in dict(settings.CUSTOMER_LANGUAGES):
         errors["language"] = _("Language must be one of %(join)s.") % {
             "join": ', '.join(dict(settings.CUSTOMER_LANGUAGES))}
+    if cleaned.get("iban"):
+        try:
+            cleaned["iban"] = compact_iban(cleaned["iban"])
+        except ValueError as error:
+            errors["iban"] = str(error)
     for field in ("address_line1", "address_line2", "city", "postcode"):
         limit = Customer._meta.get_field(field).max_length
         if len(cleaned.get(field, "")) > limit:

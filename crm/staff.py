@@ -41,6 +41,11 @@ ACTIONS = {
     "organisation.changed": gettext_lazy("Organisation changed"), "gateway.saved": gettext_lazy("Gateway saved"),
     "support.added": gettext_lazy("Added by support"), "support.changed": gettext_lazy("Changed by support"),
     "support.deleted": gettext_lazy("Deleted by support"),
+    "bank.imported": gettext_lazy("Bank statement imported"),
+    "bank.confirmed": gettext_lazy("Bank suggestion confirmed"),
+    "bank.moved": gettext_lazy("Bank payment moved to an account"),
+    "bank.split": gettext_lazy("Bank payment split across invoices"),
+    "bank.account_saved": gettext_lazy("Bank account saved"),
 }
 
 

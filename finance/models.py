@@ -453,6 +453,11 @@ class FinancialTransaction(TenantOwned):
             # The transactions summary, newest first: a page is read off the index, not sorted.
             models.Index(fields=["tenant", "-created_at", "-id"], name="txn_newest_first"),
             models.Index("tenant", "external_reference", name="txn_external_reference"),
+            # A bank transfer with no reference: the open invoice of exactly its amount.
+            models.Index(
+                "tenant", "currency", "open_amount", name="txn_open_invoice_by_amount",
+                condition=Q(state=TransactionState.POSTED, classification=Classification.INVOICE, open_amount__gt=0),
+            ),
             # Reports: what was posted in a period, whatever its classification; covering what the
             # aggregates read, so that they scan the index alone.
             models.Index(

@@ -9,7 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
@@ -96,6 +97,9 @@ class PaymentRequest(TenantOwned):
             models.Index("token_hash", name="paymentrequest_token_hash"),
             models.Index("expires_at", name="paymentrequest_open_expiry", condition=Q(status=RequestStatus.OPEN)),
             models.Index(fields=["tenant", "-created_at", "-id"], name="paymentrequest_newest_first"),
+            # A bank transfer that names a request by its reference.
+            models.Index(F("tenant"), Upper("reference"), name="paymentrequest_reference",
+                         condition=~Q(reference="")),
         ]
 
     def __str__(self) -> str:

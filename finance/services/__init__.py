@@ -1,7 +1,15 @@
 """The ledger's writers. Import from here: ``from finance import services``."""
 
 from finance.services.accounts import change_account_state, lender_account, open_account
-from finance.services.actions import cancel_invoice, cancel_payment, move_payment, quick_pay, refund, write_off_invoice
+from finance.services.actions import (
+    cancel_invoice,
+    cancel_payment,
+    move_payment,
+    quick_pay,
+    refund,
+    split_payment,
+    write_off_invoice,
+)
 from finance.services.configuration import save_configuration
 from finance.services.printouts import send_printout
 from finance.services.setup import set_up_ledger, system_account
@@ -41,6 +49,7 @@ __all__ = [
     "save_configuration",
     "send_printout",
     "set_up_ledger",
+    "split_payment",
     "system_account",
     "update_draft",
     "write_off_invoice",

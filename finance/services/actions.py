@@ -6,6 +6,7 @@ the account it touches.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.l10n import money as format_money
 from crm.models import User
 from finance.exceptions import ActionNotAllowed
 from finance.models import (
@@ -112,7 +114,7 @@ def cancel_invoice(
 @transaction.atomic
 def cancel_payment(
     *, payment: FinancialTransaction, actor: User | None, at: datetime, type: TransactionType | None = None,
-    issue_reason: IssueReason | None = None,
+    issue_reason: IssueReason | None = None, issue_note: str = "",
 ) -> FinancialTransaction:
     """Cancel a posted payment with a payment cancellation of its total, of ``type`` (the default
     payment cancellation type when none), for one of the tenant's issue reasons (optional). The
@@ -122,7 +124,8 @@ def cancel_payment(
     :raises ValidationError: a type of another classification or tenant, or another tenant's
         reason; nothing is saved.
     """
-    return _cancel(payment, Classification.PAYMENT, actor=actor, at=at, type=type, issue_reason=issue_reason)
+    return _cancel(payment, Classification.PAYMENT, actor=actor, at=at, type=type, issue_reason=issue_reason,
+                   issue_note=issue_note)
 
 
 @transaction.atomic
@@ -268,3 +271,59 @@ def refund(
         ),
     )
     return post_transaction(txn=draft, actor=actor, at=at)
+
+
+@transaction.atomic
+def split_payment(
+    *, payment: FinancialTransaction, parts: Sequence[tuple[FinancialTransaction, Decimal]], actor: User | None,
+    at: datetime,
+) -> list[FinancialTransaction]:
+    """Split a posted payment across invoices (off the suspense account, say): cancelled on its account,
+    and one payment per part posted on its invoice's account, allocated to that invoice first.
+
+    :raises ValidationError: the parts do not add up to the payment, or an invoice is not a posted invoice of
+        the tenant in the payment's currency.
+    :raises ActionNotAllowed: not a posted payment, already cancelled, or an invoice's account is terminated.
+    """
+    errors = {}
+    if not parts:
+        errors["parts"] = _("Name at least one invoice.")
+    for invoice, amount in parts:
+        if (invoice.tenant_id != payment.tenant_id or invoice.classification != Classification.INVOICE
+                or invoice.state != TransactionState.POSTED):
+            errors["parts"] = _("%(invoice)s is not a posted invoice.") % {"invoice": invoice}
+        elif invoice.currency != payment.currency:
+            errors["parts"] = _("%(invoice)s is in %(currency)s, the payment in %(currency2)s.") % {
+                "invoice": invoice, "currency": invoice.currency, "currency2": payment.currency}
+        elif amount <= 0:
+            errors["parts"] = _("Each part must be more than zero.")
+    if not errors and sum((amount for _invoice, amount in parts), Decimal(0)) != payment.total_amount:
+        errors["parts"] = _("The parts add up to %(sum)s; the payment is %(total)s.") % {
+            "sum": format_money(sum((amount for _invoice, amount in parts), Decimal(0)), payment.currency),
+            "total": format_money(payment.total_amount, payment.currency)}
+    if errors:
+        raise ValidationError(errors)
+    # Every account it touches, locked in id order so that two splits cannot deadlock.
+    ids = sorted({payment.account_id, *(invoice.account_id for invoice, _amount in parts)})
+    accounts = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    for invoice, _amount in parts:
+        if accounts[invoice.account_id].state == AccountState.TERMINATED:
+            raise ActionNotAllowed(_("The account %(destination)s is terminated; it accepts no payments.") % {
+                "destination": accounts[invoice.account_id]})
+    _cancel(payment, Classification.PAYMENT, actor=actor, at=at, type=None, issue_reason=None,
+            issue_note=_("Split across %(count)s invoices") % {"count": len(parts)})
+    posted = []
+    for invoice, amount in parts:
+        draft = create_transaction(
+            account=accounts[invoice.account_id],
+            classification=Classification.PAYMENT,
+            actor=actor,
+            at=at,
+            data=TransactionData(
+                type=payment.type, amount=amount, payment_method=payment.payment_method, related=payment,
+                targets=[invoice], external_reference=payment.external_reference,
+                issue_note=_("Split from %(payment)s") % {"payment": payment},
+            ),
+        )
+        posted.append(post_transaction(txn=draft, actor=actor, at=at, settle=invoice).transaction)
+    return posted

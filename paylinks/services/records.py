@@ -43,3 +43,16 @@ def complete_request(*, attempt: GatewayPayment, at: datetime) -> None:
         locked.complete(at=at)
     locked.save()
     log_request(locked, "complete", before, None, at)
+
+
+def complete_by_transfer(*, request: PaymentRequest, actor: User | None, at: datetime) -> bool:
+    """A bank transfer naming the request paid it (in the booking's transaction). ``False`` when it was
+    already complete, so the caller books nothing twice."""
+    locked = PaymentRequest.objects.select_for_update().get(tenant=request.tenant_id, pk=request.pk)
+    if locked.is_complete:
+        return False
+    before = locked.status
+    locked.complete(at=at)
+    locked.save()
+    log_request(locked, "paid_by_transfer", before, actor, at)
+    return True

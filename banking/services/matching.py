@@ -1,0 +1,301 @@
+"""Booking statement lines, one line per transaction.
+
+A credit becomes one ledger payment (payment method "Bank transfer", the bank's reference as its external
+reference):
+
+* **matched** when its remittance text or end-to-end id names an invoice number, a payment request's
+  reference or a customer's payment code, and the amount fits (no more than the invoice's outstanding
+  amount, exactly the request's amount, no more than the account owes) — booked on that account, allocated
+  to the invoice;
+* otherwise booked on the suspense account, **suggested** (customer, account, invoice, confidence) when the
+  payer's IBAN or name is a customer's, or the amount is exactly one open invoice's; else plainly on
+  **suspense**.
+
+A debit is listed; a returned payment (a debit carrying a return reason, tied to an earlier credit of the
+same bank account by its end-to-end id) cancels the payment that credit booked.
+
+Each lookup is one indexed query whatever the number of open invoices, so the queries per line stay flat.
+The line's row is locked and its state checked first, so a retried task books nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models.functions import Lower, Upper
+from django.utils.translation import gettext as _
+
+from banking.models import LineState, MatchedBy, StatementImport, StatementLine
+from banking.services.decisions import payments_of
+from core import bank_codes, l10n
+from crm.models import Customer, Tenant
+from finance import services as ledger
+from finance.exceptions import ActionNotAllowed
+from finance.models import (
+    NUMBER_PREFIX,
+    Account,
+    AccountKind,
+    AccountState,
+    Classification,
+    FinancialTransaction,
+    PaymentMethod,
+    TransactionState,
+)
+from paylinks.models import PAYABLE_OR_LATE, PaymentRequest
+from paylinks.services.records import complete_by_transfer
+
+INVOICE_PREFIX = NUMBER_PREFIX[Classification.INVOICE] + "-"
+SEPARATORS = str.maketrans({ch: " " for ch in ",;:()[]{}<>\"'!?*+=|\\"})
+CONFIDENCE = {"iban_amount": 90, "iban": 75, "name_amount": 70, "name": 55, "amount": 40}
+
+
+def tokens(*texts: str) -> list[str]:
+    """The words of a remittance text that could be references, upper case; ``INV000123`` and
+    ``INV 000123`` are read as the invoice number ``INV-000123``, and a payment code written in groups
+    (``RF18 5390 0754 7034``) is also read joined."""
+    words = " ".join(texts).upper().translate(SEPARATORS).split()
+    found = []
+    for index, word in enumerate(words):
+        word = word.strip(".-/")
+        if not word:
+            continue
+        found.append(word)
+        prefix = INVOICE_PREFIX[:-1]
+        if word.startswith(prefix) and word[len(prefix):].isdigit():
+            found.append(INVOICE_PREFIX + word[len(prefix):])
+        elif word == prefix and index + 1 < len(words) and words[index + 1].strip(".").isdigit():
+            found.append(INVOICE_PREFIX + words[index + 1].strip("."))
+        elif len(word) == 4 and word.startswith("RF") and word[2:].isdigit():
+            # A creditor reference written in groups of four: RF18 5390 0754 7034.
+            joined = word
+            for group in words[index + 1:index + 7]:
+                joined += group.strip(".")
+                found.append(joined)
+    return list(dict.fromkeys(found))[:40]
+
+
+@dataclass(frozen=True)
+class Target:
+    account: Account
+    invoice: FinancialTransaction | None
+    matched_by: str
+    request: PaymentRequest | None = None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    customer: Customer
+    account: Account
+    invoice: FinancialTransaction | None
+    confidence: int
+    reason: str
+
+
+def _open(account: Account) -> bool:
+    return account.state != AccountState.TERMINATED
+
+
+def _by_invoice(line: StatementLine, words: list[str]) -> tuple[Target | None, Suggestion | None]:
+    numbers = [word for word in words if word.startswith(INVOICE_PREFIX)]
+    if not numbers:
+        return None, None
+    invoices = list(
+        FinancialTransaction.objects.filter(
+            tenant=line.tenant_id, classification=Classification.INVOICE, state=TransactionState.POSTED,
+            number__in=numbers, currency=line.currency,
+        ).select_related("account", "account__customer")[:2]
+    )
+    if len(invoices) != 1:
+        return None, None
+    invoice = invoices[0]
+    if _open(invoice.account) and 0 < line.amount <= invoice.open_amount:
+        return Target(invoice.account, invoice, MatchedBy.INVOICE), None
+    if invoice.account.customer is None:
+        return None, None
+    return None, Suggestion(invoice.account.customer, invoice.account, invoice, 80,
+                            _("Names %(invoice)s, but it has %(open)s outstanding.") % {
+                                "invoice": invoice.number, "open": l10n.money(invoice.open_amount, invoice.currency)})
+
+
+def _by_request(line: StatementLine, words: list[str]) -> Target | None:
+    requests = list(
+        PaymentRequest.objects.annotate(upper_reference=Upper("reference"))
+        .filter(tenant=line.tenant_id, upper_reference__in=words, status__in=PAYABLE_OR_LATE,
+                currency=line.currency, amount=line.amount)
+        .select_related("account", "invoice")[:2]
+    )
+    if len(requests) != 1 or not _open(requests[0].account):
+        return None
+    request = requests[0]
+    invoice = request.invoice if request.invoice is not None and request.invoice.open_amount > 0 else None
+    return Target(request.account, invoice, MatchedBy.REQUEST, request=request)
+
+
+def _customer_account(tenant_id: int, customer_id: int, currency: str) -> Account | None:
+    return (Account.objects.filter(tenant=tenant_id, kind=AccountKind.CUSTOMER, customer=customer_id,
+                                   currency=currency).select_related("customer").first())
+
+
+def _by_payment_code(line: StatementLine, words: list[str]) -> tuple[Target | None, Suggestion | None]:
+    customers = {bank_codes.customer_of_payment_code(word) for word in words if word.startswith("RF")} - {None}
+    if len(customers) != 1:
+        return None, None
+    account = _customer_account(line.tenant_id, customers.pop(), line.currency)
+    if account is None or not _open(account):
+        return None, None
+    if line.amount <= account.balance:
+        return Target(account, None, MatchedBy.PAYMENT_CODE), None
+    return None, Suggestion(account.customer, account, None, 80,
+                            _("Names the customer's payment code, but the account owes %(balance)s.") % {
+                                "balance": l10n.money(account.balance, account.currency)})
+
+
+def _invoice_of_amount(account: Account | None, line: StatementLine) -> FinancialTransaction | None:
+    """The one open invoice for exactly the line's amount (on ``account``, or anywhere)."""
+    found = FinancialTransaction.objects.filter(
+        tenant=line.tenant_id, classification=Classification.INVOICE, state=TransactionState.POSTED,
+        currency=line.currency, open_amount=line.amount,
+    )
+    if account is not None:
+        found = found.filter(account=account)
+    invoices = list(found.select_related("account", "account__customer")[:2])
+    return invoices[0] if len(invoices) == 1 else None
+
+
+def _suggest(line: StatementLine) -> Suggestion | None:
+    customer, how = None, ""
+    if line.counterparty_iban:
+        customers = list(Customer.objects.filter(tenant=line.tenant_id, iban=line.counterparty_iban)[:2])
+        if len(customers) == 1:
+            customer, how = customers[0], "iban"
+    if customer is None and line.counterparty_name.strip():
+        customers = list(Customer.objects.annotate(lower_name=Lower("name"))
+                         .filter(tenant=line.tenant_id, lower_name=line.counterparty_name.strip().lower())[:2])
+        if len(customers) == 1:
+            customer, how = customers[0], "name"
+    if customer is not None:
+        account = _customer_account(line.tenant_id, customer.pk, line.currency)
+        if account is None or not _open(account):
+            return None
+        invoice = _invoice_of_amount(account, line)
+        reasons = {
+            "iban": _("The payer's IBAN is this customer's."), "name": _("The payer's name is this customer's."),
+        }
+        more = " " + _("The amount is exactly an open invoice's.") if invoice else ""
+        key = f"{how}_amount" if invoice else how
+        return Suggestion(customer, account, invoice, CONFIDENCE[key], reasons[how] + more)
+    invoice = _invoice_of_amount(None, line)
+    if invoice is not None and invoice.account.customer is not None and _open(invoice.account):
+        return Suggestion(invoice.account.customer, invoice.account, invoice, CONFIDENCE["amount"],
+                          _("Only the amount fits: it is exactly this open invoice's."))
+    return None
+
+
+def bank_transfer_method(tenant: Tenant) -> PaymentMethod:
+    with l10n.for_tenant(tenant):
+        name = _("Bank transfer")
+    method, _created = PaymentMethod.objects.get_or_create(tenant=tenant, name=name)
+    return method
+
+
+def _post_payment(line: StatementLine, account: Account, invoice: FinancialTransaction | None,
+                  at: datetime) -> FinancialTransaction:
+    draft = ledger.create_transaction(
+        account=account,
+        classification=Classification.PAYMENT,
+        actor=None,
+        at=at,
+        data=ledger.TransactionData(
+            amount=line.amount,
+            payment_method=bank_transfer_method(line.tenant),
+            targets=[invoice] if invoice is not None else [],
+            external_reference=(line.bank_reference or line.end_to_end_id)[:120],
+            issue_note=_("Bank transfer of %(day)s") % {"day": line.booked_on.isoformat()},
+        ),
+    )
+    return ledger.post_transaction(txn=draft, actor=None, at=at, settle=invoice).transaction
+
+
+def _book_credit(line: StatementLine, at: datetime) -> None:
+    words = tokens(line.remittance, line.end_to_end_id)
+    target, suggestion = _by_invoice(line, words)
+    if target is None:
+        target = _by_request(line, words)
+    if target is None:
+        target, code_suggestion = _by_payment_code(line, words)
+        suggestion = suggestion or code_suggestion
+    if target is not None:
+        try:
+            with transaction.atomic():
+                if target.request is not None and not complete_by_transfer(request=target.request, actor=None,
+                                                                           at=at):
+                    raise ActionNotAllowed("paid meanwhile")
+                line.payment = _post_payment(line, target.account, target.invoice, at)
+        except (ActionNotAllowed, ValidationError):
+            pass  # paid meanwhile by other means, or the account refuses it: the money waits on suspense
+        else:
+            line.state, line.matched_by = LineState.MATCHED, target.matched_by
+            return
+    suggestion = suggestion or _suggest(line)
+    suspense = ledger.system_account(tenant=line.tenant, kind=AccountKind.SUSPENSE, currency=line.currency)
+    line.payment = _post_payment(line, suspense, None, at)
+    if suggestion is None:
+        line.state = LineState.SUSPENSE
+        return
+    line.state = LineState.SUGGESTED
+    line.suggested_customer, line.suggested_account = suggestion.customer, suggestion.account
+    line.suggested_invoice, line.confidence = suggestion.invoice, suggestion.confidence
+    line.suggestion_reason = suggestion.reason[:200]
+
+
+def _book_debit(line: StatementLine, at: datetime) -> None:
+    line.state = LineState.DEBIT
+    if not (line.return_reason and line.end_to_end_id):
+        return
+    returned = (
+        StatementLine.objects.select_for_update(of=("self",))
+        .filter(tenant=line.tenant_id, bank_account=line.bank_account_id, end_to_end_id=line.end_to_end_id,
+                direction="credit", amount=line.amount, returned_by__isnull=True)
+        .exclude(state=LineState.NEW).order_by("booked_on", "id").first()
+    )
+    if returned is None:
+        return
+    note = _("Returned by the bank (%(reason)s)") % {"reason": line.return_reason}
+    for payment in payments_of(returned):
+        try:
+            ledger.cancel_payment(payment=payment, actor=None, at=at, issue_note=note)
+        except ActionNotAllowed:
+            continue  # cancelled already by hand: nothing left to give back
+    line.state, line.returns = LineState.RETURNED, returned
+
+
+@transaction.atomic
+def book_line(*, tenant: Tenant, line_id: int, at: datetime) -> StatementLine:
+    """Book one waiting line; a line already booked is left as it is."""
+    line = (StatementLine.objects.select_for_update(of=("self",)).select_related("tenant")
+            .get(tenant=tenant, pk=line_id))
+    if line.state != LineState.NEW:
+        return line
+    if line.is_credit:
+        _book_credit(line, at)
+    else:
+        _book_debit(line, at)
+    line.save()
+    return line
+
+
+def book_waiting(*, tenant: Tenant, statement_import: StatementImport | None = None, at: datetime,
+                 limit: int | None = None) -> int:
+    """Book the tenant's waiting lines (of one import, or all), credits in file order. Each line is its own
+    transaction: one that fails stays waiting, visible, and the rest go on."""
+    waiting = StatementLine.objects.filter(tenant=tenant, state=LineState.NEW)
+    if statement_import is not None:
+        waiting = waiting.filter(statement_import=statement_import)
+    ids = list(waiting.order_by("booked_on", "id").values_list("id", flat=True)[:limit])
+    for line_id in ids:
+        book_line(tenant=tenant, line_id=line_id, at=at)
+    return len(ids)
+
