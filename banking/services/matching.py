@@ -20,7 +20,7 @@ The line's row is locked and its state checked first, so a retried task books no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -201,8 +201,30 @@ def bank_transfer_method(tenant: Tenant) -> PaymentMethod:
     return method
 
 
+@dataclass
+class Booking:
+    """What every line of a run shares, looked up once: the payment method and the suspense accounts."""
+
+    tenant: Tenant
+    at: datetime
+    method: PaymentMethod | None = None
+    suspense: dict[str, Account] = field(default_factory=dict)
+
+    def payment_method(self) -> PaymentMethod:
+        if self.method is None:
+            self.method = bank_transfer_method(self.tenant)
+        return self.method
+
+    def suspense_account(self, currency: str) -> Account:
+        if currency not in self.suspense:
+            self.suspense[currency] = ledger.system_account(tenant=self.tenant, kind=AccountKind.SUSPENSE,
+                                                            currency=currency)
+        return self.suspense[currency]
+
+
 def _post_payment(line: StatementLine, account: Account, invoice: FinancialTransaction | None,
-                  at: datetime) -> FinancialTransaction:
+                  booking: Booking) -> FinancialTransaction:
+    at = booking.at
     draft = ledger.create_transaction(
         account=account,
         classification=Classification.PAYMENT,
@@ -210,7 +232,7 @@ def _post_payment(line: StatementLine, account: Account, invoice: FinancialTrans
         at=at,
         data=ledger.TransactionData(
             amount=line.amount,
-            payment_method=bank_transfer_method(line.tenant),
+            payment_method=booking.payment_method(),
             targets=[invoice] if invoice is not None else [],
             external_reference=(line.bank_reference or line.end_to_end_id)[:120],
             issue_note=_("Bank transfer of %(day)s") % {"day": line.booked_on.isoformat()},
@@ -219,7 +241,8 @@ def _post_payment(line: StatementLine, account: Account, invoice: FinancialTrans
     return ledger.post_transaction(txn=draft, actor=None, at=at, settle=invoice).transaction
 
 
-def _book_credit(line: StatementLine, at: datetime) -> None:
+def _book_credit(line: StatementLine, booking: Booking) -> None:
+    at = booking.at
     words = tokens(line.remittance, line.end_to_end_id)
     target, suggestion = _by_invoice(line, words)
     if target is None:
@@ -233,15 +256,14 @@ def _book_credit(line: StatementLine, at: datetime) -> None:
                 if target.request is not None and not complete_by_transfer(request=target.request, actor=None,
                                                                            at=at):
                     raise ActionNotAllowed("paid meanwhile")
-                line.payment = _post_payment(line, target.account, target.invoice, at)
+                line.payment = _post_payment(line, target.account, target.invoice, booking)
         except (ActionNotAllowed, ValidationError):
             pass  # paid meanwhile by other means, or the account refuses it: the money waits on suspense
         else:
             line.state, line.matched_by = LineState.MATCHED, target.matched_by
             return
     suggestion = suggestion or _suggest(line)
-    suspense = ledger.system_account(tenant=line.tenant, kind=AccountKind.SUSPENSE, currency=line.currency)
-    line.payment = _post_payment(line, suspense, None, at)
+    line.payment = _post_payment(line, booking.suspense_account(line.currency), None, booking)
     if suggestion is None:
         line.state = LineState.SUSPENSE
         return
@@ -273,14 +295,15 @@ def _book_debit(line: StatementLine, at: datetime) -> None:
 
 
 @transaction.atomic
-def book_line(*, tenant: Tenant, line_id: int, at: datetime) -> StatementLine:
+def book_line(*, tenant: Tenant, line_id: int, at: datetime, booking: Booking | None = None) -> StatementLine:
     """Book one waiting line; a line already booked is left as it is."""
-    line = (StatementLine.objects.select_for_update(of=("self",)).select_related("tenant")
-            .get(tenant=tenant, pk=line_id))
+    booking = booking or Booking(tenant=tenant, at=at)
+    line = StatementLine.objects.select_for_update().get(tenant=tenant, pk=line_id)
+    line.tenant = tenant
     if line.state != LineState.NEW:
         return line
     if line.is_credit:
-        _book_credit(line, at)
+        _book_credit(line, booking)
     else:
         _book_debit(line, at)
     line.save()
@@ -295,7 +318,8 @@ def book_waiting(*, tenant: Tenant, statement_import: StatementImport | None = N
     if statement_import is not None:
         waiting = waiting.filter(statement_import=statement_import)
     ids = list(waiting.order_by("booked_on", "id").values_list("id", flat=True)[:limit])
+    booking = Booking(tenant=tenant, at=at)
     for line_id in ids:
-        book_line(tenant=tenant, line_id=line_id, at=at)
+        book_line(tenant=tenant, line_id=line_id, at=at, booking=booking)
     return len(ids)
 

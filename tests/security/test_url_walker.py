@@ -91,6 +91,18 @@ ROUTES: dict[str, Kind] = {
     "home": public(302),
     "favicon": public(301),  # a redirect to the static icon  # a redirect to the customer list, which wants a login
     "crm:customer_list": own(),
+    # banking
+    "banking:home": own(),
+    "banking:bank_account_create": own(),
+    "banking:bank_account_lines": staff(lambda w: {"bank_account_id": w.bank_account.pk}),
+    "banking:bank_account_update": staff(lambda w: {"bank_account_id": w.bank_account.pk}),
+    "banking:statement_import": own(),
+    "banking:import_detail": staff(lambda w: {"import_id": w.statement_import.pk}),
+    "banking:reconciliation": own(),
+    "banking:line_detail": staff(lambda w: {"line_id": w.statement_line.pk}),
+    "banking:line_confirm": staff(lambda w: {"line_id": w.statement_line.pk}),
+    "banking:line_move": staff(lambda w: {"line_id": w.statement_line.pk}),
+    "banking:line_split": staff(lambda w: {"line_id": w.statement_line.pk}),
     "crm:customer_create": own(),
     "crm:customer_detail": staff(lambda w: {"customer_id": w.account.customer_id}),
     "crm:customer_update": staff(lambda w: {"customer_id": w.account.customer_id}),
@@ -359,7 +371,8 @@ class TestEveryUrlPattern:
         objects = {"customer_id": world.account.customer_id, "account_id": world.account.pk,
                    "transaction_id": world.fee.pk, "request_id": world.payment_request.pk,
                    "obligation_id": world.obligation.pk, "instalment_id": world.instalment.pk,
-                   "payment_id": world.payment.pk, "refund_id": world.refund.pk}
+                   "payment_id": world.payment.pk, "refund_id": world.refund.pk,
+                   "import_id": world.statement_import.pk}
         problems, walked = [], 0
         for route in walk():
             if family(route) != "api" or route.name is None:

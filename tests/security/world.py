@@ -20,6 +20,9 @@ from crm.staff import INVITATIONS, Invitation, invite
 from finance import services as ledger_services
 from finance.models import Account, Classification, FeePayer, FinancialTransaction, TaxRate, TransactionType
 from finance.printing import printout_token
+from banking.models import BankAccount, StatementImport, StatementLine
+from banking.services.imports import Upload, import_statement
+from banking.services.matching import book_waiting
 from gateways import services as gateway_services
 from gateways.models import GatewayAccount, WebhookDelivery
 from notifications import services as notification_services
@@ -70,6 +73,23 @@ class World:
     invited: User  # a colleague invited by the staff member, who has not chosen a password yet
     invitation: dict  # the invitation link's arguments: uidb64 and token
     api_key: ApiKey  # one the walk may revoke
+    bank_account: BankAccount
+    statement_import: StatementImport
+    statement_line: StatementLine  # a credit on the suspense account, waiting for a decision
+
+
+def _bank(tenant: Tenant) -> tuple[BankAccount, StatementImport, StatementLine]:
+    """A bank account with one imported credit that names nothing: booked on the suspense account."""
+    now = timezone.now()
+    bank_account = BankAccount.objects.create(
+        tenant=tenant, name="Current account", iban="GB33BUKB20201555555555", currency="GBP", created_at=now,
+        csv_mapping={"columns": {"date": "date", "amount": "amount", "reference": "ref", "name": "name",
+                                 "remittance": "text"}, "currency": "GBP"})
+    csv = f"date,amount,ref,name,text\n{now.date():%Y-%m-%d},25.00,WORLD-1,{MARKER},gift\n"
+    record = import_statement(tenant=tenant, upload=Upload(data=csv.encode(), file_name="world.csv"),
+                              bank_account=bank_account, actor=None, at=now)
+    book_waiting(tenant=tenant, statement_import=record, at=now)
+    return bank_account, record, StatementLine.objects.get(tenant=tenant, statement_import=record)
 
 
 def _fee(account: Account) -> FinancialTransaction:
@@ -158,6 +178,8 @@ def build_world(tenant: Tenant) -> World:
         segment = report_services.save_segment(tenant=tenant, name="Everything", subject="transactions", rules={},
                                                actor=staff, at=now)
         instalment = obligation.instalments.order_by("number").first()
+    with scope(tenant=tenant):
+        bank_account, statement_import, statement_line = _bank(tenant)
     mail = DevMail.objects.create(tenant=tenant, from_email="a@example.com", to="harriet@example.com",
                                   subject=f"For {MARKER}", text=f"Dear {MARKER}")
     invited = invite(tenant=tenant, actor=staff, data=Invitation(email="newcomer@acme.example"), at=timezone.now(),
@@ -175,4 +197,5 @@ def build_world(tenant: Tenant) -> World:
         api_key=crm_services.create_api_key(tenant=tenant, name="world integration")[0],
         invited=invited, invitation={"uidb64": urlsafe_base64_encode(force_bytes(invited.pk)),
                                      "token": INVITATIONS.make_token(invited)},
+        bank_account=bank_account, statement_import=statement_import, statement_line=statement_line,
     )
