@@ -29,7 +29,7 @@ def test_a_thousand_line_camt053_books_every_line_once(ledger, bank_account):
 
     assert (record.lines_in_file, record.lines_added) == (1000, 1000)
     states = dict(StatementLine.objects.filter(tenant=ledger).values_list("state").annotate(n=Count("id")))
-    # 20 name an invoice; the other 980 are exactly the amount of ... no open invoice left, so plain suspense.
+    # 20 name an invoice; the other 980 name nothing and no open invoice is left: plain suspense.
     assert states == {LineState.MATCHED: 20, LineState.SUSPENSE: 980}
     assert FinancialTransaction.objects.filter(tenant=ledger, classification=Classification.PAYMENT).count() == 1000
     assert all(invoice.__class__.objects.get(pk=invoice.pk).open_amount == 0 for invoice in invoices)

@@ -40,7 +40,8 @@ def suspense_balance(tenant):
 def test_the_camt053_sample_matches_suggests_parks_and_lists(ledger, bank_account, books):
     record = run_import(ledger, sample("camt053.xml"))
 
-    assert (record.format, record.lines_in_file, record.lines_added) == ("camt.053", 4, 4)  # the pending entry is not booked money
+    # The fifth entry is pending at the bank: not booked money, so not a line.
+    assert (record.format, record.lines_in_file, record.lines_added) == ("camt.053", 4, 4)
     lines = lines_by_reference(ledger)
     matched = lines["BANKREF0001"]
     assert (matched.state, matched.matched_by) == (LineState.MATCHED, MatchedBy.INVOICE)

@@ -13,6 +13,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_scopes import scope
 
+from banking.models import BankAccount, StatementImport, StatementLine
+from banking.services.imports import Upload, import_statement
+from banking.services.matching import book_waiting
 from core.tokens import new_token
 from crm import services as crm_services
 from crm.models import ApiKey, Role, Tenant, User
@@ -20,9 +23,6 @@ from crm.staff import INVITATIONS, Invitation, invite
 from finance import services as ledger_services
 from finance.models import Account, Classification, FeePayer, FinancialTransaction, TaxRate, TransactionType
 from finance.printing import printout_token
-from banking.models import BankAccount, StatementImport, StatementLine
-from banking.services.imports import Upload, import_statement
-from banking.services.matching import book_waiting
 from gateways import services as gateway_services
 from gateways.models import GatewayAccount, WebhookDelivery
 from notifications import services as notification_services
