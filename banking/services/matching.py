@@ -302,10 +302,11 @@ def book_line(*, tenant: Tenant, line_id: int, at: datetime, booking: Booking | 
     line.tenant = tenant
     if line.state != LineState.NEW:
         return line
-    if line.is_credit:
-        _book_credit(line, booking)
-    else:
-        _book_debit(line, at)
+    with l10n.for_tenant(tenant):  # what it writes down (reasons, notes) is read by the tenant's staff
+        if line.is_credit:
+            _book_credit(line, booking)
+        else:
+            _book_debit(line, at)
     line.save()
     return line
 

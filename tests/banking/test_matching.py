@@ -12,7 +12,7 @@ from banking.services.imports import Upload
 from banking.services.matching import book_line, tokens
 from core.bank_codes import payment_code
 from crm.models import AuditEntry
-from finance.models import AccountKind, Classification, FinancialTransaction, TransactionState
+from finance.models import AccountKind, Classification, FinancialTransaction, PaymentMethod, TransactionState
 from gateways.services import save_gateway_account
 from paylinks.models import RequestStatus
 from tests.banking.conftest import AT, D, run_import, sample
@@ -327,3 +327,15 @@ def test_lines_are_booked_in_the_order_the_bank_booked_them(ledger, bank_account
     booked = list(StatementLine.objects.filter(tenant=ledger, direction="credit").order_by("payment__posted_at",
                                                                                           "payment__id"))
     assert [line.booked_on for line in booked] == [date(2026, 12, 1), date(2026, 12, 1), date(2026, 12, 2)]
+
+
+def test_what_the_booking_writes_down_is_in_the_tenants_language(ledger, bank_account, books):
+    ledger.locale = "es"
+    ledger.save(update_fields=["locale"])
+    # As a Spanish tenant's ledger names its default method.
+    PaymentMethod.objects.filter(tenant=ledger, name="Bank transfer").update(name="Transferencia bancaria")
+
+    run_import(ledger, sample("camt053.xml"))
+
+    assert lines_by_reference(ledger)["BANKREF0002"].suggestion_reason == (
+        "El nombre del pagador es el de este cliente. El importe es exactamente el de una factura abierta.")
