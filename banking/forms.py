@@ -68,8 +68,7 @@ class BankAccountForm(forms.Form):
         if not columns:
             return {}
         return {"columns": columns, "delimiter": self.cleaned_data["csv_delimiter"],
-                "decimal": self.cleaned_data["csv_decimal"], "date_format": self.cleaned_data["csv_date_format"],
-                "currency": self.cleaned_data["currency"]}
+                "decimal": self.cleaned_data["csv_decimal"], "date_format": self.cleaned_data["csv_date_format"]}
 
     @staticmethod
     def initial_of(account: BankAccount) -> dict:

@@ -127,8 +127,11 @@ def detect(data: bytes) -> str:
     return StatementFormat.CSV
 
 
-def parse(data: bytes, *, fmt: str | None = None, csv_mapping: dict | None = None) -> ParsedStatement:
-    """:raises StatementRefused: the file, or one of its lines, cannot be read."""
+def parse(data: bytes, *, fmt: str | None = None, csv_mapping: dict | None = None,
+          currency: str = "") -> ParsedStatement:
+    """``currency`` is the bank account's, for a CSV file without a currency column.
+
+    :raises StatementRefused: the file, or one of its lines, cannot be read."""
     fmt = fmt or detect(data)
     reader = {
         StatementFormat.CAMT053: _camt, StatementFormat.CAMT054: _camt, StatementFormat.MT940: _mt940,
@@ -137,7 +140,7 @@ def parse(data: bytes, *, fmt: str | None = None, csv_mapping: dict | None = Non
     if reader is not None:
         statement = reader(data, fmt)
     else:
-        statement = _csv(data, csv_mapping or {})
+        statement = _csv(data, csv_mapping or {}, currency)
     if not statement.lines:
         raise StatementRefused(_("the file holds no booked lines."))
     statement.lines = with_identities(statement.lines)
@@ -233,16 +236,20 @@ def _camt_entry(camt: _Camt, entry) -> list[ParsedLine]:
     details = entry.findall(camt.q("NtryDtls/TxDtls"))
     if not details:
         return [_checked(base, line)]
+    batch = len(details) > 1
     lines = []
     for index, tx in enumerate(details, start=1):
         tx_line = tx.sourceline
-        tx_amount = tx.find(camt.q("Amt")) if len(details) > 1 else None
-        if tx_amount is None and len(details) > 1:
-            tx_amount = tx.find(camt.q("AmtDtls/TxAmt/Amt"))
-        if len(details) > 1 and tx_amount is None:
+        # A batch entry's transactions each carry their own amount; a single one shares the entry's.
+        tx_amount = amount_element
+        if batch:  # lxml elements without children are falsy: compare with None, never use ``or``
+            tx_amount = tx.find(camt.q("Amt"))
+            if tx_amount is None:
+                tx_amount = tx.find(camt.q("AmtDtls/TxAmt/Amt"))
+        if tx_amount is None:
             raise StatementRefused(_("a batch entry's transaction has no amount."), tx_line)
         reference = camt.text(tx, "Refs/AcctSvcrRef") or (
-            f"{base.bank_reference}/{index}" if base.bank_reference and len(details) > 1 else base.bank_reference)
+            f"{base.bank_reference}/{index}" if base.bank_reference and batch else base.bank_reference)
         party = "Dbtr" if base.direction == Direction.CREDIT else "Cdtr"
         remittance = " ".join(
             (element.text or "").strip() for element in tx.findall(camt.q("RmtInf/Ustrd"))
@@ -252,8 +259,8 @@ def _camt_entry(camt: _Camt, entry) -> list[ParsedLine]:
         lines.append(_checked(replace(
             base,
             line_no=tx_line,
-            amount=_amount(tx_amount.text or "", tx_line) if tx_amount is not None else base.amount,
-            currency=_currency(tx_amount.get("Ccy"), tx_line) if tx_amount is not None else base.currency,
+            amount=_amount(tx_amount.text or "", tx_line),
+            currency=_currency(tx_amount.get("Ccy"), tx_line),
             bank_reference=reference[:100],
             end_to_end_id="" if end_to_end.upper() == "NOTPROVIDED" else end_to_end[:100],
             counterparty_name=(camt.text(tx, f"RltdPties/{party}/Nm")
@@ -367,7 +374,7 @@ CSV_FIELDS = ["date", "amount", "credit", "debit", "currency", "reference", "nam
               "end_to_end"]
 
 
-def _csv(data: bytes, mapping: dict) -> ParsedStatement:
+def _csv(data: bytes, mapping: dict, currency: str) -> ParsedStatement:
     columns = mapping.get("columns") or {}
     if not columns.get("date") or not (columns.get("amount") or columns.get("credit")):
         raise StatementRefused(_("this looks like a CSV file, but the bank account has no column mapping for "
@@ -385,11 +392,11 @@ def _csv(data: bytes, mapping: dict) -> ParsedStatement:
         number = reader.line_num
         if not any((value or "").strip() for value in row.values()):
             continue
-        parsed.lines.append(_csv_line(row, number, columns, mapping))
+        parsed.lines.append(_csv_line(row, number, columns, mapping, currency))
     return parsed
 
 
-def _csv_line(row: dict, line: int, columns: dict, mapping: dict) -> ParsedLine:
+def _csv_line(row: dict, line: int, columns: dict, mapping: dict, currency: str) -> ParsedLine:
     def cell(name: str) -> str:
         column = columns.get(name)
         return (row.get(column) or "").strip() if column else ""
@@ -417,7 +424,7 @@ def _csv_line(row: dict, line: int, columns: dict, mapping: dict) -> ParsedLine:
         booked_on=booked,
         direction=Direction.CREDIT if signed > 0 else Direction.DEBIT,
         amount=abs(signed),
-        currency=_currency(cell("currency") or mapping.get("currency"), line),
+        currency=_currency(cell("currency") or currency, line),
         bank_reference=cell("reference")[:100],
         end_to_end_id=cell("end_to_end")[:100],
         counterparty_name=cell("name")[:140],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Lower
@@ -74,10 +74,9 @@ def suspense_ageing(*, tenant: Tenant, today: date) -> list[dict]:
     """Undecided bank money on suspense, by how long it has waited since it was booked at the bank."""
     rows = []
     for low, high in AGEING_BUCKETS:
-        lines = StatementLine.objects.filter(tenant=tenant, state__in=UNDECIDED,
-                                             booked_on__lte=today.fromordinal(today.toordinal() - low))
+        lines = StatementLine.objects.filter(tenant=tenant, state__in=UNDECIDED, booked_on__lte=today - timedelta(low))
         if high is not None:
-            lines = lines.filter(booked_on__gte=today.fromordinal(today.toordinal() - high))
+            lines = lines.filter(booked_on__gte=today - timedelta(high))
         totals = lines.values("currency").annotate(count=Count("id"), total=Sum("amount")).order_by("currency")
         rows.append({"low": low, "high": high, "totals": list(totals)})
     return rows

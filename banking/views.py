@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,6 +15,7 @@ from banking.forms import BankAccountForm, SplitForm, StatementImportForm
 from banking.models import LineState
 from banking.parsing import StatementRefused
 from banking.services import decisions
+from banking.services.accounts import save_bank_account
 from banking.services.imports import Upload, import_statement
 from core.pagination import page_of
 from crm.access import require_permission, staff_view
@@ -55,7 +57,7 @@ def bank_account_edit(request, bank_account_id: int | None = None):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            saved = decisions.save_bank_account(
+            saved = save_bank_account(
                 tenant=request.tenant, bank_account=account, name=data["name"], iban=data["iban"], bic=data["bic"],
                 currency=data["currency"], csv_mapping=form.csv_mapping(), actor=request.user, at=timezone.now())
         except ValidationError as error:
@@ -93,8 +95,7 @@ def statement_import(request):
             form.add_error("file", _("Nothing was imported. %(reason)s") % {"reason": error})
         else:
             return redirect("banking:import_detail", import_id=record.pk)
-    return render(request, "banking/import_form.html", {"form": form, "status": 400 if form.errors else 200},
-                  status=400 if form.errors else 200)
+    return render(request, "banking/import_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @staff_view
@@ -131,26 +132,24 @@ def line_detail(request, line_id: int, split_form: SplitForm | None = None, stat
     }, status=status)
 
 
-def _decide(request, line_id: int, decide) -> object:
+def _decide(request, line_id: int, decide) -> HttpResponse:
+    """Run ``decide(line)`` (which returns the decided line) and say where the money went."""
     _require_accountant(request)
     line = selectors.get_line(tenant=request.tenant, line_id=line_id)
     try:
-        decide(line)
+        decided = decide(line)
     except (ValidationError, ActionNotAllowed) as error:
         messages.error(request, _error_text(error))
         return redirect("banking:line_detail", line_id=line.pk)
-    messages.success(request, _("Booked on %(account)s.") % {"account": line.payment.account if line.payment else ""})
+    messages.success(request, _("Booked on %(account)s.") % {"account": decided.payment.account})
     return redirect("banking:reconciliation")
 
 
 @require_POST
 @staff_view
 def line_confirm(request, line_id: int):
-    def confirm(line):
-        decided = decisions.confirm_suggestion(line=line, actor=request.user, at=timezone.now())
-        line.payment = decided.payment
-
-    return _decide(request, line_id, confirm)
+    return _decide(request, line_id,
+                   lambda line: decisions.confirm_suggestion(line=line, actor=request.user, at=timezone.now()))
 
 
 @require_POST
@@ -161,8 +160,7 @@ def line_move(request, line_id: int):
             account = Account.objects.get(tenant=request.tenant, pk=int(request.POST.get("account", "")))
         except (Account.DoesNotExist, ValueError):
             raise ValidationError({"account": _("Choose an account from the list.")}) from None
-        decided = decisions.move_to_account(line=line, account=account, actor=request.user, at=timezone.now())
-        line.payment = decided.payment
+        return decisions.move_to_account(line=line, account=account, actor=request.user, at=timezone.now())
 
     return _decide(request, line_id, move)
 

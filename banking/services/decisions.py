@@ -10,13 +10,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from banking.models import UNDECIDED, BankAccount, LineState, MatchedBy, StatementLine
+from banking.models import UNDECIDED, LineState, MatchedBy, StatementLine
 from core import l10n
-from crm.models import Tenant, User
+from crm.models import User
 from crm.staff import audit
 from finance import services as ledger
 from finance.exceptions import ActionNotAllowed
@@ -94,22 +93,3 @@ def payments_of(line: StatementLine) -> list[FinancialTransaction]:
         return list(FinancialTransaction.objects.filter(tenant=line.tenant_id, related=line.payment.related_id,
                                                         classification=line.payment.classification))
     return [line.payment]
-
-
-@transaction.atomic
-def save_bank_account(*, tenant: Tenant, bank_account: BankAccount | None, name: str, iban: str, bic: str,
-                      currency: str, csv_mapping: dict, actor: User | None, at: datetime) -> BankAccount:
-    """Create or change one of the tenant's bank accounts (the IBAN already checked by the form).
-
-    :raises ValidationError: another of the tenant's bank accounts has that IBAN."""
-    if BankAccount.objects.filter(tenant=tenant, iban=iban).exclude(pk=getattr(bank_account, "pk", None)).exists():
-        raise ValidationError({"iban": _("Another of your bank accounts has this IBAN.")})
-    if bank_account is None:
-        bank_account = BankAccount(tenant=tenant, created_at=at)
-    else:
-        bank_account = BankAccount.objects.select_for_update().get(tenant=tenant, pk=bank_account.pk)
-    bank_account.name, bank_account.iban, bank_account.bic = name, iban, bic
-    bank_account.currency, bank_account.csv_mapping = currency, csv_mapping
-    bank_account.save()
-    audit(tenant=tenant, actor=actor, at=at, action="bank.account_saved", subject=str(bank_account))
-    return bank_account

@@ -57,8 +57,10 @@ def read_statement(*, tenant: Tenant, upload: Upload, bank_account: BankAccount 
     if len(upload.data) > limit:
         raise StatementRefused(_("the file is %(size)s MB; at most %(limit)s MB is accepted.") % {
             "size": round(len(upload.data) / 1_000_000, 1), "limit": limit // 1_000_000})
-    mapping = bank_account.csv_mapping if bank_account is not None else None
-    statement = parse(upload.data, csv_mapping=mapping)
+    if bank_account is None:
+        statement = parse(upload.data)
+    else:
+        statement = parse(upload.data, csv_mapping=bank_account.csv_mapping, currency=bank_account.currency)
     account = _bank_account_of(tenant, statement, bank_account)
     for line in statement.lines:
         if line.currency != account.currency:

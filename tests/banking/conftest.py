@@ -16,7 +16,7 @@ IBAN = "DE89370400440532013000"
 CSV_MAPPING = {
     "columns": {"date": "Buchungstag", "amount": "Betrag", "currency": "Waehrung", "reference": "Referenz",
                 "name": "Name", "iban": "IBAN", "remittance": "Verwendungszweck"},
-    "delimiter": ";", "decimal": ",", "date_format": "%d.%m.%Y", "currency": "EUR",
+    "delimiter": ";", "decimal": ",", "date_format": "%d.%m.%Y",
 }
 
 

@@ -103,13 +103,11 @@ def test_move_to_account_places_a_suspense_payment_and_fifo_allocates_it(ledger,
 
 def test_split_across_invoices_of_two_customers(ledger, bank_account, books, staff):
     run_import(ledger, sample("camt053.xml"))
-    # The 80.00 pays 50.00 of Anna's invoice and 30.00 of Bruno's.
+    # The 80.00 pays 50.00 on Anna's (paid) invoice and 30.00 of Bruno's.
     line = lines_by_reference(ledger)["BANKREF0002"]
-    books["first"] = fresh(books["first"])
 
     decided = decisions.split_across_invoices(
-        line=line, parts=[(books["first"], D("0.00") + D("50.00")), (books["second"], D("30.00"))], actor=staff,
-        at=AT)
+        line=line, parts=[(books["first"], D("50.00")), (books["second"], D("30.00"))], actor=staff, at=AT)
 
     parts = decisions.payments_of(decided)
     assert sorted((p.account_id, p.total_amount) for p in parts) == sorted(
@@ -339,3 +337,36 @@ def test_what_the_booking_writes_down_is_in_the_tenants_language(ledger, bank_ac
 
     assert lines_by_reference(ledger)["BANKREF0002"].suggestion_reason == (
         "El nombre del pagador es el de este cliente. El importe es exactamente el de una factura abierta.")
+
+
+def test_a_batch_entry_becomes_one_line_per_transaction(ledger, bank_account, books):
+    batch = b"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt><Stmt>
+  <Acct><Id><IBAN>DE89370400440532013000</IBAN></Id></Acct>
+  <Ntry><Amt Ccy="EUR">230.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+    <BookgDt><Dt>2026-12-03</Dt></BookgDt><AcctSvcrRef>BATCH-7</AcctSvcrRef>
+    <NtryDtls>
+      <TxDtls><Amt Ccy="EUR">150.00</Amt><RmtInf><Ustrd>INV-000001</Ustrd></RmtInf></TxDtls>
+      <TxDtls><AmtDtls><TxAmt><Amt Ccy="EUR">80.00</Amt></TxAmt></AmtDtls>
+        <RmtInf><Ustrd>INV-000002</Ustrd></RmtInf></TxDtls>
+    </NtryDtls>
+  </Ntry>
+</Stmt></BkToCstmrStmt></Document>"""
+
+    run_import(ledger, Upload(data=batch, file_name="batch.xml"))
+
+    lines = lines_by_reference(ledger)
+    assert {ref: (line.amount, line.state, line.payment.account) for ref, line in lines.items()} == {
+        "BATCH-7/1": (D("150.00"), LineState.MATCHED, books["anna"]),
+        "BATCH-7/2": (D("80.00"), LineState.MATCHED, books["bruno"]),
+    }
+
+
+def test_a_csv_without_a_currency_column_is_in_the_bank_accounts_currency(ledger, bank_account):
+    bank_account.csv_mapping = {"columns": {"date": "date", "amount": "amount", "reference": "ref"}}
+    bank_account.save()
+
+    run_import(ledger, Upload(data=b"date,amount,ref\n2026-12-03,12.00,C-1\n", file_name="c.csv"),
+               bank_account=bank_account)
+
+    assert StatementLine.objects.get(tenant=ledger, bank_reference="C-1").currency == "EUR"

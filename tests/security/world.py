@@ -84,7 +84,7 @@ def _bank(tenant: Tenant) -> tuple[BankAccount, StatementImport, StatementLine]:
     bank_account = BankAccount.objects.create(
         tenant=tenant, name="Current account", iban="GB33BUKB20201555555555", currency="GBP", created_at=now,
         csv_mapping={"columns": {"date": "date", "amount": "amount", "reference": "ref", "name": "name",
-                                 "remittance": "text"}, "currency": "GBP"})
+                                 "remittance": "text"}})
     csv = f"date,amount,ref,name,text\n{now.date():%Y-%m-%d},25.00,WORLD-1,{MARKER},gift\n"
     record = import_statement(tenant=tenant, upload=Upload(data=csv.encode(), file_name="world.csv"),
                               bank_account=bank_account, actor=None, at=now)
