@@ -32,6 +32,9 @@ class BankAccountForm(forms.Form):
     iban = forms.CharField(max_length=42, label=_("IBAN"))
     bic = forms.CharField(max_length=11, required=False, label=_("BIC"))
     currency = forms.CharField(min_length=3, max_length=3, label=_("Currency"))
+    pays_refunds = forms.BooleanField(required=False, label=_("Refunds are paid from this account"),
+                                      help_text=_("Credit balances in its currency are refunded by transfer from it "
+                                                  "(SEPA: euros only). One account per currency."))
     csv_delimiter = forms.ChoiceField(choices=DELIMITERS, initial=",", label=_("CSV: separator"))
     csv_decimal = forms.ChoiceField(choices=DECIMALS, initial=".", label=_("CSV: decimal separator"))
     csv_date_format = forms.ChoiceField(choices=DATE_FORMATS, label=_("CSV: date format"))
@@ -74,6 +77,7 @@ class BankAccountForm(forms.Form):
     def initial_of(account: BankAccount) -> dict:
         mapping = account.csv_mapping or {}
         initial = {"name": account.name, "iban": account.iban, "bic": account.bic, "currency": account.currency,
+                   "pays_refunds": account.pays_refunds,
                    "csv_delimiter": mapping.get("delimiter", ","), "csv_decimal": mapping.get("decimal", "."),
                    "csv_date_format": mapping.get("date_format", "%Y-%m-%d")}
         initial.update({f"csv_{key}": value for key, value in (mapping.get("columns") or {}).items()})
@@ -136,3 +140,22 @@ class SplitForm(forms.Form):
             self.add_error("invoice_1", _("Name at least one invoice."))
         cleaned["parts"] = parts
         return cleaned
+
+
+class ApproveRunForm(forms.Form):
+    """Which proposed refunds go into the transfer file, and the day the bank is to execute them."""
+
+    execution_date = forms.DateField(label=_("Execution date"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, run, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.proposed = list(run.transfers.filter(state="proposed"))
+        self.fields["transfers"] = forms.TypedMultipleChoiceField(
+            coerce=int, label=_("Refunds"), widget=forms.CheckboxSelectMultiple,
+            choices=[(transfer.pk, str(transfer)) for transfer in self.proposed],
+            error_messages={"required": _("Choose at least one refund.")})
+
+    @property
+    def chosen(self) -> set[int]:
+        """The ticked refunds (all of them before the first post)."""
+        return {int(value) for value in self["transfers"].value() or [] if str(value).isdigit()}

@@ -29,6 +29,8 @@ class BankAccount(TenantOwned):
     currency = models.CharField(max_length=3)
     # How this bank's CSV export reads: which column holds what, the date format, the decimal separator.
     csv_mapping = models.JSONField(default=dict, blank=True)
+    pays_refunds = models.BooleanField(
+        default=False, help_text=_("Refunds of credit balances in its currency are transferred from this account."))
     created_at = models.DateTimeField()
 
     class Meta:
@@ -38,6 +40,8 @@ class BankAccount(TenantOwned):
             models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="bankaccount_currency_iso"),
             models.CheckConstraint(condition=Q(iban__regex=r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$"),
                                    name="bankaccount_iban_compact"),
+            models.UniqueConstraint("tenant", "currency", condition=Q(pays_refunds=True),
+                                    name="bankaccount_one_refund_account_per_currency"),
         ]
 
     def __str__(self) -> str:
@@ -94,6 +98,8 @@ class MatchedBy(models.TextChoices):
     CONFIRMED = "confirmed", _("Suggestion confirmed")
     MOVED = "moved", _("Moved to an account")
     SPLIT = "split", _("Split across invoices")
+    REFUND_SENT = "refund_sent", _("Refund transfer confirmed")
+    REFUND_RETURNED = "refund_returned", _("Refund transfer returned")
 
 
 UNDECIDED = [LineState.SUGGESTED, LineState.SUSPENSE]
@@ -124,7 +130,7 @@ class StatementLine(TenantOwned):
         FinancialTransaction, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
         help_text=_("The ledger payment this credit booked (after a move: where it is now)."),
     )
-    matched_by = models.CharField(max_length=12, choices=MatchedBy.choices, blank=True)
+    matched_by = models.CharField(max_length=16, choices=MatchedBy.choices, blank=True)
     suggested_customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True,
                                            related_name="+")
     suggested_account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -166,3 +172,92 @@ class StatementLine(TenantOwned):
     @property
     def is_credit(self) -> bool:
         return self.direction == Direction.CREDIT
+
+
+# --- refunds of credit balances by bank transfer (seed 004, scenario 1) ---------------------------
+
+
+class RunState(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    APPROVED = "approved", _("Approved")
+
+
+class RefundRun(TenantOwned):
+    """The accounts whose balance is in the customer's favour, proposed for a refund by bank transfer from
+    ``bank_account``; on approval the refunds are posted and ``file`` holds the SEPA credit-transfer order
+    (pain.001) to upload to the bank. Beat makes one a month (``period``); a clerk may ask for one any time."""
+
+    bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="refund_runs")
+    period = models.CharField(max_length=7, blank=True, help_text=_("The month a scheduled run is for (YYYY-MM)."))
+    state = models.CharField(max_length=8, choices=RunState.choices, default=RunState.PROPOSED)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    execution_date = models.DateField(null=True, blank=True)
+    message_id = models.CharField(max_length=35, blank=True)
+    file = models.TextField(blank=True, help_text=_("The pain.001 document, once approved."))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint("tenant", "bank_account", "period", condition=~Q(period=""),
+                                    name="refundrun_once_a_month"),
+            models.UniqueConstraint("tenant", "bank_account", condition=Q(state=RunState.PROPOSED),
+                                    name="refundrun_one_proposed"),
+            models.CheckConstraint(condition=Q(state=RunState.PROPOSED) | ~Q(file=""), name="refundrun_approved_file"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bank_account.name} {self.created_at:%Y-%m-%d}"
+
+
+# Our transfers' end-to-end ids begin so; the bank's statement carries them back.
+REFUND_END_TO_END_PREFIX = "DULY-REFUND-"
+
+
+class TransferState(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    NO_IBAN = "no_iban", _("No IBAN: not included")
+    LEFT_OUT = "left_out", _("Left out")
+    SENT = "sent", _("In the transfer file")
+    CONFIRMED = "confirmed", _("Confirmed by the bank")
+    RETURNED = "returned", _("Returned by the bank")
+
+
+class RefundTransfer(TenantOwned):
+    """One account's refund in a run: proposed, then posted and in the file, then confirmed or returned by the
+    bank's statement (found by ``end_to_end_id``)."""
+
+    run = models.ForeignKey(RefundRun, on_delete=models.CASCADE, related_name="transfers")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(**AMOUNT)
+    currency = models.CharField(max_length=3)
+    name = models.CharField(max_length=140)
+    iban = models.CharField(max_length=34, blank=True)
+    state = models.CharField(max_length=10, choices=TransferState.choices, default=TransferState.PROPOSED)
+    end_to_end_id = models.CharField(max_length=35, blank=True)
+    refund = models.ForeignKey(FinancialTransaction, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+")
+    confirmed_by = models.OneToOneField(StatementLine, on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="confirms_transfer")
+    returned_by = models.OneToOneField(StatementLine, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="returns_transfer")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refundtransfer_amount_positive"),
+            models.UniqueConstraint("tenant", "end_to_end_id", condition=~Q(end_to_end_id=""),
+                                    name="refundtransfer_end_to_end_unique"),
+            models.CheckConstraint(
+                condition=Q(state__in=[TransferState.PROPOSED, TransferState.NO_IBAN, TransferState.LEFT_OUT])
+                | (Q(refund__isnull=False) & ~Q(end_to_end_id="")),
+                name="refundtransfer_sent_is_posted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.amount} {self.currency}"

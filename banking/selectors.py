@@ -8,10 +8,21 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
-from banking.models import UNDECIDED, BankAccount, Direction, LineState, StatementImport, StatementLine
+from banking.models import (
+    UNDECIDED,
+    BankAccount,
+    Direction,
+    LineState,
+    RefundRun,
+    RefundTransfer,
+    StatementImport,
+    StatementLine,
+    TransferState,
+)
 from crm.models import Tenant
 from finance.models import Account, AccountKind, AccountState
 
+TRANSFERRED = [TransferState.SENT, TransferState.CONFIRMED, TransferState.RETURNED]
 AGEING_BUCKETS = [(0, 7), (8, 30), (31, 60), (61, None)]
 
 
@@ -94,3 +105,19 @@ def accounts_matching(*, tenant: Tenant, query: str, currency: str, limit: int =
         .filter(lower_name__contains=query.lower())
         .select_related("customer").order_by("lower_name", "id")[:limit]
     )
+
+
+def refund_runs(*, tenant: Tenant, limit: int = 50) -> list[RefundRun]:
+    return list(RefundRun.objects.filter(tenant=tenant).select_related("bank_account", "approved_by")
+                .annotate(transfer_count=Count("transfers", filter=Q(transfers__state__in=TRANSFERRED)),
+                          total=Sum("transfers__amount", filter=Q(transfers__state__in=TRANSFERRED)))[:limit])
+
+
+def get_refund_run(*, tenant: Tenant, run_id: int) -> RefundRun:
+    return get_object_or_404(RefundRun.objects.select_related("bank_account", "tenant", "approved_by"),
+                             tenant=tenant, pk=run_id)
+
+
+def transfers_of(*, run: RefundRun) -> list[RefundTransfer]:
+    return list(run.transfers.select_related("account", "refund", "confirmed_by", "returned_by")
+                .order_by("state", "name", "id"))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import shared_task
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from banking.models import LineState, StatementImport, StatementLine
+from banking.models import BankAccount, LineState, StatementImport, StatementLine
 from banking.services.matching import book_waiting
+from banking.services.refunds import propose_monthly
 from crm.models import Tenant
 from crm.scoping import tenant_task
 
@@ -29,3 +32,19 @@ def sweep_waiting_lines(**kwargs) -> None:
                           .distinct())
     for tenant_id in tenant_ids:
         book_statement.delay(tenant_id=tenant_id)
+
+
+@tenant_task(name="banking.propose_refunds_for_tenant")
+def propose_refunds_for_tenant(*, tenant: Tenant, as_of: str | None = None) -> int:
+    at = datetime.fromisoformat(as_of) if as_of else timezone.now()
+    return len(propose_monthly(tenant=tenant, at=at))
+
+
+@shared_task(name="banking.propose_monthly_refunds", acks_late=True, ignore_result=True)
+def propose_monthly_refunds(**kwargs) -> None:
+    """Beat, every hour: the month's refund run of each tenant with a bank account that pays refunds, made
+    once a month (a unique key per bank account and month), however often or late beat asks."""
+    with scopes_disabled():
+        tenant_ids = list(BankAccount.objects.filter(pays_refunds=True).values_list("tenant", flat=True).distinct())
+    for tenant_id in tenant_ids:
+        propose_refunds_for_tenant.delay(tenant_id=tenant_id)

@@ -15,4 +15,9 @@ urlpatterns = [
     path("lines/<int:line_id>/confirm/", views.line_confirm, name="line_confirm"),
     path("lines/<int:line_id>/move/", views.line_move, name="line_move"),
     path("lines/<int:line_id>/split/", views.line_split, name="line_split"),
+    path("refunds/", views.refund_runs, name="refund_runs"),
+    path("refunds/propose/", views.refund_propose, name="refund_propose"),
+    path("refunds/<int:run_id>/", views.refund_run_detail, name="refund_run_detail"),
+    path("refunds/<int:run_id>/approve/", views.refund_run_approve, name="refund_run_approve"),
+    path("refunds/<int:run_id>/pain001.xml", views.refund_file, name="refund_file"),
 ]

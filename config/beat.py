@@ -13,4 +13,6 @@ SCHEDULE: dict[str, dict] = {
     "obligations.send_instalment_reminders": {"task": "obligations.send_instalment_reminders", "schedule": 900.0},
     # Bank statement lines still waiting to be booked (their import's task was lost) are booked.
     "banking.sweep_waiting_lines": {"task": "banking.sweep_waiting_lines", "schedule": 300.0},
+    # The month's refund run of credit balances by bank transfer; once a month per bank account (a unique key).
+    "banking.propose_monthly_refunds": {"task": "banking.propose_monthly_refunds", "schedule": 3600.0},
 }

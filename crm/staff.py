@@ -46,6 +46,8 @@ ACTIONS = {
     "bank.moved": gettext_lazy("Bank payment moved to an account"),
     "bank.split": gettext_lazy("Bank payment split across invoices"),
     "bank.account_saved": gettext_lazy("Bank account saved"),
+    "bank.refunds_proposed": gettext_lazy("Refunds by transfer proposed"),
+    "bank.refunds_approved": gettext_lazy("Refunds by transfer approved"),
 }
 
 

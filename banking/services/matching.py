@@ -28,7 +28,15 @@ from django.db import transaction
 from django.db.models.functions import Lower, Upper
 from django.utils.translation import gettext as _
 
-from banking.models import LineState, MatchedBy, StatementImport, StatementLine
+from banking.models import (
+    REFUND_END_TO_END_PREFIX,
+    LineState,
+    MatchedBy,
+    RefundTransfer,
+    StatementImport,
+    StatementLine,
+    TransferState,
+)
 from banking.services.decisions import payments_of
 from core import bank_codes, l10n
 from crm.models import Customer, Tenant
@@ -241,8 +249,40 @@ def _post_payment(line: StatementLine, account: Account, invoice: FinancialTrans
     return ledger.post_transaction(txn=draft, actor=None, at=at, settle=invoice).transaction
 
 
+def _our_transfer(line: StatementLine, states: list[str]) -> RefundTransfer | None:
+    """The refund transfer of ours that the line's end-to-end id names, for the line's amount."""
+    if not line.end_to_end_id.startswith(REFUND_END_TO_END_PREFIX):
+        return None
+    return (RefundTransfer.objects.select_for_update(of=("self",)).select_related("account")
+            .filter(tenant=line.tenant_id, end_to_end_id=line.end_to_end_id, amount=line.amount, state__in=states)
+            .first())
+
+
+def _book_returned_transfer(line: StatementLine, transfer: RefundTransfer, booking: Booking) -> None:
+    """Our refund transfer came back (the customer's bank refused it): the money is the customer's again."""
+    draft = ledger.create_transaction(
+        account=transfer.account,
+        classification=Classification.PAYMENT,
+        actor=None,
+        at=booking.at,
+        data=ledger.TransactionData(
+            amount=line.amount, payment_method=booking.payment_method(),
+            external_reference=transfer.end_to_end_id,
+            issue_note=_("Refund transfer returned by the bank (%(reason)s)") % {
+                "reason": line.return_reason or "—"},
+        ),
+    )
+    line.payment = ledger.post_transaction(txn=draft, actor=None, at=booking.at).transaction
+    line.state, line.matched_by = LineState.MATCHED, MatchedBy.REFUND_RETURNED
+    transfer.state, transfer.returned_by = TransferState.RETURNED, line
+    transfer.save(update_fields=["state", "returned_by"])
+
+
 def _book_credit(line: StatementLine, booking: Booking) -> None:
     at = booking.at
+    if (transfer := _our_transfer(line, [TransferState.SENT, TransferState.CONFIRMED])) is not None:
+        _book_returned_transfer(line, transfer, booking)
+        return
     words = tokens(line.remittance, line.end_to_end_id)
     target, suggestion = _by_invoice(line, words)
     if target is None:
@@ -274,6 +314,11 @@ def _book_credit(line: StatementLine, booking: Booking) -> None:
 
 
 def _book_debit(line: StatementLine, at: datetime) -> None:
+    if (transfer := _our_transfer(line, [TransferState.SENT])) is not None:
+        line.state, line.matched_by = LineState.MATCHED, MatchedBy.REFUND_SENT
+        transfer.state, transfer.confirmed_by = TransferState.CONFIRMED, line
+        transfer.save(update_fields=["state", "confirmed_by"])
+        return
     line.state = LineState.DEBIT
     if not (line.return_reason and line.end_to_end_id):
         return

@@ -20,6 +20,8 @@ class Entry:
     remittance: str = ""
     payer: str = ""
     credit: bool = True
+    end_to_end: str = ""
+    return_reason: str = ""
 
 
 def _add(parent, tag: str, text: str | None = None, **attributes):
@@ -46,8 +48,12 @@ def statement(iban: str, entries: Iterable[Entry], currency: str = "EUR") -> byt
         _add(_add(ntry, "BookgDt"), "Dt", entry.booked_on.isoformat())
         _add(ntry, "AcctSvcrRef", entry.reference)
         tx = _add(_add(ntry, "NtryDtls"), "TxDtls")
+        if entry.end_to_end:
+            _add(_add(tx, "Refs"), "EndToEndId", entry.end_to_end)
         if entry.payer:
             _add(_add(_add(tx, "RltdPties"), "Dbtr"), "Nm", entry.payer)
         if entry.remittance:
             _add(_add(tx, "RmtInf"), "Ustrd", entry.remittance)
+        if entry.return_reason:
+            _add(_add(_add(tx, "RtrInf"), "Rsn"), "Cd", entry.return_reason)
     return etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True)

@@ -13,9 +13,10 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_scopes import scope
 
-from banking.models import BankAccount, StatementImport, StatementLine
+from banking.models import BankAccount, RefundRun, StatementImport, StatementLine
 from banking.services.imports import Upload, import_statement
 from banking.services.matching import book_waiting
+from banking.services.refunds import propose_refunds
 from core.tokens import new_token
 from crm import services as crm_services
 from crm.models import ApiKey, Role, Tenant, User
@@ -76,6 +77,7 @@ class World:
     bank_account: BankAccount
     statement_import: StatementImport
     statement_line: StatementLine  # a credit on the suspense account, waiting for a decision
+    refund_run: RefundRun  # proposed, from a euro account that pays refunds
 
 
 def _bank(tenant: Tenant) -> tuple[BankAccount, StatementImport, StatementLine]:
@@ -90,6 +92,12 @@ def _bank(tenant: Tenant) -> tuple[BankAccount, StatementImport, StatementLine]:
                               bank_account=bank_account, actor=None, at=now)
     book_waiting(tenant=tenant, statement_import=record, at=now)
     return bank_account, record, StatementLine.objects.get(tenant=tenant, statement_import=record)
+
+
+def _refund_run(tenant: Tenant) -> RefundRun:
+    euros = BankAccount.objects.create(tenant=tenant, name="Euro account", iban="DE89370400440532013000",
+                                       currency="EUR", pays_refunds=True, created_at=timezone.now())
+    return propose_refunds(bank_account=euros, actor=None, at=timezone.now())
 
 
 def _fee(account: Account) -> FinancialTransaction:
@@ -180,6 +188,7 @@ def build_world(tenant: Tenant) -> World:
         instalment = obligation.instalments.order_by("number").first()
     with scope(tenant=tenant):
         bank_account, statement_import, statement_line = _bank(tenant)
+        refund_run = _refund_run(tenant)
     mail = DevMail.objects.create(tenant=tenant, from_email="a@example.com", to="harriet@example.com",
                                   subject=f"For {MARKER}", text=f"Dear {MARKER}")
     invited = invite(tenant=tenant, actor=staff, data=Invitation(email="newcomer@acme.example"), at=timezone.now(),
@@ -198,4 +207,5 @@ def build_world(tenant: Tenant) -> World:
         invited=invited, invitation={"uidb64": urlsafe_base64_encode(force_bytes(invited.pk)),
                                      "token": INVITATIONS.make_token(invited)},
         bank_account=bank_account, statement_import=statement_import, statement_line=statement_line,
+        refund_run=refund_run,
     )

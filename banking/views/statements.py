@@ -1,4 +1,4 @@
-"""The bank pages: bank accounts, statement import, the reconciliation list and the decisions on a line."""
+"""Bank accounts, statement import, the reconciliation list and the decisions on a line."""
 
 from __future__ import annotations
 
@@ -26,11 +26,11 @@ ACCOUNTANT = "crm.post_transactions"
 LINES_PER_PAGE = 50
 
 
-def _require_accountant(request) -> None:
+def require_accountant(request) -> None:
     require_permission(request, ACCOUNTANT, _("Only accountants import statements and decide bank lines."))
 
 
-def _error_text(error: Exception) -> str:
+def error_text(error: Exception) -> str:
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
     return str(error)
@@ -49,7 +49,7 @@ def bank_home(request):
 
 @staff_view
 def bank_account_edit(request, bank_account_id: int | None = None):
-    _require_accountant(request)
+    require_accountant(request)
     account = (selectors.get_bank_account(tenant=request.tenant, bank_account_id=bank_account_id)
                if bank_account_id else None)
     initial = BankAccountForm.initial_of(account) if account else {"currency": request.tenant.default_currency}
@@ -59,7 +59,8 @@ def bank_account_edit(request, bank_account_id: int | None = None):
         try:
             saved = save_bank_account(
                 tenant=request.tenant, bank_account=account, name=data["name"], iban=data["iban"], bic=data["bic"],
-                currency=data["currency"], csv_mapping=form.csv_mapping(), actor=request.user, at=timezone.now())
+                currency=data["currency"], csv_mapping=form.csv_mapping(), actor=request.user, at=timezone.now(),
+                pays_refunds=data["pays_refunds"])
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -83,7 +84,7 @@ def bank_account_lines(request, bank_account_id: int):
 
 @staff_view
 def statement_import(request):
-    _require_accountant(request)
+    require_accountant(request)
     form = StatementImportForm(request.POST or None, request.FILES or None, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -134,12 +135,12 @@ def line_detail(request, line_id: int, split_form: SplitForm | None = None, stat
 
 def _decide(request, line_id: int, decide) -> HttpResponse:
     """Run ``decide(line)`` (which returns the decided line) and say where the money went."""
-    _require_accountant(request)
+    require_accountant(request)
     line = selectors.get_line(tenant=request.tenant, line_id=line_id)
     try:
         decided = decide(line)
     except (ValidationError, ActionNotAllowed) as error:
-        messages.error(request, _error_text(error))
+        messages.error(request, error_text(error))
         return redirect("banking:line_detail", line_id=line.pk)
     messages.success(request, _("Booked on %(account)s.") % {"account": decided.payment.account})
     return redirect("banking:reconciliation")
@@ -168,7 +169,7 @@ def line_move(request, line_id: int):
 @require_POST
 @staff_view
 def line_split(request, line_id: int):
-    _require_accountant(request)
+    require_accountant(request)
     line = selectors.get_line(tenant=request.tenant, line_id=line_id)
     form = SplitForm(request.POST, tenant=request.tenant, currency=line.currency)
     if not form.is_valid():
@@ -177,7 +178,7 @@ def line_split(request, line_id: int):
         decided = decisions.split_across_invoices(line=line, parts=form.cleaned_data["parts"], actor=request.user,
                                                   at=timezone.now())
     except (ValidationError, ActionNotAllowed) as error:
-        form.add_error(None, _error_text(error))
+        form.add_error(None, error_text(error))
         return line_detail(request, line_id, split_form=form, status=400)
     messages.success(request, _("Split across %(count)s invoices.") % {"count": len(form.cleaned_data["parts"])})
     return redirect("banking:line_detail", line_id=decided.pk)
