@@ -36,7 +36,7 @@ PAIN = "pain.001.001.03"
 
 def _refusal_for(bank_account: BankAccount) -> str:
     if not bank_account.pays_refunds:
-        return _("Refunds are not paid from %(account)s: tick “refunds are paid from this account” on it first.") % {
+        return _("Refunds are not paid from %(account)s: tick “Refunds are paid from this account” on it first.") % {
             "account": bank_account}
     if bank_account.currency != SEPA_CURRENCY:
         return _("SEPA transfers are in euros; %(account)s is in %(currency)s.") % {
