@@ -114,7 +114,7 @@ def _by_invoice(line: StatementLine, words: list[str]) -> tuple[Target | None, S
         FinancialTransaction.objects.filter(
             tenant=line.tenant_id, classification=Classification.INVOICE, state=TransactionState.POSTED,
             number__in=numbers, currency=line.currency,
-        ).select_related("account", "account__customer")[:2]
+        ).select_related("account", "account__customer").order_by()[:2]
     )
     if len(invoices) != 1:
         return None, None
@@ -133,7 +133,7 @@ def _by_request(line: StatementLine, words: list[str]) -> Target | None:
         PaymentRequest.objects.annotate(upper_reference=Upper("reference"))
         .filter(tenant=line.tenant_id, upper_reference__in=words, status__in=PAYABLE_OR_LATE,
                 currency=line.currency, amount=line.amount)
-        .select_related("account", "invoice")[:2]
+        .select_related("account", "invoice").order_by()[:2]
     )
     if len(requests) != 1 or not _open(requests[0].account):
         return None
@@ -169,19 +169,21 @@ def _invoice_of_amount(account: Account | None, line: StatementLine) -> Financia
     )
     if account is not None:
         found = found.filter(account=account)
-    invoices = list(found.select_related("account", "account__customer")[:2])
+    # Unordered: the model's newest-first ordering would walk the tenant's every transaction for two rows.
+    invoices = list(found.select_related("account", "account__customer").order_by()[:2])
     return invoices[0] if len(invoices) == 1 else None
 
 
 def _suggest(line: StatementLine) -> Suggestion | None:
     customer, how = None, ""
     if line.counterparty_iban:
-        customers = list(Customer.objects.filter(tenant=line.tenant_id, iban=line.counterparty_iban)[:2])
+        customers = list(Customer.objects.filter(tenant=line.tenant_id, iban=line.counterparty_iban).order_by()[:2])
         if len(customers) == 1:
             customer, how = customers[0], "iban"
     if customer is None and line.counterparty_name.strip():
         customers = list(Customer.objects.annotate(lower_name=Lower("name"))
-                         .filter(tenant=line.tenant_id, lower_name=line.counterparty_name.strip().lower())[:2])
+                         .filter(tenant=line.tenant_id, lower_name=line.counterparty_name.strip().lower())
+                         .order_by()[:2])
         if len(customers) == 1:
             customer, how = customers[0], "name"
     if customer is not None:

@@ -17,6 +17,7 @@ from django_scopes import scope
 from core import l10n
 from crm import services
 from crm.models import Customer, Role, Tenant, User
+from demo.bank import seed_bank
 from demo.history import card_method, seed_history
 from finance import services as ledger
 from finance.models import Account, Classification, FeePayer, Lender, TransactionType
@@ -208,6 +209,7 @@ class Command(BaseCommand):
                     )
                 staff = User.objects.get(username=spec["staff"][0][0])
                 seed_history(tenant=tenant, customers=round(spec["history"] * options["history"]), staff=staff)
+                seed_bank(tenant=tenant, customers=customers)
         if not User.objects.filter(username="support").exists():
             User.objects.create_superuser(username="support", email="support@duly.example", password=DEMO_PASSWORD)
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
