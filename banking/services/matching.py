@@ -14,7 +14,9 @@ reference):
 A debit is listed; a returned payment (a debit carrying a return reason, tied to an earlier credit of the
 same bank account by its end-to-end id) cancels the payment that credit booked.
 
-Each lookup is one indexed query whatever the number of open invoices, so the queries per line stay flat.
+A line's own lookups go by index (an invoice number, an IBAN, a key); what row-level security keeps from an
+index (an amount, a name in any case, a request's reference) is looked up once for the whole run
+(``Booking``). So the queries per line stay flat whatever the number of open invoices.
 The line's row is locked and its state checked first, so a retried task books nothing twice.
 """
 
@@ -22,9 +24,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Min, QuerySet
 from django.db.models.functions import Lower, Upper
 from django.utils.translation import gettext as _
 
@@ -128,16 +132,14 @@ def _by_invoice(line: StatementLine, words: list[str]) -> tuple[Target | None, S
                                 "invoice": invoice.number, "open": l10n.money(invoice.open_amount, invoice.currency)})
 
 
-def _by_request(line: StatementLine, words: list[str]) -> Target | None:
-    requests = list(
-        PaymentRequest.objects.annotate(upper_reference=Upper("reference"))
-        .filter(tenant=line.tenant_id, upper_reference__in=words, status__in=PAYABLE_OR_LATE,
-                currency=line.currency, amount=line.amount)
-        .select_related("account", "invoice").order_by()[:2]
-    )
-    if len(requests) != 1 or not _open(requests[0].account):
+def _by_request(line: StatementLine, words: list[str], booking: Booking) -> Target | None:
+    found = booking.requests_named(words, currency=line.currency, amount=line.amount)
+    if len(found) != 1:
         return None
-    request = requests[0]
+    request = (PaymentRequest.objects.filter(tenant=line.tenant_id, pk=found[0], status__in=PAYABLE_OR_LATE)
+               .select_related("account", "invoice").first())
+    if request is None or not _open(request.account):
+        return None
     invoice = request.invoice if request.invoice is not None and request.invoice.open_amount > 0 else None
     return Target(request.account, invoice, MatchedBy.REQUEST, request=request)
 
@@ -161,31 +163,37 @@ def _by_payment_code(line: StatementLine, words: list[str]) -> tuple[Target | No
                                 "balance": l10n.money(account.balance, account.currency)})
 
 
-def _invoice_of_amount(account: Account | None, line: StatementLine) -> FinancialTransaction | None:
-    """The one open invoice for exactly the line's amount (on ``account``, or anywhere)."""
-    found = FinancialTransaction.objects.filter(
+def _open_invoices_of_amount(line: StatementLine) -> QuerySet[FinancialTransaction]:
+    return FinancialTransaction.objects.filter(
         tenant=line.tenant_id, classification=Classification.INVOICE, state=TransactionState.POSTED,
         currency=line.currency, open_amount=line.amount,
-    )
-    if account is not None:
-        found = found.filter(account=account)
+    ).select_related("account", "account__customer")
+
+
+def _invoice_of_amount(account: Account, line: StatementLine) -> FinancialTransaction | None:
+    """The account's one open invoice for exactly the line's amount."""
     # Unordered: the model's newest-first ordering would walk the tenant's every transaction for two rows.
-    invoices = list(found.select_related("account", "account__customer").order_by()[:2])
+    invoices = list(_open_invoices_of_amount(line).filter(account=account).order_by()[:2])
     return invoices[0] if len(invoices) == 1 else None
 
 
-def _suggest(line: StatementLine) -> Suggestion | None:
+def _only_invoice_of_amount(line: StatementLine, booking: Booking) -> FinancialTransaction | None:
+    """The tenant's one open invoice for exactly the line's amount, found through the run's amount index and
+    read again by its key (an earlier line of the run may have paid it)."""
+    invoice_id = booking.only_open_invoice_of(line.currency, line.amount)
+    if invoice_id is None:
+        return None
+    return _open_invoices_of_amount(line).filter(pk=invoice_id).first()
+
+
+def _suggest(line: StatementLine, booking: Booking) -> Suggestion | None:
     customer, how = None, ""
     if line.counterparty_iban:
         customers = list(Customer.objects.filter(tenant=line.tenant_id, iban=line.counterparty_iban).order_by()[:2])
         if len(customers) == 1:
             customer, how = customers[0], "iban"
-    if customer is None and line.counterparty_name.strip():
-        customers = list(Customer.objects.annotate(lower_name=Lower("name"))
-                         .filter(tenant=line.tenant_id, lower_name=line.counterparty_name.strip().lower())
-                         .order_by()[:2])
-        if len(customers) == 1:
-            customer, how = customers[0], "name"
+    if customer is None and (customer_id := booking.customer_named(line.counterparty_name)) is not None:
+        customer, how = Customer.objects.get(tenant=line.tenant_id, pk=customer_id), "name"
     if customer is not None:
         account = _customer_account(line.tenant_id, customer.pk, line.currency)
         if account is None or not _open(account):
@@ -197,7 +205,7 @@ def _suggest(line: StatementLine) -> Suggestion | None:
         more = " " + _("The amount is exactly an open invoice's.") if invoice else ""
         key = f"{how}_amount" if invoice else how
         return Suggestion(customer, account, invoice, CONFIDENCE[key], reasons[how] + more)
-    invoice = _invoice_of_amount(None, line)
+    invoice = _only_invoice_of_amount(line, booking)
     if invoice is not None and invoice.account.customer is not None and _open(invoice.account):
         return Suggestion(invoice.account.customer, invoice.account, invoice, CONFIDENCE["amount"],
                           _("Only the amount fits: it is exactly this open invoice's."))
@@ -219,11 +227,81 @@ class Booking:
     at: datetime
     method: PaymentMethod | None = None
     suspense: dict[str, Account] = field(default_factory=dict)
+    # What the run's credits look up in bulk (see ``only_open_invoice_of``): their (currency, amount), the
+    # payers' names and the remittance words; and what each lookup found, made once per run.
+    amounts: set[tuple[str, Decimal]] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+    words: set[str] = field(default_factory=set)
+    unique_amounts: dict[tuple[str, Decimal], int] | None = None
+    customers_by_name: dict[str, int] | None = None
+    requests_by_word: dict[str, list[tuple[int, str, Decimal]]] | None = None
+
+    @classmethod
+    def for_lines(cls, *, tenant: Tenant, at: datetime, lines) -> Booking:
+        """A run over ``lines`` (their currency, amount, counterparty name, remittance and end-to-end id)."""
+        booking = cls(tenant=tenant, at=at)
+        for currency, amount, name, remittance, end_to_end in lines:
+            booking.amounts.add((currency, amount))
+            booking.names.add(name.strip().lower())
+            booking.words.update(tokens(remittance, end_to_end))
+        booking.names.discard("")
+        return booking
+
+    def customer_named(self, name: str) -> int | None:
+        """The id of the one customer of exactly this name (in any case), or ``None``."""
+        key = name.strip().lower()
+        if not key:
+            return None
+        if key not in self.names:
+            self.names.add(key)
+            self.customers_by_name = None
+        if self.customers_by_name is None:
+            rows = (Customer.objects.annotate(lower_name=Lower("name"))
+                    .filter(tenant=self.tenant, lower_name__in=self.names)
+                    .values("lower_name").annotate(count=Count("id"), first=Min("id")).order_by())
+            self.customers_by_name = {row["lower_name"]: row["first"] for row in rows if row["count"] == 1}
+        return self.customers_by_name.get(key)
+
+    def requests_named(self, words: list[str], *, currency: str, amount: Decimal) -> list[int]:
+        """The ids of payable requests for exactly ``amount`` whose reference is one of ``words``."""
+        if not set(words) <= self.words:
+            self.words.update(words)
+            self.requests_by_word = None
+        if self.requests_by_word is None:
+            self.requests_by_word = {}
+            rows = (PaymentRequest.objects.annotate(upper_reference=Upper("reference"))
+                    .filter(tenant=self.tenant, upper_reference__in=self.words, status__in=PAYABLE_OR_LATE)
+                    .values_list("upper_reference", "id", "currency", "amount").order_by())
+            for word, request_id, request_currency, request_amount in rows:
+                self.requests_by_word.setdefault(word, []).append((request_id, request_currency, request_amount))
+        return sorted({request_id for word in words for request_id, request_currency, request_amount
+                       in self.requests_by_word.get(word, ())
+                       if request_currency == currency and request_amount == amount})
 
     def payment_method(self) -> PaymentMethod:
         if self.method is None:
             self.method = bank_transfer_method(self.tenant)
         return self.method
+
+    def only_open_invoice_of(self, currency: str, amount: Decimal) -> int | None:
+        """The id of the one open invoice of exactly ``amount``, or ``None`` (none, or several).
+
+        One grouped query answers it for every amount of the run. Row-level security keeps a comparison that
+        PostgreSQL does not mark leakproof (numeric ``=``, ``lower()``, ``upper()``) from using an index, so
+        asked line by line it would read the tenant's invoices each time; asked once per run, it reads them once.
+        The payers' names and the requests' references are looked up the same way."""
+        if (currency, amount) not in self.amounts:
+            self.amounts.add((currency, amount))
+            self.unique_amounts = None
+        if self.unique_amounts is None:
+            rows = (FinancialTransaction.objects
+                    .filter(tenant=self.tenant, classification=Classification.INVOICE,
+                            state=TransactionState.POSTED, open_amount__gt=0,
+                            currency__in={c for c, _a in self.amounts}, open_amount__in={a for _c, a in self.amounts})
+                    .values("currency", "open_amount").annotate(count=Count("id"), first=Min("id")).order_by())
+            self.unique_amounts = {(row["currency"], row["open_amount"]): row["first"] for row in rows
+                                   if row["count"] == 1}
+        return self.unique_amounts.get((currency, amount))
 
     def suspense_account(self, currency: str) -> Account:
         if currency not in self.suspense:
@@ -288,7 +366,7 @@ def _book_credit(line: StatementLine, booking: Booking) -> None:
     words = tokens(line.remittance, line.end_to_end_id)
     target, suggestion = _by_invoice(line, words)
     if target is None:
-        target = _by_request(line, words)
+        target = _by_request(line, words, booking)
     if target is None:
         target, code_suggestion = _by_payment_code(line, words)
         suggestion = suggestion or code_suggestion
@@ -304,7 +382,7 @@ def _book_credit(line: StatementLine, booking: Booking) -> None:
         else:
             line.state, line.matched_by = LineState.MATCHED, target.matched_by
             return
-    suggestion = suggestion or _suggest(line)
+    suggestion = suggestion or _suggest(line, booking)
     line.payment = _post_payment(line, booking.suspense_account(line.currency), None, booking)
     if suggestion is None:
         line.state = LineState.SUSPENSE
@@ -366,7 +444,9 @@ def book_waiting(*, tenant: Tenant, statement_import: StatementImport | None = N
     if statement_import is not None:
         waiting = waiting.filter(statement_import=statement_import)
     ids = list(waiting.order_by("booked_on", "id").values_list("id", flat=True)[:limit])
-    booking = Booking(tenant=tenant, at=at)
+    booking = Booking.for_lines(tenant=tenant, at=at, lines=StatementLine.objects.filter(
+        pk__in=ids, direction="credit").values_list("currency", "amount", "counterparty_name", "remittance",
+                                                    "end_to_end_id"))
     for line_id in ids:
         book_line(tenant=tenant, line_id=line_id, at=at, booking=booking)
     return len(ids)

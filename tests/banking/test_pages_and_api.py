@@ -133,3 +133,15 @@ def test_a_body_over_the_limit_is_refused_unread(ledger, bank_account, settings)
     assert response.status_code == 413
     assert response.json() == {"detail": "The request is 50.0 MB; at most 50 MB is accepted."}
     assert not StatementImport.objects.filter(tenant=ledger).exists()
+
+
+def test_a_customers_iban_is_checked_and_kept_compact(ledger, customer):
+    client = api_client_for(ledger)
+
+    bad = client.patch(f"/api/v1/customers/{customer.pk}", {"iban": "DE00 1234"}, content_type="application/json")
+    good = client.patch(f"/api/v1/customers/{customer.pk}", {"iban": "de89 3704 0044 0532 0130 00"},
+                        content_type="application/json")
+
+    assert (bad.status_code, bad.json()["errors"]) == (422, [{"field": "iban",
+                                                               "message": "“DE00 1234” is not a valid IBAN."}])
+    assert (good.status_code, good.json()["iban"]) == (200, "DE89370400440532013000")

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
+from banking.models import BankAccount, StatementLine
 from crm import services as crm_services
 from crm.models import Customer, Tenant, User
 from finance import services as ledger
@@ -32,7 +33,7 @@ def counts():
     with scopes_disabled():
         return {model.__name__: model.objects.count()
                 for model in (Tenant, User, Customer, Lender, Account, FinancialTransaction, Allocation,
-                              GatewayAccount)}
+                              GatewayAccount, BankAccount, StatementLine)}
 
 
 @pytest.mark.django_db
