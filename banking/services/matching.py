@@ -221,56 +221,81 @@ def bank_transfer_method(tenant: Tenant) -> PaymentMethod:
 
 @dataclass
 class Booking:
-    """What every line of a run shares, looked up once: the payment method and the suspense accounts."""
+    """What every line of a run shares, looked up once: the payment method, the suspense accounts, and what
+    row-level security keeps from an index.
+
+    Under row-level security PostgreSQL uses a condition as an index condition only when its operator is
+    leakproof; numeric ``=``, ``lower()`` and ``upper()`` are not. Asked line by line, the amount, payer-name
+    and reference lookups would each read all the tenant's rows; so the run's values (``for_lines``) are looked
+    up together, in one grouped query per kind, the first time one is needed. A value outside the run is
+    looked up alone.
+    """
 
     tenant: Tenant
     at: datetime
     method: PaymentMethod | None = None
     suspense: dict[str, Account] = field(default_factory=dict)
-    # What the run's credits look up in bulk (see ``only_open_invoice_of``): their (currency, amount), the
-    # payers' names and the remittance words; and what each lookup found, made once per run.
-    amounts: set[tuple[str, Decimal]] = field(default_factory=set)
-    names: set[str] = field(default_factory=set)
-    words: set[str] = field(default_factory=set)
-    unique_amounts: dict[tuple[str, Decimal], int] | None = None
-    customers_by_name: dict[str, int] | None = None
-    requests_by_word: dict[str, list[tuple[int, str, Decimal]]] | None = None
+    amounts: set[tuple[str, Decimal]] = field(default_factory=set)  # the run's credits' (currency, amount)
+    names: set[str] = field(default_factory=set)  # their payers' names, lower case
+    words: set[str] = field(default_factory=set)  # their remittance words
+    unique_amounts: dict[tuple[str, Decimal], int] = field(default_factory=dict)
+    customers_by_name: dict[str, int] = field(default_factory=dict)
+    requests_by_word: dict[str, list[tuple[int, str, Decimal]]] = field(default_factory=dict)
+    looked_up: set = field(default_factory=set)  # the values asked already, with their kind
 
     @classmethod
-    def for_lines(cls, *, tenant: Tenant, at: datetime, lines) -> Booking:
-        """A run over ``lines`` (their currency, amount, counterparty name, remittance and end-to-end id)."""
+    def for_lines(cls, *, tenant: Tenant, at: datetime, line_ids) -> Booking:
+        """A run over the lines ``line_ids``, whose amounts, names and words are looked up together."""
         booking = cls(tenant=tenant, at=at)
-        for currency, amount, name, remittance, end_to_end in lines:
+        for currency, amount, name, remittance, end_to_end in StatementLine.objects.filter(
+                tenant=tenant, pk__in=line_ids, direction="credit").values_list(
+                "currency", "amount", "counterparty_name", "remittance", "end_to_end_id"):
             booking.amounts.add((currency, amount))
             booking.names.add(name.strip().lower())
             booking.words.update(tokens(remittance, end_to_end))
         booking.names.discard("")
         return booking
 
+    def _to_look_up(self, kind: str, value, run_values: set) -> set:
+        """The values of ``kind`` to look up now: the whole run's on the first ask, else ``value`` if new."""
+        wanted = run_values | {value} if (kind, "run") not in self.looked_up else {value}
+        self.looked_up.add((kind, "run"))
+        wanted = {item for item in wanted if (kind, item) not in self.looked_up}
+        self.looked_up.update((kind, item) for item in wanted)
+        return wanted
+
+    def only_open_invoice_of(self, currency: str, amount: Decimal) -> int | None:
+        """The id of the one open invoice of exactly ``amount``, or ``None`` (none, or several)."""
+        if wanted := self._to_look_up("amount", (currency, amount), self.amounts):
+            rows = (FinancialTransaction.objects
+                    .filter(tenant=self.tenant, classification=Classification.INVOICE,
+                            state=TransactionState.POSTED, open_amount__gt=0,
+                            currency__in={c for c, _a in wanted}, open_amount__in={a for _c, a in wanted})
+                    .values("currency", "open_amount").annotate(count=Count("id"), first=Min("id")).order_by())
+            self.unique_amounts.update({(row["currency"], row["open_amount"]): row["first"] for row in rows
+                                        if row["count"] == 1 and (row["currency"], row["open_amount"]) in wanted})
+        return self.unique_amounts.get((currency, amount))
+
     def customer_named(self, name: str) -> int | None:
         """The id of the one customer of exactly this name (in any case), or ``None``."""
         key = name.strip().lower()
         if not key:
             return None
-        if key not in self.names:
-            self.names.add(key)
-            self.customers_by_name = None
-        if self.customers_by_name is None:
+        if wanted := self._to_look_up("name", key, self.names):
             rows = (Customer.objects.annotate(lower_name=Lower("name"))
-                    .filter(tenant=self.tenant, lower_name__in=self.names)
+                    .filter(tenant=self.tenant, lower_name__in=wanted)
                     .values("lower_name").annotate(count=Count("id"), first=Min("id")).order_by())
-            self.customers_by_name = {row["lower_name"]: row["first"] for row in rows if row["count"] == 1}
+            self.customers_by_name.update({row["lower_name"]: row["first"] for row in rows if row["count"] == 1})
         return self.customers_by_name.get(key)
 
     def requests_named(self, words: list[str], *, currency: str, amount: Decimal) -> list[int]:
         """The ids of payable requests for exactly ``amount`` whose reference is one of ``words``."""
-        if not set(words) <= self.words:
-            self.words.update(words)
-            self.requests_by_word = None
-        if self.requests_by_word is None:
-            self.requests_by_word = {}
+        wanted = set()
+        for word in words:
+            wanted |= self._to_look_up("word", word, self.words)
+        if wanted:
             rows = (PaymentRequest.objects.annotate(upper_reference=Upper("reference"))
-                    .filter(tenant=self.tenant, upper_reference__in=self.words, status__in=PAYABLE_OR_LATE)
+                    .filter(tenant=self.tenant, upper_reference__in=wanted, status__in=PAYABLE_OR_LATE)
                     .values_list("upper_reference", "id", "currency", "amount").order_by())
             for word, request_id, request_currency, request_amount in rows:
                 self.requests_by_word.setdefault(word, []).append((request_id, request_currency, request_amount))
@@ -282,26 +307,6 @@ class Booking:
         if self.method is None:
             self.method = bank_transfer_method(self.tenant)
         return self.method
-
-    def only_open_invoice_of(self, currency: str, amount: Decimal) -> int | None:
-        """The id of the one open invoice of exactly ``amount``, or ``None`` (none, or several).
-
-        One grouped query answers it for every amount of the run. Row-level security keeps a comparison that
-        PostgreSQL does not mark leakproof (numeric ``=``, ``lower()``, ``upper()``) from using an index, so
-        asked line by line it would read the tenant's invoices each time; asked once per run, it reads them once.
-        The payers' names and the requests' references are looked up the same way."""
-        if (currency, amount) not in self.amounts:
-            self.amounts.add((currency, amount))
-            self.unique_amounts = None
-        if self.unique_amounts is None:
-            rows = (FinancialTransaction.objects
-                    .filter(tenant=self.tenant, classification=Classification.INVOICE,
-                            state=TransactionState.POSTED, open_amount__gt=0,
-                            currency__in={c for c, _a in self.amounts}, open_amount__in={a for _c, a in self.amounts})
-                    .values("currency", "open_amount").annotate(count=Count("id"), first=Min("id")).order_by())
-            self.unique_amounts = {(row["currency"], row["open_amount"]): row["first"] for row in rows
-                                   if row["count"] == 1}
-        return self.unique_amounts.get((currency, amount))
 
     def suspense_account(self, currency: str) -> Account:
         if currency not in self.suspense:
@@ -444,9 +449,7 @@ def book_waiting(*, tenant: Tenant, statement_import: StatementImport | None = N
     if statement_import is not None:
         waiting = waiting.filter(statement_import=statement_import)
     ids = list(waiting.order_by("booked_on", "id").values_list("id", flat=True)[:limit])
-    booking = Booking.for_lines(tenant=tenant, at=at, lines=StatementLine.objects.filter(
-        pk__in=ids, direction="credit").values_list("currency", "amount", "counterparty_name", "remittance",
-                                                    "end_to_end_id"))
+    booking = Booking.for_lines(tenant=tenant, at=at, line_ids=ids)
     for line_id in ids:
         book_line(tenant=tenant, line_id=line_id, at=at, booking=booking)
     return len(ids)

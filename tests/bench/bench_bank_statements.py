@@ -87,7 +87,7 @@ def run(tenant, lines: int, prefix: str) -> dict:
         # As the worker's ``book_waiting`` does, one line at a time, counting each line's queries.
         ids = list(StatementLine.objects.filter(tenant=tenant, statement_import=record, state=LineState.NEW)
                    .order_by("booked_on", "id").values_list("id", flat=True))
-        booking_run, counted, by_state = Booking(tenant=tenant, at=timezone.now()), [], {}
+        booking_run, counted, by_state = Booking.for_lines(tenant=tenant, at=timezone.now(), line_ids=ids), [], {}
         started = time.perf_counter()
         with connection.execute_wrapper(lambda execute, *args: counted.append(1) or execute(*args)):
             for line_id in ids:
