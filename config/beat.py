@@ -15,4 +15,8 @@ SCHEDULE: dict[str, dict] = {
     "banking.sweep_waiting_lines": {"task": "banking.sweep_waiting_lines", "schedule": 300.0},
     # The month's refund run of credit balances by bank transfer; once a month per bank account (a unique key).
     "banking.propose_monthly_refunds": {"task": "banking.propose_monthly_refunds", "schedule": 3600.0},
+    # Dunning: each level's notice once per invoice, inside the tenant's sending hours; a late run catches up.
+    "receivables.dunning_sweep": {"task": "receivables.dunning_sweep", "schedule": 900.0},
+    # Last month's statements of account on a month's first days, once per account (tenants that ask).
+    "receivables.send_monthly_statements": {"task": "receivables.send_monthly_statements", "schedule": 3600.0},
 }

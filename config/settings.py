@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "obligations",
     "reports",
     "banking",
+    "receivables",
     "demo",
     "sandbox",
 ]

@@ -453,6 +453,11 @@ class FinancialTransaction(TenantOwned):
             # The transactions summary, newest first: a page is read off the index, not sorted.
             models.Index(fields=["tenant", "-created_at", "-id"], name="txn_newest_first"),
             models.Index("tenant", "external_reference", name="txn_external_reference"),
+            # Dunning: the open invoices whose due date falls in a level's window.
+            models.Index(
+                "tenant", "due_on", "id", name="txn_open_invoices_by_due",
+                condition=Q(state=TransactionState.POSTED, classification=Classification.INVOICE, open_amount__gt=0),
+            ),
             # A bank transfer with no reference: the open invoice of exactly its amount.
             models.Index(
                 "tenant", "currency", "open_amount", name="txn_open_invoice_by_amount",

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 COMMON_TAGS = ("customer.name", "customer.email", "customer.phone", "tenant.name", "tenant.email")
 INVOICE_TAGS = ("invoice.number", "invoice.reference", "invoice.date", "invoice.total", "invoice.outstanding")
 PAYMENT_TAGS = ("payment.number", "payment.reference", "payment.date", "payment.method")
+DUNNING_TAGS = ("amount", "currency", "due_date", "pay_link", "portal_link", "late_fee", "days_overdue", *INVOICE_TAGS)
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,69 @@ MESSAGES: dict[str, DefaultMessage] = {
             ),
             sms=_("#tenant.name: #document.title for #amount: #printout_link"),
             tags=("document.title", "amount", "currency", "due_date", "printout_link", *INVOICE_TAGS, *PAYMENT_TAGS),
+        ),
+        DefaultMessage(
+            key="dunning_1",
+            label=_("Dunning level 1"),
+            subject=_("A friendly reminder: invoice #invoice.number is due on #due_date"),
+            body=_(
+                "Dear #customer.name,\n\nA friendly reminder that invoice #invoice.number, #invoice.outstanding, "
+                "is due on #due_date.\n\nPay here: #pay_link\n#late_fee\n\n"
+                "If you have already paid, thank you, and please ignore this message.\n\nKind regards,\n#tenant.name"
+            ),
+            sms=_("#tenant.name: invoice #invoice.number, #invoice.outstanding, is due on #due_date. Pay: #pay_link"),
+            tags=DUNNING_TAGS, urgent=False,
+        ),
+        DefaultMessage(
+            key="dunning_2",
+            label=_("Dunning level 2"),
+            subject=_("Invoice #invoice.number is overdue"),
+            body=_(
+                "Dear #customer.name,\n\nInvoice #invoice.number was due on #due_date and #invoice.outstanding "
+                "is still unpaid.\n\nPay here: #pay_link\n#late_fee\n\n"
+                "If you have already paid, please ignore this message.\n\nKind regards,\n#tenant.name"
+            ),
+            sms=_("#tenant.name: invoice #invoice.number, #invoice.outstanding, was due on #due_date. Pay: #pay_link"),
+            tags=DUNNING_TAGS, urgent=False,
+        ),
+        DefaultMessage(
+            key="dunning_3",
+            label=_("Dunning level 3"),
+            subject=_("Second notice: invoice #invoice.number is #days_overdue days overdue"),
+            body=_(
+                "Dear #customer.name,\n\nWe have not yet received payment of invoice #invoice.number, "
+                "#invoice.outstanding, which was due on #due_date.\n\nPlease pay now: #pay_link\n#late_fee\n\n"
+                "If something is wrong with the invoice, reply to this email and we will look into it.\n\n"
+                "Kind regards,\n#tenant.name"
+            ),
+            sms=_("#tenant.name: second notice, invoice #invoice.number, #invoice.outstanding, is "
+                  "#days_overdue days overdue. Pay: #pay_link"),
+            tags=DUNNING_TAGS, urgent=False,
+        ),
+        *(DefaultMessage(
+            key=f"dunning_{slot}",
+            label=label,
+            subject=_("Final notice: invoice #invoice.number"),
+            body=_(
+                "Dear #customer.name,\n\nInvoice #invoice.number, #invoice.outstanding, is #days_overdue days "
+                "overdue despite our earlier reminders.\n\nPlease pay now: #pay_link\n#late_fee\n\n"
+                "If we do not hear from you, we will have to take further steps.\n\nKind regards,\n#tenant.name"
+            ),
+            sms=_("#tenant.name: final notice, invoice #invoice.number, #invoice.outstanding, is "
+                  "#days_overdue days overdue. Pay: #pay_link"),
+            tags=DUNNING_TAGS, urgent=False,
+        ) for slot, label in ((4, _("Dunning level 4")), (5, _("Dunning level 5")), (6, _("Dunning level 6")))),
+        DefaultMessage(
+            key="statement",
+            label=_("Statement of account"),
+            subject=_("Your statement of account from #tenant.name"),
+            body=_(
+                "Dear #customer.name,\n\nYour statement of account for #statement.period is ready. "
+                "The balance at its end was #statement.balance.\n\n"
+                "View or download it: #statement_link\n\nKind regards,\n#tenant.name"
+            ),
+            sms=_("#tenant.name: your statement for #statement.period: #statement_link"),
+            tags=("statement.period", "statement.balance", "statement_link", "currency"),
         ),
     ]
 }

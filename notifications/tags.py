@@ -63,6 +63,13 @@ VOCABULARY: dict[str, Tag] = {
         Tag("request.message", _("The message staff wrote on the payment request"), "Deposit for the blue Golf."),
         Tag("paid_for", _("What a payment paid: the request, fee, invoice or instalment"),
             "Broker fee INV-000042"),
+        Tag("late_fee", _("The late fee charged with this notice, with a sentence; empty when none"),
+            "A late fee of £25.00 has been added to your account."),
+        Tag("days_overdue", _("How many days past its due date the invoice is"), "21"),
+        Tag("statement.period", _("The period a statement of account covers"), "1–30 November 2026"),
+        Tag("statement.balance", _("The balance at the end of the statement's period"), "£1,240.00"),
+        Tag("statement_link", _("The link to view or download the statement of account"),
+            "https://pay.duly.example/statements/eJy"),
         Tag("document.title", _("The printed document's name and number"), "Invoice INV-000042"),
         Tag("printout_link", _("The link to view or print the document"), "https://pay.duly.example/finance/p/eJy"),
     ]

@@ -94,6 +94,20 @@ def invoice_context(invoice: FinancialTransaction) -> dict[str, str]:
     }
 
 
+def new_invoice_pay_link(
+    *, invoice: FinancialTransaction, actor: User | None, at: datetime,
+) -> tuple[InvoicePayLink, str]:
+    """A new pay link to the invoice's outstanding amount (a dunning notice's, the portal's Pay button), and
+    its raw token. The caller has checked the invoice may be paid; nothing is sent."""
+    token, token_hash = new_token()
+    link = InvoicePayLink.objects.create(
+        tenant_id=invoice.tenant_id, invoice=invoice, token_hash=token_hash,
+        sent_to=invoice.account.customer.email if invoice.account.customer else "",
+        expires_at=at + INVOICE_LINK_LIFETIME, created_by=actor, created_at=at,
+    )
+    return link, token
+
+
 @transaction.atomic
 def send_invoice_pay_link(*, invoice: FinancialTransaction, actor: User | None, at: datetime) -> str:
     """Email the invoice's customer the invoice with a pay-now link; return the link's raw token
@@ -109,11 +123,7 @@ def send_invoice_pay_link(*, invoice: FinancialTransaction, actor: User | None, 
     if reason:
         raise ValidationError({field: reason})
     customer = invoice.account.customer
-    token, token_hash = new_token()
-    link = InvoicePayLink.objects.create(
-        tenant_id=invoice.tenant_id, invoice=invoice, token_hash=token_hash, sent_to=customer.email,
-        expires_at=at + INVOICE_LINK_LIFETIME, created_by=actor, created_at=at,
-    )
+    link, token = new_invoice_pay_link(invoice=invoice, actor=actor, at=at)
     with for_customer(customer):
         notify(
             tenant=invoice.account.tenant, event_key=f"invoice:{invoice.pk}:email_pay:{link.pk}",
