@@ -21,6 +21,7 @@ from finance.exceptions import ActionNotAllowed
 from obligations.api import router as obligations_router
 from paylinks.api import router as paylinks_router
 from payments.api import refunds_router
+from receivables.api import router as receivables_router
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -84,6 +85,7 @@ api.add_router("/", paylinks_router)
 api.add_router("/", refunds_router)
 api.add_router("/", obligations_router)
 api.add_router("/", bank_router)
+api.add_router("/", receivables_router)
 
 
 def _field_of(loc: list) -> str:

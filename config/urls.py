@@ -5,6 +5,7 @@ from django.urls import include, path
 from config.api import api
 from crm import views as crm_views
 from payments.views import gateway_payments
+from receivables.views import statements as receivables_statements
 
 admin.site.site_header = "Duly support"
 admin.site.site_title = "Duly support"
@@ -30,7 +31,9 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("bank/", include("banking.urls")),
     path("", include("paylinks.public_urls")),
-    path("", include("obligations.portal_urls")),
+    path("", include("config.portal_urls")),
+    path("statements/<str:token>/", receivables_statements.statement_public, name="statement_public"),
+    path("finance/receivables/", include("receivables.urls")),
     path("receipts/<str:token>/", gateway_payments.receipt_public, name="receipt_public"),
     path("receipts/<str:token>.pdf", gateway_payments.receipt_public, {"as_pdf": True}, name="receipt_public_pdf"),
     path("", include("notifications.urls")),

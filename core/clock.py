@@ -5,7 +5,7 @@ Duck-typed on ``tenant.time_zone`` so that it stays below ``crm``.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -22,3 +22,19 @@ def local_time(tenant, at: datetime) -> str:
     """``at`` in the tenant's time zone, as messages quote it ("5 December 2026 14:05" in the active language)."""
     with timezone.override(ZoneInfo(tenant.time_zone)):
         return moment(at, "long")
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    """The first and last day of ``month``'s month."""
+    start = month.replace(day=1)
+    return start, (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def months_back(*, today: date, count: int) -> list[tuple[date, date]]:
+    """This month so far and the ``count - 1`` before it, newest first, as (first day, last day or today)."""
+    months, month = [], today.replace(day=1)
+    for _n in range(count):
+        start, end = month_bounds(month)
+        months.append((start, min(end, today)))
+        month = (month - timedelta(days=1)).replace(day=1)
+    return months

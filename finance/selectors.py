@@ -323,3 +323,20 @@ EXPORT_FIELDS = (
 def transaction_export_rows(rows: QuerySet[FinancialTransaction], *, limit: int):
     """The rows of a transaction list export as tuples, read in one query (no model instances)."""
     return rows.values_list(*EXPORT_FIELDS)[:limit].iterator(chunk_size=2000)
+
+
+# --- the customer's own invoices (the portal) --------------------------------------------------------------
+
+
+def invoices_of_customer(*, customer, paid_limit: int = 24) -> tuple[list[FinancialTransaction], list]:
+    """The customer's posted invoices on their own accounts: those with something open (oldest due first),
+    and the latest ``paid_limit`` settled ones that were paid (not cancelled or written off)."""
+    invoices = FinancialTransaction.objects.filter(
+        tenant=customer.tenant_id, account__customer=customer, classification=Classification.INVOICE,
+        state=TransactionState.POSTED).select_related("account")
+    open_ = list(invoices.filter(open_amount__gt=0).order_by("due_on", "id"))
+    settled = FinancialTransaction.objects.filter(
+        related=OuterRef("pk"), classification__in=[Classification.INVOICE_CANCELLATION, Classification.WRITE_OFF],
+        state=TransactionState.POSTED)
+    paid = list(invoices.filter(open_amount=0).exclude(Exists(settled)).order_by("-posted_at", "-id")[:paid_limit])
+    return open_, paid

@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext_lazy
 
+from core.clock import month_bounds
 from crm.models import Tenant
 from finance.models import (
     Account,
@@ -142,23 +143,8 @@ def _ageing(account: Account, end: date, end_at: datetime) -> dict[str, Decimal]
     return ageing
 
 
-def month_bounds(month: date) -> tuple[date, date]:
-    start = month.replace(day=1)
-    return start, (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-
-
 def previous_month(today: date) -> tuple[date, date]:
     return month_bounds(today.replace(day=1) - timedelta(days=1))
-
-
-def statement_months(*, today: date, count: int = 12) -> list[tuple[date, date]]:
-    """This month so far and the ``count - 1`` before it, newest first: the statements a customer can download."""
-    months, month = [], today.replace(day=1)
-    for _n in range(count):
-        start, end = month_bounds(month)
-        months.append((start, min(end, today)))
-        month = (month - timedelta(days=1)).replace(day=1)
-    return months
 
 
 def statements_sent(*, account: Account) -> list[StatementSend]:

@@ -9,9 +9,6 @@ cached and send no referrer to another site; sign-in attempts are throttled per 
 
 from __future__ import annotations
 
-from datetime import datetime
-from functools import wraps
-
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,11 +20,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_scopes import scope
 
 from core import throttle
-from core.clock import tenant_today
-from core.l10n import for_customer, for_tenant
+from core.clock import months_back, tenant_today
+from core.l10n import for_tenant
 from crm.models import Customer, Tenant
+from finance import selectors as finance_selectors
+from finance.models import Allocation
+from gateways import selectors as gateway_selectors
 from gateways.base import GatewayError
+from gateways.models import Purpose
 from obligations import forms, selectors
+from obligations.portal_access import SESSION_KEY, portal_view, public
 from obligations.services.portal import (
     PORTAL_SESSION_LIFETIME,
     instalment_gateway_account,
@@ -40,16 +42,9 @@ from payments.pages import allow_provider, site_url, to_checkout, webhook_url
 from payments.services.gateway_payments import AttemptRefused, refresh_payment
 from payments.services.receipts import receipt_link
 
-SESSION_KEY = "portal"
 LOOKUPS_PER_MINUTE = getattr(settings, "PAY_LOOKUPS_PER_MINUTE", 30)
 SIGN_IN_ANSWER = gettext_lazy("If that address is one of our customers', a sign-in link is on its way. "
                               "It works once, for 30 minutes.")
-
-
-def _public(response: HttpResponse) -> HttpResponse:
-    response["Referrer-Policy"] = "same-origin"
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def _throttled(request) -> HttpResponse | None:
@@ -72,52 +67,27 @@ def portal_sign_in(request: HttpRequest, slug: str):
 def _sign_in(request: HttpRequest, tenant: Tenant, context: dict) -> HttpResponse:
     if request.method == "POST":
         if (refused := _throttled(request)) is not None:
-            return _public(refused)
+            return public(refused)
         with scope(tenant=tenant):
             send_magic_links(tenant=tenant, email=forms.PortalSignInForm.read(request.POST)["email"],
                              at=timezone.now())
         context |= {"sent": True, "message": SIGN_IN_ANSWER}
-    return _public(render(request, "obligations/portal_sign_in.html", context))
+    return public(render(request, "obligations/portal_sign_in.html", context))
 
 
 @require_http_methods(["GET"])
 def portal_enter(request: HttpRequest, token: str):
     if (refused := _throttled(request)) is not None:
-        return _public(refused)
+        return public(refused)
     now = timezone.now()
     customer = use_magic_link(token=token, at=now)
     if customer is None:
-        return _public(render(request, "obligations/portal_message.html", {
+        return public(render(request, "obligations/portal_message.html", {
             "message": _("This sign-in link has expired or was used already. Ask for a new one.")}, status=404))
     request.session.cycle_key()
     request.session[SESSION_KEY] = {"tenant": customer.tenant_id, "customer": customer.pk,
                                     "until": (now + PORTAL_SESSION_LIFETIME).isoformat()}
-    return _public(redirect("portal:home"))
-
-
-def portal_view(view):
-    """A page of the signed-in customer: loads their tenant and customer from the session and opens the
-    tenant's scope; without a current portal session, a page saying how to sign in."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        held = request.session.get(SESSION_KEY) or {}
-        try:
-            until = datetime.fromisoformat(held["until"])
-            tenant = Tenant.objects.get(pk=held["tenant"])
-        except (KeyError, ValueError, TypeError, Tenant.DoesNotExist):
-            until, tenant = None, None
-        if tenant is None or until <= timezone.now():
-            request.session.pop(SESSION_KEY, None)
-            return _public(render(request, "obligations/portal_message.html", {
-                "message": _("You are not signed in. Use the sign-in link we emailed you, or ask for a new one.")},
-                status=403))
-        with scope(tenant=tenant):
-            customer = Customer.objects.select_related("tenant").get(tenant=tenant, pk=held["customer"])
-            with for_customer(customer):
-                return _public(view(request, customer, *args, **kwargs))
-
-    return wrapped
+    return public(redirect("portal:home"))
 
 
 @require_http_methods(["GET"])
@@ -134,8 +104,20 @@ def portal_home(request: HttpRequest, customer: Customer):
             instalment.obligation = obligation  # already loaded: no query per row
     currencies = {o.currency for o in obligations}
     gateways = {c: instalment_gateway_account(tenant=tenant, currency=c) for c in currencies}
+    open_invoices, paid_invoices = finance_selectors.invoices_of_customer(customer=customer)
+    with_receipt = set(Allocation.objects.filter(
+        tenant=tenant, debit__in=paid_invoices, reversed_at__isnull=True, credit__receipt__isnull=False,
+    ).values_list("debit_id", flat=True))
+    accounts = list(finance_selectors.accounts_of(customer=customer))
+    invoice_gateways = {
+        c: gateway_selectors.gateway_account_for(tenant=tenant, purpose=Purpose.INVOICE_LINKS, currency=c)
+        for c in {i.currency for i in open_invoices}}
     response = render(request, "obligations/portal_home.html", {
         "tenant": tenant, "customer": customer, "obligations": obligations, "today": today,
+        "open_invoices": open_invoices, "paid_invoices": paid_invoices, "with_receipt": with_receipt,
+        "invoices_payable": {c for c, g in invoice_gateways.items() if g},
+        "statements": [(account, start, end) for start, end in months_back(today=today, count=6)
+                       for account in accounts],
         "grid": selectors.month_grid(year=year, month=month, rows=rows),
         "payable": {c for c, g in gateways.items() if g},
         "notice": NOTICES.get(request.GET.get("notice", ""), ""),
@@ -212,5 +194,5 @@ def portal_receipt(request: HttpRequest, customer: Customer, instalment_id: int)
 @require_POST
 def portal_sign_out(request: HttpRequest):
     request.session.pop(SESSION_KEY, None)
-    return _public(render(request, "obligations/portal_message.html", {"message": _("You are signed out.")}))
+    return public(render(request, "obligations/portal_message.html", {"message": _("You are signed out.")}))
 

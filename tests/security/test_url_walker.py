@@ -91,6 +91,22 @@ ROUTES: dict[str, Kind] = {
     "home": public(302),
     "favicon": public(301),  # a redirect to the static icon  # a redirect to the customer list, which wants a login
     "crm:customer_list": own(),
+    # receivables: dunning, holds and statements
+    "receivables:dunning_settings": own(),
+    "receivables:level_create": own(),
+    "receivables:levels_suggested": own(),
+    "receivables:level_edit": staff(lambda w: {"level_id": w.dunning_level.pk}),
+    "receivables:level_delete": staff(lambda w: {"level_id": w.dunning_level.pk}),
+    "receivables:invoice_panel": staff(lambda w: {"invoice_id": w.fee.pk}),
+    "receivables:invoice_hold": staff(lambda w: {"invoice_id": w.fee.pk}),
+    "receivables:invoice_release": staff(lambda w: {"invoice_id": w.fee.pk}),
+    "receivables:notice_waive": staff(lambda w: {"notice_id": w.dunning_notice.pk}),
+    "receivables:account_statement": staff(lambda w: {"account_id": w.account.pk}),
+    "receivables:account_statement_send": staff(lambda w: {"account_id": w.account.pk}),
+    "statement_public": token(lambda w: {"token": w.statement_token}),
+    "portal:invoice_pay": portal(lambda w: {"invoice_id": w.fee.pk}),
+    "portal:invoice_receipt": portal(lambda w: {"invoice_id": w.fee.pk}),
+    "portal:statement": portal(lambda w: {"account_id": w.account.pk}),
     # banking
     "banking:home": own(),
     "banking:bank_account_create": own(),
@@ -377,7 +393,7 @@ class TestEveryUrlPattern:
                    "transaction_id": world.fee.pk, "request_id": world.payment_request.pk,
                    "obligation_id": world.obligation.pk, "instalment_id": world.instalment.pk,
                    "payment_id": world.payment.pk, "refund_id": world.refund.pk,
-                   "import_id": world.statement_import.pk}
+                   "import_id": world.statement_import.pk, "invoice_id": world.fee.pk}
         problems, walked = [], 0
         for route in walk():
             if family(route) != "api" or route.name is None:

@@ -36,6 +36,10 @@ from paylinks.services.requests import RequestData, request_payment
 from payments.models import GatewayPayment, GatewayRefund, Receipt, RefundStatus
 from payments.services.gateway_payments import apply_state
 from payments.services.receipts import receipt_link
+from receivables.models import DunningLevel, DunningNotice
+from receivables.printing import statement_token
+from receivables.selectors import previous_month
+from receivables.services.levels import LevelData, save_level
 from reports import services as report_services
 from reports.models import Segment
 from sandbox.models import SandboxCheckout
@@ -78,6 +82,9 @@ class World:
     statement_import: StatementImport
     statement_line: StatementLine  # a credit on the suspense account, waiting for a decision
     refund_run: RefundRun  # proposed, from a euro account that pays refunds
+    dunning_level: DunningLevel
+    dunning_notice: DunningNotice  # the fee's first notice (no late fee), which keeps the level from deletion
+    statement_token: str  # the emailed link to the account's statement of last month
 
 
 def _bank(tenant: Tenant) -> tuple[BankAccount, StatementImport, StatementLine]:
@@ -189,6 +196,11 @@ def build_world(tenant: Tenant) -> World:
     with scope(tenant=tenant):
         bank_account, statement_import, statement_line = _bank(tenant)
         refund_run = _refund_run(tenant)
+        dunning_level = save_level(tenant=tenant, data=LevelData(name="First notice", days=7))
+        dunning_notice = DunningNotice.objects.create(
+            tenant=tenant, invoice=fee, level=dunning_level, state="sent", outstanding=fee.open_amount,
+            currency=fee.currency, at=timezone.now())
+        start, end = previous_month(timezone.localdate())
     mail = DevMail.objects.create(tenant=tenant, from_email="a@example.com", to="harriet@example.com",
                                   subject=f"For {MARKER}", text=f"Dear {MARKER}")
     invited = invite(tenant=tenant, actor=staff, data=Invitation(email="newcomer@acme.example"), at=timezone.now(),
@@ -207,5 +219,6 @@ def build_world(tenant: Tenant) -> World:
         invited=invited, invitation={"uidb64": urlsafe_base64_encode(force_bytes(invited.pk)),
                                      "token": INVITATIONS.make_token(invited)},
         bank_account=bank_account, statement_import=statement_import, statement_line=statement_line,
-        refund_run=refund_run,
+        refund_run=refund_run, dunning_level=dunning_level, dunning_notice=dunning_notice,
+        statement_token=statement_token(tenant_id=tenant.pk, account_id=account.pk, start=start, end=end),
     )
