@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Case, DecimalField, F, Q, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext_lazy
@@ -196,3 +196,61 @@ def notices_of(*, invoice: FinancialTransaction) -> list[DunningNotice]:
 def notice_for_fee(*, fee: FinancialTransaction) -> DunningNotice | None:
     return DunningNotice.objects.filter(tenant=fee.tenant_id, late_fee=fee).select_related(
         "invoice", "level", "waiver").first()
+
+
+# --- reports -------------------------------------------------------------------------------------------------
+
+
+def invoices_at_level(*, tenant: Tenant) -> list[dict]:
+    """Per level (and currency): the open invoices whose latest notice sent is at it, and what they owe."""
+    latest = (DunningNotice.objects.filter(tenant=tenant, state="sent", invoice__state=TransactionState.POSTED,
+                                           invoice__open_amount__gt=0)
+              .order_by("invoice_id", "-level__days").distinct("invoice_id")
+              .values_list("level_id", "currency", "invoice__open_amount"))
+    groups: dict[tuple[int, str], dict] = {}
+    for level_id, currency, open_amount in latest:
+        group = groups.setdefault((level_id, currency), {"level_id": level_id, "currency": currency, "count": 0,
+                                                         "amount": ZERO})
+        group["count"] += 1
+        group["amount"] += open_amount
+    names = {level.pk: level for level in levels_of(tenant=tenant)}
+    return [group | {"level": names[group["level_id"]]} for group in sorted(
+        groups.values(), key=lambda g: (names[g["level_id"]].days, g["currency"]))]
+
+
+def notices_by_level(*, tenant: Tenant, start_at: datetime, end_at: datetime) -> list[dict]:
+    """Per level: the notices sent (and levels passed over) in the period, and the late fees charged and waived."""
+    rows = (DunningNotice.objects.filter(tenant=tenant, at__gte=start_at, at__lt=end_at).order_by()
+            .values("level_id", "level__name", "level__days", "currency")
+            .annotate(sent=Count("pk", filter=Q(state="sent")), passed=Count("pk", filter=Q(state="passed")),
+                      fees=Count("late_fee"), fees_amount=Coalesce(Sum("late_fee__total_amount"), Value(ZERO),
+                                                                  output_field=MONEY),
+                      waived=Count("waiver"), waived_amount=Coalesce(Sum("waiver__total_amount"), Value(ZERO),
+                                                                    output_field=MONEY))
+            .order_by("level__days", "currency"))
+    return list(rows)
+
+
+def days_sales_outstanding(*, tenant: Tenant, months: list[tuple[date, date]]) -> list[dict]:
+    """Per month (oldest first) and currency: what customers owed at its end, the invoices posted in it, and
+    days sales outstanding = owed ÷ invoiced × days in the month (None for a month without invoices)."""
+    first_at = _bounds(tenant, months[0][0], months[0][1])[0]
+    customer = FinancialTransaction.objects.filter(tenant=tenant, state=TransactionState.POSTED,
+                                                   account__kind="customer")
+    owed_before = dict(customer.filter(posted_at__lt=first_at).order_by().values("currency").annotate(
+        total=Sum(_signed())).values_list("currency", "total"))
+    rows, owed = [], dict(owed_before)
+    for start, end in months:
+        start_at, end_at = _bounds(tenant, start, end)
+        moved = customer.filter(posted_at__gte=start_at, posted_at__lt=end_at).order_by().values("currency").annotate(
+            total=Sum(_signed()), sales=Coalesce(Sum("total_amount", filter=Q(classification=Classification.INVOICE)),
+                                                 Value(ZERO), output_field=MONEY))
+        by_currency = {row["currency"]: row for row in moved}
+        for currency in sorted(set(owed) | set(by_currency)):
+            row = by_currency.get(currency, {"total": ZERO, "sales": ZERO})
+            owed[currency] = owed.get(currency, ZERO) + row["total"]
+            days = (end - start).days + 1
+            dso = (owed[currency] / row["sales"] * days).quantize(Decimal("0.1")) if row["sales"] else None
+            rows.append({"month": start, "currency": currency, "owed": owed[currency], "sales": row["sales"],
+                         "dso": dso})
+    return rows

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from core.clock import tenant_today
+from core.clock import months_back, tenant_today
 from core.l10n import money as format_money
 from core.l10n import month as l10n_month
 from core.pagination import page_of
@@ -26,6 +26,7 @@ from crm.models import Customer
 from finance.exports import export_table
 from finance.models import Classification
 from notifications import selectors as notification_selectors
+from receivables import selectors as receivables_selectors
 from reports import charts, selectors, services
 from reports.forms import AgedForm, ReportForm, SegmentForm, SegmentMessageForm
 from reports.models import SegmentSubject
@@ -41,6 +42,7 @@ REPORTS = {
     "aged": gettext_lazy("Aged receivables"),
     "requests": gettext_lazy("Payment requests by status and staff member"),
     "instalments": gettext_lazy("Instalments due and overdue"),
+    "dunning": gettext_lazy("Dunning: invoices by level, notices, late fees, days sales outstanding"),
 }
 
 
@@ -199,8 +201,24 @@ def _instalments(request, slug: str):
     })
 
 
+def _dunning(request, slug: str):
+    today = tenant_today(request.tenant)
+    form = ReportForm(request.GET, tenant=request.tenant, today=today)
+    for name in ("segment", "customer", "classification", "currency"):
+        form.fields.pop(name, None)
+    period = form.period()
+    return render(request, "reports/dunning.html", {
+        "slug": slug, "title": REPORTS[slug], "form": form, "period": period,
+        "at_level": receivables_selectors.invoices_at_level(tenant=request.tenant),
+        "by_level": receivables_selectors.notices_by_level(tenant=request.tenant, start_at=period.start_at,
+                                                            end_at=period.end_at),
+        "dso": receivables_selectors.days_sales_outstanding(
+            tenant=request.tenant, months=list(reversed(months_back(today=today, count=12)))),
+    })
+
+
 VIEWS = {"transactions": _transactions, "documents": _transactions, "revenue": _revenue, "aged": _aged,
-         "requests": _requests, "instalments": _instalments}
+         "requests": _requests, "instalments": _instalments, "dunning": _dunning}
 
 
 @staff_view

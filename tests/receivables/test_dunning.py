@@ -12,7 +12,7 @@ from config.beat import SCHEDULE
 from finance import services as books
 from finance.models import Account, Classification, FinancialTransaction, PaymentMethod, TransactionType
 from notifications.models import Notification
-from receivables import tasks
+from receivables import selectors, tasks
 from receivables.models import DunningNotice, HoldReason, NoticeState
 from receivables.services.dunning import hold_invoice, release_invoice, sweep, waive_late_fee
 from tests.factories import AccountFactory, CustomerFactory
@@ -162,3 +162,32 @@ class TestHoldsRefuseBadInput:
         with pytest.raises(ValidationError) as refused:
             hold_invoice(invoice=book["a"], reason="sleep", until=date(2026, 10, 1), note="x", actor=staff, at=at)
         assert set(refused.value.message_dict) == {"reason", "until"}
+
+
+class TestDunningReport:
+    def test_levels_notices_and_fees_of_the_two_months(self, book, ledger, staff):
+        run_two_months(book, ledger)
+        waive_late_fee(notice=DunningNotice.objects.get(invoice=book["b"], late_fee__isnull=False), actor=staff,
+                       at=datetime(2026, 11, 30, 10, tzinfo=UTC))
+        at_level = selectors.invoices_at_level(tenant=ledger)
+        assert [(r["level"].name, r["currency"], r["count"], r["amount"]) for r in at_level] == [
+            ("Final notice", "GBP", 4, Decimal("400.00"))]
+        rows = selectors.notices_by_level(tenant=ledger, start_at=datetime(2026, 10, 1, tzinfo=UTC),
+                                          end_at=datetime(2026, 12, 1, tzinfo=UTC))
+        assert [(r["level__name"], r["sent"], r["passed"], r["fees"], r["fees_amount"], r["waived"],
+                 r["waived_amount"]) for r in rows] == [
+            ("Friendly reminder", 6, 1, 0, Decimal("0.00"), 0, Decimal("0.00")),
+            ("First notice", 2, 2, 2, Decimal("20.00"), 1, Decimal("10.00")),
+            ("Second notice", 3, 1, 0, Decimal("0.00"), 0, Decimal("0.00")),
+            ("Final notice", 4, 0, 0, Decimal("0.00"), 0, Decimal("0.00")),
+        ]
+
+    def test_days_sales_outstanding_is_owed_over_invoiced_times_days(self, ledger, account):
+        invoice_due(account, date(2026, 11, 14), price="300.00")   # posted 15 October
+        invoice_due(account, date(2026, 12, 5), price="100.00")    # posted 5 November
+        rows = selectors.days_sales_outstanding(tenant=ledger, months=[
+            (date(2026, 10, 1), date(2026, 10, 31)), (date(2026, 11, 1), date(2026, 11, 30))])
+        assert [(r["month"], r["owed"], r["sales"], r["dso"]) for r in rows] == [
+            (date(2026, 10, 1), Decimal("300.00"), Decimal("300.00"), Decimal("31.0")),
+            (date(2026, 11, 1), Decimal("400.00"), Decimal("100.00"), Decimal("120.0")),
+        ]
