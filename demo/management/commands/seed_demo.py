@@ -25,6 +25,7 @@ from gateways import services as gateway_services
 from gateways.models import GatewayAccount
 from obligations.models import Obligation
 from obligations.services.obligations import AUTOMATIC, ObligationData, Plan, create_obligation
+from receivables.services.levels import add_suggested_levels
 
 DEMO_PASSWORD = "duly-demo-2026"
 
@@ -210,6 +211,8 @@ class Command(BaseCommand):
                 staff = User.objects.get(username=spec["staff"][0][0])
                 seed_history(tenant=tenant, customers=round(spec["history"] * options["history"]), staff=staff)
                 seed_bank(tenant=tenant, customers=customers)
+                if tenant.slug == "acme":  # the usual four dunning levels; the running demo's beat sends them
+                    add_suggested_levels(tenant=tenant)
         if not User.objects.filter(username="support").exists():
             User.objects.create_superuser(username="support", email="support@duly.example", password=DEMO_PASSWORD)
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
