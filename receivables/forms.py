@@ -50,7 +50,7 @@ class HoldForm(forms.Form):
     until = forms.DateField(label=_("Until"), required=False,
                             help_text=_("Needed for a promise to pay; a dispute without a date holds until released."),
                             widget=forms.DateInput(attrs={"type": "date"}))
-    note = forms.CharField(label=_("Note"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class PeriodForm(forms.Form):
