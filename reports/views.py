@@ -27,6 +27,7 @@ from finance.exports import export_table
 from finance.models import Classification
 from notifications import selectors as notification_selectors
 from receivables import selectors as receivables_selectors
+from receivables.services import statements
 from reports import charts, selectors, services
 from reports.forms import AgedForm, ReportForm, SegmentForm, SegmentMessageForm
 from reports.models import SegmentSubject
@@ -311,6 +312,23 @@ def segment_list(request):
     return render(request, "reports/segment_list.html", {
         "segments": selectors.segments_of(tenant=request.tenant), "form": form,
     })
+
+
+@staff_view
+@require_POST
+def segment_statements(request, segment_id: int):
+    """Last month's statement of account to every customer the segment reaches (once per account and month)."""
+    segment = selectors.get_segment(tenant=request.tenant, segment_id=segment_id)
+    today = tenant_today(request.tenant)
+    start, end = receivables_selectors.previous_month(today)
+    accounts = receivables_selectors.statement_accounts(
+        tenant=request.tenant, start=start, end=end,
+        customer_ids=selectors.segment_customer_ids(segment=segment, today=today))
+    sent, skipped = statements.send_statements(accounts=accounts, start=start, end=end, actor=request.user,
+                                               at=timezone.now())
+    messages.success(request, _("Statements sent: %(sent)d; already sent or not sendable: %(skipped)d.") % {
+        "sent": sent, "skipped": skipped})
+    return redirect("reports:segment_detail", segment_id=segment.pk)
 
 
 @staff_view

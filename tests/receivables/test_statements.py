@@ -113,3 +113,17 @@ class TestSendingStatements:
         assert send_monthly_statements(at=on(date(2026, 12, 9))) == 0  # too late in the month to start
         assert list(StatementSend.objects.values_list("period_start", "period_end")) == [
             (date(2026, 11, 1), date(2026, 11, 30))]
+
+
+class TestStatementsToASegment:
+    def test_last_months_statements_go_once_to_the_segments_customers(self, busy, ledger, staff_client):
+        from reports.services import save_segment
+
+        segment = save_segment(tenant=ledger, name="Everyone", subject="transactions", rules={}, actor=None,
+                               at=on(date(2026, 12, 2)))
+        url = f"/reports/segments/{segment.pk}/statements/"
+        for _time in range(2):
+            assert staff_client.post(url).status_code == 302
+        sent = list(StatementSend.objects.values_list("account_id", flat=True))
+        assert sent == [busy.pk]
+        assert Notification.objects.filter(template_key="statement").count() == 1

@@ -92,6 +92,7 @@ ROUTES: dict[str, Kind] = {
     "favicon": public(301),  # a redirect to the static icon  # a redirect to the customer list, which wants a login
     "crm:customer_list": own(),
     # receivables: dunning, holds and statements
+    "reports:segment_statements": staff(lambda w: {"segment_id": w.segment.pk}),
     "receivables:dunning_settings": own(),
     "receivables:level_create": own(),
     "receivables:levels_suggested": own(),
