@@ -29,6 +29,7 @@ from gateways import selectors as gateway_selectors
 from gateways.base import GatewayError
 from gateways.models import Purpose
 from obligations import forms, selectors
+from obligations.models import Instalment
 from obligations.portal_access import SESSION_KEY, portal_view, public
 from obligations.services.portal import (
     PORTAL_SESSION_LIFETIME,
@@ -105,6 +106,12 @@ def portal_home(request: HttpRequest, customer: Customer):
     currencies = {o.currency for o in obligations}
     gateways = {c: instalment_gateway_account(tenant=tenant, currency=c) for c in currencies}
     open_invoices, paid_invoices = finance_selectors.invoices_of_customer(customer=customer)
+    # An instalment's invoice is shown with its obligation below, with its receipt: not twice.
+    instalment_invoices = set(Instalment.objects.filter(
+        tenant=tenant, obligation__customer=customer, ledger_invoice__isnull=False).values_list(
+        "ledger_invoice_id", flat=True))
+    open_invoices = [i for i in open_invoices if i.pk not in instalment_invoices]
+    paid_invoices = [i for i in paid_invoices if i.pk not in instalment_invoices]
     with_receipt = set(Allocation.objects.filter(
         tenant=tenant, debit__in=paid_invoices, reversed_at__isnull=True, credit__receipt__isnull=False,
     ).values_list("debit_id", flat=True))
