@@ -5,6 +5,7 @@ Duck-typed on ``tenant.time_zone`` so that it stays below ``crm``.
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,8 +27,7 @@ def local_time(tenant, at: datetime) -> str:
 
 def month_bounds(month: date) -> tuple[date, date]:
     """The first and last day of ``month``'s month."""
-    start = month.replace(day=1)
-    return start, (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return month.replace(day=1), month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
 
 def months_back(*, today: date, count: int) -> list[tuple[date, date]]:

@@ -328,15 +328,27 @@ def transaction_export_rows(rows: QuerySet[FinancialTransaction], *, limit: int)
 # --- the customer's own invoices (the portal) --------------------------------------------------------------
 
 
-def invoices_of_customer(*, customer, paid_limit: int = 24) -> tuple[list[FinancialTransaction], list]:
-    """The customer's posted invoices on their own accounts: those with something open (oldest due first),
-    and the latest ``paid_limit`` settled ones that were paid (not cancelled or written off)."""
+def invoices_of_customer(*, customer, excluding: QuerySet | None = None,
+                         paid_limit: int = 24) -> tuple[list[FinancialTransaction], list[FinancialTransaction]]:
+    """The customer's posted invoices on their own accounts, but for ``excluding`` (a query of ids): those
+    with something open (oldest due first), and the latest ``paid_limit`` that were paid (not cancelled or
+    written off)."""
     invoices = FinancialTransaction.objects.filter(
         tenant=customer.tenant_id, account__customer=customer, classification=Classification.INVOICE,
         state=TransactionState.POSTED).select_related("account")
+    if excluding is not None:
+        invoices = invoices.exclude(pk__in=excluding)
     open_ = list(invoices.filter(open_amount__gt=0).order_by("due_on", "id"))
     settled = FinancialTransaction.objects.filter(
         related=OuterRef("pk"), classification__in=[Classification.INVOICE_CANCELLATION, Classification.WRITE_OFF],
         state=TransactionState.POSTED)
     paid = list(invoices.filter(open_amount=0).exclude(Exists(settled)).order_by("-posted_at", "-id")[:paid_limit])
     return open_, paid
+
+
+def paid_with_receipt(*, invoices: list[FinancialTransaction]) -> set[int]:
+    """Which of ``invoices`` a payment with a receipt (one through Duly) paid."""
+    if not invoices:
+        return set()
+    return set(Allocation.objects.filter(tenant=invoices[0].tenant_id, debit__in=invoices, reversed_at__isnull=True,
+                                         credit__receipt__isnull=False).values_list("debit_id", flat=True))

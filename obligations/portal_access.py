@@ -48,5 +48,3 @@ def portal_view(view):
                 return public(view(request, customer, *args, **kwargs))
 
     return wrapped
-
-

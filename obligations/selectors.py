@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core import l10n
+from core import clock, l10n
 from crm.models import Customer, Tenant
 from obligations.models import ClosingDay, Instalment, InstalmentStatus, Obligation, ObligationSettings
 
@@ -146,7 +146,7 @@ def month_of(value: str, *, today: date) -> tuple[int, int]:
 
 
 def month_bounds(year: int, month: int) -> tuple[date, date]:
-    return date(year, month, 1), date(year, month, pycalendar.monthrange(year, month)[1])
+    return clock.month_bounds(date(year, month, 1))
 
 
 def month_grid(*, year: int, month: int, rows) -> MonthGrid:
@@ -201,3 +201,9 @@ def customers_with_obligations(*, tenant: Tenant) -> QuerySet[Customer]:
     """The customers the calendar's filter offers: those with at least one obligation."""
     return Customer.objects.filter(tenant=tenant, pk__in=Obligation.objects.filter(tenant=tenant).values(
         "customer_id")).order_by("name", "id")
+
+
+def instalment_invoice_ids(*, tenant) -> QuerySet:
+    """The ids of the ledger invoices instalments are booked as (a query, for ``pk__in``): shown and reminded
+    about with their obligation, not as invoices of their own."""
+    return Instalment.objects.filter(tenant=tenant, ledger_invoice__isnull=False).values("ledger_invoice_id")

@@ -15,7 +15,7 @@ from ninja import Field, Router, Schema
 from core.clock import tenant_today
 from crm.access import TenantApiKey
 from finance import selectors as finance_selectors
-from finance.models import Account, Classification, FinancialTransaction
+from finance.models import Classification, FinancialTransaction
 from receivables import selectors
 from receivables.models import HoldReason
 from receivables.printing import statement_response
@@ -55,8 +55,7 @@ def _statement(request: HttpRequest, account_id: int, start: date | None, end: d
         raise Http404(_("Only a customer's account has a statement."))
     if errors := check_period(start, end, today=tenant_today(request.tenant)):
         raise ValidationError(errors)
-    return selectors.statement_of(account=Account.objects.select_related("tenant", "customer").get(
-        tenant=request.tenant, pk=account.pk), start=start, end=end)
+    return selectors.statement_of(account=account, start=start, end=end)
 
 
 @router.get("/accounts/{account_id}/statement", response=StatementOut)

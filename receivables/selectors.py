@@ -23,7 +23,7 @@ from finance.models import (
     FinancialTransaction,
     TransactionState,
 )
-from obligations.models import Instalment
+from obligations.selectors import instalment_invoice_ids
 from receivables.models import DunningLevel, DunningNotice, InvoiceHold, ReceivablesSettings, StatementSend
 
 ZERO = Decimal("0.00")
@@ -173,9 +173,8 @@ def chased_invoices(*, tenant: Tenant):
     return FinancialTransaction.objects.filter(
         tenant=tenant, classification=Classification.INVOICE, state=TransactionState.POSTED, open_amount__gt=0,
         due_on__isnull=False, account__customer__isnull=False,
-    ).exclude(pk__in=Instalment.objects.filter(tenant=tenant, ledger_invoice__isnull=False).values(
-        "ledger_invoice_id")).exclude(pk__in=DunningNotice.objects.filter(
-            tenant=tenant, late_fee__isnull=False).values("late_fee_id"))
+    ).exclude(pk__in=instalment_invoice_ids(tenant=tenant)).exclude(pk__in=DunningNotice.objects.filter(
+        tenant=tenant, late_fee__isnull=False).values("late_fee_id"))
 
 
 def holds_in_force(*, tenant: Tenant, today: date):

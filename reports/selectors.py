@@ -41,6 +41,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.clock import month_bounds
 from crm.models import Customer, Tenant
 from finance.models import (
     Account,
@@ -94,8 +95,7 @@ class Period:
 
 
 def this_month(*, tenant: Tenant, today: date) -> Period:
-    start = today.replace(day=1)
-    end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    start, end = month_bounds(today)
     return Period(start=start, end=end, time_zone=tenant.time_zone)
 
 

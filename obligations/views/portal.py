@@ -24,12 +24,10 @@ from core.clock import months_back, tenant_today
 from core.l10n import for_tenant
 from crm.models import Customer, Tenant
 from finance import selectors as finance_selectors
-from finance.models import Allocation
 from gateways import selectors as gateway_selectors
 from gateways.base import GatewayError
 from gateways.models import Purpose
 from obligations import forms, selectors
-from obligations.models import Instalment
 from obligations.portal_access import SESSION_KEY, portal_view, public
 from obligations.services.portal import (
     PORTAL_SESSION_LIFETIME,
@@ -105,16 +103,10 @@ def portal_home(request: HttpRequest, customer: Customer):
             instalment.obligation = obligation  # already loaded: no query per row
     currencies = {o.currency for o in obligations}
     gateways = {c: instalment_gateway_account(tenant=tenant, currency=c) for c in currencies}
-    open_invoices, paid_invoices = finance_selectors.invoices_of_customer(customer=customer)
     # An instalment's invoice is shown with its obligation below, with its receipt: not twice.
-    instalment_invoices = set(Instalment.objects.filter(
-        tenant=tenant, obligation__customer=customer, ledger_invoice__isnull=False).values_list(
-        "ledger_invoice_id", flat=True))
-    open_invoices = [i for i in open_invoices if i.pk not in instalment_invoices]
-    paid_invoices = [i for i in paid_invoices if i.pk not in instalment_invoices]
-    with_receipt = set(Allocation.objects.filter(
-        tenant=tenant, debit__in=paid_invoices, reversed_at__isnull=True, credit__receipt__isnull=False,
-    ).values_list("debit_id", flat=True))
+    open_invoices, paid_invoices = finance_selectors.invoices_of_customer(
+        customer=customer, excluding=selectors.instalment_invoice_ids(tenant=tenant))
+    with_receipt = finance_selectors.paid_with_receipt(invoices=paid_invoices)
     accounts = list(finance_selectors.accounts_of(customer=customer))
     invoice_gateways = {
         c: gateway_selectors.gateway_account_for(tenant=tenant, purpose=Purpose.INVOICE_LINKS, currency=c)

@@ -65,9 +65,6 @@ def send_statement(*, account: Account, start: date, end: date, actor: User | No
     if not customer.email:
         raise ValidationError({"account": _("%(name)s has no email address. Add it to the customer's file first.")
                                % {"name": customer.name}})
-    if StatementSend.objects.filter(tenant=account.tenant_id, account=account, period_start=start,
-                                    period_end=end).exists():
-        raise ValidationError({"__all__": _("The statement for this period was sent already.")})
     try:
         with transaction.atomic():
             sent = StatementSend.objects.create(tenant_id=account.tenant_id, account=account, period_start=start,

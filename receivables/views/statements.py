@@ -50,17 +50,14 @@ def account_statement(request, account_id: int):
     account = _customer_account(request, account_id)
     form, start, end, errors = _period(request, request.tenant)
     if errors:
-        start, end = selectors.previous_month(tenant_today(request.tenant))
         for field, text in errors.items():
             messages.error(request, f"{form.fields[field].label}: {text}" if field in form.fields else text)
         return redirect(reverse("receivables:account_statement", args=[account.pk]))
     statement = selectors.statement_of(account=account, start=start, end=end)
-    query = f"?start={start}&end={end}"
-    response = statement_response(
+    return statement_response(
         request, statement, as_pdf=request.GET.get("format") == "pdf",
-        pdf_url=reverse("receivables:account_statement", args=[account.pk]) + query + "&format=pdf",
+        pdf_url=reverse("receivables:account_statement", args=[account.pk]) + f"?start={start}&end={end}&format=pdf",
         back_url=reverse("finance:account_detail", args=[account.pk]))
-    return response
 
 
 @staff_view

@@ -14,7 +14,9 @@ from notifications.models import Notification
 from receivables import selectors
 from receivables.models import StatementSend
 from receivables.printing import read_statement_token
+from receivables.services.levels import save_settings
 from receivables.services.statements import send_monthly_statements, send_statement
+from reports.services import save_segment
 from tests.factories import AccountFactory, CreditNoteFactory, InvoiceFactory, PaymentFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,8 +107,6 @@ class TestSendingStatements:
         assert not StatementSend.objects.exists()
 
     def test_the_monthly_run_sends_last_month_once_on_the_first_days_only(self, busy, ledger):
-        from receivables.services.levels import save_settings
-
         save_settings(tenant=ledger, monthly_statements=True, dunning_enabled=True)
         assert send_monthly_statements(at=on(date(2026, 12, 1), 7)) == 1
         assert send_monthly_statements(at=on(date(2026, 12, 1), 8)) == 0
@@ -117,8 +117,6 @@ class TestSendingStatements:
 
 class TestStatementsToASegment:
     def test_last_months_statements_go_once_to_the_segments_customers(self, busy, ledger, staff_client):
-        from reports.services import save_segment
-
         segment = save_segment(tenant=ledger, name="Everyone", subject="transactions", rules={}, actor=None,
                                at=on(date(2026, 12, 2)))
         url = f"/reports/segments/{segment.pk}/statements/"
