@@ -112,3 +112,8 @@ class TestAClerkHoldsAnInvoice:
         page.goto(f"{live_server.url}/finance/transactions/{chased.pk}/")
         expect(page.locator("#dunning-notices tbody tr")).to_have_count(1)
         expect(page.locator("#dunning-notices")).to_contain_text("First notice")
+        page.goto(f"{live_server.url}/reports/dunning/")
+        expect(page.locator("#dunning-at-level tbody tr")).to_have_count(1)
+        expect(page.locator("#dunning-at-level")).to_contain_text("£60.00")
+        assert violations(page, "the dunning report") == []
+        page.screenshot(path=SCREENSHOTS / "report_dunning_1280.png", full_page=True)
