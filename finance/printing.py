@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core import signing
+from django.http import HttpResponse
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 
@@ -48,6 +49,14 @@ def _static_file(name: str) -> Path | None:
 def render_pdf(*, html: str, base_url: str) -> bytes:
     """The PDF of ``html``; ``base_url`` is the page's own address, against which its links resolve."""
     return weasyprint.HTML(string=html, base_url=base_url, url_fetcher=StaticFilesFetcher()).write_pdf()
+
+
+def pdf_response(request, *, html: str, filename: str) -> HttpResponse:
+    """The PDF of the page ``html`` that ``request`` asked for, shown inline as ``filename``."""
+    response = HttpResponse(render_pdf(html=html, base_url=request.build_absolute_uri()),
+                            content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
 
 
 # --- printouts of ledger documents -------------------------------------------------------------------

@@ -61,7 +61,4 @@ def receipt_response(request, receipt, *, public: bool, link: str = "", as_pdf: 
     if not as_pdf:
         return render(request, "payments/receipt.html", context)
     html = render_to_string("payments/receipt.html", context, request=request)
-    document = printing.render_pdf(html=html, base_url=request.build_absolute_uri())
-    response = HttpResponse(document, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="receipt-{receipt.number}.pdf"'
-    return response
+    return printing.pdf_response(request, html=html, filename=f"receipt-{receipt.number}.pdf")

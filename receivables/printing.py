@@ -43,8 +43,5 @@ def statement_response(request, statement: Statement, *, as_pdf: bool, pdf_url: 
         html = render_to_string("receivables/statement.html", context, request=request)
     if not as_pdf:
         return HttpResponse(html)
-    response = HttpResponse(printing.render_pdf(html=html, base_url=request.build_absolute_uri()),
-                            content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'inline; filename="statement-{account.pk}-{statement.start:%Y%m%d}-{statement.end:%Y%m%d}.pdf"')
-    return response
+    return printing.pdf_response(
+        request, html=html, filename=f"statement-{account.pk}-{statement.start:%Y%m%d}-{statement.end:%Y%m%d}.pdf")

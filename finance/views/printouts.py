@@ -34,11 +34,8 @@ def _printout_response(request, txn, *, public: bool, as_pdf: bool, pdf_url: str
         html = render_to_string("finance/print_transaction.html", context, request=request)
     if not as_pdf:
         return HttpResponse(html)
-    document = printing.render_pdf(html=html, base_url=request.build_absolute_uri())
-    response = HttpResponse(document, content_type="application/pdf")
     name = (txn.number or txn.reference_number).lower()
-    response["Content-Disposition"] = f'inline; filename="{txn.classification}-{name}.pdf"'
-    return response
+    return printing.pdf_response(request, html=html, filename=f"{txn.classification}-{name}.pdf")
 
 
 @staff_view
