@@ -85,6 +85,7 @@ class Capabilities:
     currencies: frozenset[str]
     pay_in_4_currencies: frozenset[str] = frozenset()
     capture: bool = False
+    saved_cards: bool = False  # keeps a card while the customer pays, and charges it later without them
 
     def supports(self, *, mode: CheckoutMode, currency: str, pay_in_4: bool = False) -> bool:
         if currency not in self.currencies:
@@ -117,6 +118,7 @@ class CheckoutRequest:
     expires_at: datetime | None = None
     pay_in_4: bool = False
     webhook_url: str = ""
+    save_card: bool = False  # the customer agreed to keep the card for payments without them
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,31 @@ class PaymentState:
     currency: str = ""
     provider_status: str = ""  # the provider's own word, kept for support
     failure_message: str = ""
+    saved_card: SavedCard | None = None  # the card the provider kept, when the checkout asked it to
+
+
+@dataclass(frozen=True)
+class SavedCard:
+    """A card the provider keeps: its token (the provider's own reference, never card data) and what the
+    customer recognises it by."""
+
+    token: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
+class CardCharge:
+    """A charge of a saved card with the customer absent (merchant-initiated)."""
+
+    reference: str  # ours, unique per attempt; also the idempotency key
+    card_token: str
+    amount_minor: int
+    currency: str
+    description: str
+    webhook_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,6 +202,10 @@ class GatewayUnavailable(GatewayError):
     """Timeouts, connection errors, 5xx and garbage answers: the only retryable error."""
 
 
+class AuthenticationRequired(PaymentDeclined):
+    """The card's bank wants the customer present (3-D Secure): a charge without them cannot go through."""
+
+
 class InvalidWebhookSignature(GatewayError):
     """A webhook whose signature is missing, wrong or stale."""
 
@@ -186,6 +217,26 @@ class Capturing(Protocol):
         """Capture an authorised payment, in full or (``amount_minor``) in part.
 
         :raises GatewayError: nothing to capture (not authorised, or already captured).
+        :raises GatewayUnavailable: the provider did not answer.
+        """
+        ...
+
+
+class ChargingSavedCards(Protocol):
+    """A provider that keeps cards (``Capabilities.saved_cards``) and charges them without the customer."""
+
+    def charge_saved_card(self, charge: CardCharge) -> PaymentState:
+        """Charge ``charge.card_token`` now; the answer's status is final (succeeded) or processing.
+
+        :raises AuthenticationRequired: the bank asks for the customer (3-D Secure).
+        :raises PaymentDeclined: the card was declined.
+        :raises GatewayUnavailable: the provider did not answer (retry with the same reference).
+        """
+        ...
+
+    def remove_saved_card(self, card_token: str) -> None:
+        """Ask the provider to forget the card; a card it no longer knows counts as removed.
+
         :raises GatewayUnavailable: the provider did not answer.
         """
         ...

@@ -43,6 +43,14 @@ Assumed (not stated anywhere we could read; replace when Cashflows confirms):
 * The job GET lists payments oldest first when ``createDateTimeUtc`` is absent.
 * HTTP 429 (undocumented) is treated like a 5xx: retry later.
 
+Stored cards (recurring payments). Documented: a customer-present *parent* job is created with
+``options: ["IsRecurringPaymentJobParent", "StoreCardDetails"]``; a later *child* job names it in
+``parentPaymentJobReference`` and is charged at once, its status in the API answer (children send no
+webhook). Assumed: a paid payment describes its card as ``card: {scheme, lastFourDigits, expiryMonth,
+expiryYear}``; a child refused for 3-D Secure answers ``ThreeDSecureFailed`` or ``NonThreeDSecureNotAllowed``;
+and there is no call to forget a parent job, so removing a card is Duly's own (it is never charged again).
+The saved card's token is the parent job's reference.
+
 Provider references: ``"{job}"`` until the customer starts paying, then ``"{job}/{payment}"``.
 :meth:`CashflowsGateway.fetch_status` on a bare job answers the latest payment's full reference, which the
 caller stores. References are checked to be plain tokens before they go into a URL path, because an unsigned
@@ -88,6 +96,8 @@ DECLINES = {
 }
 
 CONNECTION_CHECK_JOB = "duly-connection-check"
+PARENT_OPTIONS = ("IsRecurringPaymentJobParent", "StoreCardDetails")
+AUTHENTICATION_CODES = frozenset({"ThreeDSecureFailed", "NonThreeDSecureNotAllowed"})
 WEBHOOK_EVENT_TYPE = "payment.notification"
 class CashflowsGateway:
     name = "cashflows"
@@ -97,6 +107,7 @@ class CashflowsGateway:
         refunds=True,
         partial_refunds=True,
         currencies=frozenset({"GBP", "EUR", "USD"}),
+        saved_cards=True,
     )
 
     def __init__(self, credentials: base.Credentials, *, base_url: str | None = None, timeout: float = 10.0) -> None:
@@ -122,6 +133,8 @@ class CashflowsGateway:
         }
         if request.expires_at is not None:
             body["expirationDateTimeUtc"] = request.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if request.save_card:
+            body["options"] = list(PARENT_OPTIONS)
         if request.mode == base.CheckoutMode.CARD_FIELDS:
             body = {"configurationId": self._configuration_id, **body, "paymentMethodsToUse": ["Card"]}
             if request.webhook_url:
@@ -162,6 +175,32 @@ class CashflowsGateway:
                                 currency=currency, provider_status=status)
         return _payment_state(f"{job}/{_reference(latest.get('reference'))}", latest, currency=currency,
                               fallback_amount=data.get("amountToCollect"))
+
+    def charge_saved_card(self, charge: base.CardCharge) -> base.PaymentState:
+        parent, payment = _split(charge.card_token)
+        if payment:
+            raise ValueError(f"Not a Cashflows parent job: {charge.card_token!r}.")
+        body = {
+            "amountToCollect": str(base.from_minor_units(charge.amount_minor, charge.currency)),
+            "currency": charge.currency, "locale": self._locale, "order": {"orderNumber": charge.reference},
+            "parentPaymentJobReference": int(parent) if parent.isdigit() else parent,
+        }
+        data = _data(self._send("POST", "/api/gateway/payment-jobs", body))
+        job = _reference(data.get("reference"))
+        latest = _latest_payment(data)
+        if latest is None:
+            raise base.GatewayUnavailable(f"Cashflows' child job {job} has no payment.")
+        state = _payment_state(f"{job}/{_reference(latest.get('reference'))}", latest, currency=charge.currency)
+        if state.status == base.PaymentStatus.FAILED:
+            codes = {e.get("code") for e in _dig_or_none(latest, "lastErrorReport", "errors") or []
+                     if isinstance(e, Mapping)}
+            refusal = base.AuthenticationRequired if codes & AUTHENTICATION_CODES else base.PaymentDeclined
+            raise refusal(state.failure_message or "Cashflows declined the card.")
+        return state
+
+    def remove_saved_card(self, card_token: str) -> None:
+        """Cashflows has no call to forget a parent job: Duly stops charging it, which is what removal means."""
+        _split(card_token)
 
     def refund(self, request: base.RefundRequest) -> base.RefundResult:
         job, payment = _split(request.provider_reference)
@@ -237,6 +276,8 @@ def _error(status_code: int, answer: Any) -> base.GatewayError:
     errors = _dig_or_none(answer, "errorReport", "errors") or []
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], Mapping) else {}
     code, message = first.get("code") or "", first.get("message") or ""
+    if code in AUTHENTICATION_CODES:
+        return base.AuthenticationRequired(DECLINES[code])
     if code in DECLINES:
         return base.PaymentDeclined(DECLINES[code])
     detail = f"{code}: {message}" if code else (message or "no error report")
@@ -255,7 +296,22 @@ def _payment_state(reference: str, payment: Mapping[str, Any], *, currency: str,
             failure = errors[0].get("message") or ""
     return base.PaymentState(provider_reference=reference, status=status,
                              amount_minor=base.minor_units_or_none(amount, currency) if currency else None,
-                             currency=currency, provider_status=provider_status, failure_message=failure)
+                             currency=currency, provider_status=provider_status, failure_message=failure,
+                             saved_card=_saved_card(reference, payment) if status == base.PaymentStatus.SUCCEEDED
+                             else None)
+
+
+def _saved_card(reference: str, payment: Mapping[str, Any]) -> base.SavedCard | None:
+    """The card a paid payment describes (assumed shape, see the module); its token is the job's reference."""
+    card = payment.get("card")
+    if not isinstance(card, Mapping):
+        return None
+    try:
+        return base.SavedCard(token=reference.partition("/")[0], brand=str(card["scheme"]),
+                              last4=str(card["lastFourDigits"])[-4:], exp_month=int(card["expiryMonth"]),
+                              exp_year=int(card["expiryYear"]))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _latest_payment(job: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -35,8 +35,18 @@ The contract
   ``checkout.succeeded`` may follow), ``checkout.processing``, ``checkout.expired``, ``checkout.cancelled``;
   any other is stored and ignored (status ``None``).
 
+* Saved cards: a checkout created with ``save_card: true`` keeps the card it is paid with; its ``GET`` then
+  answers ``saved_card: {id: "sbxpm_…", brand, last4, exp_month, exp_year}``. ``POST
+  /sandbox/api/cards/{id}/charges`` with ``{reference, amount_minor, currency, description, webhook_url}``
+  (``Idempotency-Key: <reference>``) charges it without the customer: 201 with the checkout's state (and a
+  ``checkout.succeeded`` event), or 402 ``authentication_required`` / ``card_declined`` (and
+  ``checkout.failed``); a repeated reference answers the first charge. ``DELETE /sandbox/api/cards/{id}``
+  forgets the card (404 for an unknown one); a removed card's charge answers 404.
+
 Test cards (any future expiry ``MM/YY``, any 3–4 digit CVC): ``4242 4242 4242 4242`` succeeds,
-``4000 0000 0000 0002`` is declined, ``4000 0000 0000 0077`` stays processing until settled.
+``4000 0000 0000 0002`` is declined, ``4000 0000 0000 0077`` stays processing until settled;
+``4000 0025 0000 3155`` and ``4000 0000 0000 0341`` succeed, and once saved their charges without the
+customer need authentication or are declined.
 
 Capabilities: hosted page and card fields, refunds and partial refunds, Duly's currencies; "pay in 4" in
 GBP, AUD, CAD and USD, only so that the option can be demonstrated.
@@ -69,6 +79,7 @@ DECLINES = {"declined", "refund_declined"}
 
 _CHECKOUT_ID = re.compile(r"sbx_[A-Za-z0-9]{8,40}")
 _REFUND_ID = re.compile(r"sbxre_[A-Za-z0-9]{8,40}")
+_CARD_ID = re.compile(r"sbxpm_[A-Za-z0-9]{8,40}")
 
 
 class SandboxGateway:
@@ -80,6 +91,7 @@ class SandboxGateway:
         partial_refunds=True,
         currencies=frozenset({"EUR", "GBP", "USD", "PAB", "AUD", "CAD"}),
         pay_in_4_currencies=frozenset({"GBP", "AUD", "CAD", "USD"}),
+        saved_cards=True,
     )
 
     def __init__(self, credentials: base.Credentials, *, base_url: str | None = None, timeout: float = 10.0,
@@ -109,6 +121,7 @@ class SandboxGateway:
             "expires_at": request.expires_at.astimezone(UTC).isoformat() if request.expires_at else None,
             "webhook_url": request.webhook_url,
             "pay_in_4": request.pay_in_4,
+            "save_card": request.save_card,
         }, idempotency_key=request.reference)
         hosted = request.mode == base.CheckoutMode.HOSTED_PAGE
         return base.Checkout(
@@ -130,7 +143,28 @@ class SandboxGateway:
             currency=currency if isinstance(currency, str) else "",
             provider_status=str(answer.get("status")),
             failure_message=str(answer.get("failure_message") or ""),
+            saved_card=_saved_card(answer.get("saved_card")),
         )
+
+    def charge_saved_card(self, charge: base.CardCharge) -> base.PaymentState:
+        card_id = _checked(charge.card_token, _CARD_ID)
+        answer = self._send("POST", f"/sandbox/api/cards/{card_id}/charges", {
+            "reference": charge.reference, "amount_minor": charge.amount_minor, "currency": charge.currency,
+            "description": charge.description, "webhook_url": charge.webhook_url,
+        }, idempotency_key=charge.reference)
+        return base.PaymentState(provider_reference=_id(answer, _CHECKOUT_ID), status=_status(answer.get("status")),
+                                 amount_minor=charge.amount_minor, currency=charge.currency,
+                                 provider_status=str(answer.get("status")))
+
+    def remove_saved_card(self, card_token: str) -> None:
+        card_id = _checked(card_token, _CARD_ID)
+        try:
+            self._send("DELETE", f"/sandbox/api/cards/{card_id}")
+        except base.GatewayUnavailable:
+            raise
+        except base.GatewayError as error:
+            if "not_found" not in str(error):
+                raise
 
     def refund(self, request: base.RefundRequest) -> base.RefundResult:
         checkout_id = _checked(request.provider_reference)
@@ -188,6 +222,8 @@ def _error(status_code: int, answer: Any) -> base.GatewayError:
     error = answer.get("error") if isinstance(answer, Mapping) else None
     error = error if isinstance(error, Mapping) else {}
     code, message = str(error.get("code") or ""), str(error.get("message") or "")
+    if code == "authentication_required":
+        return base.AuthenticationRequired(message or "The card's bank asks for the customer.")
     if code in DECLINES or status_code == 402:
         return base.PaymentDeclined(message or "The sandbox declined the request.")
     detail = f"{code}: {message}" if code else (message or "no error message")
@@ -210,11 +246,22 @@ def _when(value: Any) -> datetime | None:
         raise base.GatewayUnavailable(f"The sandbox answered an unusable expires_at {value!r}.") from None
 
 
-def _checked(reference: Any) -> str:
-    """A checkout id that is safe to put in a URL path."""
-    if not isinstance(reference, str) or not _CHECKOUT_ID.fullmatch(reference):
-        raise ValueError(f"Not a sandbox checkout id: {reference!r}.")
+def _checked(reference: Any, pattern: re.Pattern[str] = _CHECKOUT_ID) -> str:
+    """A checkout (or card) id that is safe to put in a URL path."""
+    if not isinstance(reference, str) or not pattern.fullmatch(reference):
+        raise ValueError(f"Not a sandbox id: {reference!r}.")
     return reference
+
+
+def _saved_card(value: Any) -> base.SavedCard | None:
+    if not isinstance(value, Mapping):
+        return None
+    try:
+        return base.SavedCard(token=_checked(value["id"], _CARD_ID), brand=str(value["brand"]),
+                              last4=str(value["last4"])[-4:], exp_month=int(value["exp_month"]),
+                              exp_year=int(value["exp_year"]))
+    except (KeyError, TypeError, ValueError):
+        raise base.GatewayUnavailable(f"The sandbox answered an unusable saved card {value!r}.") from None
 
 
 def _id(answer: Mapping[str, Any], pattern: re.Pattern[str]) -> str:

@@ -13,6 +13,13 @@ Webhooks are verified with the SDK's ``WebhookSignature`` (HMAC-SHA256 over ``"{
 compare); the SDK measures staleness against the wall clock, so the 300-second tolerance is checked here
 against the ``now`` the caller passes.
 
+Saved cards: a checkout asked to save the card gets a Customer (``customer_creation=always`` on a Session,
+one created first for card fields) and ``setup_future_usage=off_session``; Stripe keeps the PaymentMethod.
+Its token in Duly is ``"{cus_…}/{pm_…}"``, read back by :meth:`StripeGateway.fetch_status` with the
+PaymentMethod expanded. A charge without the customer is an off-session PaymentIntent confirmed at once;
+``authentication_required`` (or a ``requires_action`` answer) is :class:`AuthenticationRequired`. Removing a
+card detaches its PaymentMethod. No SetupIntent: Duly saves a card only while the customer pays.
+
 Choices worth knowing: an ``expires_at`` outside Stripe's window (30 min – 24 h ahead) is pulled to its nearer
 edge and the Session's real expiry is returned; ``checkout.session.completed`` with ``payment_status=unpaid``
 (a delayed payment method) is *processing*, not succeeded; a refund Stripe answers ``pending`` counts as
@@ -76,6 +83,7 @@ class StripeGateway:
         currencies=frozenset({"EUR", "GBP", "USD", "AUD", "CAD", "NZD", "JPY"}),
         pay_in_4_currencies=AFTERPAY_CURRENCIES,
         capture=True,
+        saved_cards=True,
     )
 
     def __init__(self, credentials: base.Credentials, *, base_url: str | None = None, timeout: float = 10.0) -> None:
@@ -94,10 +102,11 @@ class StripeGateway:
         with self._client() as client:
             if provider_reference.startswith("cs_"):
                 session = client.v1.checkout.sessions.retrieve(
-                    provider_reference, params={"expand": ["payment_intent"]})
+                    provider_reference, params={"expand": ["payment_intent", "payment_intent.payment_method"]})
                 return _session_state(session.to_dict())
             if provider_reference.startswith("pi_"):
-                return _intent_state(client.v1.payment_intents.retrieve(provider_reference).to_dict())
+                return _intent_state(client.v1.payment_intents.retrieve(
+                    provider_reference, params={"expand": ["payment_method"]}).to_dict())
         raise ValueError(f"Not a Stripe Checkout Session or PaymentIntent id: {provider_reference!r}.")
 
     def refund(self, request: base.RefundRequest) -> base.RefundResult:
@@ -114,6 +123,33 @@ class StripeGateway:
             ).to_dict()
         return base.RefundResult(refund_reference=_required(refund, "id"),
                             succeeded=refund.get("status") in ACCEPTED_REFUND_STATUSES)
+
+    def charge_saved_card(self, charge: base.CardCharge) -> base.PaymentState:
+        customer, _, method = charge.card_token.partition("/")
+        if not (customer.startswith("cus_") and method.startswith("pm_")):
+            raise ValueError(f"Not a Stripe saved card: {charge.card_token!r}.")
+        with self._client() as client:
+            intent = client.v1.payment_intents.create(params={
+                "amount": charge.amount_minor, "currency": charge.currency.lower(), "customer": customer,
+                "payment_method": method, "off_session": True, "confirm": True, "description": charge.description,
+                "metadata": {"reference": charge.reference}, "payment_method_types": ["card"],
+            }, options={"idempotency_key": charge.reference}).to_dict()
+        if intent.get("status") == "requires_action":
+            raise base.AuthenticationRequired(_failure_message(intent) or "The card's bank asks for the customer.")
+        return _intent_state(intent)
+
+    def remove_saved_card(self, card_token: str) -> None:
+        method = card_token.partition("/")[2]
+        if not method.startswith("pm_"):
+            raise ValueError(f"Not a Stripe saved card: {card_token!r}.")
+        try:
+            with self._client() as client:
+                client.v1.payment_methods.detach(method)
+        except base.GatewayUnavailable:
+            raise
+        except base.GatewayError as error:
+            if not isinstance(error.__cause__, stripe.InvalidRequestError):
+                raise  # an unknown or already detached PaymentMethod is removed
 
     def capture(self, provider_reference: str, amount_minor: int | None = None) -> base.PaymentState:
         """Capture an authorised PaymentIntent (created with ``capture_method=manual``)."""
@@ -176,6 +212,9 @@ class StripeGateway:
         }
         if request.customer_email:
             params["customer_email"] = request.customer_email
+        if request.save_card:
+            params["customer_creation"] = "always"
+            params["payment_intent_data"]["setup_future_usage"] = "off_session"
         if request.expires_at is not None:
             params["expires_at"] = _session_expiry(request.expires_at, now=datetime.now(UTC))
         with self._client() as client:
@@ -200,6 +239,11 @@ class StripeGateway:
         if request.customer_email:
             params["receipt_email"] = request.customer_email
         with self._client() as client:
+            if request.save_card:
+                customer = client.v1.customers.create(
+                    params={"email": request.customer_email} if request.customer_email else {},
+                    options={"idempotency_key": f"{request.reference}-customer"}).to_dict()
+                params |= {"customer": _required(customer, "id"), "setup_future_usage": "off_session"}
             intent = client.v1.payment_intents.create(
                 params=params, options={"idempotency_key": request.reference}).to_dict()
         return base.Checkout(
@@ -223,6 +267,8 @@ class StripeGateway:
         try:
             yield client
         except stripe.CardError as exc:
+            if exc.code == "authentication_required":
+                raise base.AuthenticationRequired(exc.user_message or DECLINED_MESSAGE) from exc
             raise base.PaymentDeclined(exc.user_message or DECLINED_MESSAGE) from exc
         except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
             raise base.GatewayUnavailable(f"Stripe did not answer: {exc.user_message}") from exc
@@ -284,6 +330,7 @@ def _session_state(session: Mapping[str, Any]) -> base.PaymentState:
         currency=(session.get("currency") or "").upper(),
         provider_status=f"{status}/{payment_status}",
         failure_message=_failure_message(intent) if normalized == base.PaymentStatus.FAILED else "",
+        saved_card=_saved_card(intent) if normalized == base.PaymentStatus.SUCCEEDED else None,
     )
 
 
@@ -299,7 +346,24 @@ def _intent_state(intent: Mapping[str, Any]) -> base.PaymentState:
         currency=(intent.get("currency") or "").upper(),
         provider_status=status,
         failure_message=_failure_message(intent),
+        saved_card=_saved_card(intent) if status == "succeeded" else None,
     )
+
+
+def _saved_card(intent: Any) -> base.SavedCard | None:
+    """The card an intent kept for later (``setup_future_usage``, a customer and an expanded card method)."""
+    if not isinstance(intent, Mapping) or not intent.get("setup_future_usage"):
+        return None
+    customer, method = _id_of(intent.get("customer")), intent.get("payment_method")
+    card = method.get("card") if isinstance(method, Mapping) else None
+    if not customer or not isinstance(card, Mapping):
+        return None
+    try:
+        return base.SavedCard(token=f"{customer}/{_required(method, 'id')}", brand=str(card["brand"]),
+                              last4=str(card["last4"]), exp_month=int(card["exp_month"]),
+                              exp_year=int(card["exp_year"]))
+    except (KeyError, TypeError, ValueError):
+        raise base.GatewayUnavailable("Stripe's saved card lacks its brand, last four or expiry.") from None
 
 
 def _failure_message(intent: Any) -> str:

@@ -19,14 +19,29 @@ from crm.models import Tenant
 from gateways import http, inbox, services
 from gateways.base import InvalidWebhookSignature
 from gateways.models import GatewayAccount
-from sandbox.models import SandboxCheckout, SandboxMode, SandboxRefund, SandboxStatus
+from sandbox.models import (
+    SandboxCard,
+    SandboxCheckout,
+    SandboxMode,
+    SandboxRefund,
+    SandboxStatus,
+    SavedCardBehaviour,
+)
 
 logger = logging.getLogger(__name__)
 
 SUCCESS_CARD = "4242424242424242"
 DECLINE_CARD = "4000000000000002"
 PROCESSING_CARD = "4000000000000077"
-TEST_CARDS = {SUCCESS_CARD: "succeeds", DECLINE_CARD: "is declined", PROCESSING_CARD: "stays processing"}
+# Pay at once; saved, a charge without the customer needs 3-D Secure, or is declined.
+AUTHENTICATION_CARD = "4000002500003155"
+DECLINE_LATER_CARD = "4000000000000341"
+TEST_CARDS = {SUCCESS_CARD: "succeeds", DECLINE_CARD: "is declined", PROCESSING_CARD: "stays processing",
+              AUTHENTICATION_CARD: "succeeds; saved, needs authentication",
+              DECLINE_LATER_CARD: "succeeds; saved, is declined"}
+SAVED_BEHAVIOUR = {AUTHENTICATION_CARD: SavedCardBehaviour.REQUIRES_AUTHENTICATION,
+                   DECLINE_LATER_CARD: SavedCardBehaviour.DECLINED}
+AUTHENTICATION_MESSAGE = "The card's bank asks the customer to authenticate this payment."
 TEST_CARD_LIST = [(" ".join(number[i:i + 4] for i in range(0, 16, 4)), result)
                    for number, result in TEST_CARDS.items()]
 DECLINE_MESSAGE = "Your card was declined."
@@ -114,8 +129,9 @@ def expire_if_due(*, checkout: SandboxCheckout, at: datetime) -> SandboxCheckout
 
 
 @transaction.atomic
-def pay_checkout(*, checkout_id: str, card_number: str, at: datetime) -> Outcome:
+def pay_checkout(*, checkout_id: str, card_number: str, at: datetime, expiry: tuple[int, int] = (12, 2030)) -> Outcome:
     """Charge a sandbox test card to a checkout. The row is locked, so two payers at once charge once.
+    A checkout that asked to save the card keeps it (``SandboxCard``) when the payment goes through.
 
     Declined: the attempt is counted and ``checkout.failed`` sent, and the checkout stays payable.
     Not payable (paid, processing, expired, cancelled): nothing changes, and the outcome says why.
@@ -133,6 +149,12 @@ def pay_checkout(*, checkout_id: str, card_number: str, at: datetime) -> Outcome
         _send_event(checkout, "checkout.failed", at)
         return Outcome(status=SandboxStatus.FAILED, message=DECLINE_MESSAGE, charged=True)
     checkout.failure_message = ""
+    if checkout.save_card and checkout.card_id is None:
+        checkout.card = SandboxCard.objects.create(
+            id=_new_id("sbxpm_"), tenant_id=checkout.tenant_id, account_id=checkout.account_id, brand="visa",
+            last4=card_number[-4:], exp_month=expiry[0], exp_year=expiry[1],
+            behaviour=SAVED_BEHAVIOUR.get(card_number, SavedCardBehaviour.SUCCEEDS))
+        checkout.save(update_fields=["card", "updated_at"])
     if card_number == PROCESSING_CARD:
         _move(checkout, SandboxStatus.PROCESSING, "checkout.processing", at)
         return Outcome(status=SandboxStatus.PROCESSING, message="Your payment is processing.", charged=True)
@@ -192,6 +214,49 @@ def refund_checkout(*, tenant: Tenant, checkout_id: str, amount_minor: int,
     return refund, True
 
 
+def charge_card(*, account: GatewayAccount, card_id: str, values: dict[str, Any], at: datetime) -> SandboxCheckout:
+    """Charge a saved card without the customer: a checkout in ``saved_card`` mode, settled at once and
+    told by webhook like any other. A repeated reference answers the charge it made first.
+
+    :raises Http404: not a card of this account's tenant, or removed.
+    :raises RequestInvalid: the reference was used for another checkout (409).
+    """
+    card = SandboxCard.objects.with_scopes_disabled().filter(tenant=account.tenant_id, id=card_id,
+                                                              removed=False).first()
+    if card is None:
+        raise Http404("No such card.")
+    checkout, created = create_checkout(account=account, values=values | {
+        "mode": SandboxMode.SAVED_CARD, "return_url": "", "cancel_url": "", "expires_at": None, "pay_in_4": False})
+    if not created:
+        return checkout
+    with transaction.atomic():
+        checkout = _locked(checkout.id)
+        checkout.card, checkout.card_last4 = card, card.last4
+        if card.behaviour == SavedCardBehaviour.SUCCEEDS:
+            _move(checkout, SandboxStatus.SUCCEEDED, "checkout.succeeded", at)
+        else:
+            checkout.failure_message = (AUTHENTICATION_MESSAGE if card.behaviour
+                                        == SavedCardBehaviour.REQUIRES_AUTHENTICATION else DECLINE_MESSAGE)
+            _move(checkout, SandboxStatus.FAILED, "checkout.failed", at)
+    return checkout
+
+
+def charge_refusal(checkout: SandboxCheckout) -> RequestInvalid | None:
+    """The error a failed charge of a saved card answers (402), or ``None`` when it went through."""
+    if checkout.status != SandboxStatus.FAILED:
+        return None
+    code = "authentication_required" if checkout.failure_message == AUTHENTICATION_MESSAGE else "card_declined"
+    return RequestInvalid("card", checkout.failure_message, code=code, status=402)
+
+
+@transaction.atomic
+def remove_card(*, account: GatewayAccount, card_id: str) -> None:
+    """Forget a saved card; it refuses every later charge. :raises Http404: not this tenant's card."""
+    if not SandboxCard.objects.with_scopes_disabled().filter(tenant=account.tenant_id, id=card_id).update(
+            removed=True):
+        raise Http404("No such card.")
+
+
 def _locked(checkout_id: str) -> SandboxCheckout:
     return SandboxCheckout.objects.with_scopes_disabled().select_for_update().get(id=checkout_id)
 
@@ -202,7 +267,7 @@ def _due(checkout: SandboxCheckout, at: datetime) -> bool:
 
 def _move(checkout: SandboxCheckout, status: str, event_type: str, at: datetime) -> None:
     checkout.status = status
-    checkout.save(update_fields=["status", "card_last4", "failure_message", "updated_at"])
+    checkout.save(update_fields=["status", "card_last4", "card", "failure_message", "updated_at"])
     _send_event(checkout, event_type, at)
 
 

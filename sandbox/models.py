@@ -24,6 +24,33 @@ class SandboxStatus(models.TextChoices):
 class SandboxMode(models.TextChoices):
     HOSTED_PAGE = "hosted_page", "Hosted page"
     CARD_FIELDS = "card_fields", "Card fields"
+    SAVED_CARD = "saved_card", "Saved card"  # a charge without the customer, through the API only
+
+
+class SavedCardBehaviour(models.TextChoices):
+    """What a charge without the customer does, by the test card that was saved."""
+
+    SUCCEEDS = "succeeds", "Succeeds"
+    REQUIRES_AUTHENTICATION = "requires_authentication", "Requires authentication"
+    DECLINED = "declined", "Declined"
+
+
+class SandboxCard(TenantOwned):
+    """A card the sandbox keeps for a customer who agreed, as a provider's vault would: a token and what
+    the customer recognises it by. Removed cards are kept, and refuse charges."""
+
+    id = models.CharField(primary_key=True, max_length=40, editable=False)  # "sbxpm_…"
+    account = models.ForeignKey(GatewayAccount, on_delete=models.PROTECT, related_name="+")
+    brand = models.CharField(max_length=20)
+    last4 = models.CharField(max_length=4)
+    exp_month = models.PositiveSmallIntegerField()
+    exp_year = models.PositiveSmallIntegerField()
+    behaviour = models.CharField(max_length=30, choices=SavedCardBehaviour.choices)
+    removed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.brand} {self.last4})"
 
 
 class SandboxCheckout(TenantOwned):
@@ -51,6 +78,9 @@ class SandboxCheckout(TenantOwned):
     failure_message = models.CharField(max_length=200, blank=True)
     failed_attempts = models.PositiveIntegerField(default=0)
     card_last4 = models.CharField(max_length=4, blank=True)
+    save_card = models.BooleanField(default=False)
+    card = models.ForeignKey(SandboxCard, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                             help_text="The card this checkout kept, or the saved card it charged.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -121,7 +121,8 @@ def pay(request: HttpRequest, checkout_id: str) -> HttpResponse:
     form = CardForm(request.POST, today=now.date())
     if not form.is_valid():
         return _render_pay(request, checkout, form=form)
-    outcome = pay_checkout(checkout_id=checkout.id, card_number=form.cleaned_data["number"], at=now)
+    outcome = pay_checkout(checkout_id=checkout.id, card_number=form.cleaned_data["number"], at=now,
+                           expiry=form.cleaned_data["expiry"])
     checkout.refresh_from_db()
     if outcome.status in (SandboxStatus.SUCCEEDED, SandboxStatus.PROCESSING) and outcome.charged:
         return HttpResponseRedirect(checkout.return_url)
@@ -186,6 +187,7 @@ def fields_confirm(request: HttpRequest, client_token: str) -> HttpResponse:
         errors = {name: [f"{form.fields[name].label}: {error}" for error in messages]
                   for name, messages in form.errors.items()}
         return JsonResponse({"status": "invalid", "errors": errors}, status=400)
-    outcome = pay_checkout(checkout_id=checkout.id, card_number=form.cleaned_data["number"], at=now)
+    outcome = pay_checkout(checkout_id=checkout.id, card_number=form.cleaned_data["number"], at=now,
+                           expiry=form.cleaned_data["expiry"])
     return JsonResponse({"status": outcome.status, "checkout": checkout.id, "message": outcome.message},
                         status=200 if outcome.charged else 409)

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scope
 
 from gateways import services
@@ -21,10 +21,13 @@ from gateways.models import GatewayAccount
 from sandbox.checkouts import (
     PAY_IN_4_CURRENCIES,
     RequestInvalid,
+    charge_card,
+    charge_refusal,
     create_checkout,
     expire_if_due,
     get_checkout,
     refund_checkout,
+    remove_card,
     settle_checkout,
 )
 from sandbox.models import SandboxCheckout, SandboxMode
@@ -52,8 +55,9 @@ def _api(view):
         with scope(tenant=account.tenant):
             try:
                 return view(request, account, *args, **kwargs)
-            except Http404:
-                return _api_error(404, "not_found", "No such checkout.")
+            except Http404 as missing:
+                card = str(missing) == "No such card."
+                return _api_error(404, "not_found", "No such card." if card else "No such checkout.")
             except RequestInvalid as error:
                 return _api_error(error.status, error.code, error.message, error.field)
 
@@ -104,8 +108,20 @@ def _checkout_values(data: dict[str, Any], account: GatewayAccount, at: datetime
             raise RequestInvalid("expires_at", "expires_at must include a time zone.")
         if expires_at <= at:
             raise RequestInvalid("expires_at", "expires_at is in the past.")
+    save_card = data.get("save_card", False)
+    if not isinstance(save_card, bool):
+        raise RequestInvalid("save_card", "save_card must be true or false.")
     return dict(reference=reference, amount_minor=amount, currency=currency, description=description, mode=mode,
-                pay_in_4=pay_in_4, webhook_url=webhook_url, expires_at=expires_at, **urls)
+                pay_in_4=pay_in_4, webhook_url=webhook_url, expires_at=expires_at, save_card=save_card, **urls)
+
+
+def _charge_values(data: dict[str, Any], account: GatewayAccount) -> dict[str, Any]:
+    """A saved card's charge: a checkout's reference, amount, currency, description and webhook.
+    :raises RequestInvalid: naming the first field that is wrong."""
+    values = _checkout_values(data | {"mode": SandboxMode.HOSTED_PAGE, "return_url": "http://unused/",
+                                      "expires_at": None, "pay_in_4": False, "save_card": False},
+                              account, timezone.now())
+    return {name: values[name] for name in ("reference", "amount_minor", "currency", "description", "webhook_url")}
 
 
 def _url(data: dict[str, Any], name: str, *, required: bool) -> str:
@@ -134,8 +150,13 @@ def _iso(when: datetime | None) -> str | None:
 
 
 def _state_json(checkout: SandboxCheckout) -> dict[str, Any]:
-    return {"id": checkout.id, "status": checkout.status, "amount_minor": checkout.amount_minor,
-            "currency": checkout.currency, "failure_message": checkout.failure_message}
+    answer = {"id": checkout.id, "status": checkout.status, "amount_minor": checkout.amount_minor,
+              "currency": checkout.currency, "failure_message": checkout.failure_message}
+    card = checkout.card if checkout.save_card else None
+    if card is not None:
+        answer["saved_card"] = {"id": card.id, "brand": card.brand, "last4": card.last4,
+                                "exp_month": card.exp_month, "exp_year": card.exp_year}
+    return answer
 
 
 @_api
@@ -179,6 +200,24 @@ def api_refunds(request: HttpRequest, account: GatewayAccount, checkout_id: str)
                                       idempotency_key=key)
     return JsonResponse({"id": refund.id, "status": refund.status, "amount_minor": refund.amount_minor},
                         status=201 if created else 200)
+
+
+@_api
+@require_POST
+def api_card_charges(request: HttpRequest, account: GatewayAccount, card_id: str) -> HttpResponse:
+    """Charge a saved card without the customer: 201 with the checkout's state, or 402 when refused."""
+    values = _charge_values(_json_body(request), account)
+    checkout = charge_card(account=account, card_id=card_id, values=values, at=timezone.now())
+    if refusal := charge_refusal(checkout):
+        raise refusal
+    return JsonResponse(_state_json(checkout), status=201)
+
+
+@_api
+@require_http_methods(["DELETE"])
+def api_card(request: HttpRequest, account: GatewayAccount, card_id: str) -> HttpResponse:
+    remove_card(account=account, card_id=card_id)
+    return JsonResponse({"id": card_id, "removed": True})
 
 
 @_api
