@@ -19,4 +19,8 @@ SCHEDULE: dict[str, dict] = {
     "receivables.dunning_sweep": {"task": "receivables.dunning_sweep", "schedule": 900.0},
     # Last month's statements of account on a month's first days, once per account (tenants that ask).
     "receivables.send_monthly_statements": {"task": "receivables.send_monthly_statements", "schedule": 3600.0},
+    # Recurring invoices: each schedule's period once, on or after its date; a late run issues what it missed.
+    "billing.issue_recurring_invoices": {"task": "billing.issue_recurring_invoices", "schedule": 3600.0},
+    # Cards on file: recurring invoices charged on their due date and each retry day, each once.
+    "billing.collect_by_card": {"task": "billing.collect_by_card", "schedule": 3600.0},
 }

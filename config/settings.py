@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "reports",
     "banking",
     "receivables",
+    "billing",
     "demo",
     "sandbox",
 ]

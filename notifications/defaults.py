@@ -237,6 +237,29 @@ MESSAGES: dict[str, DefaultMessage] = {
             tags=DUNNING_TAGS, urgent=False,
         ) for slot, label in ((4, _("Dunning level 4")), (5, _("Dunning level 5")), (6, _("Dunning level 6")))),
         DefaultMessage(
+            key="recurring_invoice",
+            label=_("Recurring invoice"),
+            subject=_("Invoice #invoice.number from #tenant.name"),
+            body=_(
+                "Dear #customer.name,\n\nHere is invoice #invoice.number for #schedule.name, #invoice.total, "
+                "due on #due_date.\n#card_note\n\nView and pay it here: #pay_link\n\nKind regards,\n#tenant.name"
+            ),
+            sms=_("#tenant.name: invoice #invoice.number, #invoice.total, due on #due_date. Pay: #pay_link"),
+            tags=("amount", "currency", "due_date", "pay_link", "card_note", "schedule.name", *INVOICE_TAGS),
+        ),
+        DefaultMessage(
+            key="card_charge_failed",
+            label=_("Card on file not charged"),
+            subject=_("We could not charge your card for invoice #invoice.number"),
+            body=_(
+                "Dear #customer.name,\n\nWe tried to charge your #card for invoice #invoice.number, "
+                "#invoice.outstanding, but the payment did not go through: #reason\n\n"
+                "Please pay here: #pay_link\n\nKind regards,\n#tenant.name"
+            ),
+            sms=_("#tenant.name: we could not charge your #card for invoice #invoice.number. Pay: #pay_link"),
+            tags=("amount", "currency", "due_date", "pay_link", "card", "reason", *INVOICE_TAGS),
+        ),
+        DefaultMessage(
             key="statement",
             label=_("Statement of account"),
             subject=_("Your statement of account from #tenant.name"),

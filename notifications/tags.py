@@ -70,6 +70,10 @@ VOCABULARY: dict[str, Tag] = {
         Tag("statement.balance", _("The balance at the end of the statement's period"), "£1,240.00"),
         Tag("statement_link", _("The link to view or download the statement of account"),
             "https://pay.duly.example/statements/eJy"),
+        Tag("card_note", _("When the card on file will be charged, with a sentence; empty when it will not"),
+            "We will charge your Visa ending 4242 on 31 March 2026."),
+        Tag("card", _("The card on file: its brand and last four digits"), "Visa •••• 4242"),
+        Tag("schedule.name", _("The name of the recurring schedule"), "Monthly policy fee"),
         Tag("document.title", _("The printed document's name and number"), "Invoice INV-000042"),
         Tag("printout_link", _("The link to view or print the document"), "https://pay.duly.example/finance/p/eJy"),
     ]

@@ -39,6 +39,7 @@ class PaymentPurpose(models.TextChoices):
     REQUEST = "request", _("Payment request")
     EMAIL_PAY = "email_pay", _("Email Pay link")
     INSTALMENT = "instalment", _("Obligation instalment")
+    CARD_ON_FILE = "card_on_file", _("Card on file")
 
 
 class GatewayPayment(TenantOwned):
@@ -78,6 +79,12 @@ class GatewayPayment(TenantOwned):
         "obligations.Instalment", on_delete=models.PROTECT, null=True, blank=True, related_name="attempts",
         help_text=_("The obligation's instalment the customer paid from the portal, if any."),
     )
+    card_consent = models.JSONField(
+        null=True, blank=True,
+        help_text=_("The customer's consent to keep the card, when given: the text shown, where and when."))
+    saved_card = models.ForeignKey(
+        "payments.SavedCard", on_delete=models.PROTECT, null=True, blank=True, related_name="charges",
+        help_text=_("The card on file this payment charged without the customer."))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -97,8 +104,14 @@ class GatewayPayment(TenantOwned):
                 | Q(purpose=PaymentPurpose.EMAIL_PAY, payment_request__isnull=True, invoice_pay_link__isnull=False,
                     instalment__isnull=True)
                 | Q(purpose=PaymentPurpose.INSTALMENT, payment_request__isnull=True, invoice_pay_link__isnull=True,
-                    instalment__isnull=False),
+                    instalment__isnull=False)
+                | Q(purpose=PaymentPurpose.CARD_ON_FILE, payment_request__isnull=True, invoice_pay_link__isnull=True,
+                    saved_card__isnull=False),
                 name="gatewaypayment_purpose_names_its_link",
+            ),
+            models.CheckConstraint(
+                condition=Q(saved_card__isnull=True) | Q(purpose=PaymentPurpose.CARD_ON_FILE),
+                name="gatewaypayment_card_charge_is_card_on_file",
             ),
             models.CheckConstraint(
                 condition=Q(status=PaymentStatus.SUCCEEDED, ledger_payment__isnull=False)
@@ -145,8 +158,68 @@ class GatewayPayment(TenantOwned):
         pass
 
 
+class ConsentSource(models.TextChoices):
+    """Where the customer agreed to keep their card."""
+
+    PAY_LINK = "pay_link", _("Payment request page")
+    EMAIL_PAY = "email_pay", _("Email Pay page")
+    PORTAL = "portal", _("Customer portal")
+    TAKE_PAYMENT = "take_payment", _("Take Payment (staff, with the customer's agreement)")
+
+
+class RemovedVia(models.TextChoices):
+    PORTAL = "portal", _("the customer, in the portal")
+    STAFF = "staff", _("staff, from the customer file")
+    API = "api", _("the API")
+
+
+class SavedCard(TenantOwned):
+    """A card the provider keeps for a customer who agreed: the provider's token, never card data, and what
+    the customer recognises it by. Removed cards stay, for the record, and are never charged."""
+
+    customer = models.ForeignKey("crm.Customer", on_delete=models.PROTECT, related_name="saved_cards")
+    gateway_account = models.ForeignKey(GatewayAccount, on_delete=models.PROTECT, related_name="+")
+    provider = models.CharField(max_length=20)
+    token = models.CharField(max_length=200, help_text=_("The provider's reference of the kept card."))
+    brand = models.CharField(max_length=20)
+    last4 = models.CharField(max_length=4)
+    exp_month = models.PositiveSmallIntegerField()
+    exp_year = models.PositiveSmallIntegerField()
+    first_payment = models.OneToOneField(GatewayPayment, on_delete=models.PROTECT, related_name="kept_card")
+    consent_at = models.DateTimeField()
+    consent_text = models.TextField()
+    consent_source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    consent_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_via = models.CharField(max_length=10, choices=RemovedVia.choices, blank=True)
+    removed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    forgotten_by_provider = models.BooleanField(
+        default=False, help_text=_("The provider confirmed it no longer keeps the card."))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint("tenant", "provider", "token", name="savedcard_token_unique"),
+            models.CheckConstraint(condition=Q(last4__regex=r"^[0-9]{4}$"), name="savedcard_last4_digits"),
+            models.CheckConstraint(condition=Q(exp_month__gte=1, exp_month__lte=12), name="savedcard_exp_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand.title()} •••• {self.last4}"
+
+    @property
+    def expiry(self) -> str:
+        return f"{self.exp_month:02d}/{self.exp_year % 100:02d}"
+
+    def expired(self, today) -> bool:
+        return (self.exp_year, self.exp_month) < (today.year, today.month)
+
+
 # Where a payment event's news came from, by the key the services store.
 EVENT_SOURCES = {
+    "card on file": _("charge of the card on file"),
     "checkout": _("checkout"), "demo data": _("demo data"), "janitor": _("status check"),
     "payer returned": _("payer returned"), "take payment page": _("Take Payment page"),
 }

@@ -56,7 +56,19 @@ class Settlement:
         return f"payments.gatewaypayment:{payment.pk}"
 
 
-_HANDLERS: dict[str, Settlement] = {PaymentPurpose.FEE: Settlement()}
+class CardOnFileSettlement(Settlement):
+    """A charge of the card on file, without the customer: whoever set it up (billing) follows failures."""
+
+    purpose = PaymentPurpose.CARD_ON_FILE
+    tells_staff_of_failure = False
+
+    def paid_for(self, payment: GatewayPayment) -> str:
+        card = payment.saved_card
+        return f"invoice {payment.invoice.number} ({card})" if payment.invoice is not None else str(card)
+
+
+_HANDLERS: dict[str, Settlement] = {PaymentPurpose.FEE: Settlement(),
+                                    PaymentPurpose.CARD_ON_FILE: CardOnFileSettlement()}
 
 
 def register(handler: Settlement) -> None:

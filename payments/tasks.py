@@ -11,6 +11,7 @@ from django_scopes import scopes_disabled
 from crm.scoping import tenant_task
 from gateways.base import GatewayUnavailable
 from payments.models import GatewayPayment
+from payments.services import saved_cards
 from payments.services.gateway_payments import refresh_payment, stale_payments
 from payments.services.webhooks import process_webhook_delivery as process_delivery
 
@@ -38,3 +39,25 @@ def poll_stale_payments(**kwargs) -> None:
         )
     for tenant_id, payment_id in stale:
         poll_payment.delay(tenant_id=tenant_id, payment_id=payment_id)
+    with scopes_disabled():
+        to_keep = list(saved_cards.payments_with_card_to_keep(at=timezone.now()).values_list("tenant_id", "pk")[:1000])
+        to_forget = list(saved_cards.cards_to_forget().values_list("tenant_id", "pk")[:1000])
+    for tenant_id, payment_id in to_keep:
+        keep_saved_card.delay(tenant_id=tenant_id, payment_id=payment_id)
+    for tenant_id, card_id in to_forget:
+        forget_saved_card.delay(tenant_id=tenant_id, card_id=card_id)
+
+
+@tenant_task(name=saved_cards.KEEP_TASK, **RETRY)
+def keep_saved_card(*, tenant, payment_id: int, **kwargs) -> None:
+    """Record the card the provider kept for a payment whose customer agreed (after its success)."""
+    payment = GatewayPayment.objects.select_related("gateway_account", "account__customer").get(
+        tenant=tenant, pk=payment_id)
+    saved_cards.keep_card_of(payment=payment, at=timezone.now())
+
+
+@tenant_task(name="payments.forget_saved_card")
+def forget_saved_card(*, tenant, card_id: int, **kwargs) -> None:
+    """Ask the provider again to forget a removed card (it did not answer when it was removed)."""
+    saved_cards.forget_at_provider(card=saved_cards.SavedCard.objects.select_related("gateway_account").get(
+        tenant=tenant, pk=card_id))

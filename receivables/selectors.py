@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext_lazy
 
+from billing import selectors as billing_selectors
 from core.clock import month_bounds
 from crm.models import Tenant
 from finance.models import (
@@ -168,13 +169,15 @@ def statement_accounts(*, tenant: Tenant, start: date, end: date, customer_ids=N
 
 
 def chased_invoices(*, tenant: Tenant):
-    """Invoices dunning may chase: posted, with something outstanding and a due date, not a late fee and
-    not an instalment's invoice (a payment plan, which obligations remind about)."""
+    """Invoices dunning may chase: posted, with something outstanding and a due date, not a late fee, not
+    an instalment's invoice (a payment plan, which obligations remind about), and not a recurring invoice the
+    card on file is still to collect (dunning takes over once a charge fails)."""
     return FinancialTransaction.objects.filter(
         tenant=tenant, classification=Classification.INVOICE, state=TransactionState.POSTED, open_amount__gt=0,
         due_on__isnull=False, account__customer__isnull=False,
     ).exclude(pk__in=instalment_invoice_ids(tenant=tenant)).exclude(pk__in=DunningNotice.objects.filter(
-        tenant=tenant, late_fee__isnull=False).values("late_fee_id"))
+        tenant=tenant, late_fee__isnull=False).values("late_fee_id")).exclude(
+        pk__in=billing_selectors.invoices_awaiting_card(tenant=tenant).values("invoice_id"))
 
 
 def holds_in_force(*, tenant: Tenant, today: date):

@@ -91,10 +91,16 @@ def record_payment(
     *, purpose: str, gateway_account: GatewayAccount, account: Account, amount: Decimal, description: str,
     mode: str, at: datetime, invoice: FinancialTransaction | None = None, expires_at: datetime | None = None,
     created_by: User | None = None, payment_request=None, invoice_pay_link=None, instalment=None,
+    card_consent: dict | None = None, saved_card=None, reference: str = "",
 ) -> GatewayPayment:
-    """Record a payment before its checkout is opened: what it is for (``purpose`` and its one link)."""
+    """Record a payment before its checkout is opened: what it is for (``purpose`` and its one link).
+    ``card_consent`` (``saved_cards.consent``): the customer agreed to keep the card it is paid with,
+    when the provider can."""
+    if card_consent is not None and not registry.capabilities_of(gateway_account.provider).saved_cards:
+        card_consent = None
     return GatewayPayment.objects.create(
-        tenant_id=account.tenant_id, reference=new_reference("dp"), purpose=purpose, gateway_account=gateway_account,
+        tenant_id=account.tenant_id, reference=reference or new_reference("dp"), purpose=purpose,
+        gateway_account=gateway_account, card_consent=card_consent, saved_card=saved_card,
         provider=gateway_account.provider, account=account, invoice=invoice, amount=amount, currency=account.currency,
         mode=mode, description=description[:200], expires_at=expires_at, created_by=created_by, created_at=at,
         updated_at=at, payment_request=payment_request, invoice_pay_link=invoice_pay_link, instalment=instalment,
@@ -105,7 +111,7 @@ def start_payment(
     *, gateway_account: GatewayAccount, account: Account, amount: Decimal, description: str, mode: str,
     return_url: str, webhook_url: str, at: datetime, invoice: FinancialTransaction | None = None,
     cancel_url: str = "", customer_email: str = "", expires_at: datetime | None = None, pay_in_4: bool = False,
-    actor: User | None = None,
+    actor: User | None = None, card_consent: dict | None = None,
 ) -> Checkout:
     """Record a payment for a fee (Take Payment), then ask the provider for a checkout (a hosted page or card fields).
 
@@ -124,7 +130,7 @@ def start_payment(
             "gateway_account": gateway_account, "currency": account.currency})
     payment = record_payment(
         purpose=PaymentPurpose.FEE, gateway_account=gateway_account, account=account, invoice=invoice, amount=amount,
-        mode=mode, description=description, expires_at=expires_at, created_by=actor, at=at,
+        mode=mode, description=description, expires_at=expires_at, created_by=actor, at=at, card_consent=card_consent,
     )
     return open_checkout(payment=payment, return_url=return_url, webhook_url=webhook_url, at=at,
                           cancel_url=cancel_url, customer_email=customer_email, pay_in_4=pay_in_4)
@@ -141,7 +147,7 @@ def open_checkout(*, payment: GatewayPayment, return_url: str, webhook_url: str,
         reference=payment.reference, amount_minor=to_minor_units(amount, account.currency),
         currency=account.currency, description=description, mode=CheckoutMode(mode), return_url=return_url,
         cancel_url=cancel_url, customer_email=customer_email, expires_at=expires_at, pay_in_4=pay_in_4,
-        webhook_url=webhook_url,
+        webhook_url=webhook_url, save_card=payment.card_consent is not None,
     )
     try:
         checkout = registry.gateway_for(account=gateway_account).start_checkout(request)
@@ -250,6 +256,8 @@ def apply_state(
     PaymentEvent.objects.create(tenant_id=locked.tenant_id, payment=locked, from_status=before,
                                 to_status=locked.status, source=source[:60], at=at)
     if locked.status == PaymentStatus.SUCCEEDED:
+        if locked.card_consent is not None:
+            transaction.on_commit(lambda: _enqueue_keep_card(locked), robust=True)
         _receipt, receipt_token = issue_receipt(ledger_payment=locked.ledger_payment, gateway_payment=locked, at=at)
         confirm_to_payer(payment=locked, receipt_token=receipt_token, at=at)
         tell_staff(payment=locked, at=at)
@@ -257,6 +265,12 @@ def apply_state(
     if locked.status == PaymentStatus.FAILED and locked.created_by_id and settlement.tells_staff_of_failure:
         tell_staff(payment=locked, at=at)
     return Applied(locked)
+
+
+def _enqueue_keep_card(payment: GatewayPayment) -> None:
+    from payments.services.saved_cards import enqueue_keep_card  # imports this module
+
+    enqueue_keep_card(payment=payment)
 
 
 def record_bank_confirmation(
@@ -298,8 +312,13 @@ def refresh_payment(*, payment: GatewayPayment, at: datetime, source: str = "pol
         # A provider that keeps a checkout open after a declined card (the sandbox does) reports the
         # decline as its last failure: this attempt failed, and a later success still wins.
         status = Normalised.FAILED
-    return apply_state(payment=payment, status=status, at=at, source=source,
-                       failure_message=state.failure_message, amount_minor=state.amount_minor)
+    applied = apply_state(payment=payment, status=status, at=at, source=source,
+                          failure_message=state.failure_message, amount_minor=state.amount_minor)
+    if applied.payment.status == PaymentStatus.SUCCEEDED and applied.payment.card_consent and state.saved_card:
+        from payments.services.saved_cards import keep_card  # imports this module
+
+        keep_card(payment=applied.payment, card=state.saved_card, at=at)
+    return applied
 
 
 # --- the janitor ---------------------------------------------------------------------------------

@@ -1,0 +1,158 @@
+"""Issuing recurring invoices: each period of each active schedule once, on or after its date.
+
+**Once per period.** Each period is its own transaction: the schedule row is locked, its ``next_period``
+read again, and ``ScheduleRun`` is unique per schedule and period. A sweep that runs twice, or two at once,
+issues nothing twice; one that runs late (Duly was down) issues every period it missed, each once, dated
+today and due under the schedule's rule from today.
+
+**Posted or drafted** (the tenant's ``BillingSettings.post_invoices``): a posted invoice is numbered by the
+ledger and emailed with a pay link in the same transaction (the outbox sends it after commit); a draft waits
+for staff, who post and send it from the schedule's page (``post_run``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django_scopes import scope, scopes_disabled
+
+from billing import selectors
+from billing.models import RecurringSchedule, ScheduleRun, ScheduleState
+from core.clock import tenant_today
+from core.l10n import day, for_customer
+from crm.models import Tenant, User
+from finance import services as ledger
+from finance.exceptions import ActionNotAllowed
+from finance.models import Classification, FinancialTransaction, TransactionState
+from notifications.services import notify
+from paylinks.services.invoice_pay import invoice_context, invoice_pay_link, new_invoice_pay_link, send_refusal
+from payments.services.saved_cards import card_to_charge
+
+logger = logging.getLogger(__name__)
+BATCH = 500
+
+
+def _due_periods(schedule: RecurringSchedule, today: date) -> bool:
+    last = selectors.last_period(schedule)
+    return (schedule.state == ScheduleState.ACTIVE and (last is None or schedule.next_period <= last)
+            and selectors.period_on(schedule, schedule.next_period) <= today)
+
+
+def _invoice_lines(schedule: RecurringSchedule, period: int) -> list[ledger.LineData]:
+    start = selectors.period_on(schedule, period)
+    end = selectors.period_on(schedule, period + 1)
+    span = _("%(start)s to %(end)s") % {"start": day(start), "end": day(end.fromordinal(end.toordinal() - 1))}
+    lines = selectors.lines_for(list(schedule.lines.select_related("product", "tax_rate")), period)
+    return [ledger.LineData(description=f"{line.description} ({span})"[:200], quantity=line.quantity,
+                            unit_price=line.unit_price, product=line.product, tax_rate=line.tax_rate)
+            for line in lines]
+
+
+def issue_next(*, schedule: RecurringSchedule, at: datetime) -> ScheduleRun | None:
+    """Issue the schedule's next period if its date has come; ``None`` when there is none to issue.
+
+    :raises ValidationError | ActionNotAllowed: the ledger refused the invoice (the account was suspended,
+        a product removed): nothing is saved, and the period stays next.
+    """
+    with transaction.atomic():
+        locked = RecurringSchedule.objects.select_for_update(of=("self",)).select_related(
+            "account__tenant", "account__customer", "due_date_rule").get(tenant=schedule.tenant_id, pk=schedule.pk)
+        today = tenant_today(locked.account.tenant, at)
+        if not _due_periods(locked, today):
+            return None
+        period = locked.next_period
+        account, customer = locked.account, locked.account.customer
+        with for_customer(customer):
+            lines = _invoice_lines(locked, period)
+        settings = selectors.settings_of(tenant=account.tenant)
+        due_on = locked.due_date_rule.as_rule().default(today) if locked.due_date_rule and \
+            settings.post_invoices else None
+        data = ledger.TransactionData(lines=lines, due_on=due_on,
+                                      issue_note=f"{locked.name}, period {period}"[:200])
+        invoice = ledger.create_transaction(account=account, classification=Classification.INVOICE, actor=None,
+                                            at=at, data=data)
+        card = card_to_charge(customer=customer, currency=account.currency, at=at) if locked.collect_by_card \
+            else None
+        run = ScheduleRun.objects.create(
+            tenant_id=locked.tenant_id, schedule=locked, period=period,
+            period_on=selectors.period_on(locked, period), invoice=invoice, collect_by_card=card is not None,
+            created_at=at)
+        locked.next_period = period + 1
+        locked.save(update_fields=["next_period"])
+        if settings.post_invoices:
+            _post_and_send(run, at=at, actor=None)
+    return run
+
+
+def _post_and_send(run: ScheduleRun, *, at: datetime, actor: User | None) -> None:
+    """Post the run's draft invoice and email it with its pay link, in the caller's transaction."""
+    posted = ledger.post_transaction(txn=run.invoice, actor=actor, at=at).transaction
+    run.invoice = posted
+    schedule, customer = run.schedule, run.schedule.account.customer
+    if not customer.email:
+        return
+    with for_customer(customer):
+        context = invoice_context(posted) | {"schedule.name": schedule.name, "pay_link": "", "card_note": ""}
+        if not send_refusal(invoice=posted):
+            _link, token = new_invoice_pay_link(invoice=posted, actor=actor, at=at)
+            context["pay_link"] = invoice_pay_link(token)
+        if run.collect_by_card:
+            card = card_to_charge(customer=customer, currency=posted.currency, at=at)
+            if card is not None:
+                context["card_note"] = _("We will charge your %(card)s on %(day)s.") % {
+                    "card": card, "day": day(posted.due_on, "long")}
+        notify(tenant=schedule.account.tenant, event_key=f"schedule_run:{run.pk}:invoice",
+               template_key="recurring_invoice", channels=["email"], customer=customer, context=context,
+               subject_ref=f"finance.financialtransaction:{posted.pk}", actor=actor, at=at)
+    ScheduleRun.objects.filter(pk=run.pk).update(sent_at=at)
+
+
+@transaction.atomic
+def post_run(*, run: ScheduleRun, actor: User | None, at: datetime) -> ScheduleRun:
+    """Post a drafted recurring invoice and email it with its pay link.
+
+    :raises ValidationError: keyed ``invoice``: it is no longer a draft.
+    :raises ActionNotAllowed: the ledger refused to post it.
+    """
+    run = ScheduleRun.objects.select_related("schedule__account__customer", "schedule__account__tenant").get(
+        tenant=run.tenant_id, pk=run.pk)
+    run.invoice = FinancialTransaction.objects.get(tenant=run.tenant_id, pk=run.invoice_id)
+    if run.invoice.state != TransactionState.DRAFT:
+        raise ValidationError({"invoice": _("The invoice is %(state)s, not a draft.") % {
+            "state": run.invoice.get_state_display().lower()}})
+    _post_and_send(run, at=at, actor=actor)
+    return run
+
+
+def issue_for_tenant(*, tenant: Tenant, at: datetime) -> int:
+    """Every period due of the tenant's active schedules, each once; the count issued."""
+    issued = 0
+    ids = list(RecurringSchedule.objects.filter(tenant=tenant, state=ScheduleState.ACTIVE).values_list(
+        "pk", flat=True)[:BATCH])
+    for schedule in RecurringSchedule.objects.filter(tenant=tenant, pk__in=ids):
+        while True:
+            try:
+                run = issue_next(schedule=schedule, at=at)
+            except (ValidationError, ActionNotAllowed) as refusal:
+                logger.warning("Schedule %s not issued: %s", schedule.pk, refusal)
+                break
+            if run is None:
+                break
+            issued += 1
+    return issued
+
+
+def sweep(*, at: datetime) -> int:
+    """Every tenant's recurring invoices due (beat, hourly)."""
+    with scopes_disabled():
+        tenants = list(Tenant.objects.filter(pk__in=RecurringSchedule.objects.filter(
+            state=ScheduleState.ACTIVE).values("tenant_id")))
+    issued = 0
+    for tenant in tenants:
+        with scope(tenant=tenant):
+            issued += issue_for_tenant(tenant=tenant, at=at)
+    return issued
