@@ -32,3 +32,25 @@ def monthly(account, *, at, start_on=START, collect_by_card=True, **changes):
     data = ScheduleData(name="Monthly policy fee", frequency="monthly", start_on=start_on,
                         lines=[LineInput(product=product)], collect_by_card=collect_by_card, **changes)
     return create_schedule(account=account, data=data, actor=None, at=at)
+
+
+def card_on_file(account, gateway_account, *, token, last4="4242", at=None):
+    """A card kept the way Duly keeps one: a payment the customer agreed to save the card with succeeds,
+    and the provider's card is recorded."""
+    from datetime import UTC, datetime
+
+    from gateways.base import SavedCard as ProviderCard
+    from payments.models import ConsentSource, GatewayPayment
+    from payments.services.gateway_payments import apply_state
+    from payments.services.saved_cards import consent, keep_card
+    from tests.factories import GatewayPaymentFactory, InvoiceFactory
+
+    at = at or datetime(2027, 1, 10, 9, tzinfo=UTC)
+    earlier = InvoiceFactory(account=account, price="10.00", at=at)
+    payment = GatewayPaymentFactory(
+        account=account, gateway_account=gateway_account, amount="10.00", provider_reference=f"first_{token}",
+        invoice=earlier,
+        card_consent=consent(source=ConsentSource.EMAIL_PAY, text="Save this card.", at=at, ip="192.0.2.7"))
+    apply_state(payment=payment, status="succeeded", at=at, source="checkout")
+    return keep_card(payment=GatewayPayment.objects.get(pk=payment.pk),
+                     card=ProviderCard(token=token, brand="visa", last4=last4, exp_month=12, exp_year=2030), at=at)

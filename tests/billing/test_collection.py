@@ -1,0 +1,192 @@
+"""Automatic collection of recurring invoices with the card on file, against a local fake of Stripe's API:
+a success books one payment; a charge that needs the customer or is declined sends one pay link and hands the
+invoice to dunning; declines are retried on the tenant's days, each once; a removed card is never charged."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from billing import tasks
+from billing.models import AttemptResult, CollectionAttempt, ScheduleRun
+from finance.models import Classification, FinancialTransaction
+from gateways import services as gateway_services
+from notifications.models import Notification
+from payments.models import GatewayPayment, PaymentStatus, RemovedVia
+from payments.services.saved_cards import remove_card
+from payments.tasks import process_webhook_delivery
+from gateways.models import WebhookDelivery
+from receivables import selectors as receivables_selectors
+from tests.billing.conftest import START, card_on_file, monthly
+from tests.gateways.test_inbox import SECRET, signed, stripe_event
+
+pytestmark = pytest.mark.django_db
+DUE = START + timedelta(days=30)  # the ledger's rule: 30 days after posting
+
+
+def moment(day, hour=9):
+    return datetime.combine(day, time(hour), tzinfo=UTC)
+
+
+def intent(status="succeeded", **extra):
+    return {"id": "pi_charge_1", "object": "payment_intent", "amount": 3000, "currency": "gbp", "status": status,
+            "last_payment_error": None, **extra}
+
+
+def card_error(code, message):
+    return {"error": {"type": "card_error", "code": code, "message": message,
+                      "payment_intent": intent("requires_payment_method")}}
+
+
+@pytest.fixture
+def stripe(ledger, settings, httpserver):
+    settings.GATEWAY_BASE_URLS = {"stripe": httpserver.url_for("").rstrip("/")}
+    return gateway_services.save_gateway_account(tenant=ledger, provider="stripe", live=False, secret="sk_test_1",
+                                                 settings={"webhook_secret": SECRET})
+
+
+@pytest.fixture
+def card(account, stripe):
+    return card_on_file(account, stripe, token="cus_1/pm_1")
+
+
+@pytest.fixture
+def run(account, policy_fee, card):
+    monthly(account, at=moment(START), product=policy_fee)
+    tasks.issue_recurring_invoices.apply(kwargs={"as_of": moment(START).isoformat()})
+    return ScheduleRun.objects.get()
+
+
+def collect_on(day):
+    tasks.collect_by_card.apply(kwargs={"as_of": moment(day).isoformat()})
+
+
+def charges(httpserver):
+    return [dict(request.form) for request, _response in httpserver.log if request.path == "/v1/payment_intents"]
+
+
+def card_payments():
+    return FinancialTransaction.objects.filter(classification=Classification.PAYMENT, gateway_payment__saved_card__isnull=False)
+
+
+def test_the_invoice_says_the_card_will_be_charged(run):
+    assert run.collect_by_card
+    email = Notification.objects.get(template_key="recurring_invoice")
+    assert "We will charge your Visa •••• 4242 on 14 February 2027." in email.body
+
+
+def test_a_charge_that_succeeds_on_the_due_date_books_one_payment(run, httpserver, stripe):
+    httpserver.expect_request("/v1/payment_intents", method="POST").respond_with_json(intent())
+
+    collect_on(DUE - timedelta(days=1))
+    assert charges(httpserver) == []
+    collect_on(DUE)
+    collect_on(DUE)
+    collect_on(DUE + timedelta(days=1))
+
+    assert charges(httpserver) == [{
+        "amount": "3000", "currency": "gbp", "customer": "cus_1", "payment_method": "pm_1", "off_session": "true",
+        "confirm": "true", "description": f"{run.invoice.account.tenant.name}: invoice INV-000002",
+        "metadata[reference]": f"dc_{run.pk}_0", "payment_method_types[0]": "card"}]
+    assert httpserver.log[-1][0].headers["Idempotency-Key"] == f"dc_{run.pk}_0"
+    payment = card_payments().get()
+    assert payment.total_amount == Decimal("30.00")
+    assert FinancialTransaction.objects.get(pk=run.invoice_id).open_amount == Decimal("0.00")
+    attempt = CollectionAttempt.objects.get()
+    assert (attempt.number, attempt.result, attempt.payment.status) == (0, AttemptResult.SUCCEEDED,
+                                                                         PaymentStatus.SUCCEEDED)
+    # Stripe's own webhook for the same charge arrives: the same path, nothing booked twice.
+    body = stripe_event(event_id="evt_charge", intent="pi_charge_1").replace(b'"eur"', b'"gbp"').replace(
+        b"1250", b"3000")
+    response = Client().post(f"/webhooks/stripe/{stripe.webhook_token}/", data=body,
+                             content_type="application/json", **signed(body))
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    process_webhook_delivery.apply(kwargs={"tenant_id": stripe.tenant_id, "delivery_id": delivery.pk})
+    assert card_payments().count() == 1
+    assert not Notification.objects.filter(template_key="card_charge_failed").exists()
+
+
+def test_a_charge_that_needs_authentication_sends_one_pay_link_and_enters_dunning(run, httpserver):
+    httpserver.expect_request("/v1/payment_intents", method="POST").respond_with_json(
+        card_error("authentication_required", "This payment requires authentication."), status=402)
+
+    for offset in (0, 1, 3, 7, 10):
+        collect_on(DUE + timedelta(days=offset))
+
+    assert len(charges(httpserver)) == 1  # never retried: it needs the customer
+    attempt = CollectionAttempt.objects.get()
+    assert (attempt.result, attempt.message) == (AttemptResult.AUTHENTICATION_REQUIRED,
+                                                 "This payment requires authentication.")
+    assert attempt.payment.status == PaymentStatus.FAILED
+    failed = Notification.objects.filter(template_key="card_charge_failed")
+    assert failed.count() == 1
+    assert "/pay/invoice/" in failed.get().body and "Visa •••• 4242" in failed.get().body
+    assert card_payments().count() == 0
+    chased = receivables_selectors.chased_invoices(tenant=run.tenant)
+    assert list(chased.values_list("pk", flat=True)) == [run.invoice_id]
+
+
+def test_a_declined_card_is_retried_on_each_retry_day_once_then_paid(run, httpserver):
+    declined = card_error("card_declined", "Your card was declined.")
+    for _ in range(3):
+        httpserver.expect_ordered_request("/v1/payment_intents", method="POST").respond_with_json(declined, status=402)
+    httpserver.expect_ordered_request("/v1/payment_intents", method="POST").respond_with_json(intent())
+
+    day = DUE
+    while day <= DUE + timedelta(days=12):
+        collect_on(day)
+        collect_on(day)
+        day += timedelta(days=1)
+
+    attempts = list(CollectionAttempt.objects.order_by("number").values_list("number", "result",
+                                                                             "answered_at__date"))
+    assert attempts == [(0, "declined", DUE), (1, "declined", DUE + timedelta(days=1)),
+                        (2, "declined", DUE + timedelta(days=3)), (3, "succeeded", DUE + timedelta(days=7))]
+    assert [form["metadata[reference]"] for form in charges(httpserver)] == [f"dc_{run.pk}_{n}" for n in range(4)]
+    assert Notification.objects.filter(template_key="card_charge_failed").count() == 1
+    assert card_payments().count() == 1
+
+
+def test_a_removed_card_is_never_charged(run, card, httpserver):
+    httpserver.expect_request("/v1/payment_methods/pm_1/detach", method="POST").respond_with_json(
+        {"id": "pm_1", "object": "payment_method", "customer": None})
+
+    remove_card(card=card, via=RemovedVia.STAFF, actor=None, at=moment(DUE - timedelta(days=2)))
+    for offset in (0, 1, 3, 7):
+        collect_on(DUE + timedelta(days=offset))
+
+    assert charges(httpserver) == []
+    assert [r.path for r, _ in httpserver.log] == ["/v1/payment_methods/pm_1/detach"]
+    attempt = CollectionAttempt.objects.get()
+    assert (attempt.result, attempt.payment_id) == (AttemptResult.NO_CARD, None)
+    assert Notification.objects.filter(template_key="card_charge_failed").count() == 1
+    assert not GatewayPayment.objects.filter(saved_card__isnull=False).exists()
+
+
+def test_a_provider_that_does_not_answer_is_charged_again_with_the_same_reference(run, httpserver):
+    httpserver.expect_ordered_request("/v1/payment_intents", method="POST").respond_with_json(
+        {"error": {"type": "api_error", "message": "Something went wrong on Stripe's end."}}, status=500)
+    httpserver.expect_ordered_request("/v1/payment_intents", method="POST").respond_with_json(intent())
+
+    collect_on(DUE)
+    assert CollectionAttempt.objects.get().result == AttemptResult.UNAVAILABLE
+    assert GatewayPayment.objects.get(saved_card__isnull=False).status == PaymentStatus.PENDING
+    collect_on(DUE)
+
+    assert [form["metadata[reference]"] for form in charges(httpserver)] == [f"dc_{run.pk}_0"] * 2
+    assert CollectionAttempt.objects.get().result == AttemptResult.SUCCEEDED
+    assert card_payments().count() == 1
+
+
+def test_an_invoice_paid_before_its_due_date_is_not_charged(run, httpserver, staff):
+    from finance.services import quick_pay
+    from finance.models import PaymentMethod
+    quick_pay(invoice=FinancialTransaction.objects.get(pk=run.invoice_id),
+              payment_method=PaymentMethod.objects.filter(tenant=run.tenant).first(), actor=staff,
+              at=moment(DUE - timedelta(days=3)))
+
+    collect_on(DUE)
+
+    assert charges(httpserver) == [] and not CollectionAttempt.objects.exists()
