@@ -121,7 +121,7 @@ class SandboxGateway:
             "expires_at": request.expires_at.astimezone(UTC).isoformat() if request.expires_at else None,
             "webhook_url": request.webhook_url,
             "pay_in_4": request.pay_in_4,
-            "save_card": request.save_card,
+            **({"save_card": True} if request.save_card else {}),
         }, idempotency_key=request.reference)
         hosted = request.mode == base.CheckoutMode.HOSTED_PAGE
         return base.Checkout(

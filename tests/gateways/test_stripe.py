@@ -141,7 +141,7 @@ class TestFetchStatus:
                                                              intent, expected):
         httpserver.expect_oneshot_request(
             "/v1/checkout/sessions/cs_test_a1B2c3", method="GET", headers=AUTH,
-            query_string={"expand[0]": "payment_intent"},
+            query_string={"expand[0]": "payment_intent", "expand[1]": "payment_intent.payment_method"},
         ).respond_with_json(session_json(status=status, payment_status=payment_status, payment_intent=intent))
 
         state = gateway.fetch_status("cs_test_a1B2c3")

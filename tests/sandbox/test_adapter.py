@@ -354,3 +354,56 @@ class TestRegistry:
         assert capabilities.supports(mode=base.CheckoutMode.HOSTED_PAGE, currency="AUD", pay_in_4=True)
         assert not capabilities.supports(mode=base.CheckoutMode.HOSTED_PAGE, currency="EUR", pay_in_4=True)
         assert not capabilities.supports(mode=base.CheckoutMode.HOSTED_PAGE, currency="JPY")
+
+
+@pytest.mark.django_db
+class TestSavedCards:
+    """The sandbox keeps a card a checkout asked it to, and charges it without the customer by the card's
+    behaviour; a removed card is never charged."""
+
+    def saved(self, gateway, number):
+        checkout = gateway.start_checkout(checkout_request(reference=f"pay-{number[-4:]}", save_card=True))
+        pay_on_the_page(checkout.provider_reference, number)
+        return gateway.fetch_status(checkout.provider_reference).saved_card
+
+    def test_a_paid_checkout_that_asked_keeps_the_card(self, gateway):
+        card = self.saved(gateway, "4242 4242 4242 4242")
+
+        assert (card.brand, card.last4, card.exp_month, card.exp_year) == ("visa", "4242", 12, 2039)
+        assert card.token.startswith("sbxpm_")
+
+    def test_a_checkout_that_did_not_ask_keeps_nothing(self, gateway):
+        checkout = gateway.start_checkout(checkout_request())
+        pay_on_the_page(checkout.provider_reference)
+
+        assert gateway.fetch_status(checkout.provider_reference).saved_card is None
+
+    def test_charges_by_the_saved_cards_behaviour_once_per_reference(self, gateway):
+        good = self.saved(gateway, "4242 4242 4242 4242")
+        first = gateway.charge_saved_card(base.CardCharge("dc_1_0", good.token, 3000, "GBP", "Invoice"))
+        again = gateway.charge_saved_card(base.CardCharge("dc_1_0", good.token, 3000, "GBP", "Invoice"))
+
+        assert first.status == base.PaymentStatus.SUCCEEDED and again.provider_reference == first.provider_reference
+        assert stored(first.provider_reference).mode == "saved_card"
+        with pytest.raises(base.AuthenticationRequired):
+            gateway.charge_saved_card(base.CardCharge("dc_2_0", self.saved(gateway, "4000 0025 0000 3155").token,
+                                                      3000, "GBP", "Invoice"))
+        with pytest.raises(base.PaymentDeclined):
+            gateway.charge_saved_card(base.CardCharge("dc_3_0", self.saved(gateway, "4000 0000 0000 0341").token,
+                                                      3000, "GBP", "Invoice"))
+
+    def test_a_removed_card_is_refused(self, gateway):
+        card = self.saved(gateway, "4242 4242 4242 4242")
+
+        gateway.remove_saved_card(card.token)
+        gateway.remove_saved_card(card.token)  # twice: still removed, no error
+
+        with pytest.raises(base.GatewayError, match="No such card"):
+            gateway.charge_saved_card(base.CardCharge("dc_4_0", card.token, 3000, "GBP", "Invoice"))
+
+    def test_another_tenants_card_is_not_found(self, gateway, transport, other_account):
+        card = self.saved(gateway, "4242 4242 4242 4242")
+
+        with pytest.raises(base.GatewayError, match="not_found"):
+            gateway_with(transport, OTHER_SECRET).charge_saved_card(
+                base.CardCharge("dc_5_0", card.token, 3000, "GBP", "Invoice"))
