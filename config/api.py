@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as SchemaValidationError
 
 from banking.api import router as bank_router
+from billing.api import router as billing_router
 from crm.access import MissingScope, TenantApiKey
 from crm.api import router as customers_router
 from finance.api import router as finance_router
@@ -86,6 +87,7 @@ api.add_router("/", refunds_router)
 api.add_router("/", obligations_router)
 api.add_router("/", bank_router)
 api.add_router("/", receivables_router)
+api.add_router("/", billing_router)
 
 
 def _field_of(loc: list) -> str:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("portal/instalments/<int:instalment_id>/pay/", portal.portal_pay, name="pay"),
     path("portal/instalments/<int:instalment_id>/done/", portal.portal_done, name="done"),
     path("portal/instalments/<int:instalment_id>/receipt/", portal.portal_receipt, name="receipt"),
+    path("portal/cards/<int:card_id>/remove/", portal.portal_card_remove, name="card_remove"),
     path("portal/invoices/<int:invoice_id>/pay/", account.portal_invoice_pay, name="invoice_pay"),
     path("portal/invoices/<int:invoice_id>/receipt/", account.portal_invoice_receipt, name="invoice_receipt"),
     path("portal/accounts/<int:account_id>/statement/", account.portal_statement, name="statement"),

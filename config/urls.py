@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("config.portal_urls")),
     path("statements/<str:token>/", receivables_statements.statement_public, name="statement_public"),
     path("finance/receivables/", include("receivables.urls")),
+    path("finance/billing/", include("billing.urls")),
     path("receipts/<str:token>/", gateway_payments.receipt_public, name="receipt_public"),
     path("receipts/<str:token>.pdf", gateway_payments.receipt_public, {"as_pdf": True}, name="receipt_public_pdf"),
     path("", include("notifications.urls")),

@@ -13,10 +13,12 @@ from django.urls import reverse
 from django.utils.csp import CSP, build_policy
 from django.utils.translation import gettext as _
 
+from core import throttle
 from finance import printing
 from gateways import registry
 from gateways.models import GatewayAccount
 from payments.models import GatewayPayment, PaymentStatus
+from payments.services.saved_cards import consent, consent_text
 
 
 def site_url(path: str) -> str:
@@ -43,6 +45,23 @@ def allow_provider(request, response: HttpResponse, gateway_account: GatewayAcco
         policy[directive] = policy.get(directive, []) + [v for v in values if v not in policy.get(directive, [])]
     response[str(CSP.HEADER_ENFORCE)] = build_policy(policy, get_nonce(request))
     return response
+
+
+def card_offer(gateway_account: GatewayAccount | None, tenant_name: str) -> str:
+    """The consent a page shows beside "Save this card" (``""``: the provider keeps no cards)."""
+    if gateway_account is None or not registry.capabilities_of(gateway_account.provider).saved_cards:
+        return ""
+    return consent_text(tenant_name=tenant_name)
+
+
+def card_consent(request, gateway_account: GatewayAccount | None, *, source: str, tenant_name: str,
+                 at) -> dict | None:
+    """The customer's consent to keep the card, when they ticked "Save this card": the text they were shown
+    (rendered again in the same language), the page and their address."""
+    text = card_offer(gateway_account, tenant_name)
+    if request.POST.get("save_card") != "1" or not text:
+        return None
+    return consent(source=source, text=text, at=at, ip=throttle.client_ip(request))
 
 
 def to_checkout(request, attempt: GatewayPayment, *, template: str, context: dict):

@@ -1,10 +1,12 @@
 from django.urls import path
 
-from payments.views import fees, gateway_payments, gateway_settings
+from payments.views import fees, gateway_payments, gateway_settings, saved_cards
 
 app_name = "payments"
 urlpatterns = [
     path("customers/<int:customer_id>/fees/", fees.fees_panel, name="fees_panel"),
+    path("customers/<int:customer_id>/cards/", saved_cards.cards_panel, name="cards_panel"),
+    path("cards/<int:card_id>/remove/", saved_cards.card_remove, name="card_remove"),
     path("fees/<int:invoice_id>/take/", fees.take_payment, name="take_payment"),
     path("<int:payment_id>/status/", fees.payment_status, name="payment_status"),
     path("", gateway_payments.payment_list, name="payment_list"),

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
+from billing import selectors as billing_selectors
 from core.clock import months_back, tenant_today
 from core.l10n import money as format_money
 from core.l10n import month as l10n_month
@@ -44,6 +45,7 @@ REPORTS = {
     "requests": gettext_lazy("Payment requests by status and staff member"),
     "instalments": gettext_lazy("Instalments due and overdue"),
     "dunning": gettext_lazy("Dunning: invoices by level, notices, late fees, days sales outstanding"),
+    "recurring": gettext_lazy("Recurring revenue: its movement, the next 30 days' invoices, card collection"),
 }
 
 
@@ -218,8 +220,19 @@ def _dunning(request, slug: str):
     })
 
 
+def _recurring(request, slug: str):
+    today = tenant_today(request.tenant)
+    months = list(reversed(months_back(today=today, count=12)))
+    return render(request, "reports/recurring.html", {
+        "slug": slug, "title": REPORTS[slug], "today": today,
+        "mrr": billing_selectors.mrr_movement(tenant=request.tenant, months=months),
+        "upcoming": billing_selectors.upcoming_for(tenant=request.tenant, today=today, days=30),
+        "collection": billing_selectors.collection_success(tenant=request.tenant, months=months),
+    })
+
+
 VIEWS = {"transactions": _transactions, "documents": _transactions, "revenue": _revenue, "aged": _aged,
-         "requests": _requests, "instalments": _instalments, "dunning": _dunning}
+         "requests": _requests, "instalments": _instalments, "dunning": _dunning, "recurring": _recurring}
 
 
 @staff_view

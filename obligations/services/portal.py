@@ -98,6 +98,7 @@ def _account_for(customer: Customer, currency: str):
 
 def start_instalment_payment(
     *, instalment: Instalment, gateway_account: GatewayAccount, return_url: str, webhook_url: str, at: datetime,
+    card_consent: dict | None = None,
 ) -> Checkout:
     """Start (or resume) the customer's payment of exactly one instalment through a hosted page.
 
@@ -119,7 +120,8 @@ def start_instalment_payment(
         if under_way is not None and under_way.status == PaymentStatus.PROCESSING:
             raise AttemptRefused(_("A payment of this instalment is being processed. Check back in a few minutes."))
         if (under_way is not None and under_way.redirect_url and under_way.amount == locked.amount
-                and (under_way.expires_at is None or under_way.expires_at > at)):
+                and (under_way.expires_at is None or under_way.expires_at > at)
+                and (under_way.card_consent is None) == (card_consent is None)):
             return Checkout(under_way)
         if not registry.capabilities_of(gateway_account.provider).supports(
                 mode=CheckoutMode.HOSTED_PAGE, currency=obligation.currency):
@@ -130,6 +132,7 @@ def start_instalment_payment(
             account=_account_for(obligation.customer, obligation.currency), amount=locked.amount,
             mode=CheckoutMode.HOSTED_PAGE,
             description=f"{obligation.tenant.name}: {obligation.payment_code} instalment {locked.number}", at=at,
+            card_consent=card_consent,
         )
     return open_checkout(payment=payment, return_url=return_url, webhook_url=webhook_url, at=at,
                           customer_email=obligation.customer.email)

@@ -36,8 +36,9 @@ from obligations.services.portal import (
     start_instalment_payment,
     use_magic_link,
 )
-from payments.models import PaymentStatus, Receipt
-from payments.pages import allow_provider, site_url, to_checkout, webhook_url
+from payments.models import ConsentSource, PaymentStatus, Receipt, RemovedVia
+from payments.pages import allow_provider, card_consent, card_offer, site_url, to_checkout, webhook_url
+from payments.services import saved_cards
 from payments.services.gateway_payments import AttemptRefused, refresh_payment
 from payments.services.receipts import receipt_link
 
@@ -120,6 +121,8 @@ def portal_home(request: HttpRequest, customer: Customer):
         "grid": selectors.month_grid(year=year, month=month, rows=rows),
         "payable": {c for c, g in gateways.items() if g},
         "notice": NOTICES.get(request.GET.get("notice", ""), ""),
+        "cards": list(saved_cards.cards_of(customer=customer)),
+        "save_card_text": card_offer(next((g for g in gateways.values() if g), None), tenant.name),
     })
     response = allow_provider(request, response, next((g for g in gateways.values() if g), None))
     if "Content-Security-Policy" in response:
@@ -128,7 +131,19 @@ def portal_home(request: HttpRequest, customer: Customer):
     return response
 
 
+@require_POST
+@portal_view
+def portal_card_remove(request: HttpRequest, customer: Customer, card_id: int):
+    """The customer removes a card on file: never charged again."""
+    card = saved_cards.cards_of(customer=customer).filter(pk=card_id).select_related("gateway_account").first()
+    if card is None:
+        raise Http404(_("No such card."))
+    saved_cards.remove_card(card=card, via=RemovedVia.PORTAL, actor=None, at=timezone.now())
+    return redirect(reverse("portal:home") + "?notice=card_removed#cards")
+
+
 NOTICES = {
+    "card_removed": gettext_lazy("The card was removed. It will not be charged again."),
     "paid": gettext_lazy("Thank you: your payment was received."),
     "pending": gettext_lazy("Your payment is being confirmed. You will not be charged twice."),
     "failed": gettext_lazy("The payment did not go through. You can try again."),
@@ -150,6 +165,8 @@ def portal_pay(request: HttpRequest, customer: Customer, instalment_id: int):
             instalment=instalment, gateway_account=gateway_account, at=timezone.now(),
             return_url=site_url(reverse("portal:done", kwargs={"instalment_id": instalment.pk})),
             webhook_url=webhook_url(gateway_account),
+            card_consent=card_consent(request, gateway_account, source=ConsentSource.PORTAL,
+                                      tenant_name=customer.tenant.name, at=timezone.now()),
         )
     except AttemptRefused as refusal:
         return render(request, "obligations/portal_message.html", context | {"message": str(refusal)}, status=409)

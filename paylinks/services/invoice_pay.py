@@ -167,7 +167,7 @@ def parse_amount(value, *, outstanding: Decimal, currency: str) -> Decimal:
 
 def start_invoice_payment(
     *, link: InvoicePayLink, amount, gateway_account: GatewayAccount, return_url: str, webhook_url: str,
-    at: datetime,
+    at: datetime, card_consent: dict | None = None,
 ) -> Checkout:
     """Start the customer's payment of ``amount`` (all or part of what is outstanding) of the link's
     invoice through a hosted page. The invoice row is locked while the attempt is recorded; the provider
@@ -202,6 +202,7 @@ def start_invoice_payment(
             purpose=PaymentPurpose.EMAIL_PAY, invoice_pay_link=link, gateway_account=gateway_account,
             account=invoice.account, invoice=invoice, amount=amount, mode=CheckoutMode.HOSTED_PAGE,
             description=f"{tenant.name}: invoice {invoice.number}", created_by=link.created_by, at=at,
+            card_consent=card_consent,
         )
     return open_checkout(payment=payment, return_url=return_url, webhook_url=webhook_url, at=at,
                           customer_email=link.sent_to)

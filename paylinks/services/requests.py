@@ -269,7 +269,7 @@ def request_for_token(*, token: str, at: datetime) -> PaymentRequest | None:
 
 def start_request_attempt(
     *, request: PaymentRequest, gateway_account: GatewayAccount, return_url: str, webhook_url: str, at: datetime,
-    pay_in_4: bool = False,
+    pay_in_4: bool = False, card_consent: dict | None = None,
 ) -> Checkout:
     """Start (or resume) the payer's attempt to pay a request through a hosted page.
 
@@ -293,7 +293,8 @@ def start_request_attempt(
         if under_way is not None and under_way.status == PaymentStatus.PROCESSING:
             raise AttemptRefused(_("A payment for this request is being processed. Check back in a few minutes."))
         if under_way is not None and under_way.redirect_url and (
-                under_way.expires_at is None or under_way.expires_at > at):
+                under_way.expires_at is None or under_way.expires_at > at) and (
+                (under_way.card_consent is None) == (card_consent is None)):
             return Checkout(under_way)
         if under_way is not None and not under_way.redirect_url and not under_way.failure_message and (
                 under_way.created_at > at - timedelta(seconds=settings.GATEWAY_TIMEOUT_SECONDS + 5)):
@@ -307,7 +308,7 @@ def start_request_attempt(
             purpose=PaymentPurpose.REQUEST, payment_request=locked, gateway_account=gateway_account,
             account=locked.account, invoice=locked.invoice, amount=locked.amount, mode=CheckoutMode.HOSTED_PAGE,
             description=f"{locked.tenant.name}: {locked.reference}" if locked.reference else locked.tenant.name,
-            expires_at=locked.expires_at, created_by=locked.created_by, at=at,
+            expires_at=locked.expires_at, created_by=locked.created_by, at=at, card_consent=card_consent,
         )
     return open_checkout(payment=payment, return_url=return_url, webhook_url=webhook_url, at=at,
                           customer_email=locked.customer.email, pay_in_4=pay_in_4)

@@ -31,8 +31,8 @@ from paylinks.services.invoice_pay import (
     send_refusal,
     start_invoice_payment,
 )
-from payments.models import GatewayPayment, PaymentStatus
-from payments.pages import allow_provider, site_url, to_checkout, webhook_url
+from payments.models import ConsentSource, GatewayPayment, PaymentStatus
+from payments.pages import allow_provider, card_consent, card_offer, site_url, to_checkout, webhook_url
 from payments.services.gateway_payments import AttemptRefused, refresh_payment
 
 # --- staff: the invoice page's panel ----------------------------------------------------------------
@@ -125,6 +125,7 @@ def _context(link: InvoicePayLink, token: str, *, at) -> dict:
         "tenant_name": link.tenant.name, "invoice": invoice, "lines": list(invoice.lines.all()),
         "paid": paid, "notice": notice, "payable": not notice, "gateway_account": gateway_account,
         "amount_value": f"{invoice.open_amount:.2f}", "errors": {}, "expires_at": link.expires_at, "token": token,
+        "save_card_text": card_offer(gateway_account, link.tenant.name),
     }
 
 
@@ -145,6 +146,8 @@ def invoice_pay_page(request, link: InvoicePayLink, token: str):
             link=link, amount=amount, gateway_account=gateway_account, at=now,
             return_url=site_url(reverse("pay:invoice_done", kwargs={"token": token})),
             webhook_url=webhook_url(gateway_account),
+            card_consent=card_consent(request, gateway_account, source=ConsentSource.EMAIL_PAY,
+                                      tenant_name=link.tenant.name, at=now),
         )
     except ValidationError as error:
         return render(request, "paylinks/invoice_pay_page.html", context | {

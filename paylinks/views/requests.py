@@ -39,8 +39,16 @@ from paylinks.services.requests import (
     resend_payment_request,
     start_request_attempt,
 )
-from payments.models import PaymentStatus
-from payments.pages import allow_provider, receipt_response, site_url, to_checkout, webhook_url
+from payments.models import ConsentSource, PaymentStatus
+from payments.pages import (
+    allow_provider,
+    card_consent,
+    card_offer,
+    receipt_response,
+    site_url,
+    to_checkout,
+    webhook_url,
+)
 from payments.services.gateway_payments import AttemptRefused, refresh_payment
 
 PER_PAGE = 50
@@ -244,6 +252,7 @@ def _pay_context(payment_request, gateway_account, token: str) -> dict:
         "message": payment_request.message, "expires_at": payment_request.expires_at,
         "payable": payment_request.status == RequestStatus.OPEN and gateway_account is not None,
         "notice": str(PAYER_STATUS_TEXT.get(payment_request.status, "")), "pay_in_4": pay_in_4,
+        "save_card_text": card_offer(gateway_account, payment_request.tenant.name),
         "receipt_url": reverse("pay:receipt", kwargs={"token": token})
         if payment_request.status in COMPLETE_STATES else "",
     }
@@ -266,6 +275,8 @@ def pay_page(request, payment_request, token: str):
             pay_in_4=context["pay_in_4"] and request.POST.get("pay_in_4") == "1",
             return_url=site_url(reverse("pay:done", kwargs={"token": token})),
             webhook_url=webhook_url(gateway_account),
+            card_consent=card_consent(request, gateway_account, source=ConsentSource.PAY_LINK,
+                                      tenant_name=payment_request.tenant.name, at=timezone.now()),
         )
     except AttemptRefused as refusal:
         return render(request, "paylinks/pay_page.html", context | {"payable": False, "notice": str(refusal)},

@@ -17,8 +17,8 @@ from gateways import selectors as gateway_selectors
 from gateways.base import CheckoutMode, GatewayUnavailable
 from gateways.models import Provider, Purpose
 from payments import selectors
-from payments.models import PaymentStatus
-from payments.pages import allow_provider, webhook_url
+from payments.models import ConsentSource, PaymentStatus
+from payments.pages import allow_provider, card_consent, card_offer, webhook_url
 from payments.services.gateway_payments import Checkout, refresh_payment, start_payment
 
 TAKE_PAYMENT = "crm.take_payment"
@@ -48,6 +48,8 @@ def take_payment(request, invoice_id: int):
                                                             currency=fee.currency)
     if context["paid"]:
         return render(request, "payments/take_payment.html", context)
+    if offer := card_offer(gateway_account, request.tenant.name):
+        context["save_card_text"] = _("The customer agrees: %(consent)s") % {"consent": offer}
     if gateway_account is None:
         context["problem"] = gateway_selectors.refusal(tenant=request.tenant, purpose=Purpose.TAKE_PAYMENT,
                                                        currency=fee.currency)
@@ -61,6 +63,8 @@ def take_payment(request, invoice_id: int):
             return_url=request.build_absolute_uri(),
             webhook_url=webhook_url(gateway_account),
             at=timezone.now(), actor=request.user,
+            card_consent=card_consent(request, gateway_account, source=ConsentSource.TAKE_PAYMENT,
+                                      tenant_name=request.tenant.name, at=timezone.now()),
         )
         context["payment"] = checkout.payment
         context["fields"] = _card_fields(request, gateway_account, checkout) if checkout.client_token else None

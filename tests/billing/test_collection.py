@@ -2,7 +2,7 @@
 a success books one payment; a charge that needs the customer or is declined sends one pay link and hands the
 invoice to dunning; declines are retried on the tenant's days, each once; a removed card is never charged."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,11 +12,11 @@ from billing import tasks
 from billing.models import AttemptResult, CollectionAttempt, ScheduleRun
 from finance.models import Classification, FinancialTransaction
 from gateways import services as gateway_services
+from gateways.models import WebhookDelivery
 from notifications.models import Notification
 from payments.models import GatewayPayment, PaymentStatus, RemovedVia
 from payments.services.saved_cards import remove_card
 from payments.tasks import process_webhook_delivery
-from gateways.models import WebhookDelivery
 from receivables import selectors as receivables_selectors
 from tests.billing.conftest import START, card_on_file, monthly
 from tests.gateways.test_inbox import SECRET, signed, stripe_event
@@ -67,7 +67,8 @@ def charges(httpserver):
 
 
 def card_payments():
-    return FinancialTransaction.objects.filter(classification=Classification.PAYMENT, gateway_payment__saved_card__isnull=False)
+    return FinancialTransaction.objects.filter(classification=Classification.PAYMENT,
+                                               gateway_payment__saved_card__isnull=False)
 
 
 def test_the_invoice_says_the_card_will_be_charged(run):
@@ -181,8 +182,8 @@ def test_a_provider_that_does_not_answer_is_charged_again_with_the_same_referenc
 
 
 def test_an_invoice_paid_before_its_due_date_is_not_charged(run, httpserver, staff):
-    from finance.services import quick_pay
     from finance.models import PaymentMethod
+    from finance.services import quick_pay
     quick_pay(invoice=FinancialTransaction.objects.get(pk=run.invoice_id),
               payment_method=PaymentMethod.objects.filter(tenant=run.tenant).first(), actor=staff,
               at=moment(DUE - timedelta(days=3)))

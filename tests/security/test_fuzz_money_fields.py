@@ -28,7 +28,8 @@ MONEY_NAME = re.compile(r"amount|price|limit|balance")
 HOSTILE = ["1e309", "-1e309", "9" * 30, "0." + "0" * 40 + "1", "1e-400", "NaN", "sNaN", "-Infinity", "Infinity",
            "12.345", "0x10", "1_000", "12,50", "٣", "-5.00"]
 TABLES = ("finance.FinancialTransaction", "finance.Account", "paylinks.PaymentRequest", "payments.GatewayRefund",
-          "obligations.Obligation", "obligations.Instalment", "finance.TransactionLine")
+          "obligations.Obligation", "obligations.Instalment", "finance.TransactionLine", "billing.RecurringSchedule",
+          "billing.ScheduleLine")
 
 
 def _schemas() -> dict:
@@ -111,6 +112,9 @@ API_BODIES = {
         {"obligation_id": w.obligation.pk}, {"total_amount": "210.00"}),
     ("patch", "/api/v1/instalments/{instalment_id}"): lambda w: (
         {"instalment_id": w.instalment.pk}, {"amount": "90.00"}),
+    ("post", "/api/v1/schedules"): lambda w: ({}, {
+        "account": w.account.pk, "name": "Monthly retainer", "frequency": "monthly",
+        "start_on": timezone.localdate().isoformat(), "lines": [_line("50.00")]}),
 }
 
 

@@ -108,6 +108,20 @@ ROUTES: dict[str, Kind] = {
     "portal:invoice_pay": portal(lambda w: {"invoice_id": w.fee.pk}),
     "portal:invoice_receipt": portal(lambda w: {"invoice_id": w.fee.pk}),
     "portal:statement": portal(lambda w: {"account_id": w.account.pk}),
+    "portal:card_remove": portal(lambda w: {"card_id": w.saved_card.pk}),
+    # billing: recurring invoices and cards on file
+    "billing:schedule_list": own(),
+    "billing:settings": own(),
+    "billing:account_panel": staff(lambda w: {"account_id": w.account.pk}),
+    "billing:schedule_create": staff(lambda w: {"account_id": w.account.pk}),
+    "billing:schedule_detail": staff(lambda w: {"schedule_id": w.schedule.pk}),
+    "billing:schedule_lines": staff(lambda w: {"schedule_id": w.schedule.pk}),
+    "billing:schedule_pause": staff(lambda w: {"schedule_id": w.schedule.pk}),
+    "billing:schedule_resume": staff(lambda w: {"schedule_id": w.schedule.pk}),
+    "billing:run_post": staff(lambda w: {"run_id": w.run.pk}),
+    "billing:schedule_end": staff(lambda w: {"schedule_id": w.schedule.pk}),
+    "payments:cards_panel": staff(lambda w: {"customer_id": w.account.customer_id}),
+    "payments:card_remove": staff(lambda w: {"card_id": w.saved_card.pk}),
     # banking
     "banking:home": own(),
     "banking:bank_account_create": own(),
@@ -249,6 +263,8 @@ ROUTES: dict[str, Kind] = {
     "sandbox:api_checkout": provider(lambda w: {"checkout_id": w.checkout.id}),
     "sandbox:api_refunds": provider(lambda w: {"checkout_id": w.checkout.id}),
     "sandbox:api_settle": provider(lambda w: {"checkout_id": w.checkout.id}),
+    "sandbox:api_card": provider(lambda w: {"card_id": w.sandbox_card.id}),
+    "sandbox:api_card_charges": provider(lambda w: {"card_id": w.sandbox_card.id}),
     "sandbox:pay": token(lambda w: {"checkout_id": w.checkout.id}),
     "sandbox:settle": token(lambda w: {"checkout_id": w.checkout.id}),
     "sandbox:cancel": token(lambda w: {"checkout_id": w.checkout.id}),
@@ -394,7 +410,8 @@ class TestEveryUrlPattern:
                    "transaction_id": world.fee.pk, "request_id": world.payment_request.pk,
                    "obligation_id": world.obligation.pk, "instalment_id": world.instalment.pk,
                    "payment_id": world.payment.pk, "refund_id": world.refund.pk,
-                   "import_id": world.statement_import.pk, "invoice_id": world.fee.pk}
+                   "import_id": world.statement_import.pk, "invoice_id": world.fee.pk,
+                   "schedule_id": world.schedule.pk, "card_id": world.saved_card.pk}
         problems, walked = [], 0
         for route in walk():
             if family(route) != "api" or route.name is None:
@@ -500,4 +517,13 @@ def check_provider(route: Route, url: str, kwargs: dict, *, anonymous, other) ->
         if theirs.status_code != nothing.status_code or theirs.status_code not in (400, 404):
             problems.append(f"B's sandbox key {method.upper()} {url} ({route.key}) → {theirs.status_code} "
                             f"(a missing checkout: {nothing.status_code})")
+    if "card_id" in kwargs:
+        # Another merchant's key can neither charge nor remove A's saved card: the same as a missing one.
+        other_key = Client(headers={"Authorization": f"Bearer {OTHER_SANDBOX_SECRET}"})
+        method, theirs = ask(other_key, url, methods=("post", "delete"))
+        missing = reverse(route.name, kwargs={"card_id": "sbxpm_missing00"})
+        _, nothing = ask(other_key, missing, methods=("post", "delete"))
+        if theirs.status_code != nothing.status_code or theirs.status_code not in (400, 404):
+            problems.append(f"B's sandbox key {method.upper()} {url} ({route.key}) → {theirs.status_code} "
+                            f"(a missing card: {nothing.status_code})")
     return problems

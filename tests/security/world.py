@@ -17,6 +17,9 @@ from banking.models import BankAccount, RefundRun, StatementImport, StatementLin
 from banking.services.imports import Upload, import_statement
 from banking.services.matching import book_waiting
 from banking.services.refunds import propose_refunds
+from billing.models import RecurringSchedule, ScheduleRun
+from billing.services.runs import issue_next
+from billing.services.schedules import LineInput, ScheduleData, create_schedule
 from core.tokens import new_token
 from crm import services as crm_services
 from crm.models import ApiKey, Role, Tenant, User
@@ -33,7 +36,7 @@ from obligations.services.obligations import ObligationData, Plan, create_obliga
 from paylinks.models import PaymentRequest
 from paylinks.services.invoice_pay import send_invoice_pay_link
 from paylinks.services.requests import RequestData, request_payment
-from payments.models import GatewayPayment, GatewayRefund, Receipt, RefundStatus
+from payments.models import GatewayPayment, GatewayRefund, Receipt, RefundStatus, SavedCard
 from payments.services.gateway_payments import apply_state
 from payments.services.receipts import receipt_link
 from receivables.models import DunningLevel, DunningNotice
@@ -42,7 +45,7 @@ from receivables.selectors import previous_month
 from receivables.services.levels import LevelData, save_level
 from reports import services as report_services
 from reports.models import Segment
-from sandbox.models import SandboxCheckout
+from sandbox.models import SandboxCard, SandboxCheckout
 from tests.factories import CustomerFactory, UserFactory
 
 EVERY_ROLE = [key for key, _ in Role.KEYS]
@@ -85,6 +88,10 @@ class World:
     dunning_level: DunningLevel
     dunning_notice: DunningNotice  # the fee's first notice (no late fee), which keeps the level from deletion
     statement_token: str  # the emailed link to the account's statement of last month
+    schedule: RecurringSchedule  # monthly, started today: its first invoice issued (a run)
+    run: ScheduleRun
+    saved_card: SavedCard  # kept with the succeeded payment
+    sandbox_card: SandboxCard  # the same card, as the sandbox provider keeps it
 
 
 def _bank(tenant: Tenant) -> tuple[BankAccount, StatementImport, StatementLine]:
@@ -201,6 +208,16 @@ def build_world(tenant: Tenant) -> World:
             tenant=tenant, invoice=fee, level=dunning_level, state="sent", outstanding=fee.open_amount,
             currency=fee.currency, at=timezone.now())
         start, end = previous_month(timezone.localdate())
+        schedule = create_schedule(account=account, actor=staff, at=timezone.now(), data=ScheduleData(
+            name="Monthly policy fee", frequency="monthly", start_on=timezone.localdate(),
+            lines=[LineInput(description="Policy fee", unit_price="25.00")]))
+        run = issue_next(schedule=schedule, at=timezone.now())
+        sandbox_card = SandboxCard.objects.create(id="sbxpm_world1234", tenant=tenant, account=gateway, brand="visa",
+                                                  last4="4242", exp_month=12, exp_year=2039, behaviour="succeeds")
+        saved_card = SavedCard.objects.create(
+            tenant=tenant, customer=customer, gateway_account=gateway, provider="sandbox", token=sandbox_card.id,
+            brand="visa", last4="4242", exp_month=12, exp_year=2039, first_payment=payment, consent_at=now,
+            consent_text="Save this card.", consent_source="email_pay", created_at=now)
     mail = DevMail.objects.create(tenant=tenant, from_email="a@example.com", to="harriet@example.com",
                                   subject=f"For {MARKER}", text=f"Dear {MARKER}")
     invited = invite(tenant=tenant, actor=staff, data=Invitation(email="newcomer@acme.example"), at=timezone.now(),
@@ -221,4 +238,5 @@ def build_world(tenant: Tenant) -> World:
         bank_account=bank_account, statement_import=statement_import, statement_line=statement_line,
         refund_run=refund_run, dunning_level=dunning_level, dunning_notice=dunning_notice,
         statement_token=statement_token(tenant_id=tenant.pk, account_id=account.pk, start=start, end=end),
+        schedule=schedule, run=run, saved_card=saved_card, sandbox_card=sandbox_card,
     )
