@@ -73,7 +73,9 @@ def schedule_create(request, account_id: int):
             return redirect("billing:schedule_detail", schedule.pk)
         context["preview"] = schedules.preview(account=account, data=data, at=timezone.now())
     except ValidationError as error:
-        show_errors(form, error)
+        fields = {name: messages_ for name, messages_ in error.message_dict.items() if not name.startswith("lines")}
+        if fields:
+            show_errors(form, ValidationError(fields))
         context["line_errors"] = _line_errors(error)
         return render(request, "billing/schedule_form.html", context, status=422)
     return render(request, "billing/schedule_form.html", context)
