@@ -152,8 +152,9 @@ class TestApi:
         created = client.post("/api/v1/schedules", json.dumps(self.body(account)), content_type="application/json")
         assert created.status_code == 201, created.content
         schedule = created.json()
-        assert (schedule["frequency"], schedule["state"], schedule["next_invoice_on"], schedule["lines"][0]["unit_price"]
-                ) == ("quarterly", "active", timezone.localdate().isoformat(), "300.00")
+        assert (schedule["frequency"], schedule["state"], schedule["next_invoice_on"],
+                schedule["lines"][0]["unit_price"]) == ("quarterly", "active", timezone.localdate().isoformat(),
+                                                        "300.00")
         path = f"/api/v1/schedules/{schedule['id']}"
         assert client.get(path).json()["id"] == schedule["id"]
         assert [s["id"] for s in client.get(f"/api/v1/schedules?account={account.pk}").json()] == [schedule["id"]]
