@@ -153,9 +153,12 @@ FAILED_RESULTS = (AttemptResult.AUTHENTICATION_REQUIRED, AttemptResult.DECLINED,
 
 
 class CollectionAttempt(TenantOwned):
-    """One charge of the card on file for a recurring invoice: number 0 on the due date, then each retry."""
+    """One charge of the card on file for a recurring invoice (``run``) or an obligation's instalment: number 0
+    on the due date, then each retry."""
 
-    run = models.ForeignKey(ScheduleRun, on_delete=models.PROTECT, related_name="attempts")
+    run = models.ForeignKey(ScheduleRun, on_delete=models.PROTECT, related_name="attempts", null=True, blank=True)
+    instalment = models.ForeignKey("obligations.Instalment", on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="card_attempts")
     number = models.PositiveSmallIntegerField()
     payment = models.OneToOneField(GatewayPayment, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="collection_attempt")
@@ -165,5 +168,12 @@ class CollectionAttempt(TenantOwned):
     answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["run", "number"]
-        constraints = [models.UniqueConstraint("run", "number", name="collectionattempt_once")]
+        ordering = ["created_at", "number", "id"]
+        constraints = [
+            models.UniqueConstraint("run", "number", condition=Q(run__isnull=False), name="collectionattempt_once"),
+            models.UniqueConstraint("instalment", "number", condition=Q(instalment__isnull=False),
+                                    name="collectionattempt_instalment_once"),
+            models.CheckConstraint(
+                condition=Q(run__isnull=False, instalment__isnull=True) | Q(run__isnull=True, instalment__isnull=False),
+                name="collectionattempt_one_subject"),
+        ]

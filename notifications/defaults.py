@@ -260,6 +260,19 @@ MESSAGES: dict[str, DefaultMessage] = {
             tags=("amount", "currency", "due_date", "pay_link", "card", "reason", *INVOICE_TAGS),
         ),
         DefaultMessage(
+            key="instalment_card_failed",
+            label=_("Card on file not charged for an instalment"),
+            subject=_("We could not charge your card for #obligation.name"),
+            body=_(
+                "Dear #customer.name,\n\nWe tried to charge your #card for instalment #instalment.number of "
+                "#obligation.name, #amount, due on #due_date, but the payment did not go through: #reason\n\n"
+                "Please pay it in your portal: #pay_link\n\nKind regards,\n#tenant.name"
+            ),
+            sms=_("#tenant.name: we could not charge your #card for #obligation.name, #amount. Pay: #pay_link"),
+            tags=("obligation.name", "instalment.number", "amount", "currency", "due_date", "pay_link", "card",
+                  "reason"),
+        ),
+        DefaultMessage(
             key="statement",
             label=_("Statement of account"),
             subject=_("Your statement of account from #tenant.name"),

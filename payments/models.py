@@ -105,12 +105,14 @@ class GatewayPayment(TenantOwned):
                     instalment__isnull=True)
                 | Q(purpose=PaymentPurpose.INSTALMENT, payment_request__isnull=True, invoice_pay_link__isnull=True,
                     instalment__isnull=False)
-                | Q(purpose=PaymentPurpose.CARD_ON_FILE, payment_request__isnull=True, invoice_pay_link__isnull=True,
+                | Q(purpose=PaymentPurpose.CARD_ON_FILE, instalment__isnull=True, payment_request__isnull=True, invoice_pay_link__isnull=True,
                     saved_card__isnull=False),
                 name="gatewaypayment_purpose_names_its_link",
             ),
+            # A card on file pays a recurring invoice (card_on_file) or an obligation's instalment.
             models.CheckConstraint(
-                condition=Q(saved_card__isnull=True) | Q(purpose=PaymentPurpose.CARD_ON_FILE),
+                condition=Q(saved_card__isnull=True)
+                | Q(purpose__in=[PaymentPurpose.CARD_ON_FILE, PaymentPurpose.INSTALMENT]),
                 name="gatewaypayment_card_charge_is_card_on_file",
             ),
             models.CheckConstraint(

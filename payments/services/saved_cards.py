@@ -176,10 +176,11 @@ class ChargeOutcome:
     message: str = ""
 
 
-def record_card_charge(*, card: SavedCard, invoice: FinancialTransaction, amount, description: str,
-                       at: datetime, reference: str, instalment=None) -> GatewayPayment | None:
-    """Record the charge of ``card`` for ``invoice`` (``None`` when the card was removed), under the card's
-    row lock. ``reference`` is the attempt's own, so recording it twice answers the first."""
+def record_card_charge(*, card: SavedCard, account, amount, description: str, at: datetime, reference: str,
+                       invoice: FinancialTransaction | None = None, instalment=None) -> GatewayPayment | None:
+    """Record the charge of ``card`` for a recurring ``invoice`` or an obligation's ``instalment`` (``None``
+    when the card was removed), under the card's row lock. ``reference`` is the attempt's own, so recording
+    it twice answers the first. An instalment's charge settles as any payment of an instalment does."""
     with transaction.atomic():
         locked = SavedCard.objects.select_for_update().select_related("gateway_account").get(
             tenant=card.tenant_id, pk=card.pk)
@@ -189,9 +190,10 @@ def record_card_charge(*, card: SavedCard, invoice: FinancialTransaction, amount
         if existing is not None:
             return existing
         return record_payment(
-            purpose=PaymentPurpose.CARD_ON_FILE, gateway_account=locked.gateway_account, account=invoice.account,
-            invoice=invoice, amount=amount, description=description, mode="saved_card", at=at, saved_card=locked,
-            instalment=instalment, reference=reference,
+            purpose=PaymentPurpose.INSTALMENT if instalment is not None else PaymentPurpose.CARD_ON_FILE,
+            gateway_account=locked.gateway_account, account=account, invoice=invoice, amount=amount,
+            description=description, mode="saved_card", at=at, saved_card=locked, instalment=instalment,
+            reference=reference,
         )
 
 

@@ -2,7 +2,7 @@
 a success books one payment; a charge that needs the customer or is declined sends one pay link and hands the
 invoice to dunning; declines are retried on the tenant's days, each once; a removed card is never charged."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -191,3 +191,57 @@ def test_an_invoice_paid_before_its_due_date_is_not_charged(run, httpserver, sta
     collect_on(DUE)
 
     assert charges(httpserver) == [] and not CollectionAttempt.objects.exists()
+
+
+def road_tax(customer, first_due_on):
+    from obligations.services.obligations import ObligationData, Plan, create_obligation
+    return create_obligation(
+        customer=customer, actor=None, at=moment(first_due_on - timedelta(days=60)),
+        plan=Plan(kind="automatic", first_due_on=first_due_on, count=2),
+        data=ObligationData(payee="DVLA", payee_kind="government", payment_code="RT-1", description="Road tax",
+                            total_amount="60.00", currency="GBP", date_rule="next", manager_comments=""))
+
+
+class TestInstalments:
+    def test_an_instalment_due_after_the_card_was_kept_is_charged_and_settled(self, account, card, customer,
+                                                                              httpserver):
+        from obligations.models import Instalment
+        httpserver.expect_request("/v1/payment_intents", method="POST").respond_with_json(intent(**{"amount": 3000}))
+        obligation = road_tax(customer, date(2027, 2, 1))
+        first, second = obligation.instalments.order_by("number")
+
+        collect_on(first.due_on)
+        collect_on(first.due_on)
+
+        first = Instalment.objects.get(pk=first.pk)
+        assert first.is_paid and first.ledger_invoice.total_amount == Decimal("30.00")
+        assert first.ledger_invoice.open_amount == Decimal("0.00")
+        charge = GatewayPayment.objects.get(instalment=first)
+        assert (charge.purpose, charge.saved_card_id, charge.status) == ("instalment", card.pk,
+                                                                         PaymentStatus.SUCCEEDED)
+        assert [form["metadata[reference]"] for form in charges(httpserver)] == [f"di_{first.pk}_0"]
+        assert not Instalment.objects.get(pk=second.pk).is_paid
+
+    def test_an_instalment_due_before_the_card_was_kept_is_not_charged(self, account, card, customer, httpserver):
+        obligation = road_tax(customer, date(2027, 1, 5))  # the card was kept on 10 January
+
+        collect_on(date(2027, 1, 20))
+
+        assert charges(httpserver) == []
+        assert not CollectionAttempt.objects.filter(instalment__obligation=obligation).exists()
+
+    def test_a_declined_instalment_tells_the_customer_once_and_is_retried(self, account, card, customer, httpserver):
+        httpserver.expect_request("/v1/payment_intents", method="POST").respond_with_json(
+            card_error("card_declined", "Your card was declined."), status=402)
+        obligation = road_tax(customer, date(2027, 2, 1))
+        first = obligation.instalments.order_by("number").first()
+
+        for offset in range(0, 9):
+            collect_on(first.due_on + timedelta(days=offset))
+
+        attempts = list(CollectionAttempt.objects.filter(instalment=first).order_by("number").values_list(
+            "number", "result"))
+        assert attempts == [(0, "declined"), (1, "declined"), (2, "declined"), (3, "declined")]
+        told = Notification.objects.filter(template_key="instalment_card_failed")
+        assert told.count() == 1
+        assert "Road tax" in told.get().body and "/portal/" in told.get().body
