@@ -105,8 +105,8 @@ class GatewayPayment(TenantOwned):
                     instalment__isnull=True)
                 | Q(purpose=PaymentPurpose.INSTALMENT, payment_request__isnull=True, invoice_pay_link__isnull=True,
                     instalment__isnull=False)
-                | Q(purpose=PaymentPurpose.CARD_ON_FILE, instalment__isnull=True, payment_request__isnull=True, invoice_pay_link__isnull=True,
-                    saved_card__isnull=False),
+                | Q(purpose=PaymentPurpose.CARD_ON_FILE, instalment__isnull=True, payment_request__isnull=True,
+                    invoice_pay_link__isnull=True, saved_card__isnull=False),
                 name="gatewaypayment_purpose_names_its_link",
             ),
             # A card on file pays a recurring invoice (card_on_file) or an obligation's instalment.
