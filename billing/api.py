@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
+from ninja.responses import Status
 
 from billing import selectors
 from billing.models import Frequency, RecurringSchedule
@@ -142,7 +143,7 @@ def create_schedule(request: HttpRequest, payload: ScheduleIn):
         end_after=payload.end_after, end_on=payload.end_on, due_date_rule=rule,
         collect_by_card=payload.collect_by_card, lines=_lines(request, payload.lines))
     schedule = schedules.create_schedule(account=account, data=data, actor=None, at=timezone.now())
-    return 201, _out(selectors.get_schedule(tenant=request.tenant, schedule_id=schedule.pk))
+    return Status(201, _out(selectors.get_schedule(tenant=request.tenant, schedule_id=schedule.pk)))
 
 
 @router.get("/schedules", response=list[ScheduleOut])

@@ -2,6 +2,7 @@
 a success books one payment; a charge that needs the customer or is declined sends one pay link and hands the
 invoice to dunning; declines are retried on the tenant's days, each once; a removed card is never charged."""
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -245,3 +246,39 @@ class TestInstalments:
         told = Notification.objects.filter(template_key="instalment_card_failed")
         assert told.count() == 1
         assert "Road tax" in told.get().body and "/portal/" in told.get().body
+
+
+def test_a_declined_card_hands_the_invoice_to_dunning(run, httpserver):
+    httpserver.expect_request("/v1/payment_intents", method="POST").respond_with_json(
+        card_error("card_declined", "Your card was declined."), status=402)
+    before = list(receivables_selectors.chased_invoices(tenant=run.tenant).values_list("pk", flat=True))
+
+    collect_on(DUE)
+
+    assert before == []  # until the card fails, dunning leaves the invoice to it
+    assert list(receivables_selectors.chased_invoices(tenant=run.tenant).values_list("pk", flat=True)) == [
+        run.invoice_id]
+
+
+def test_cashflows_charges_the_parent_job_and_books_one_payment(account, customer, policy_fee, settings, httpserver):
+    from tests.gateways import test_cashflows
+    from tests.gateways.test_saved_cards_contract import cashflows_child
+    settings.GATEWAY_BASE_URLS = {"cashflows": httpserver.url_for("").rstrip("/")}
+    cashflows = gateway_services.save_gateway_account(
+        tenant=account.tenant, provider="cashflows", live=False, secret=test_cashflows.API_KEY,
+        settings={"configuration_id": test_cashflows.CONFIGURATION_ID})
+    card_on_file(account, cashflows, token=test_cashflows.JOB)
+    monthly(account, at=moment(START), product=policy_fee)
+    tasks.issue_recurring_invoices.apply(kwargs={"as_of": moment(START).isoformat()})
+    httpserver.expect_request("/api/gateway/payment-jobs", method="POST").respond_with_handler(
+        test_cashflows.cashflows(cashflows_child("Paid"), status=201))
+
+    collect_on(DUE)
+    collect_on(DUE)
+
+    [request] = [r for r, _ in httpserver.log if r.path == "/api/gateway/payment-jobs"]
+    body = json.loads(request.get_data())
+    assert (body["parentPaymentJobReference"], body["amountToCollect"], body["currency"]) == (
+        int(test_cashflows.JOB), "30.00", "GBP")
+    assert card_payments().get().total_amount == Decimal("30.00")
+    assert FinancialTransaction.objects.get(pk=ScheduleRun.objects.get().invoice_id).open_amount == Decimal("0.00")

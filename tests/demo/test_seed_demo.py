@@ -49,7 +49,8 @@ class TestSeedDemo:
         # Each tenant's first customer has a procuration fee on its lender's account besides its own.
         # The bank statement (Acme's and Northwind's, five lines each) books four payments each, on the
         # customers' accounts or the suspense account; it is imported once however often the demo runs.
-        assert first == {"Tenant": 3, "User": 5, "Customer": 9, "Lender": 3, "Account": 14, "FinancialTransaction": 35,
+        # Acme's monthly policy fee has issued this month's invoice, once.
+        assert first == {"Tenant": 3, "User": 5, "Customer": 9, "Lender": 3, "Account": 14, "FinancialTransaction": 36,
                          "Allocation": 12, "GatewayAccount": 3, "BankAccount": 2, "StatementLine": 10}
         assert "alice / duly-demo-2026" in output.getvalue() and "pilar / duly-demo-2026" in output.getvalue()
 
@@ -113,8 +114,9 @@ class TestSeedDemoLeavesTheUsersRecordsAlone:
             assert Obligation.objects.filter(customer__tenant=acme).count() == 2
             harriet = Customer.objects.get(tenant=acme, name="Harriet Holloway")
             assert Obligation.objects.filter(customer=harriet).count() == 1
-            # The demo's four, and the payment of the bank transfer that names her open invoice.
-            assert FinancialTransaction.objects.filter(account__customer=harriet).count() == 5
+            # The demo's four, the payment of the bank transfer that names her open invoice, and this month's
+            # invoice of her monthly policy fee.
+            assert FinancialTransaction.objects.filter(account__customer=harriet).count() == 6
 
     def test_a_tenant_holding_only_the_users_plans_still_gets_the_demo_plan(self):
         call_command("seed_demo", history=0, stdout=io.StringIO())

@@ -18,6 +18,7 @@ from core import l10n
 from crm import services
 from crm.models import Customer, Role, Tenant, User
 from demo.bank import seed_bank
+from demo.billing import seed_billing
 from demo.history import card_method, seed_history
 from finance import services as ledger
 from finance.models import Account, Classification, FeePayer, Lender, TransactionType
@@ -213,6 +214,7 @@ class Command(BaseCommand):
                 seed_bank(tenant=tenant, customers=customers)
                 if tenant.slug == "acme":  # the usual four dunning levels; the running demo's beat sends them
                     add_suggested_levels(tenant=tenant)
+                    seed_billing(tenant=tenant, customers=customers)
         if not User.objects.filter(username="support").exists():
             User.objects.create_superuser(username="support", email="support@duly.example", password=DEMO_PASSWORD)
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
