@@ -89,10 +89,16 @@ def issue_next(*, schedule: RecurringSchedule, at: datetime) -> ScheduleRun | No
 
 
 def _post_and_send(run: ScheduleRun, *, at: datetime, actor: User | None) -> None:
-    """Post the run's draft invoice and email it with its pay link, in the caller's transaction."""
-    posted = ledger.post_transaction(txn=run.invoice, actor=actor, at=at).transaction
+    """Post the run's draft invoice and email it with its pay link, in the caller's transaction. A draft
+    posted later is due under the schedule's rule from the day it is posted."""
+    schedule = run.schedule
+    invoice = run.invoice
+    if invoice.due_on is None and schedule.due_date_rule is not None:
+        due_on = schedule.due_date_rule.as_rule().default(tenant_today(schedule.account.tenant, at))
+        invoice = ledger.update_draft(txn=invoice, actor=actor, at=at, changes=ledger.DraftChanges(due_on=due_on))
+    posted = ledger.post_transaction(txn=invoice, actor=actor, at=at).transaction
     run.invoice = posted
-    schedule, customer = run.schedule, run.schedule.account.customer
+    customer = schedule.account.customer
     if not customer.email:
         return
     with for_customer(customer):
@@ -118,7 +124,8 @@ def post_run(*, run: ScheduleRun, actor: User | None, at: datetime) -> ScheduleR
     :raises ValidationError: keyed ``invoice``: it is no longer a draft.
     :raises ActionNotAllowed: the ledger refused to post it.
     """
-    run = ScheduleRun.objects.select_related("schedule__account__customer", "schedule__account__tenant").get(
+    run = ScheduleRun.objects.select_related("schedule__account__customer", "schedule__account__tenant",
+                                             "schedule__due_date_rule").get(
         tenant=run.tenant_id, pk=run.pk)
     run.invoice = FinancialTransaction.objects.get(tenant=run.tenant_id, pk=run.invoice_id)
     if run.invoice.state != TransactionState.DRAFT:

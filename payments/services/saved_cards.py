@@ -227,7 +227,10 @@ def charge_saved_card(*, payment: GatewayPayment, webhook_url: str, at: datetime
     with transaction.atomic():
         GatewayPayment.objects.filter(pk=payment.pk).update(provider_reference=state.provider_reference, updated_at=at)
     payment.provider_reference = state.provider_reference
-    applied = apply_state(payment=payment, status=state.status, at=at, source="card on file",
-                          amount_minor=state.amount_minor)
+    try:
+        applied = apply_state(payment=payment, status=state.status, at=at, source="card on file",
+                              amount_minor=state.amount_minor)
+    except ValueError as error:  # the provider charged another amount: nothing booked, left pending and visible
+        return ChargeOutcome("unavailable", _note_problem(payment, str(error), at), str(error))
     result = "succeeded" if applied.payment.status == PaymentStatus.SUCCEEDED else "processing"
     return ChargeOutcome(result, applied.payment)

@@ -16,6 +16,7 @@ from functools import partial
 from django.db import connection
 from django.utils import timezone
 from django_scopes import scope
+from werkzeug import Request, Response
 
 from billing.services import collection, runs
 from billing.services.schedules import LineInput, ScheduleData, create_schedule
@@ -68,10 +69,16 @@ def tenant_with(slug: str, schedules: int, start):
     return tenant
 
 
+def charged(request: Request) -> Response:
+    """Stripe's answer to an off-session charge: the amount asked for, succeeded."""
+    intent = {"id": f"pi_{request.form['metadata[reference]']}", "object": "payment_intent",
+              "amount": int(request.form["amount"]), "currency": "gbp", "status": "succeeded"}
+    return Response(json.dumps(intent), content_type="application/json")
+
+
 def bench_issuing_and_collecting(db, settings, httpserver):
     settings.GATEWAY_BASE_URLS = {"stripe": httpserver.url_for("").rstrip("/")}
-    httpserver.expect_request("/v1/payment_intents", method="POST").respond_with_json(
-        {"id": "pi_bench", "object": "payment_intent", "amount": 3000, "currency": "gbp", "status": "succeeded"})
+    httpserver.expect_request("/v1/payment_intents", method="POST").respond_with_handler(charged)
     start = datetime.combine(timezone.localdate(), datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
     per = {}
     for slug, size in (("billing-small", 100), ("billing-large", SCHEDULES)):

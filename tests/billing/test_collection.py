@@ -282,3 +282,16 @@ def test_cashflows_charges_the_parent_job_and_books_one_payment(account, custome
         int(test_cashflows.JOB), "30.00", "GBP")
     assert card_payments().get().total_amount == Decimal("30.00")
     assert FinancialTransaction.objects.get(pk=ScheduleRun.objects.get().invoice_id).open_amount == Decimal("0.00")
+
+
+def test_a_charge_of_another_amount_books_nothing_and_stays_visible(run, httpserver):
+    httpserver.expect_request("/v1/payment_intents", method="POST").respond_with_json(intent(amount=2500))
+
+    collect_on(DUE)
+
+    attempt = CollectionAttempt.objects.get()
+    assert attempt.result == AttemptResult.UNAVAILABLE
+    assert attempt.message == f"dc_{run.pk}_0: the provider reports 25.00 GBP, not 30.00."
+    payment = GatewayPayment.objects.get(saved_card__isnull=False)
+    assert (payment.status, payment.failure_message) == (PaymentStatus.PENDING, attempt.message)
+    assert card_payments().count() == 0
