@@ -55,8 +55,8 @@ def tenant_with(slug: str, schedules: int, start):
                                                country="GB")
             account = services.open_account(customer=customer, currency="GBP")
             first = GatewayPayment.objects.create(
-                tenant=tenant, reference=f"dp_b{n}", gateway_account=stripe, provider="stripe",
-                provider_reference=f"pi_first{n}", account=account, amount=1, currency="GBP", mode="hosted_page",
+                tenant=tenant, reference=f"dp_{slug}_{n}", gateway_account=stripe, provider="stripe",
+                provider_reference=f"pi_first_{slug}_{n}", account=account, amount=1, currency="GBP", mode="hosted_page",
                 description="First", created_at=start, updated_at=start,
                 card_consent=consent(source=ConsentSource.EMAIL_PAY, text="Save this card.", at=start))
             apply_state(payment=first, status="succeeded", at=start, source="bench")

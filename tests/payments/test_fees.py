@@ -180,3 +180,26 @@ class TestEachGatewaysOwnCardFields:
         page = cashier.get(reverse("payments:take_payment", args=[broker_fee.pk])).content.decode()
 
         assert "No payment gateway of yours takes GBP for card payments taken by staff." in page
+
+
+@pytest.mark.django_db
+def test_take_payment_saves_the_card_when_the_customer_agrees(ledger, broker_fee, cashier, settings, httpserver):
+    """Staff tick that the customer agrees: Stripe gets a Customer and ``setup_future_usage``, and the consent
+    is recorded as given at Take Payment."""
+    settings.GATEWAY_BASE_URLS = {"stripe": httpserver.url_for("").rstrip("/")}
+    gateway_services.save_gateway_account(tenant=ledger, provider="stripe", live=False, secret="sk_test_1",
+                                          settings={"publishable_key": "pk_test_Duly", "webhook_secret": "whsec_1"})
+    httpserver.expect_ordered_request("/v1/customers", method="POST").respond_with_json(
+        {"id": "cus_Fee", "object": "customer"})
+    httpserver.expect_ordered_request("/v1/payment_intents", method="POST").respond_with_json(
+        intent_json(id="pi_3Fee", client_secret="pi_3Fee_secret_xyz", amount=15000))
+
+    offer = cashier.get(reverse("payments:take_payment", args=[broker_fee.pk])).content.decode()
+    cashier.post(reverse("payments:take_payment", args=[broker_fee.pk]), {"save_card": "1"})
+
+    assert "The customer agrees: Save this card so that Acme Brokers" in offer
+    intent = dict(httpserver.log[-1][0].form)
+    assert (intent["customer"], intent["setup_future_usage"]) == ("cus_Fee", "off_session")
+    with scope(tenant=ledger):
+        consent = broker_fee.gateway_payments.get().card_consent
+    assert (consent["source"], consent["text"][:38]) == ("take_payment", "Save this card so that Acme Brokers ca")
