@@ -56,8 +56,8 @@ def tenant_with(slug: str, schedules: int, start):
             account = services.open_account(customer=customer, currency="GBP")
             first = GatewayPayment.objects.create(
                 tenant=tenant, reference=f"dp_{slug}_{n}", gateway_account=stripe, provider="stripe",
-                provider_reference=f"pi_first_{slug}_{n}", account=account, amount=1, currency="GBP", mode="hosted_page",
-                description="First", created_at=start, updated_at=start,
+                provider_reference=f"pi_first_{slug}_{n}", account=account, amount=1, currency="GBP",
+                mode="hosted_page", description="First", created_at=start, updated_at=start,
                 card_consent=consent(source=ConsentSource.EMAIL_PAY, text="Save this card.", at=start))
             apply_state(payment=first, status="succeeded", at=start, source="bench")
             keep_card(payment=GatewayPayment.objects.get(pk=first.pk), at=start,
