@@ -71,6 +71,9 @@ class RecurringSchedule(TenantOwned):
         default=True, help_text=_("Charge the customer's card on file on each invoice's due date."))
     state = models.CharField(max_length=10, choices=ScheduleState.choices, default=ScheduleState.ACTIVE)
     next_period = models.PositiveIntegerField(default=1)
+    next_on = models.DateField(
+        null=True, blank=True, help_text=_("The next period's date; empty when no period is left. The sweep selects "
+                                           "the schedules due by it."))
     paused_on = models.DateField(null=True, blank=True)
     ended_on = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
@@ -89,7 +92,7 @@ class RecurringSchedule(TenantOwned):
                                    name="schedule_end_after"),
             models.CheckConstraint(condition=Q(next_period__gte=1), name="schedule_next_period"),
         ]
-        indexes = [models.Index(fields=["tenant", "state"], name="schedule_by_state")]
+        indexes = [models.Index(fields=["tenant", "state", "next_on"], name="schedule_due")]
 
     def __str__(self) -> str:
         return self.name

@@ -66,6 +66,14 @@ def last_period(schedule: RecurringSchedule) -> int | None:
                                day_of_month=schedule.day_of_month, end_after=schedule.end_after, end_on=end_on)
 
 
+def next_on(schedule: RecurringSchedule) -> date | None:
+    """The date of the schedule's next period, or ``None`` when it has none left (``RecurringSchedule.next_on``)."""
+    last = last_period(schedule)
+    if schedule.state == ScheduleState.ENDED or (last is not None and schedule.next_period > last):
+        return None
+    return period_on(schedule, schedule.next_period)
+
+
 def lines_for(lines: list[ScheduleLine], period: int) -> list[ScheduleLine]:
     return [line for line in lines if line.from_period <= period and (line.until_period is None
                                                                        or period <= line.until_period)]

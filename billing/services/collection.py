@@ -248,11 +248,12 @@ def collect_for_tenant(*, tenant: Tenant, at: datetime) -> int:
     retry_days = list(selectors.settings_of(tenant=tenant).retry_days)
     made = 0
     for runs in (_open_runs(tenant, today), _retryable_runs(tenant, today)):
-        for run in runs.select_related("invoice").prefetch_related("attempts").order_by("pk")[:BATCH]:
+        for run in runs.select_related("invoice").prefetch_related("attempts").order_by("pk").iterator(BATCH):
             number = _next_attempt(run, today, retry_days)
             if number is not None and collect(run=run, number=number, at=at) is not None:
                 made += 1
-    for instalment in _instalments_due(tenant, today).prefetch_related("card_attempts").order_by("pk")[:BATCH]:
+    for instalment in _instalments_due(tenant, today).prefetch_related("card_attempts").order_by("pk").iterator(
+            BATCH):
         attempts = {a.number: a for a in instalment.card_attempts.all()}
         number = _next_for(attempts, instalment.due_on, today, retry_days)
         if number is not None and collect_instalment(instalment=instalment, number=number, at=at) is not None:

@@ -82,7 +82,8 @@ def issue_next(*, schedule: RecurringSchedule, at: datetime) -> ScheduleRun | No
             period_on=selectors.period_on(locked, period), invoice=invoice, collect_by_card=card is not None,
             created_at=at)
         locked.next_period = period + 1
-        locked.save(update_fields=["next_period"])
+        locked.next_on = selectors.next_on(locked)
+        locked.save(update_fields=["next_period", "next_on"])
         if settings.post_invoices:
             _post_and_send(run, at=at, actor=None)
     return run
@@ -136,21 +137,27 @@ def post_run(*, run: ScheduleRun, actor: User | None, at: datetime) -> ScheduleR
 
 
 def issue_for_tenant(*, tenant: Tenant, at: datetime) -> int:
-    """Every period due of the tenant's active schedules, each once; the count issued."""
-    issued = 0
-    ids = list(RecurringSchedule.objects.filter(tenant=tenant, state=ScheduleState.ACTIVE).values_list(
-        "pk", flat=True)[:BATCH])
-    for schedule in RecurringSchedule.objects.filter(tenant=tenant, pk__in=ids):
-        while True:
+    """Every period due of the tenant's active schedules, each once, oldest first, in batches; the count issued.
+    A schedule the ledger refuses (its account suspended) is left for the next sweep."""
+    issued, refused = 0, set()
+    today = tenant_today(tenant, at)
+    while True:
+        due = list(RecurringSchedule.objects.filter(
+            tenant=tenant, state=ScheduleState.ACTIVE, next_on__lte=today).exclude(pk__in=refused).order_by(
+            "next_on", "pk")[:BATCH])
+        if not due:
+            return issued
+        for schedule in due:
             try:
                 run = issue_next(schedule=schedule, at=at)
             except (ValidationError, ActionNotAllowed) as refusal:
                 logger.warning("Schedule %s not issued: %s", schedule.pk, refusal)
-                break
-            if run is None:
-                break
-            issued += 1
-    return issued
+                refused.add(schedule.pk)
+                continue
+            if run is None:  # issued by a concurrent sweep meanwhile
+                refused.add(schedule.pk)
+            else:
+                issued += 1
 
 
 def sweep(*, at: datetime) -> int:

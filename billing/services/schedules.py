@@ -184,6 +184,7 @@ def create_schedule(*, account: Account, data: ScheduleData, actor: User | None,
         raise ValidationError(errors)
     schedule, rows = _unsaved(account, data, lines)
     schedule.created_by, schedule.created_at = actor, at
+    schedule.next_on = selectors.next_on(schedule)
     schedule.save()
     for row in rows:
         row.schedule = schedule
@@ -245,7 +246,8 @@ def resume(*, schedule: RecurringSchedule, at: datetime) -> RecurringSchedule:
     while selectors.period_on(locked, locked.next_period) < today:
         locked.next_period += 1
     locked.state, locked.paused_on = ScheduleState.ACTIVE, None
-    locked.save(update_fields=["state", "paused_on", "next_period"])
+    locked.next_on = selectors.next_on(locked)
+    locked.save(update_fields=["state", "paused_on", "next_period", "next_on"])
     return locked
 
 
@@ -258,7 +260,8 @@ def end(*, schedule: RecurringSchedule, at: datetime) -> RecurringSchedule:
     if locked.state == ScheduleState.ENDED:
         raise ValidationError({"state": _("The schedule has already ended.")})
     locked.state, locked.ended_on = ScheduleState.ENDED, tenant_today(locked.account.tenant, at)
-    locked.save(update_fields=["state", "ended_on"])
+    locked.next_on = None
+    locked.save(update_fields=["state", "ended_on", "next_on"])
     return locked
 
 
