@@ -12,7 +12,7 @@ from crm.scoping import tenant_task
 from gateways.base import GatewayUnavailable
 from payments.models import GatewayPayment
 from payments.services import saved_cards
-from payments.services.gateway_payments import refresh_payment, stale_payments
+from payments.services.gateway_payments import KEEP_CARD_TASK, refresh_payment, stale_payments
 from payments.services.webhooks import process_webhook_delivery as process_delivery
 
 RETRY = {"autoretry_for": (GatewayUnavailable,), "retry_backoff": 5, "retry_backoff_max": 600, "max_retries": 10}
@@ -48,7 +48,7 @@ def poll_stale_payments(**kwargs) -> None:
         forget_saved_card.delay(tenant_id=tenant_id, card_id=card_id)
 
 
-@tenant_task(name=saved_cards.KEEP_TASK, **RETRY)
+@tenant_task(name=KEEP_CARD_TASK, **RETRY)
 def keep_saved_card(*, tenant, payment_id: int, **kwargs) -> None:
     """Record the card the provider kept for a payment whose customer agreed (after its success)."""
     payment = GatewayPayment.objects.select_related("gateway_account", "account__customer").get(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from celery import current_app
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -43,11 +44,13 @@ from gateways.base import (
 from gateways.base import PaymentStatus as Normalised
 from gateways.models import GatewayAccount
 from payments.models import GatewayPayment, PaymentEvent, PaymentPurpose, PaymentStatus
+from payments.services.cards_kept import keep_card
 from payments.services.confirmations import confirm_to_payer, tell_staff
 from payments.services.receipts import issue_receipt
 from payments.settlement import settlement_for
 
 logger = logging.getLogger(__name__)
+KEEP_CARD_TASK = "payments.keep_saved_card"
 TRANSITIONS = {
     Normalised.PROCESSING: "mark_processing",
     Normalised.FAILED: "mark_failed",
@@ -268,9 +271,9 @@ def apply_state(
 
 
 def _enqueue_keep_card(payment: GatewayPayment) -> None:
-    from payments.services.saved_cards import enqueue_keep_card  # imports this module
-
-    enqueue_keep_card(payment=payment)
+    """The card the customer agreed to save is asked of the provider by a task (``saved_cards.keep_card_of``)."""
+    kwargs = {"tenant_id": payment.tenant_id, "payment_id": payment.pk}
+    current_app.send_task(KEEP_CARD_TASK, kwargs=kwargs, declare=[])
 
 
 def record_bank_confirmation(
@@ -315,9 +318,7 @@ def refresh_payment(*, payment: GatewayPayment, at: datetime, source: str = "pol
     applied = apply_state(payment=payment, status=status, at=at, source=source,
                           failure_message=state.failure_message, amount_minor=state.amount_minor)
     if applied.payment.status == PaymentStatus.SUCCEEDED and applied.payment.card_consent and state.saved_card:
-        from payments.services.saved_cards import keep_card  # imports this module
-
-        keep_card(payment=applied.payment, card=state.saved_card, at=at)
+        keep_card(payment=applied.payment, card=state.saved_card, at=at)  # at once: the payer sees it in the portal
     return applied
 
 
