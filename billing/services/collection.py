@@ -39,7 +39,7 @@ from notifications.services import notify
 from obligations.models import Instalment, InstalmentStatus
 from obligations.services.obligations import portal_link
 from paylinks.services.invoice_pay import invoice_context, invoice_pay_link, new_invoice_pay_link, send_refusal
-from payments.models import PaymentStatus, SavedCard
+from payments.models import GatewayPayment, PaymentStatus, SavedCard
 from payments.pages import webhook_url
 from payments.services import saved_cards
 
@@ -81,7 +81,11 @@ def _record(run: ScheduleRun, number: int, at: datetime) -> CollectionAttempt | 
         locked = ScheduleRun.objects.select_for_update(of=("self",)).get(tenant=run.tenant_id, pk=run.pk)
         invoice = FinancialTransaction.objects.select_related("account__customer", "account__tenant").get(
             tenant=run.tenant_id, pk=locked.invoice_id)
-        attempt = _attempt(locked.tenant_id, number, at, run=locked) if invoice.open_amount > 0 else None
+        paying = GatewayPayment.objects.filter(tenant=run.tenant_id, invoice=invoice,
+                                               status=PaymentStatus.PROCESSING).exists()
+        # Nothing outstanding, or the customer's own payment is being processed: no charge now.
+        attempt = _attempt(locked.tenant_id, number, at, run=locked) if invoice.open_amount > 0 and not paying \
+            else None
         if attempt is not None and attempt.payment_id is None and not attempt.result:
             customer = invoice.account.customer
             card = saved_cards.card_to_charge(customer=customer, currency=invoice.currency, at=at)
@@ -98,7 +102,9 @@ def _record_instalment(instalment: Instalment, number: int, at: datetime) -> Col
     with transaction.atomic():
         locked = Instalment.objects.select_for_update(of=("self",)).select_related(
             "obligation__customer__tenant").get(tenant=instalment.tenant_id, pk=instalment.pk)
-        attempt = None if locked.is_paid else _attempt(locked.tenant_id, number, at, instalment=locked)
+        paying = GatewayPayment.objects.filter(tenant=locked.tenant_id, instalment=locked,
+                                               status=PaymentStatus.PROCESSING).exists()
+        attempt = None if locked.is_paid or paying else _attempt(locked.tenant_id, number, at, instalment=locked)
         if attempt is not None and attempt.payment_id is None and not attempt.result:
             obligation = locked.obligation
             customer = obligation.customer

@@ -295,3 +295,13 @@ def test_a_charge_of_another_amount_books_nothing_and_stays_visible(run, httpser
     payment = GatewayPayment.objects.get(saved_card__isnull=False)
     assert (payment.status, payment.failure_message) == (PaymentStatus.PENDING, attempt.message)
     assert card_payments().count() == 0
+
+
+def test_no_charge_while_the_customers_own_payment_is_processing(run, httpserver, stripe):
+    from tests.factories import GatewayPaymentFactory
+    GatewayPaymentFactory(account=run.invoice.account, gateway_account=stripe, invoice=run.invoice, amount="30.00",
+                          provider_reference="cs_own", status=PaymentStatus.PROCESSING)
+
+    collect_on(DUE)
+
+    assert charges(httpserver) == [] and not CollectionAttempt.objects.exists()
