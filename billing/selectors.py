@@ -97,8 +97,9 @@ class Upcoming:
 
 def upcoming(schedule: RecurringSchedule, *, count: int = 6, until: date | None = None,
              lines: list[ScheduleLine] | None = None) -> list[Upcoming]:
-    """The next invoices of the schedule (at most ``count``, or those on or before ``until``)."""
-    if schedule.state == ScheduleState.ENDED:
+    """The next invoices of the schedule (at most ``count``, or those on or before ``until``); none while it is
+    paused (the periods it misses are skipped) or ended."""
+    if schedule.state != ScheduleState.ACTIVE:
         return []
     lines = list(schedule.lines.select_related("tax_rate")) if lines is None else lines
     last, found, period = last_period(schedule), [], schedule.next_period

@@ -15,6 +15,7 @@ from billing import forms, selectors
 from billing.models import ScheduleRun
 from billing.services import runs, schedules
 from core.clock import tenant_today
+from core.l10n import day
 from core.posted import show_errors
 from crm.access import require_administrator, require_permission, staff_view
 from finance import selectors as finance_selectors
@@ -38,12 +39,8 @@ def _account(request, account_id: int):
 @require_GET
 def account_panel(request, account_id: int):
     account = _account(request, account_id)
-    rows = list(selectors.schedules_of(account=account))
-    for schedule in rows:
-        schedule.account = account
-        upcoming = selectors.upcoming(schedule, count=1, lines=[])
-        schedule.next_on = upcoming[0].on if upcoming else None
-    return render(request, "billing/_account_panel.html", {"account": account, "schedules": rows})
+    return render(request, "billing/_account_panel.html", {
+        "account": account, "schedules": selectors.schedules_of(account=account)})
 
 
 def _line_errors(error: ValidationError) -> list[str]:
@@ -69,7 +66,7 @@ def schedule_create(request, account_id: int):
         if request.POST.get("action") == "save":
             schedule = schedules.create_schedule(account=account, data=data, actor=request.user, at=timezone.now())
             messages.success(request, _("Schedule “%(name)s” saved; its first invoice is issued on %(day)s.") % {
-                "name": schedule.name, "day": selectors.period_on(schedule, 1)})
+                "name": schedule.name, "day": day(selectors.period_on(schedule, 1), "long")})
             return redirect("billing:schedule_detail", schedule.pk)
         context["preview"] = schedules.preview(account=account, data=data, at=timezone.now())
     except ValidationError as error:

@@ -13,7 +13,7 @@ for staff, who post and send it from the schedule's page (``post_run``).
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -45,7 +45,7 @@ def _due_periods(schedule: RecurringSchedule, today: date) -> bool:
 def _invoice_lines(schedule: RecurringSchedule, period: int) -> list[ledger.LineData]:
     start = selectors.period_on(schedule, period)
     end = selectors.period_on(schedule, period + 1)
-    span = _("%(start)s to %(end)s") % {"start": day(start), "end": day(end.fromordinal(end.toordinal() - 1))}
+    span = _("%(start)s to %(end)s") % {"start": day(start), "end": day(end - timedelta(days=1))}
     lines = selectors.lines_for(list(schedule.lines.select_related("product", "tax_rate")), period)
     return [ledger.LineData(description=f"{line.description} ({span})"[:200], quantity=line.quantity,
                             unit_price=line.unit_price, product=line.product, tax_rate=line.tax_rate)
