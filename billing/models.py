@@ -1,10 +1,5 @@
-"""Recurring billing: schedules that issue an invoice every period, the run of each period, and the
-charges of the card on file that collect those invoices.
-
-``ScheduleRun`` is unique per schedule and period, which is what makes a period's invoice exist once
-however often or late the sweep runs. ``CollectionAttempt`` is unique per invoice and attempt number, so
-each charge (on the due date, then each retry) is made once.
-"""
+"""Recurring billing: schedules, the run of each period (unique per schedule and period) and the card charges
+that collect those invoices (unique per invoice or instalment and number)."""
 
 from __future__ import annotations
 

@@ -1,21 +1,5 @@
-"""Automatic collection: a recurring invoice whose customer has a card on file is charged on its due date,
-then on each retry day of the tenant's setting (for example 1, 3 and 7 days after), each once.
-
-**Each attempt once.** ``CollectionAttempt`` is unique per run and number; it is written (with the card
-payment it charges, ``payments.services.saved_cards``) under the run's row lock before the provider is
-called, outside any transaction. A charge whose provider did not answer is charged again by the next sweep
-with the same reference, which the provider deduplicates.
-
-**Instalments**: an obligation's unpaid instalment is charged the same way on its due date when, before that
-date, its customer kept a card on file (the consent they ticked names instalments); it then settles as any
-payment of an instalment does (its invoice booked, the instalment paid). A failure sends one message with the
-portal's link, and the obligation's overdue notices follow as for any unpaid instalment.
-
-**When it fails** (3-D Secure needed, declined, or no usable card any more) the customer is emailed one pay
-link for what is outstanding and ``card_failed_at`` is set: from then on dunning chases the invoice like any
-other. A decline is retried on the retry days; a charge that needs the customer is not (it would need them
-again), nor is one with no card.
-"""
+"""Automatic collection: recurring invoices and instalments charged to the card on file on their due date and
+retry days, each attempt once; the first failure sends one pay link. See ``docs/billing.md``."""
 
 from __future__ import annotations
 

@@ -1,14 +1,5 @@
-"""Issuing recurring invoices: each period of each active schedule once, on or after its date.
-
-**Once per period.** Each period is its own transaction: the schedule row is locked, its ``next_period``
-read again, and ``ScheduleRun`` is unique per schedule and period. A sweep that runs twice, or two at once,
-issues nothing twice; one that runs late (Duly was down) issues every period it missed, each once, dated
-today and due under the schedule's rule from today.
-
-**Posted or drafted** (the tenant's ``BillingSettings.post_invoices``): a posted invoice is numbered by the
-ledger and emailed with a pay link in the same transaction (the outbox sends it after commit); a draft waits
-for staff, who post and send it from the schedule's page (``post_run``).
-"""
+"""Issuing recurring invoices: each period of each active schedule once, on or after its date (posted and
+emailed with a pay link, or drafted). See ``docs/billing.md``."""
 
 from __future__ import annotations
 

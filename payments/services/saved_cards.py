@@ -1,15 +1,5 @@
-"""Cards on file: kept by the provider while the customer pays (with their recorded consent), listed by
-brand, last four and expiry, removed by the customer or staff, and charged without the customer.
-
-Duly never sees card data: the provider keeps the card and answers a token (``gateways.base.SavedCard``).
-A card is kept once per payment (``SavedCard.first_payment`` is unique) and once per provider token.
-
-**Charging.** ``charge_saved_card`` records the attempt (the card row locked and checked not removed, in
-one transaction), then calls the provider outside any transaction, then applies its answer through
-``apply_state``, the path every webhook takes, so the provider's own webhook for the same charge changes
-nothing. The attempt's reference is the provider's idempotency key: a charge retried after a timeout is the
-same charge.
-"""
+"""Cards on file: the customer's consent, the cards kept, removing one, and charging one without the customer
+(through ``apply_state``, as every webhook). See ``docs/billing.md``."""
 
 from __future__ import annotations
 

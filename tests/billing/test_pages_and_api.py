@@ -263,3 +263,43 @@ class TestCardsOnFile:
         from gateways.models import GatewayAccount
         from payments.pages import card_offer
         assert card_offer(GatewayAccount.objects.get(provider="credicorp"), "Acme") == ""
+
+
+class TestQueryCounts:
+    """The lists cost the same whatever they hold."""
+
+    def queries(self, client, url):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    def test_the_schedule_list_and_an_accounts_panel(self, staff_client, account, policy_fee, ledger):
+        from tests.factories import AccountFactory, CustomerFactory
+        monthly(account, at=timezone.now(), product=policy_fee, start_on=timezone.localdate())
+        few = (self.queries(staff_client, "/finance/billing/"),
+               self.queries(staff_client, f"/finance/billing/accounts/{account.pk}/schedules/"))
+        for n in range(4):
+            other = AccountFactory(customer=CustomerFactory(tenant=ledger, name=f"More {n}"))
+            monthly(other, at=timezone.now(), product=policy_fee, start_on=timezone.localdate())
+            monthly(account, at=timezone.now(), product=policy_fee, start_on=timezone.localdate())
+
+        assert (self.queries(staff_client, "/finance/billing/"),
+                self.queries(staff_client, f"/finance/billing/accounts/{account.pk}/schedules/")) == few
+
+    def test_a_schedules_page_and_the_cards_panel(self, staff_client, account, policy_fee, customer, sandbox):
+        from billing.services.runs import issue_for_tenant
+        schedule = monthly(account, at=timezone.now(), product=policy_fee, start_on=timezone.localdate()
+                           - timedelta(days=20))
+        issue_for_tenant(tenant=account.tenant, at=timezone.now())
+        card_on_file(account, sandbox, token="sbxpm_0123456789ab")
+        few = (self.queries(staff_client, f"/finance/billing/schedules/{schedule.pk}/"),
+               self.queries(staff_client, f"/payments/customers/{customer.pk}/cards/"))
+        for n in range(3):
+            card_on_file(account, sandbox, token=f"sbxpm_0123456789a{n}")
+        issue_for_tenant(tenant=account.tenant, at=timezone.now() + timedelta(days=62))
+
+        assert ScheduleRun.objects.count() == 3
+        assert (self.queries(staff_client, f"/finance/billing/schedules/{schedule.pk}/"),
+                self.queries(staff_client, f"/payments/customers/{customer.pk}/cards/")) == few
