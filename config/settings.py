@@ -316,6 +316,15 @@ if ENV == "test":
     CACHES["default"]["KEY_PREFIX"] = CELERY_TASK_DEFAULT_QUEUE
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; never in production
 
+# A queue per kind of work, each with its own worker (Procfile, docker-compose): a burst of webhooks never
+# delays an email or a page's task. Everything else goes to the default queue.
+DULY_QUEUES = {kind: f"{CELERY_TASK_DEFAULT_QUEUE}-{kind}" if ENV == "test" else kind
+               for kind in ("webhooks", "notifications")}
+CELERY_TASK_ROUTES = {
+    "payments.process_webhook_delivery": {"queue": DULY_QUEUES["webhooks"]},
+    "notifications.*": {"queue": DULY_QUEUES["notifications"]},
+}
+
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -8,6 +8,7 @@ from django_scopes import scope, scopes_disabled
 
 from crm import services, two_factor
 from tests.factories import CustomerFactory, SupportUserFactory, TenantFactory, UserFactory
+from tests.helpers import every_queue
 
 
 @pytest.fixture
@@ -114,9 +115,8 @@ def other_api_client(other_tenant):
     return api_client_for(other_tenant)
 
 
-@pytest.fixture
-def celery_worker(transactional_db):
-    """A real Celery worker process on the test database and the test queue, stopped after the test."""
+def start_worker(queues: list[str]):
+    """A real Celery worker process on the test database, taking ``queues``."""
     import os
     import subprocess
     import sys
@@ -129,12 +129,18 @@ def celery_worker(transactional_db):
     url = f"postgresql://{db['USER']}:{db['PASSWORD'] or ''}@{quote(db['HOST'] or '', safe='')}" \
           f"{':' + str(db['PORT']) if db['PORT'] else ''}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": settings.REDIS_URL, "DULY_ENV": "test"}
-    worker = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
-         "--include=tests.crm.worker_probe", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip",
+         "--include=tests.crm.worker_probe", "-Q", ",".join(queues), "--without-gossip",
          "--without-mingle", "--loglevel=WARNING"],
         cwd=Path(__file__).resolve().parent.parent, env=env,
     )
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker process on the test database and every test queue, stopped after the test."""
+    worker = start_worker(every_queue())
     yield worker
     worker.terminate()
     worker.wait(timeout=30)

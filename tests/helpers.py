@@ -74,3 +74,11 @@ def examples(count: int) -> int:
     if not os.environ.get("DULY_QUICK_PROPERTIES"):
         return count
     return max(count // 5, min(count, 3))
+
+
+def every_queue() -> list[str]:
+    """The test run's queues: the default one and each kind's (``settings.DULY_QUEUES``), for a worker that
+    takes everything."""
+    from django.conf import settings
+
+    return [settings.CELERY_TASK_DEFAULT_QUEUE, *settings.DULY_QUEUES.values()]

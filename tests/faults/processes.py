@@ -16,10 +16,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
-from django.conf import settings
 from django.db import connection
 
-from tests.helpers import wait_for
+from tests.helpers import every_queue, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCALE = max(1, int(os.environ.get("DULY_FAULTS_SCALE", "1")))
@@ -111,7 +110,7 @@ class Worker:
     def start(self) -> Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={self.pool}",
-             f"--concurrency={self.concurrency}", "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip",
+             f"--concurrency={self.concurrency}", "-Q", ",".join(every_queue()), "--without-gossip",
              "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
             cwd=ROOT, env=self.env,
         )

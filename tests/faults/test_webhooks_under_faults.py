@@ -28,7 +28,7 @@ from tests.factories import GatewayPaymentFactory
 from tests.faults.invariants import assert_ledger_invariants
 from tests.faults.processes import ROOT, SCALE, RedisServer, WebServer, Worker, service_env
 from tests.gateways.test_inbox import SECRET, signed, stripe_event
-from tests.helpers import wait_for
+from tests.helpers import every_queue, wait_for
 
 pytestmark = pytest.mark.worker
 COPIES = 50
@@ -78,7 +78,8 @@ def settled(site, shop):
     def quiet():
         with scopes_disabled():
             busy = Notification.objects.filter(state__in=[PENDING, SENDING]).exists()
-        return not busy and client.llen(settings.CELERY_TASK_DEFAULT_QUEUE) == 0 and client.hlen("unacked") == 0
+        queued = sum(client.llen(queue) for queue in every_queue())
+        return not busy and queued == 0 and client.hlen("unacked") == 0
 
     wait_for(lambda: quiet() and (time.sleep(0.5) or quiet()), timeout=60, what="the worker to settle")
 

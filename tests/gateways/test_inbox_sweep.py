@@ -14,10 +14,10 @@ from tests.gateways.test_inbox import stripe_account  # noqa: F401 - a fixture
 
 
 def queued_messages() -> list:
-    """Take every message off the test queue, acknowledged."""
+    """Take every message off the test run's webhooks queue, acknowledged."""
     found = []
     with Connection(settings.CELERY_BROKER_URL) as connection:  # its own, apart from Celery's pools
-        queue = connection.SimpleQueue(settings.CELERY_TASK_DEFAULT_QUEUE)
+        queue = connection.SimpleQueue(settings.DULY_QUEUES["webhooks"])
         try:
             while True:
                 message = queue.get(block=False)
