@@ -3,6 +3,7 @@
 * postings per second: invoice posts, and payment posts with FIFO allocation, with 1 and 4
   concurrent clients (threads, one PostgreSQL connection each, each client on its own account of
   one tenant — so they share the tenant's gapless number sequence, as real clients would);
+* one hot account: four clients posting payments to the same account, which its row lock serialises;
 * the cost of posting one payment on an account that already has 10, 1,000 and 10,000 open
   invoices: mean time and queries per posting.
 """
@@ -122,6 +123,27 @@ def bench_postings_per_second(clients, classification):
     elapsed = post_all(tenant, batches)
     name = "invoice_post" if classification == Classification.INVOICE else "payment_post_fifo"
     emit(bench=f"ledger.{name}", clients=clients, postings=POSTINGS, seconds=round(elapsed, 3),
+         postings_per_second=round(POSTINGS / elapsed, 1))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("clients", [1, 4])
+def bench_hot_account(clients):
+    """Payments with FIFO allocation posted by ``clients`` at once to one account (a lender's or a large
+    customer's), against its open invoices: the account's row lock makes them wait on each other."""
+    tenant = TenantFactory()
+    with scope(tenant=tenant):
+        services.set_up_ledger(tenant=tenant)
+        method = PaymentMethod.objects.get(tenant=tenant, name="Card")
+        account = services.open_account(customer=CustomerFactory(tenant=tenant), currency="EUR")
+        bulk_open_invoices(account, POSTINGS)
+        batches = [drafts(account, Classification.PAYMENT, POSTINGS // clients, method) for _ in range(clients)]
+    elapsed = post_all(tenant, batches)
+    with scope(tenant=tenant):
+        open_left = FinancialTransaction.objects.filter(account=account, classification=Classification.INVOICE,
+                                                        open_amount__gt=0).count()
+    assert open_left == 0  # every payment paid one invoice: nothing lost or allocated twice
+    emit(bench="ledger.payment_post_hot_account", clients=clients, postings=POSTINGS, seconds=round(elapsed, 3),
          postings_per_second=round(POSTINGS / elapsed, 1))
 
 
