@@ -63,6 +63,12 @@ MEASURE = """() => {
 }"""
 
 
+# Every panel a page loads by htmx has been swapped in (each replaces its placeholder, which carries the load
+# trigger) and no request is under way: sooner than waiting for the network to be idle for half a second.
+PANELS_LOADED = """() => document.readyState === 'complete'
+  && !document.querySelector('[hx-trigger^="load"], .htmx-request, .htmx-settling, .htmx-swapping')"""
+
+
 def demo_like(world):
     """The world's customer renamed long, with several invoices, payment requests, fees due from a lender and
     obligations."""
@@ -176,7 +182,7 @@ class TestStaffPagesFit:
             if asked.status != 200 or "text/html" not in asked.headers["content-type"]:
                 continue  # a POST-only action, a download or a redirect away: no page of its own to lay out
             page.goto(live_server.url + path)
-            page.wait_for_load_state("networkidle")
+            page.wait_for_function(PANELS_LOADED)
             visited.append(key)
             measured = page.evaluate(MEASURE)
             if measured["width"] > WIDTH:
@@ -224,7 +230,7 @@ class TestStaffPagesOnATablet:
             if key not in TABLET_PAGES:
                 continue
             page.goto(live_server.url + path)
-            page.wait_for_load_state("networkidle")
+            page.wait_for_function(PANELS_LOADED)
             visited.append(key)
             width = page.evaluate("document.documentElement.scrollWidth")
             if width > TABLET:
