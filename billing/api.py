@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,7 +15,7 @@ from ninja import Field, Router, Schema
 from ninja.responses import Status
 
 from billing import selectors
-from billing.models import Frequency, RecurringSchedule
+from billing.models import Frequency, RecurringSchedule, ScheduleRun, ScheduleState
 from billing.services import schedules
 from crm import selectors as crm_selectors
 from crm.access import TenantApiKey
@@ -97,19 +98,19 @@ class CardOut(Schema):
 
 
 def _out(schedule: RecurringSchedule) -> dict:
-    upcoming = selectors.upcoming(schedule, count=1, lines=[])
+    """A schedule with its lines and runs prefetched (``_schedules``)."""
     return {
         "id": schedule.pk, "account": schedule.account_id, "name": schedule.name, "frequency": schedule.frequency,
         "start_on": schedule.start_on, "day_of_month": schedule.day_of_month, "end_after": schedule.end_after,
         "end_on": schedule.end_on, "due_date_rule": schedule.due_date_rule_id,
         "collect_by_card": schedule.collect_by_card, "state": schedule.state, "next_period": schedule.next_period,
-        "next_invoice_on": upcoming[0].on if upcoming else None,
+        "next_invoice_on": schedule.next_on if schedule.state == ScheduleState.ACTIVE else None,
         "lines": [{"product": line.product_id, "description": line.description, "quantity": line.quantity,
                    "unit_price": line.unit_price, "tax_rate": line.tax_rate_id, "from_period": line.from_period,
                    "until_period": line.until_period} for line in schedule.lines.all()],
         "runs": [{"period": run.period, "period_on": run.period_on, "invoice": run.invoice_id,
                   "number": run.invoice.number, "state": run.invoice.state, "collect_by_card": run.collect_by_card}
-                 for run in selectors.runs_of(schedule=schedule)[:120]],
+                 for run in schedule.runs.all()[:120]],
     }
 
 
@@ -129,6 +130,18 @@ def _lines(request: HttpRequest, lines: list[LineIn]) -> list[schedules.LineInpu
     return found
 
 
+def _schedules(request: HttpRequest):
+    runs = Prefetch("runs", queryset=ScheduleRun.objects.select_related("invoice").order_by("-period"))
+    return selectors.schedules_for(tenant=request.tenant).prefetch_related("lines", runs)
+
+
+def _schedule(request: HttpRequest, schedule_id: int) -> RecurringSchedule:
+    found = _schedules(request).filter(pk=schedule_id).first()
+    if found is None:
+        raise Http404(_("No such schedule."))
+    return found
+
+
 @router.post("/schedules", response={201: ScheduleOut})
 def create_schedule(request: HttpRequest, payload: ScheduleIn):
     """A recurring schedule on a customer's account; its invoices are issued from ``start_on``."""
@@ -143,13 +156,13 @@ def create_schedule(request: HttpRequest, payload: ScheduleIn):
         end_after=payload.end_after, end_on=payload.end_on, due_date_rule=rule,
         collect_by_card=payload.collect_by_card, lines=_lines(request, payload.lines))
     schedule = schedules.create_schedule(account=account, data=data, actor=None, at=timezone.now())
-    return Status(201, _out(selectors.get_schedule(tenant=request.tenant, schedule_id=schedule.pk)))
+    return Status(201, _out(_schedule(request, schedule.pk)))
 
 
 @router.get("/schedules", response=list[ScheduleOut])
 def list_schedules(request: HttpRequest, account: int | None = None):
     """The tenant's schedules (at most 200), or one account's."""
-    found = selectors.schedules_for(tenant=request.tenant).prefetch_related("lines")
+    found = _schedules(request)
     if account is not None:
         found = found.filter(account_id=account)
     return [_out(schedule) for schedule in found.order_by("pk")[:200]]
@@ -157,13 +170,13 @@ def list_schedules(request: HttpRequest, account: int | None = None):
 
 @router.get("/schedules/{schedule_id}", response=ScheduleOut)
 def read_schedule(request: HttpRequest, schedule_id: int):
-    return _out(selectors.get_schedule(tenant=request.tenant, schedule_id=schedule_id))
+    return _out(_schedule(request, schedule_id))
 
 
 def _change(request: HttpRequest, schedule_id: int, change) -> dict:
     schedule = selectors.get_schedule(tenant=request.tenant, schedule_id=schedule_id)
     change(schedule=schedule, at=timezone.now())
-    return _out(selectors.get_schedule(tenant=request.tenant, schedule_id=schedule_id))
+    return _out(_schedule(request, schedule_id))
 
 
 @router.post("/schedules/{schedule_id}/pause", response=ScheduleOut)

@@ -126,7 +126,6 @@ class ScheduleRun(TenantOwned):
     period_on = models.DateField()
     invoice = models.OneToOneField(FinancialTransaction, on_delete=models.PROTECT, related_name="schedule_run")
     collect_by_card = models.BooleanField(default=False)
-    sent_at = models.DateTimeField(null=True, blank=True)
     card_failed_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When the card on file first failed: a pay link was sent and dunning "
                                            "takes over."))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -24,7 +24,7 @@ from billing.models import (
 )
 from crm.models import Tenant
 from finance import amounts
-from finance.models import Account, TransactionState
+from finance.models import Account
 
 ZERO = Decimal("0.00")
 # A period's invoice in months of revenue: a week is 12/52 of a month.
@@ -126,10 +126,6 @@ def runs_of(*, schedule: RecurringSchedule) -> QuerySet[ScheduleRun]:
     return ScheduleRun.objects.filter(tenant=schedule.tenant_id, schedule=schedule).select_related("invoice")
 
 
-def drafts_of(*, schedule: RecurringSchedule) -> QuerySet[ScheduleRun]:
-    return runs_of(schedule=schedule).filter(invoice__state=TransactionState.DRAFT)
-
-
 def invoices_awaiting_card(*, tenant: Tenant) -> QuerySet[ScheduleRun]:
     """Runs whose invoice the card on file is still to collect (no charge has failed yet): dunning leaves
     them alone until it does."""
@@ -228,7 +224,3 @@ def collection_success(*, tenant: Tenant, months: list[tuple[date, date]]) -> li
                 rows[start].charged += 1
                 rows[start].succeeded += result == AttemptResult.SUCCEEDED
     return list(rows.values())
-
-
-def has_failed_attempt():
-    return Exists(CollectionAttempt.objects.filter(run=OuterRef("pk"), result__in=FAILED_RESULTS))

@@ -40,7 +40,7 @@ def poll_stale_payments(**kwargs) -> None:
     for tenant_id, payment_id in stale:
         poll_payment.delay(tenant_id=tenant_id, payment_id=payment_id)
     with scopes_disabled():
-        to_keep = list(saved_cards.payments_with_card_to_keep(at=timezone.now()).values_list("tenant_id", "pk")[:1000])
+        to_keep = list(saved_cards.payments_with_card_to_keep().values_list("tenant_id", "pk")[:1000])
         to_forget = list(saved_cards.cards_to_forget().values_list("tenant_id", "pk")[:1000])
     for tenant_id, payment_id in to_keep:
         keep_saved_card.delay(tenant_id=tenant_id, payment_id=payment_id)

@@ -28,9 +28,7 @@ BATCH = 500
 
 
 def _due_periods(schedule: RecurringSchedule, today: date) -> bool:
-    last = selectors.last_period(schedule)
-    return (schedule.state == ScheduleState.ACTIVE and (last is None or schedule.next_period <= last)
-            and selectors.period_on(schedule, schedule.next_period) <= today)
+    return schedule.state == ScheduleState.ACTIVE and schedule.next_on is not None and schedule.next_on <= today
 
 
 def _invoice_lines(schedule: RecurringSchedule, period: int) -> list[ledger.LineData]:
@@ -106,7 +104,6 @@ def _post_and_send(run: ScheduleRun, *, at: datetime, actor: User | None) -> Non
         notify(tenant=schedule.account.tenant, event_key=f"schedule_run:{run.pk}:invoice",
                template_key="recurring_invoice", channels=["email"], customer=customer, context=context,
                subject_ref=f"finance.financialtransaction:{posted.pk}", actor=actor, at=at)
-    ScheduleRun.objects.filter(pk=run.pk).update(sent_at=at)
 
 
 @transaction.atomic

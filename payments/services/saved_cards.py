@@ -62,7 +62,7 @@ def keep_card_of(*, payment: GatewayPayment, at: datetime) -> SavedCard | None:
     return keep_card(payment=payment, card=state.saved_card, at=at)
 
 
-def payments_with_card_to_keep(*, at: datetime):
+def payments_with_card_to_keep():
     """Succeeded payments whose customer agreed and whose card is not recorded (their task was lost)."""
     return GatewayPayment.objects.filter(status=PaymentStatus.SUCCEEDED, card_consent__isnull=False,
                                          kept_card__isnull=True)

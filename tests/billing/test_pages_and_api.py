@@ -303,3 +303,16 @@ class TestQueryCounts:
         assert ScheduleRun.objects.count() == 3
         assert (self.queries(staff_client, f"/finance/billing/schedules/{schedule.pk}/"),
                 self.queries(staff_client, f"/payments/customers/{customer.pk}/cards/")) == few
+
+    def test_the_api_list_costs_the_same_whatever_it_holds(self, tenant, account, policy_fee, ledger):
+        from billing.services.runs import issue_for_tenant
+        client = api_client_for(tenant)
+        monthly(account, at=timezone.now(), product=policy_fee, start_on=timezone.localdate())
+        issue_for_tenant(tenant=tenant, at=timezone.now())
+        few = self.queries(client, "/api/v1/schedules")
+        for _ in range(3):
+            monthly(account, at=timezone.now(), product=policy_fee, start_on=timezone.localdate())
+        issue_for_tenant(tenant=tenant, at=timezone.now())
+
+        assert len(client.get("/api/v1/schedules").json()) == 4
+        assert self.queries(client, "/api/v1/schedules") == few

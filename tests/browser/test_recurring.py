@@ -17,7 +17,7 @@ from billing.models import AttemptResult, CollectionAttempt, ScheduleRun
 from finance.models import Classification, FinancialTransaction
 from payments.models import ConsentSource, GatewayPayment, PaymentPurpose, PaymentStatus, SavedCard
 from tests.browser.accessibility import accessibility_problems as violations
-from tests.browser.test_invoice_pay import INVOICE_LINK, mails_to, processed
+from tests.browser.test_invoice_pay import INVOICE_LINK, mails_to, pay_on_the_sandbox, processed
 from tests.browser.test_payment_requests import gbp, sandbox_site  # noqa: F401
 from tests.browser.test_staff_login import SCREENSHOTS
 from tests.factories import UserFactory
@@ -67,13 +67,7 @@ class TestCardOnFile:
             payer.get_by_label(re.compile("Save this card so that Acme Brokers")).check()
             assert violations(payer, "the Email Pay page with its save-card box") == []
             payer.screenshot(path=SCREENSHOTS / "pay_invoice_save_card_375.png", full_page=True)
-            payer.get_by_role("button", name="Pay now").click()
-            expect(payer).to_have_url(re.compile(r"/sandbox/pay/[^/]+/$"))
-            payer.get_by_label("Card number").fill("4242 4242 4242 4242")
-            payer.get_by_label("Expiry (MM/YY)").fill("11/39")
-            payer.get_by_label("CVC").fill("123")
-            payer.get_by_label("Name on card").fill("Harriet Holloway")
-            payer.get_by_role("button", name="Pay 30.00 GBP").click()
+            pay_on_the_sandbox(payer, "30.00 GBP")
             expect(payer.get_by_text("Thank you: your payment was received.")).to_be_visible()
             assert wait_for(lambda: processed(1))
         finally:
@@ -81,7 +75,7 @@ class TestCardOnFile:
 
         card = wait_for(lambda: SavedCard.objects.with_scopes_disabled().first())
         assert (card.brand, card.last4, card.exp_month, card.exp_year, card.consent_source) == (
-            "visa", "4242", 11, 2039, ConsentSource.EMAIL_PAY)
+            "visa", "4242", 12, 2039, ConsentSource.EMAIL_PAY)
 
         # A month on: the next invoice is issued, and charged on its due date with nobody at the keyboard.
         with scopes_disabled():

@@ -39,7 +39,7 @@ def test_the_task_keeps_the_card_once(customer, sandbox, httpserver, django_capt
         {"id": CHECKOUT, "status": "succeeded", "amount_minor": 2000, "currency": "GBP", "failure_message": "",
          "saved_card": KEPT})
     payment = paid(account, sandbox)
-    assert list(saved_cards.payments_with_card_to_keep(at=AT)) == [payment]  # what the janitor re-enqueues
+    assert list(saved_cards.payments_with_card_to_keep()) == [payment]  # what the janitor re-enqueues
 
     tasks.keep_saved_card.apply(kwargs={"tenant_id": payment.tenant_id, "payment_id": payment.pk})
     tasks.keep_saved_card.apply(kwargs={"tenant_id": payment.tenant_id, "payment_id": payment.pk})
@@ -48,7 +48,7 @@ def test_the_task_keeps_the_card_once(customer, sandbox, httpserver, django_capt
     assert (card.customer_id, card.token, card.last4, card.expiry, card.consent_source, card.consent_text) == (
         customer.pk, KEPT["id"], "4242", "11/39", "pay_link", "Save this card.")
     assert len(httpserver.log) == 1  # the second run found it kept
-    assert list(saved_cards.payments_with_card_to_keep(at=AT)) == []
+    assert list(saved_cards.payments_with_card_to_keep()) == []
 
 
 def test_no_consent_keeps_no_card_and_the_janitor_finds_only_the_lost_ones(customer, sandbox):
@@ -56,7 +56,7 @@ def test_no_consent_keeps_no_card_and_the_janitor_finds_only_the_lost_ones(custo
     without = paid(account, sandbox, consent=False)
 
     assert saved_cards.keep_card_of(payment=without, at=AT) is None
-    assert list(saved_cards.payments_with_card_to_keep(at=AT)) == []
+    assert list(saved_cards.payments_with_card_to_keep()) == []
     assert SavedCard.objects.count() == 0
 
 
