@@ -17,15 +17,16 @@ from core.clock import tenant_today
 from core.l10n import day, for_customer
 from core.l10n import money as format_money
 from crm.models import Tenant
-from finance import services as ledger
-from finance.models import Account, FinancialTransaction, TransactionState
+from finance.models import FinancialTransaction, TransactionState
 from notifications.services import notify
 from obligations.models import Instalment, InstalmentStatus
 from obligations.services.obligations import portal_link
+from obligations.services.portal import instalment_account
 from paylinks.services.invoice_pay import invoice_context, invoice_pay_link, new_invoice_pay_link, send_refusal
 from payments.models import GatewayPayment, PaymentStatus, SavedCard
 from payments.pages import webhook_url
 from payments.services import saved_cards
+from payments.services.gateway_payments import AttemptRefused
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -88,22 +89,21 @@ def _record_instalment(instalment: Instalment, number: int, at: datetime) -> Col
             "obligation__customer__tenant").get(tenant=instalment.tenant_id, pk=instalment.pk)
         paying = GatewayPayment.objects.filter(tenant=locked.tenant_id, instalment=locked,
                                                status=PaymentStatus.PROCESSING).exists()
+        obligation = locked.obligation
+        customer = obligation.customer
+        try:
+            account = instalment_account(customer=customer, currency=obligation.currency)
+        except AttemptRefused:  # a suspended account: not charged, as the portal would not take it either
+            return None
         attempt = None if locked.is_paid or paying else _attempt(locked.tenant_id, number, at, instalment=locked)
         if attempt is not None and attempt.payment_id is None and not attempt.result:
-            obligation = locked.obligation
-            customer = obligation.customer
             card = saved_cards.card_to_charge(customer=customer, currency=obligation.currency, at=at)
             payment = None if card is None else saved_cards.record_card_charge(
-                card=card, account=_account_for(customer, obligation.currency), instalment=locked,
+                card=card, account=account, instalment=locked,
                 amount=locked.amount, at=at, reference=f"di_{locked.pk}_{number}",
                 description=f"{customer.tenant.name}: {obligation.payment_code} instalment {locked.number}")
             _charge_with(attempt, payment, at)
     return attempt
-
-
-def _account_for(customer, currency: str) -> Account:
-    account = Account.objects.filter(tenant=customer.tenant_id, customer=customer, currency=currency).first()
-    return account or ledger.open_account(customer=customer, currency=currency)
 
 
 def _attempt(tenant_id: int, number: int, at: datetime, **subject) -> CollectionAttempt | None:

@@ -87,7 +87,11 @@ def instalment_gateway_account(*, tenant: Tenant, currency: str) -> GatewayAccou
     return gateway_selectors.gateway_account_for(tenant=tenant, purpose=Purpose.PORTAL, currency=currency)
 
 
-def _account_for(customer: Customer, currency: str):
+def instalment_account(*, customer: Customer, currency: str):
+    """The customer's account in ``currency`` that an instalment's payment is booked on, opened if missing.
+
+    :raises AttemptRefused: the account is suspended or terminated.
+    """
     account = Account.objects.filter(tenant=customer.tenant_id, customer=customer, currency=currency).first()
     if account is None:
         account = ledger.open_account(customer=customer, currency=currency)
@@ -129,8 +133,8 @@ def start_instalment_payment(
                 "gateway_account": gateway_account, "currency": obligation.currency})
         payment = record_payment(
             purpose=PaymentPurpose.INSTALMENT, instalment=locked, gateway_account=gateway_account,
-            account=_account_for(obligation.customer, obligation.currency), amount=locked.amount,
-            mode=CheckoutMode.HOSTED_PAGE,
+            account=instalment_account(customer=obligation.customer, currency=obligation.currency),
+            amount=locked.amount, mode=CheckoutMode.HOSTED_PAGE,
             description=f"{obligation.tenant.name}: {obligation.payment_code} instalment {locked.number}", at=at,
             card_consent=card_consent,
         )

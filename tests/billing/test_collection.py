@@ -231,6 +231,16 @@ class TestInstalments:
         assert charges(httpserver) == []
         assert not CollectionAttempt.objects.filter(instalment__obligation=obligation).exists()
 
+    def test_an_instalment_on_a_suspended_account_is_not_charged(self, account, card, customer, httpserver):
+        from finance.services import change_account_state
+        obligation = road_tax(customer, date(2027, 2, 1))
+        change_account_state(account=account, action="suspend", actor=None, at=moment(date(2027, 1, 20)))
+
+        collect_on(obligation.instalments.order_by("number").first().due_on)
+
+        assert charges(httpserver) == []
+        assert not CollectionAttempt.objects.exists()
+
     def test_a_declined_instalment_tells_the_customer_once_and_is_retried(self, account, card, customer, httpserver):
         httpserver.expect_request("/v1/payment_intents", method="POST").respond_with_json(
             card_error("card_declined", "Your card was declined."), status=402)
