@@ -79,12 +79,18 @@ def lines_for(lines: list[ScheduleLine], period: int) -> list[ScheduleLine]:
                                                                        or period <= line.until_period)]
 
 
-def total_of(lines: list[ScheduleLine], currency: str) -> Decimal:
+def _amounts(lines: list[ScheduleLine], currency: str) -> amounts.Amounts | None:
     figures = [amounts.line_amounts(amounts.LineInput(
         quantity=line.quantity, unit_price=line.unit_price, discount_percent=None, discount_amount=None,
         tax_percent=line.tax_rate.percent if line.tax_rate else Decimal(0), price_includes_tax=False), currency)
         for line in lines]
-    return amounts.total_amounts(figures, currency).total if figures else ZERO
+    return amounts.total_amounts(figures, currency) if figures else None
+
+
+def total_of(lines: list[ScheduleLine], currency: str) -> Decimal:
+    """What an invoice of these lines comes to, tax included."""
+    found = _amounts(lines, currency)
+    return found.total if found else ZERO
 
 
 @dataclass(frozen=True)
@@ -151,16 +157,17 @@ def period_at(schedule: RecurringSchedule, day: date) -> int | None:
 
 
 def monthly_value(schedule: RecurringSchedule, lines: list[ScheduleLine], day: date) -> Decimal:
-    """The schedule's monthly recurring revenue on ``day``: the lines in force in its period then, as a
-    month's worth; nothing before its first period, after it was ended, or after its last period ran out."""
+    """The schedule's monthly recurring revenue on ``day``: the lines in force in its period then, without tax,
+    as a month's worth; nothing before its first period, after it was ended, or after its last period ran out."""
     period = period_at(schedule, day)
     last = last_period(schedule)
     if period is None or (schedule.ended_on is not None and schedule.ended_on < day) or (
             last is not None and period > last) or (last is not None and period == last
                                                     and period_on(schedule, last + 1) <= day):
         return ZERO
-    total = total_of(lines_for(lines, period), schedule.account.currency)
-    return (total * MONTHLY_FACTOR[schedule.frequency]).quantize(Decimal("0.01"))
+    found = _amounts(lines_for(lines, period), schedule.account.currency)
+    revenue = found.total_without_tax if found else ZERO
+    return (revenue * MONTHLY_FACTOR[schedule.frequency]).quantize(Decimal("0.01"))
 
 
 @dataclass
@@ -173,10 +180,14 @@ class MrrMonth:
     contraction: Decimal = ZERO
     churn: Decimal = ZERO
 
+    @property
+    def growth(self) -> Decimal:
+        return self.new + self.expansion - self.contraction - self.churn
+
 
 def mrr_movement(*, tenant: Tenant, months: list[tuple[date, date]]) -> list[MrrMonth]:
-    """Monthly recurring revenue at each month's end, by currency, and how it moved from the month before:
-    new (a schedule that had none), expansion and contraction (its lines changed), churn (it ended)."""
+    """Monthly recurring revenue (without tax) at each month's end, by currency, and how it moved from the month
+    before: new (a schedule that had none), expansion and contraction (its lines changed), churn (it ended)."""
     schedules = list(schedules_for(tenant=tenant).prefetch_related("lines__tax_rate"))
     ends = [months[0][0] - timedelta(days=1)] + [end for _start, end in months]
     table: dict[tuple[date, str], MrrMonth] = {}

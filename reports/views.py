@@ -222,7 +222,8 @@ def _dunning(request, slug: str):
 
 def _recurring(request, slug: str):
     today = tenant_today(request.tenant)
-    months = list(reversed(months_back(today=today, count=12)))
+    # Revenue up to the last day of the previous month: a month counts once it is over.
+    months = list(reversed(months_back(today=today.replace(day=1) - timedelta(days=1), count=12)))
     return render(request, "reports/recurring.html", {
         "slug": slug, "title": REPORTS[slug], "today": today,
         "mrr": billing_selectors.mrr_movement(tenant=request.tenant, months=months),

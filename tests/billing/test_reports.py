@@ -20,10 +20,10 @@ def at(day):
     return datetime.combine(day, time(9), tzinfo=UTC)
 
 
-def test_mrr_counts_new_expansion_contraction_and_churn(ledger, account, policy_fee, customer):
+def test_mrr_counts_new_expansion_contraction_and_churn_without_tax(ledger, account, policy_fee, customer):
     from tests.factories import AccountFactory, CustomerFactory
     other = AccountFactory(customer=CustomerFactory(tenant=ledger, name="Other"))
-    grows = monthly(account, at=at(date(2027, 1, 2)), product=policy_fee, start_on=date(2027, 1, 5))   # £30 a month
+    grows = monthly(account, at=at(date(2027, 1, 2)), product=policy_fee, start_on=date(2027, 1, 5))  # £25 + VAT
     quarterly = schedules.create_schedule(  # £100 a month
         account=other, actor=None, at=at(date(2027, 1, 2)), data=schedules.ScheduleData(
             name="Retainer", frequency="quarterly", start_on=date(2027, 2, 1),
@@ -31,7 +31,7 @@ def test_mrr_counts_new_expansion_contraction_and_churn(ledger, account, policy_
     for day in (date(2027, 1, 5), date(2027, 2, 1), date(2027, 2, 5)):
         issue_for_tenant(tenant=ledger, at=at(day))
     schedules.change_lines(schedule=grows, at=at(date(2027, 2, 10)), lines=[
-        schedules.LineInput(product=policy_fee, unit_price="50.00")])   # £60 a month from 5 March
+        schedules.LineInput(product=policy_fee, unit_price="50.00")])   # £50 + VAT a month from 5 March
     issue_for_tenant(tenant=ledger, at=at(date(2027, 3, 5)))
     schedules.change_lines(schedule=quarterly, at=at(date(2027, 3, 10)), lines=[
         schedules.LineInput(description="Retainer", unit_price="150.00")])  # £50 a month from 1 May
@@ -39,16 +39,16 @@ def test_mrr_counts_new_expansion_contraction_and_churn(ledger, account, policy_
     schedules.end(schedule=grows, at=at(date(2027, 5, 20)))
 
     months = list(reversed(months_back(today=date(2027, 6, 15), count=6)))
-    rows = [(r.month.isoformat(), r.mrr, r.new, r.expansion, r.contraction, r.churn)
+    rows = [(r.month.isoformat(), r.mrr, r.new, r.expansion, r.contraction, r.churn, r.growth)
             for r in selectors.mrr_movement(tenant=ledger, months=months)]
 
     assert rows == [
-        ("2027-01-01", D("30.00"), D("30.00"), 0, 0, 0),
-        ("2027-02-01", D("130.00"), D("100.00"), 0, 0, 0),
-        ("2027-03-01", D("160.00"), 0, D("30.00"), 0, 0),
-        ("2027-04-01", D("160.00"), 0, 0, 0, 0),
-        ("2027-05-01", D("50.00"), 0, 0, D("50.00"), D("60.00")),
-        ("2027-06-01", D("50.00"), 0, 0, 0, 0),
+        ("2027-01-01", D("25.00"), D("25.00"), 0, 0, 0, D("25.00")),
+        ("2027-02-01", D("125.00"), D("100.00"), 0, 0, 0, D("100.00")),
+        ("2027-03-01", D("150.00"), 0, D("25.00"), 0, 0, D("25.00")),
+        ("2027-04-01", D("150.00"), 0, 0, 0, 0, 0),
+        ("2027-05-01", D("50.00"), 0, 0, D("50.00"), D("50.00"), D("-100.00")),
+        ("2027-06-01", D("50.00"), 0, 0, 0, 0, 0),
     ]
 
 
