@@ -497,12 +497,6 @@ class FinancialTransaction(TenantOwned):
     def money(self, amount: Decimal) -> Money:
         return Money(amount, self.currency)
 
-    @transition(field=state, source=TransactionState.DRAFT, target=TransactionState.POSTED)
-    def mark_posted(self, *, number: str):
-        """The last step of posting. ``posted_at`` and ``open_amount`` were set when the posting
-        opened (``finance.services.post_transaction``), so that allocation could work on it first."""
-        self.number = number
-
     def is_due_from_lender(self) -> bool:
         """A fee a lender or provider owes: never asked of the customer (seed 000)."""
         return self.account.kind == AccountKind.LENDER or self.type.fee_payer == FeePayer.PROVIDER

@@ -31,7 +31,6 @@ from finance.models import (
     TransactionState,
     TransactionType,
 )
-from finance.services import allocation
 from finance.services.setup import system_account
 from finance.services.transactions import (
     LineData,
@@ -81,7 +80,6 @@ def _cancel(
         raise ActionNotAllowed(_("%(txn)s is already cancelled.") % {"txn": txn})
     if _already(txn, Classification.WRITE_OFF):
         raise ActionNotAllowed(_("%(txn)s was written off; it cannot be cancelled.") % {"txn": txn})
-    allocation.reverse_allocations(allocations=allocation.active_allocations_of(txn), at=at, reason=f"{txn} cancelled")
     cancellation = create_transaction(
         account=account,
         classification=CANCELLATION_OF[classification],
@@ -91,7 +89,8 @@ def _cancel(
             type=type, amount=txn.total_amount, related=txn, issue_reason=issue_reason, issue_note=issue_note
         ),
     )
-    return post_transaction(txn=cancellation, actor=actor, at=at, settle=txn).transaction
+    return post_transaction(txn=cancellation, actor=actor, at=at, settle=txn,
+                            unsettle_reason=f"{txn} cancelled").transaction
 
 
 @transaction.atomic

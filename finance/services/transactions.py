@@ -8,10 +8,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db import DatabaseError, connection, transaction
 from django.utils.translation import gettext as _
-from sequences import get_next_value
 
 from core.changes import UNCHANGED, given
 from core.clock import tenant_today
@@ -20,13 +18,11 @@ from crm.models import Customer, User
 from finance import amounts
 from finance.exceptions import ActionNotAllowed
 from finance.models import (
-    NUMBER_PREFIX,
     WITH_ISSUE_REASON,
     WITH_LINES,
     Account,
     AccountKind,
     AccountState,
-    AllocationPrinciple,
     Category,
     Classification,
     FeePayer,
@@ -47,7 +43,6 @@ from finance.models import (
     TransactionType,
     direction_of,
 )
-from finance.services import allocation
 from finance.services.accounts import lender_account
 
 
@@ -451,73 +446,87 @@ def update_draft(*, txn: FinancialTransaction, actor: User | None, at: datetime,
     return locked
 
 
-def _lock_account(txn: FinancialTransaction) -> Account:
-    """The draft's account, locked, with its tenant and the tenant's allocation principle."""
-    principle = LedgerDefinition.objects.filter(tenant=OuterRef("tenant")).values("allocation_principle")[:1]
-    return (
-        Account.objects.select_for_update(of=("self",)).select_related("tenant", "due_date_rule")
-        .annotate(allocation_principle=Subquery(principle)).get(tenant=txn.tenant_id, pk=txn.account_id)
-    )
+POSTING = "SELECT * FROM finance_post(%s, %s, %s, %s, %s, %s, %s)"  # finance/sql/posting_v1.sql
+
+
+def _invoice_due_on(txn: FinancialTransaction, at: datetime) -> date:
+    """An invoice's due date: its own, checked against the account's due-date rule, or the rule's.
+    The draft and its account are read unlocked and checked here for the messages' sake; the
+    posting function checks them again under its locks."""
+    draft = FinancialTransaction.objects.select_related("account__tenant", "account__due_date_rule").get(
+        tenant=txn.tenant_id, pk=txn.pk)
+    if draft.state != TransactionState.DRAFT:
+        raise _not_a_draft(draft, draft.state)
+    _check_account_accepts(draft.account, draft.classification)
+    rule = _due_date_rule(draft.account)
+    posted_on = local_date(at, draft.account.tenant)
+    if draft.due_on is None:
+        return rule.default(posted_on)
+    if message := rule.check(draft.due_on, posted_on):
+        raise ValidationError({"due_on": message})
+    return draft.due_on
+
+
+def _not_a_draft(txn: FinancialTransaction, state: str) -> ActionNotAllowed:
+    return ActionNotAllowed(_("%(locked)s is %(lower)s; only a draft can change.") % {
+        "locked": txn, "lower": TransactionState(state).label.lower()})
+
+
+def _refusal(error: DatabaseError, txn: FinancialTransaction, settle: FinancialTransaction | None) -> Exception:
+    """The message a user reads for a refusal of the posting function, or ``error`` itself."""
+    cause = error.__cause__
+    code, diagnosis = getattr(cause, "sqlstate", None), getattr(cause, "diag", None)
+    if code == "DL001":
+        txn.number = diagnosis.message_hint or ""
+        return _not_a_draft(txn, diagnosis.message_detail)
+    if code == "DL002":
+        account = Account(name=diagnosis.message_hint, state=diagnosis.message_detail)
+        try:
+            _check_account_accepts(account, txn.classification)
+        except ActionNotAllowed as refusal:
+            return refusal
+    if code == "DL003":
+        return ActionNotAllowed(_("A transaction of zero cannot be posted."))
+    if code == "DL004":
+        return ActionNotAllowed(_("%(txn)s cannot be settled by this transaction.") % {"txn": settle})
+    return error
 
 
 @transaction.atomic
 def post_transaction(
-    *, txn: FinancialTransaction, actor: User | None, at: datetime, settle: FinancialTransaction | None = None
+    *, txn: FinancialTransaction, actor: User | None, at: datetime, settle: FinancialTransaction | None = None,
+    unsettle_reason: str | None = None,
 ) -> PostingResult:
     """Post a draft: lock its account, set its due date, update the balance, allocate, number it.
 
+    The posting itself is one call of the database's posting function (``finance/sql/posting_v1.sql``);
+    this works out an invoice's due date and turns the function's refusals into messages.
+
     ``settle`` is a transaction of the other direction that this one is allocated to first, whatever
-    the tenant's principle: the invoice a quick payment pays, or what a cancellation cancels.
+    the tenant's principle: the invoice a quick payment pays, or what a cancellation cancels (its own
+    allocations ended first, for ``unsettle_reason``).
 
-    The number comes last: the tenant's gapless sequence is locked from there until the commit, so
-    concurrent postings of one tenant wait on each other only for the final update.
-
-    :raises ActionNotAllowed: the transaction is not a draft, or its account refuses it.
+    :raises ActionNotAllowed: the transaction is not a draft, its total is zero, or its account refuses it.
     :raises ValidationError: the due date is outside what the account's credit rule allows.
     """
-    account = _lock_account(txn)
-    locked = _lock_draft(txn)
-    _check_account_accepts(account, locked.classification)
-    posted_on = local_date(at, account.tenant)
-    if locked.classification == Classification.INVOICE:
-        rule = _due_date_rule(account)
-        if locked.due_on is None:
-            locked.due_on = rule.default(posted_on)
-        elif message := rule.check(locked.due_on, posted_on):
-            raise ValidationError({"due_on": message})
-    elif locked.is_debit:
-        locked.due_on = posted_on
-    if locked.total_amount <= 0:
-        raise ActionNotAllowed(_("A transaction of zero cannot be posted."))
-    delta = locked.total_amount if locked.is_debit else -locked.total_amount
-    Account.objects.filter(pk=account.pk).update(balance=F("balance") + delta)
-    account.balance += delta
-    _event(locked, "post", actor=actor, at=at, from_state=TransactionState.DRAFT, to_state=TransactionState.POSTED)
-
-    # Open it in memory; allocation changes its open amount there, and it is written once, numbered.
-    locked.posted_at, locked.open_amount = at, locked.total_amount
-    if settle is not None:
-        other = FinancialTransaction.objects.get(tenant=account.tenant_id, account=account, pk=settle.pk)
-        credit, debit = (other, locked) if locked.is_debit else (locked, other)
-        if amount := min(credit.open_amount, debit.open_amount):
-            allocation.allocate(credit=credit, debit=debit, amount=amount, at=at, posting=locked)
-    elif not locked.is_debit and account.allocation_principle == AllocationPrinciple.AGAINST_ITEM_FIFO:
-        targets = [t.invoice for t in locked.targets.select_related("invoice")]
-        if targets:
-            allocation.allocate_against_items(credit=locked, debits=targets, at=at)
-    allocation.run_fifo(account=account, at=at, posting=locked)
-    sequence = get_next_value(f"finance:{account.tenant_id}:{locked.classification}")
-    locked.mark_posted(number=f"{NUMBER_PREFIX[locked.classification]}-{sequence:06d}")
-    locked.save(update_fields=["state", "number", "posted_at", "due_on", "open_amount"])
+    due_on = _invoice_due_on(txn, at) if txn.classification == Classification.INVOICE else None
+    reallocation = _("re-allocated against %(reference_number)s") % {"reference_number": txn.reference_number}
+    try:
+        posted = next(iter(FinancialTransaction.objects.raw(POSTING, [
+            txn.pk, getattr(actor, "pk", None), at, due_on, getattr(settle, "pk", None), unsettle_reason,
+            reallocation])))
+    except DatabaseError as error:
+        raise _refusal(error, txn, settle) from error
 
     warnings = []
-    if locked.classification == Classification.REFUND and account.balance > account.credit_limit:
-        warnings.append(
-            _("This refund takes the balance to %(balance)s, past the credit limit of %(limit)s.") % {
-                "balance": format_money(account.balance, account.currency),
-                "limit": format_money(account.credit_limit, account.currency)}
-        )
-    return PostingResult(transaction=locked, warnings=warnings)
+    if posted.classification == Classification.REFUND:
+        balance, limit = Account.objects.values_list("balance", "credit_limit").get(pk=posted.account_id)
+        if balance > limit:
+            warnings.append(
+                _("This refund takes the balance to %(balance)s, past the credit limit of %(limit)s.") % {
+                    "balance": format_money(balance, posted.currency), "limit": format_money(limit, posted.currency)}
+            )
+    return PostingResult(transaction=posted, warnings=warnings)
 
 
 @transaction.atomic

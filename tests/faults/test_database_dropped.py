@@ -1,7 +1,7 @@
 """PostgreSQL drops Duly's connection in the middle of a posting.
 
-The posting is made to wait, half written (transaction posted and numbered, balance moved, allocation
-inserted), on a row lock another connection holds on the invoice it is allocating to; a third
+The posting is made to wait, half written (balance moved, allocation inserted, number taken), in its
+final update, on a row lock another connection holds on the invoice it is allocating to; a third
 connection then terminates its backend (``pg_terminate_backend``, what a failover or an
 administrator does). The transaction must be gone whole, and the caller's retry posts it once.
 """
@@ -51,7 +51,7 @@ def posting_killed_while_it_waits(draft, invoice):
         def waiting_for_the_lock():
             row = killer.execute("SELECT wait_event_type, query FROM pg_stat_activity WHERE pid = %s",
                                  [outcome["pid"]]).fetchone()
-            return row is not None and row[0] == "Lock" and "open_amount" in row[1]
+            return row is not None and row[0] == "Lock" and "finance_post" in row[1]
 
         wait_for(waiting_for_the_lock, timeout=30, what="the posting to wait on the invoice's lock")
         assert killer.execute("SELECT pg_terminate_backend(%s)", [outcome["pid"]]).fetchone() == (True,)

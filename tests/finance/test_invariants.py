@@ -1,6 +1,6 @@
 """Random sequences of every ledger operation, with the ledger's invariants checked after each step."""
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
@@ -28,6 +28,7 @@ from finance.models import (
     TransactionState,
 )
 from tests.factories import CustomerFactory, TenantFactory
+from tests.finance.allocation_model import AllocationModel
 from tests.finance.conftest import AT, default_type
 from tests.helpers import examples
 
@@ -66,6 +67,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def account(self, index):
         return Account.objects.get(pk=self.accounts[index % len(self.accounts)].pk)
 
+    def posted(self, txn, **kwargs):
+        """Tell the model that ``txn`` was posted."""
+        targets = [t.invoice for t in txn.targets.select_related("invoice")]
+        self.model.post(txn, targets=targets, **kwargs)
+
     def attempt(self, operation, **kwargs):
         """Run an operation; a refusal (its prerequisites do not hold) must change nothing."""
         try:
@@ -75,6 +81,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @initialize(principle=st.sampled_from(AllocationPrinciple.values))
     def choose_principle(self, principle):
+        self.model = AllocationModel(against_item=principle == AllocationPrinciple.AGAINST_ITEM_FIFO)
         LedgerDefinition.objects.filter(tenant=self.tenant).update(allocation_principle=principle)
 
     @rule(target=drafts, index=st.integers(0, 3), amount=amounts)
@@ -110,7 +117,10 @@ class LedgerMachine(RuleBasedStateMachine):
         if draft is None:
             return None
         result = self.attempt(services.post_transaction, txn=draft, actor=None, at=self.now())
-        return result.transaction if result else None
+        if result is None:
+            return None
+        self.posted(result.transaction)
+        return result.transaction
 
     @rule(draft=drafts)
     def reject(self, draft):
@@ -121,33 +131,50 @@ class LedgerMachine(RuleBasedStateMachine):
     def cancel(self, invoice):
         if invoice is None:
             return
+        cancellation = None
         if invoice.classification == Classification.INVOICE:
-            self.attempt(services.cancel_invoice, invoice=invoice, actor=None, at=self.now())
+            cancellation = self.attempt(services.cancel_invoice, invoice=invoice, actor=None, at=self.now())
         elif invoice.classification == Classification.PAYMENT:
-            self.attempt(services.cancel_payment, payment=invoice, actor=None, at=self.now())
+            cancellation = self.attempt(services.cancel_payment, payment=invoice, actor=None, at=self.now())
+        if cancellation is not None:
+            self.posted(cancellation, settle=invoice, unsettle=True)
 
     @rule(invoice=invoices)
     def write_off(self, invoice):
         if invoice is not None and invoice.classification == Classification.INVOICE:
-            self.attempt(services.write_off_invoice, invoice=invoice, actor=None, at=self.now(),
-                         type=default_type(self.tenant))
+            written_off = self.attempt(services.write_off_invoice, invoice=invoice, actor=None, at=self.now(),
+                                       type=default_type(self.tenant))
+            if written_off is not None:
+                write_off, system_invoice = written_off
+                self.posted(write_off, settle=invoice)
+                self.posted(system_invoice)
 
     @rule(target=payments, invoice=invoices)
     def quick_pay(self, invoice):
         if invoice is None or invoice.classification != Classification.INVOICE:
             return None
-        return self.attempt(services.quick_pay, invoice=invoice, payment_method=self.card, actor=None, at=self.now())
+        payment = self.attempt(services.quick_pay, invoice=invoice, payment_method=self.card, actor=None,
+                               at=self.now())
+        if payment is not None:
+            self.posted(payment, settle=invoice)
+        return payment
 
     @rule(payment=payments, index=st.integers(0, 3))
     def move(self, payment, index):
         if payment is not None:
-            self.attempt(services.move_payment, payment=payment, destination=self.account(index), actor=None,
-                         at=self.now())
+            moved = self.attempt(services.move_payment, payment=payment, destination=self.account(index), actor=None,
+                                 at=self.now())
+            if moved is not None:
+                self.posted(FinancialTransaction.objects.get(
+                    related=payment, classification=Classification.PAYMENT_CANCELLATION), settle=payment, unsettle=True)
+                self.posted(moved)
 
     @rule(index=st.integers(0, 3), amount=amounts)
     def refund(self, index, amount):
-        self.attempt(services.refund, account=self.account(index), amount=amount, refund_method=self.card_refund,
-                     actor=None, at=self.now())
+        result = self.attempt(services.refund, account=self.account(index), amount=amount,
+                              refund_method=self.card_refund, actor=None, at=self.now())
+        if result is not None:
+            self.posted(result.transaction)
 
     @rule(index=st.integers(0, 3), action=st.sampled_from(["suspend", "reactivate", "terminate"]))
     def change_state(self, index, action):
@@ -175,6 +202,15 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert txn.open_amount == txn.total_amount - active[txn.pk], txn
             else:
                 assert active[txn.pk] == 0 and txn.open_amount == 0, txn
+
+    @invariant()
+    def allocation_is_what_the_model_says(self):
+        posted = dict(FinancialTransaction.objects.filter(
+            tenant=self.tenant, state=TransactionState.POSTED).values_list("pk", "open_amount"))
+        assert posted == self.model.open_amounts()
+        active = Counter(Allocation.objects.filter(tenant=self.tenant, reversed_at__isnull=True).values_list(
+            "credit_id", "debit_id", "amount"))
+        assert active == self.model.active_allocations()
 
     @invariant()
     def allocations_stay_within_one_account_tenant_and_currency(self):
