@@ -322,6 +322,7 @@ DULY_QUEUES = {kind: f"{CELERY_TASK_DEFAULT_QUEUE}-{kind}" if ENV == "test" else
                for kind in ("webhooks", "notifications")}
 CELERY_TASK_ROUTES = {
     "payments.process_webhook_delivery": {"queue": DULY_QUEUES["webhooks"]},
+    "payments.process_webhook_batch": {"queue": DULY_QUEUES["webhooks"]},
     "notifications.*": {"queue": DULY_QUEUES["notifications"]},
 }
 

@@ -1,7 +1,9 @@
 """The webhook inbox: every delivery is verified, stored and answered at once; a task processes it.
 
+A stored delivery wakes a batch task of its tenant, which claims the tenant's waiting deliveries one by
+one (docs/payments.md, "Webhooks"); the sweep and support's replay enqueue one delivery's task.
 Processing belongs to ``payments`` (it settles what a payment was for), which this app must not
-import; the task is enqueued by its stable name instead.
+import; the tasks are enqueued by their stable names instead.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from celery import current_app
+from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Field
+from django.db.models import Field, Q
 
 from gateways import registry, secrets
 from gateways.base import InvalidWebhookSignature, WebhookEvent
@@ -23,7 +26,14 @@ from gateways.models import GatewayAccount, WebhookDelivery, WebhookOutcome
 
 logger = logging.getLogger(__name__)
 PROCESS_TASK = "payments.process_webhook_delivery"
+BATCH_TASK = "payments.process_webhook_batch"
+# A tenant's deliveries wake one batch task at a time: the mark says one is queued and not yet started.
+# It expires, so a batch task lost with the broker holds back no later delivery for longer than this.
+WAKE_MARK_SECONDS = 60
 MAX_BODY_BYTES = 256 * 1024
+# A delivery claimed once this long ago and still not processed was lost with its worker: longer than a
+# delivery's retries take (about 40 minutes), so the sweep only adds what was really lost.
+STALLED_AFTER = timedelta(hours=2)
 KEPT_HEADERS = ("content-type", "user-agent", "stripe-signature", "x-credicorp-signature", "x-credicorp-timestamp",
                 "x-sandbox-signature", "x-sandbox-timestamp")
 
@@ -101,9 +111,7 @@ def receive_webhook(
         return Received(delivery=existing, duplicate=True)
     # robust: a broker that is down must not turn a stored delivery into an error answer (the provider
     # would resend a duplicate, which is never enqueued); the sweep enqueues it later.
-    transaction.on_commit(
-        lambda: enqueue_processing(delivery_id=delivery.pk, tenant_id=delivery.tenant_id), robust=True
-    )
+    transaction.on_commit(lambda: wake_processing(tenant_id=delivery.tenant_id), robust=True)
     return Received(delivery=delivery, duplicate=False)
 
 
@@ -167,7 +175,7 @@ def _insert_sql(*, guarded: bool) -> tuple[str, list[Field], list[Field]]:
     return sql, fields, account_fields
 
 
-def enqueue_processing(*, delivery_id: int, tenant_id: int) -> None:
+def enqueue_processing(*, delivery_id: int, tenant_id: int, countdown: float | None = None) -> None:
     # declare=[]: the worker declares its queue when it starts, and on Redis a message sent to a queue
     # nobody declared is kept all the same, so the publish need not check the declaration first. Celery
     # keeps the broker connection in its per-process pool; a publish is one LPUSH.
@@ -175,17 +183,77 @@ def enqueue_processing(*, delivery_id: int, tenant_id: int) -> None:
     # argsrepr/kwargsrepr: what monitoring shows of the arguments. Given, Celery does not build them with
     # its safe repr (made for arguments of any size), a sixth of a publish's CPU.
     kwargs = {"delivery_id": delivery_id, "tenant_id": tenant_id}
-    current_app.send_task(PROCESS_TASK, kwargs=kwargs, declare=[], argsrepr="()", kwargsrepr=repr(kwargs))
+    current_app.send_task(PROCESS_TASK, kwargs=kwargs, declare=[], argsrepr="()", kwargsrepr=repr(kwargs),
+                          countdown=countdown)
 
 
-def sweep_unprocessed(*, older_than: timedelta, at: datetime, limit: int = 1000) -> list[int]:
-    """Enqueue again the deliveries whose processing never started (stored while the broker was down,
-    or whose task was lost), oldest first; returns their ids. Ones that started and are retrying are
-    left to their retries. Safe to run twice: processing a delivery twice changes nothing.
+def _wake_mark(tenant_id: int) -> str:
+    return f"webhooks:wake:{tenant_id}"
+
+
+def wake_processing(*, tenant_id: int) -> None:
+    """A delivery of the tenant was stored: enqueue a batch task to process the tenant's waiting
+    deliveries, unless one is queued and not yet started (it will take this one too).
+
+    Nothing waits unseen: a batch task clears the mark before it looks for deliveries
+    (``batch_started``), so a delivery stored while the mark is set is one that task will find, and
+    one stored after it cleared the mark sets it again and enqueues another task.
+    """
+    if cache.add(_wake_mark(tenant_id), 1, timeout=WAKE_MARK_SECONDS):
+        enqueue_batch(tenant_id=tenant_id)
+
+
+def enqueue_batch(*, tenant_id: int) -> None:
+    kwargs = {"tenant_id": tenant_id}
+    current_app.send_task(BATCH_TASK, kwargs=kwargs, declare=[], argsrepr="()", kwargsrepr=repr(kwargs))
+
+
+def batch_started(*, tenant_id: int) -> None:
+    """A batch task of the tenant starts: deliveries stored from now on wake another one."""
+    cache.delete(_wake_mark(tenant_id))
+
+
+def claim_waiting(*, tenant_id: int, claimer: str) -> int | None:
+    """Claim the tenant's oldest delivery whose processing has not started for batch task ``claimer``:
+    its attempt is counted in the same statement, and deliveries another task is claiming are skipped.
+    Returns its id, or ``None`` when none is waiting. Outside a transaction it commits by itself."""
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM, [claimer, tenant_id])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def reclaim_unfinished(*, tenant_id: int, claimer: str) -> list[int]:
+    """The deliveries batch task ``claimer`` claimed and did not finish: it was killed and runs again
+    (a redelivered task keeps its id). Each has one more attempt counted."""
+    with connection.cursor() as cursor:
+        cursor.execute(RECLAIM, [tenant_id, claimer])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+CLAIM = """
+UPDATE gateways_webhookdelivery SET attempts = attempts + 1, claimed_by = %s
+ WHERE id = (SELECT id FROM gateways_webhookdelivery
+              WHERE tenant_id = %s AND outcome = 'received' AND attempts = 0
+              ORDER BY received_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+RETURNING id"""
+RECLAIM = """
+UPDATE gateways_webhookdelivery SET attempts = attempts + 1
+ WHERE tenant_id = %s AND outcome = 'received' AND claimed_by = %s
+RETURNING id"""
+
+
+def sweep_unprocessed(*, older_than: timedelta, at: datetime, limit: int = 1000,
+                      stalled_after: timedelta = STALLED_AFTER) -> list[int]:
+    """Enqueue again, each with its own task, the deliveries whose processing never started (stored
+    while the broker was down, or whose task was lost), and those that started once ``stalled_after``
+    ago and neither finished nor tried again (a batch task lost with its claim), oldest first;
+    returns their ids. Ones that are retrying are left to their retries. Safe to run twice:
+    processing a delivery twice changes nothing.
     """
     lost = list(
-        WebhookDelivery.objects.filter(outcome=WebhookOutcome.RECEIVED, attempts=0, tenant__isnull=False,
-                                       received_at__lt=at - older_than)
+        WebhookDelivery.objects.filter(outcome=WebhookOutcome.RECEIVED, tenant__isnull=False)
+        .filter(Q(attempts=0, received_at__lt=at - older_than) | Q(attempts=1, received_at__lt=at - stalled_after))
         .order_by("received_at", "id")
         .values_list("pk", "tenant_id")[:limit]
     )

@@ -103,6 +103,9 @@ class WebhookDelivery(models.Model):
     detail = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # The batch task that claimed it (its Celery task id, which a redelivered task keeps): a task killed
+    # in the middle of a delivery takes it up again when it runs again.
+    claimed_by = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -113,6 +116,9 @@ class WebhookDelivery(models.Model):
         indexes = [
             models.Index(fields=["tenant", "-received_at"], name="webhook_tenant_recent"),
             models.Index("outcome", name="webhook_pending", condition=Q(outcome="received")),
+            # A tenant's deliveries not yet started, oldest first: what a batch task claims.
+            models.Index("tenant", "received_at", "id", name="webhook_waiting",
+                         condition=Q(outcome="received", attempts=0)),
         ]
 
     def __str__(self) -> str:

@@ -3,7 +3,7 @@ did not answer."""
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import current_task, shared_task
 from django.conf import settings
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -13,6 +13,7 @@ from gateways.base import GatewayUnavailable
 from payments.models import GatewayPayment
 from payments.services import saved_cards
 from payments.services.gateway_payments import KEEP_CARD_TASK, refresh_payment, stale_payments
+from payments.services.webhooks import process_waiting_deliveries
 from payments.services.webhooks import process_webhook_delivery as process_delivery
 
 RETRY = {"autoretry_for": (GatewayUnavailable,), "retry_backoff": 5, "retry_backoff_max": 600, "max_retries": 10}
@@ -21,6 +22,12 @@ RETRY = {"autoretry_for": (GatewayUnavailable,), "retry_backoff": 5, "retry_back
 @tenant_task(name="payments.process_webhook_delivery", **RETRY)
 def process_webhook_delivery(*, tenant, delivery_id: int, **kwargs) -> None:
     process_delivery(tenant=tenant, delivery_id=delivery_id, at=timezone.now())
+
+
+@tenant_task(name="payments.process_webhook_batch")
+def process_webhook_batch(*, tenant, **kwargs) -> None:
+    """Woken by a stored delivery (``gateways.inbox.wake_processing``): the tenant's waiting deliveries."""
+    process_waiting_deliveries(tenant=tenant, claimer=current_task.request.id)
 
 
 @tenant_task(name="payments.poll_payment", **RETRY)

@@ -70,6 +70,16 @@ DECLARE
   amount numeric(14, 2);
   credits refcursor;
   debits refcursor;
+  mine_credit boolean;
+  mine_debit boolean;
+  credit_ahead boolean;
+  ahead_credit_id bigint;
+  ahead_credit_open numeric(14, 2);
+  ahead_credit_at timestamptz;
+  debit_ahead boolean;
+  ahead_debit_id bigint;
+  ahead_debit_open numeric(14, 2);
+  ahead_debit_due date;
   credit_id bigint;
   credit_open numeric(14, 2);
   debit_id bigint;
@@ -147,45 +157,69 @@ BEGIN
     END LOOP;
   END IF;
 
-  -- FIFO, with the posting in its place among the open items (its row still says draft). Both sides
-  -- are read lazily, in index order: an account with 10,000 open invoices reads the few it settles.
+  -- FIFO, with the posting in its place among the open items (its row still says draft). Each side is
+  -- read lazily off its index, in order, one row ahead, so an account with 10,000 open invoices reads
+  -- the few a posting settles; the posting is taken when it comes before the row ahead.
+  mine_credit := NOT is_debit AND still_open > 0;
+  mine_debit := is_debit AND still_open > 0;
   OPEN credits FOR
-    SELECT c.id, c.open_amount FROM (
-      SELECT t.id, t.open_amount, t.posted_at FROM finance_financialtransaction t
-       WHERE t.account_id = account.id AND t.state = 'posted' AND t.direction = 'credit' AND t.open_amount > 0
-      UNION ALL
-      SELECT txn, still_open, at WHERE NOT is_debit AND still_open > 0
-    ) c ORDER BY c.posted_at, c.id;
-  FETCH credits INTO credit_id, credit_open;
-  IF FOUND THEN
-    OPEN debits FOR
-      SELECT d.id, d.open_amount FROM (
+    SELECT t.id, t.open_amount, t.posted_at FROM finance_financialtransaction t
+     WHERE t.account_id = account.id AND t.state = 'posted' AND t.direction = 'credit' AND t.open_amount > 0
+     ORDER BY t.posted_at, t.id;
+  FETCH credits INTO ahead_credit_id, ahead_credit_open, ahead_credit_at;
+  credit_ahead := FOUND;
+  LOOP
+    IF credit_id IS NULL THEN
+      IF mine_credit AND (NOT credit_ahead OR ROW(at, txn) < ROW(ahead_credit_at, ahead_credit_id)) THEN
+        credit_id := txn;
+        credit_open := still_open;
+        mine_credit := false;
+      ELSIF credit_ahead THEN
+        credit_id := ahead_credit_id;
+        credit_open := ahead_credit_open;
+        FETCH credits INTO ahead_credit_id, ahead_credit_open, ahead_credit_at;
+        credit_ahead := FOUND;
+      ELSE
+        EXIT;
+      END IF;
+    END IF;
+    IF debits IS NULL THEN
+      OPEN debits FOR
         SELECT t.id, t.open_amount, t.due_on FROM finance_financialtransaction t
          WHERE t.account_id = account.id AND t.state = 'posted' AND t.direction = 'debit' AND t.open_amount > 0
-        UNION ALL
-        SELECT txn, still_open, due WHERE is_debit AND still_open > 0
-      ) d ORDER BY d.due_on, d.id;
-    FETCH debits INTO debit_id, debit_open;
-    WHILE FOUND LOOP
-      amount := least(credit_open, debit_open);
-      pair_credit := pair_credit || credit_id;
-      pair_debit := pair_debit || debit_id;
-      pair_amount := pair_amount || amount;
-      credit_open := credit_open - amount;
-      debit_open := debit_open - amount;
-      IF credit_id = txn THEN still_open := credit_open; END IF;
-      IF debit_id = txn THEN still_open := debit_open; END IF;
-      IF credit_open = 0 THEN
-        FETCH credits INTO credit_id, credit_open;
-        EXIT WHEN NOT FOUND;
+         ORDER BY t.due_on, t.id;
+      FETCH debits INTO ahead_debit_id, ahead_debit_open, ahead_debit_due;
+      debit_ahead := FOUND;
+    END IF;
+    IF debit_id IS NULL THEN
+      IF mine_debit AND (NOT debit_ahead OR ROW(due, txn) < ROW(ahead_debit_due, ahead_debit_id)) THEN
+        debit_id := txn;
+        debit_open := still_open;
+        mine_debit := false;
+      ELSIF debit_ahead THEN
+        debit_id := ahead_debit_id;
+        debit_open := ahead_debit_open;
+        FETCH debits INTO ahead_debit_id, ahead_debit_open, ahead_debit_due;
+        debit_ahead := FOUND;
+      ELSE
+        EXIT;
       END IF;
-      IF debit_open = 0 THEN
-        FETCH debits INTO debit_id, debit_open;  -- the loop ends when there is none
-      END IF;
-    END LOOP;
+    END IF;
+    amount := least(credit_open, debit_open);
+    pair_credit := pair_credit || credit_id;
+    pair_debit := pair_debit || debit_id;
+    pair_amount := pair_amount || amount;
+    credit_open := credit_open - amount;
+    debit_open := debit_open - amount;
+    IF credit_id = txn THEN still_open := credit_open; END IF;
+    IF debit_id = txn THEN still_open := debit_open; END IF;
+    IF credit_open = 0 THEN credit_id := NULL; END IF;
+    IF debit_open = 0 THEN debit_id := NULL; END IF;
+  END LOOP;
+  CLOSE credits;
+  IF debits IS NOT NULL THEN
     CLOSE debits;
   END IF;
-  CLOSE credits;
   IF cardinality(pair_amount) > 0 THEN
     INSERT INTO finance_allocation (tenant_id, account_id, currency, credit_id, debit_id, amount, created_at,
                                     reversal_reason)

@@ -1,18 +1,26 @@
-"""Processing stored webhook deliveries: settle the payment each one names, once."""
+"""Processing stored webhook deliveries: settle the payment each one names, once; in batches of a
+tenant's waiting deliveries (docs/gateways.md, "Webhooks")."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
 from crm.models import Tenant
 from gateways import inbox
-from gateways.base import WebhookEvent
+from gateways.base import GatewayUnavailable, WebhookEvent
 from gateways.models import WebhookDelivery, WebhookOutcome
 from payments.models import GatewayPayment
 from payments.services.gateway_payments import apply_state, fetch_provider_state
+
+logger = logging.getLogger(__name__)
+BATCH_SIZE = 100  # deliveries one batch task processes at most; another task takes the rest
+RETRY_AFTER_SECONDS = 5  # a delivery the provider could not confirm is retried by a task of its own
 
 # --- webhooks ------------------------------------------------------------------------------------
 
@@ -42,7 +50,50 @@ def process_webhook_delivery(*, tenant: Tenant, delivery_id: int, at: datetime) 
 
     :raises GatewayUnavailable: confirming with the provider failed; the delivery stays received.
     """
-    delivery = _count_attempt(tenant=tenant, delivery_id=delivery_id)
+    return _process(tenant, _count_attempt(tenant=tenant, delivery_id=delivery_id), at)
+
+
+@dataclass
+class Batch:
+    processed: list[int] = field(default_factory=list)
+    handed_over: list[int] = field(default_factory=list)  # failed here: each is now a task of its own
+
+
+def process_waiting_deliveries(*, tenant: Tenant, claimer: str, limit: int = BATCH_SIZE,
+                               clock: Callable[[], datetime] = timezone.now) -> Batch:
+    """Process the tenant's waiting deliveries for batch task ``claimer`` (its task id), oldest first, up
+    to ``limit``: first those the same task claimed and did not finish (it was killed and runs again),
+    then each claimed on its own (``inbox.claim_waiting``, which counts its attempt), each processed in
+    transactions of its own, so that one failure blocks none of the rest. A delivery that fails is
+    handed to a ``process_webhook_delivery`` task, which retries while the provider is unavailable and
+    otherwise fails where monitoring shows it. Having found work, the batch first wakes another, so
+    that every worker process takes part in a burst.
+    """
+    inbox.batch_started(tenant_id=tenant.pk)
+    batch = Batch()
+    unfinished = inbox.reclaim_unfinished(tenant_id=tenant.pk, claimer=claimer)
+    while len(batch.processed) + len(batch.handed_over) < limit:
+        delivery_id = unfinished.pop(0) if unfinished else inbox.claim_waiting(tenant_id=tenant.pk, claimer=claimer)
+        if delivery_id is None:
+            break
+        if not (batch.processed or batch.handed_over):
+            inbox.wake_processing(tenant_id=tenant.pk)
+        try:
+            delivery = WebhookDelivery.objects.select_related("gateway_account").get(pk=delivery_id, tenant=tenant)
+            _process(tenant, delivery, clock())
+        except Exception as error:
+            unavailable = isinstance(error, GatewayUnavailable)
+            if not unavailable:
+                logger.exception("Webhook delivery %s failed in a batch; handed to a task of its own", delivery_id)
+            inbox.enqueue_processing(delivery_id=delivery_id, tenant_id=tenant.pk,
+                                     countdown=RETRY_AFTER_SECONDS if unavailable else None)
+            batch.handed_over.append(delivery_id)
+        else:
+            batch.processed.append(delivery_id)
+    return batch
+
+
+def _process(tenant: Tenant, delivery: WebhookDelivery, at: datetime) -> DeliveryResult:
     if delivery.outcome != WebhookOutcome.RECEIVED:
         return DeliveryResult(outcome=delivery.outcome, detail="already processed")
     event = inbox.event_of(delivery, delivery.gateway_account)
