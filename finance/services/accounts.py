@@ -75,7 +75,7 @@ def change_account_state(*, account: Account, action: str, actor: User | None, a
     """
     if action not in ACCOUNT_ACTIONS:
         raise ValidationError({"action": _("Unknown action “%(action)s”.") % {"action": action}})
-    locked = Account.objects.select_for_update().get(tenant=account.tenant, pk=account.pk)
+    locked = Account.objects.select_for_update(no_key=True).get(tenant=account.tenant, pk=account.pk)
     method = getattr(locked, action)
     if not can_proceed(method):
         verbs = {"suspend": _("be suspended"), "reactivate": _("be reactivated"), "terminate": _("be terminated")}

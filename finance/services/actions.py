@@ -42,7 +42,7 @@ from finance.services.transactions import (
 
 
 def _lock(txn: FinancialTransaction, classification: str, action: str) -> tuple[Account, FinancialTransaction]:
-    account = Account.objects.select_for_update().get(tenant=txn.tenant_id, pk=txn.account_id)
+    account = Account.objects.select_for_update(no_key=True).get(tenant=txn.tenant_id, pk=txn.account_id)
     locked = FinancialTransaction.objects.get(tenant=txn.tenant_id, pk=txn.pk)
     if locked.classification != classification:
         raise ActionNotAllowed(_("Only a %(lower)s can be %(action)s.") % {
@@ -219,7 +219,7 @@ def move_payment(
                                                 "%(currency2)s.") % {
                                                     "currency": destination.currency, "currency2": payment.currency}})
     # Lock both accounts in id order, so two moves in opposite directions cannot deadlock.
-    accounts = Account.objects.select_for_update().filter(pk__in=[payment.account_id, destination.pk]).order_by("pk")
+    accounts = Account.objects.select_for_update(no_key=True).filter(pk__in=[payment.account_id, destination.pk]).order_by("pk")
     destination = {a.pk: a for a in accounts}[destination.pk]
     if destination.state == AccountState.TERMINATED:
         raise ActionNotAllowed(_("The account %(destination)s is terminated; it accepts no payments.") % {
@@ -304,7 +304,7 @@ def split_payment(
         raise ValidationError(errors)
     # Every account it touches, locked in id order so that two splits cannot deadlock.
     ids = sorted({payment.account_id, *(invoice.account_id for invoice, _amount in parts)})
-    accounts = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    accounts = {a.pk: a for a in Account.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")}
     for invoice, _amount in parts:
         if accounts[invoice.account_id].state == AccountState.TERMINATED:
             raise ActionNotAllowed(_("The account %(destination)s is terminated; it accepts no payments.") % {

@@ -397,7 +397,7 @@ def _event(txn, action, *, actor, at, from_state="", to_state="", detail=""):
 
 
 def _lock_draft(txn: FinancialTransaction) -> FinancialTransaction:
-    locked = FinancialTransaction.objects.select_for_update().get(tenant=txn.tenant_id, pk=txn.pk)
+    locked = FinancialTransaction.objects.select_for_update(no_key=True).get(tenant=txn.tenant_id, pk=txn.pk)
     if locked.state != TransactionState.DRAFT:
         raise ActionNotAllowed(_("%(locked)s is %(lower)s; only a draft can change.") % {
             "locked": locked, "lower": locked.get_state_display().lower()})

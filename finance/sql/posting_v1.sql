@@ -43,7 +43,8 @@ BEGIN
 END $$;
 
 -- Post draft ``txn`` at ``at`` by ``actor`` and return its posted row:
---  1. lock its account, then the draft; refuse what the account or the draft's state does not allow;
+--  1. lock its account, then the draft (FOR NO KEY UPDATE: rows being inserted that refer to them, a
+--     draft on the same account say, check their foreign keys without waiting); refuse what the account or the draft's state does not allow;
 --  2. add it to the balance and write the audit event;
 --  3. allocate: first to ``settle`` (ending ``settle``'s own allocations before, with ``unsettle_reason``,
 --     when one is given: a cancellation), or, for a credit naming invoices under Against Item & FIFO,
@@ -95,8 +96,8 @@ BEGIN
   END IF;
   SELECT a.id, a.tenant_id, a.state, a.currency, a.name, tn.time_zone INTO account
     FROM finance_account a JOIN crm_tenant tn ON tn.id = a.tenant_id
-   WHERE a.id = account_id FOR UPDATE OF a;
-  SELECT * INTO draft FROM finance_financialtransaction t WHERE t.id = txn FOR UPDATE;
+   WHERE a.id = account_id FOR NO KEY UPDATE OF a;
+  SELECT * INTO draft FROM finance_financialtransaction t WHERE t.id = txn FOR NO KEY UPDATE;
   IF draft.state <> 'draft' THEN
     RAISE EXCEPTION 'financial transaction % is %', txn, draft.state
       USING ERRCODE = 'DL001', DETAIL = draft.state, HINT = draft.number;

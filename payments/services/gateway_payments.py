@@ -210,7 +210,9 @@ def _book(payment: GatewayPayment, at: datetime, *, actor: User | None = None,
     if invoice is not None:
         invoice = FinancialTransaction.objects.get(pk=invoice.pk)
         settle = invoice if invoice.open_amount > 0 else None
-    return ledger.post_transaction(txn=draft, actor=actor or payment.created_by, at=at, settle=settle).transaction
+    posted = ledger.post_transaction(txn=draft, actor=actor or payment.created_by, at=at, settle=settle).transaction
+    posted.payment_method = draft.payment_method  # for the confirmations, without reading it again
+    return posted
 
 
 @transaction.atomic
@@ -227,9 +229,10 @@ def apply_state(
     # Not the gateway account's row: every webhook and checkout of that account inserts a row that
     # refers to it, and would wait for this booking to commit.
     locked = (
-        GatewayPayment.objects.select_for_update(of=("self", "account"))
-        .select_related("gateway_account", "account").get(tenant=payment.tenant_id, pk=payment.pk)
+        GatewayPayment.objects.select_for_update(of=("self", "account"), no_key=True)
+        .select_related("tenant", "gateway_account", "account__customer").get(tenant=payment.tenant_id, pk=payment.pk)
     )
+    locked.account.tenant = locked.tenant  # one tenant: the booking reads it once
     before = locked.status
     if before == PaymentStatus.SUCCEEDED or before == status:
         return Applied(locked)

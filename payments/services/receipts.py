@@ -37,7 +37,7 @@ def issue_receipt(
     :raises ValueError: the transaction is not a posted payment, or the gateway payment booked another.
     """
     # The lock serializes concurrent issues for one payment, so only the first draws a number.
-    locked = FinancialTransaction.objects.select_for_update().get(tenant=ledger_payment.tenant_id, pk=ledger_payment.pk)
+    locked = FinancialTransaction.objects.select_for_update(no_key=True).get(tenant=ledger_payment.tenant_id, pk=ledger_payment.pk)
     existing = Receipt.objects.filter(tenant=locked.tenant_id, ledger_payment=locked).first()
     if existing is not None:
         return existing, ""
@@ -46,9 +46,13 @@ def issue_receipt(
     if gateway_payment is not None and gateway_payment.ledger_payment_id != locked.pk:
         raise ValueError(_("%(reference)s did not book %(locked)s.") % {
             "reference": gateway_payment.reference, "locked": locked})
-    account = Account.objects.select_related("customer").get(tenant=locked.tenant_id, pk=locked.account_id)
-    invoice = gateway_payment.invoice if gateway_payment is not None else None
-    if invoice is None:
+    if gateway_payment is not None and gateway_payment.account_id == locked.account_id:
+        account = gateway_payment.account
+    else:
+        account = Account.objects.select_related("customer").get(tenant=locked.tenant_id, pk=locked.account_id)
+    if gateway_payment is not None:  # its ledger payment names only the invoice it paid, if any
+        invoice = gateway_payment.invoice
+    else:
         target = locked.targets.select_related("invoice").first()
         invoice = target.invoice if target is not None else None
     token, token_hash = _receipt_token()
