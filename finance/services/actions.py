@@ -219,7 +219,8 @@ def move_payment(
                                                 "%(currency2)s.") % {
                                                     "currency": destination.currency, "currency2": payment.currency}})
     # Lock both accounts in id order, so two moves in opposite directions cannot deadlock.
-    accounts = Account.objects.select_for_update(no_key=True).filter(pk__in=[payment.account_id, destination.pk]).order_by("pk")
+    accounts = Account.objects.select_for_update(no_key=True).filter(
+        pk__in=[payment.account_id, destination.pk]).order_by("pk")
     destination = {a.pk: a for a in accounts}[destination.pk]
     if destination.state == AccountState.TERMINATED:
         raise ActionNotAllowed(_("The account %(destination)s is terminated; it accepts no payments.") % {

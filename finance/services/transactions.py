@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from copy import copy
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -467,6 +468,13 @@ def _invoice_due_on(txn: FinancialTransaction, at: datetime) -> date:
     return draft.due_on
 
 
+def _with_number(txn: FinancialTransaction, number: str) -> FinancialTransaction:
+    """A copy of ``txn`` with the number the database says it has (for a message)."""
+    shown = copy(txn)
+    shown.number = number
+    return shown
+
+
 def _not_a_draft(txn: FinancialTransaction, state: str) -> ActionNotAllowed:
     return ActionNotAllowed(_("%(locked)s is %(lower)s; only a draft can change.") % {
         "locked": txn, "lower": TransactionState(state).label.lower()})
@@ -477,8 +485,7 @@ def _refusal(error: DatabaseError, txn: FinancialTransaction, settle: FinancialT
     cause = error.__cause__
     code, diagnosis = getattr(cause, "sqlstate", None), getattr(cause, "diag", None)
     if code == "DL001":
-        txn.number = diagnosis.message_hint or ""
-        return _not_a_draft(txn, diagnosis.message_detail)
+        return _not_a_draft(_with_number(txn, diagnosis.message_hint or ""), diagnosis.message_detail)
     if code == "DL002":
         account = Account(name=diagnosis.message_hint, state=diagnosis.message_detail)
         try:

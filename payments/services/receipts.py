@@ -37,7 +37,8 @@ def issue_receipt(
     :raises ValueError: the transaction is not a posted payment, or the gateway payment booked another.
     """
     # The lock serializes concurrent issues for one payment, so only the first draws a number.
-    locked = FinancialTransaction.objects.select_for_update(no_key=True).get(tenant=ledger_payment.tenant_id, pk=ledger_payment.pk)
+    locked = FinancialTransaction.objects.select_for_update(no_key=True).get(
+        tenant=ledger_payment.tenant_id, pk=ledger_payment.pk)
     existing = Receipt.objects.filter(tenant=locked.tenant_id, ledger_payment=locked).first()
     if existing is not None:
         return existing, ""
