@@ -65,9 +65,9 @@ WHERE p.tenant_id = %(tenant)s AND p.classification = 'payment'
 """
 SEED_GATEWAY_PAYMENTS = """
 INSERT INTO payments_gatewaypayment (
-  tenant_id, reference, gateway_account_id, provider, provider_reference, account_id, amount, currency, mode,
-  description, status, redirect_url, failure_message, ledger_payment_id, created_at, updated_at, settled_at)
-SELECT p.tenant_id, 'dp_seed_' || p.id, %(gateway_account)s, 'stripe', 'pi_seed_' || p.id, p.account_id, 10.00,
+  tenant_id, reference, gateway_account_id, provider, provider_reference, purpose, account_id, amount, currency,
+  mode, description, status, redirect_url, failure_message, ledger_payment_id, created_at, updated_at, settled_at)
+SELECT p.tenant_id, 'dp_seed_' || p.id, %(gateway_account)s, 'stripe', 'pi_seed_' || p.id, 'fee', p.account_id, 10.00,
   'EUR', 'hosted_page', 'Seeded', 'succeeded', '', '', p.id, p.posted_at, p.posted_at, p.posted_at
 FROM finance_financialtransaction p
 WHERE p.tenant_id = %(tenant)s AND p.classification = 'payment' AND p.id %% %(share)s = 0
