@@ -1,5 +1,5 @@
 -- The posting, version 1: the only code that posts a transaction and allocates (docs/ledger.md,
--- docs/decisions/posting-in-the-database.md). Applied by finance/migrations/0012_posting_function.py;
+-- docs/decisions/posting.md). Applied by finance/migrations/0012_posting_function.py;
 -- a change is a new file (posting_v2.sql) and a new migration, so a database says which version it runs.
 --
 -- Python (finance.services.post_transaction) validates and drafts, works out an invoice's due date
@@ -44,7 +44,8 @@ END $$;
 
 -- Post draft ``txn`` at ``at`` by ``actor`` and return its posted row:
 --  1. lock its account, then the draft (FOR NO KEY UPDATE: rows being inserted that refer to them, a
---     draft on the same account say, check their foreign keys without waiting); refuse what the account or the draft's state does not allow;
+--     draft on the same account say, check their foreign keys without waiting); refuse what the
+--     account's or the draft's state does not allow;
 --  2. add it to the balance and write the audit event;
 --  3. allocate: first to ``settle`` (ending ``settle``'s own allocations before, with ``unsettle_reason``,
 --     when one is given: a cancellation), or, for a credit naming invoices under Against Item & FIFO,

@@ -48,7 +48,8 @@ SELECT %(tenant)s, (%(accounts)s::bigint[])[1 + (g / 2) %% %(customers)s], 'EUR'
   CASE WHEN g %% 2 = 0 THEN 'debit' ELSE 'credit' END,
   CASE WHEN g %% 2 = 0 THEN %(invoice_type)s ELSE %(payment_type)s END,
   'posted', 'SEED' || g,
-  CASE WHEN g %% 2 = 0 THEN 'INV-' ELSE 'PAY-' END || lpad((g / 2 + 1)::text, 6, '0'),
+  CASE WHEN g %% 2 = 0 THEN 'INV-' ELSE 'PAY-' END
+    || CASE WHEN g / 2 + 1 < 1000000 THEN lpad((g / 2 + 1)::text, 6, '0') ELSE (g / 2 + 1)::text END,
   '', '', %(at)s - (%(count)s - g) * interval '5 minutes', %(at)s - (%(count)s - g) * interval '5 minutes',
   (%(at)s - (%(count)s - g) * interval '5 minutes')::date,
   CASE WHEN g %% 2 = 1 THEN %(card)s END, '', 10.00, 0, 0, 10.00, 0.00, %(at)s

@@ -2,6 +2,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Q, Sum
 from django_scopes import scope
+from sequences.models import Sequence
 
 from finance import services
 from finance.models import Account, Allocation, Classification, FinancialTransaction, TransactionLine, TransactionState
@@ -48,3 +49,19 @@ class TestSeedBulkLedger:
 
         with pytest.raises(CommandError):
             call_command("seed_bulk_ledger", ledger.slug, transactions=17, accounts=2, stdout=None)
+
+    def test_numbers_past_999999_keep_every_digit_as_postings_do(self, ledger):
+        Sequence.objects.create(name=f"finance:{ledger.pk}:invoice", last=999_950)
+
+        call_command("seed_bulk_ledger", ledger.slug, transactions=170, accounts=7, stdout=None)
+
+        with scope(tenant=ledger):
+            invoices = FinancialTransaction.objects.filter(tenant=ledger, classification="invoice")
+            assert set(invoices.values_list("number", flat=True)) == {
+                f"INV-{n:06d}" for n in range(999_951, 1_000_051)}
+            posted = services.create_posted_transaction(
+                account=Account.objects.filter(tenant=ledger, kind="customer").first(),
+                classification=Classification.INVOICE, actor=None, at=AT,
+                data=services.TransactionData(lines=[line("5.00")]),
+            ).transaction
+            assert posted.number == "INV-1000051"

@@ -99,14 +99,16 @@ SELECT %(tenant)s, d.id, 1, p.id, p.name, 1, t.net_amount, NULL, NULL, %(tax_rat
 
 ANALYZE bench_docs, bench_groups, finance_transactionline;
 
--- post them: numbered gaplessly in posting order
+-- post them: numbered gaplessly in posting order, six digits at least as the services number them
+CREATE OR REPLACE FUNCTION pg_temp.numbered(n bigint) RETURNS text LANGUAGE sql IMMUTABLE AS
+  $f$ SELECT CASE WHEN n < 1000000 THEN lpad(n::text, 6, '0') ELSE n::text END $f$;
 UPDATE finance_financialtransaction t SET state = 'posted', posted_at = t.issued_at, number = n.number,
        open_amount = CASE WHEN t.classification = 'credit_note' OR g.kind BETWEEN 0 AND 4 OR g.kind = 6 THEN 0
                           WHEN g.kind = 5 THEN t.total_amount - t.total_amount / 2
                           ELSE t.total_amount END
   FROM (SELECT id, CASE what WHEN 'BI' THEN 'INV-' ELSE 'CN-' END
-                   || lpad((row_number() OVER (PARTITION BY what ORDER BY g) + CASE what WHEN 'BI' THEN %(inv_start)s
-                            ELSE %(cn_start)s END)::text, 6, '0') AS number, g
+                   || pg_temp.numbered(row_number() OVER (PARTITION BY what ORDER BY g)
+                                       + CASE what WHEN 'BI' THEN %(inv_start)s ELSE %(cn_start)s END) AS number, g
           FROM bench_docs) n
   JOIN bench_groups g ON g.g = n.g
  WHERE t.id = n.id;
@@ -117,7 +119,7 @@ INSERT INTO finance_financialtransaction
    back_office_code, external_reference, issued_at, posted_at, due_on, issue_note, net_amount, discount_amount,
    tax_amount, total_amount, open_amount, payment_method_id, related_id, created_at)
 SELECT %(tenant)s, g.account_id, g.currency, 'payment', 'credit', %(payment_type)s, 'posted', 'BP' || g.g,
-       'PAY-' || lpad((row_number() OVER (ORDER BY g.g) + %(pay_start)s)::text, 6, '0'), '', '',
+       'PAY-' || pg_temp.numbered(row_number() OVER (ORDER BY g.g) + %(pay_start)s), '', '',
        LEAST(g.posted_at + interval '5 days', %(now)s), LEAST(g.posted_at + interval '5 days', %(now)s), NULL, '',
        g.net * 1.2, 0, 0, g.net * 1.2, 0,
        (%(method_ids)s::bigint[])[1 + g.g %% cardinality(%(method_ids)s::bigint[])], NULL, g.posted_at
@@ -128,7 +130,7 @@ INSERT INTO finance_financialtransaction
    back_office_code, external_reference, issued_at, posted_at, due_on, issue_note, net_amount, discount_amount,
    tax_amount, total_amount, open_amount, related_id, created_at)
 SELECT %(tenant)s, g.account_id, g.currency, 'invoice_cancellation', 'credit', %(cancel_type)s, 'posted', 'BX' || g.g,
-       'IC-' || lpad((row_number() OVER (ORDER BY g.g) + %(ic_start)s)::text, 6, '0'), '', '',
+       'IC-' || pg_temp.numbered(row_number() OVER (ORDER BY g.g) + %(ic_start)s), '', '',
        LEAST(g.posted_at + interval '1 day', %(now)s), LEAST(g.posted_at + interval '1 day', %(now)s), NULL,
        'Entered in error', g.net * 1.2, 0, 0,
        g.net * 1.2, 0, d.id, g.posted_at
