@@ -16,20 +16,25 @@
 -- give their amounts back to both sides.
 CREATE OR REPLACE FUNCTION finance_unallocate(txn bigint, keep_credit bigint, at timestamptz, reason text)
 RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  back record;
 BEGIN
-  WITH ended AS (
-    UPDATE finance_allocation
-       SET reversed_at = at, reversal_reason = left(reason, 200)
-     WHERE (credit_id = txn OR debit_id = txn) AND reversed_at IS NULL
-       AND credit_id IS DISTINCT FROM keep_credit
-    RETURNING credit_id, debit_id, amount
-  ), given_back AS (
+  -- One update by id for each transaction given back: a join with the transactions table would be
+  -- planned as a scan of the tenant's rows, whose number the row-level security filter hides.
+  FOR back IN
+    WITH ended AS (
+      UPDATE finance_allocation
+         SET reversed_at = at, reversal_reason = left(reason, 200)
+       WHERE (credit_id = txn OR debit_id = txn) AND reversed_at IS NULL
+         AND credit_id IS DISTINCT FROM keep_credit
+      RETURNING credit_id, debit_id, amount
+    )
     SELECT side.id, sum(ended.amount) AS amount
       FROM ended, LATERAL (VALUES (ended.credit_id), (ended.debit_id)) AS side(id)
      GROUP BY side.id
-  )
-  UPDATE finance_financialtransaction t SET open_amount = t.open_amount + given_back.amount
-    FROM given_back WHERE t.id = given_back.id;
+  LOOP
+    UPDATE finance_financialtransaction t SET open_amount = t.open_amount + back.amount WHERE t.id = back.id;
+  END LOOP;
 END $$;
 
 -- Allocate ``amount`` of ``credit`` to ``debit`` now; neither is the transaction being posted.
@@ -234,14 +239,10 @@ BEGIN
   ON CONFLICT (name) DO UPDATE SET last = s.last + 1
   RETURNING s.last INTO sequence;
 
+  -- The rows are found by id (= ANY): joined with a list of changes, the planner scanned the tenant's
+  -- rows, whose number the row-level security filter hides from it.
   RETURN QUERY
-  WITH changes AS (
-    SELECT txn AS id, 0::numeric AS taken
-    UNION ALL
-    SELECT side.id, sum(side.amount)
-      FROM unnest(pair_credit || pair_debit, pair_amount || pair_amount) AS side(id, amount)
-     WHERE side.id <> txn GROUP BY side.id
-  ), written AS (
+  WITH written AS (
     UPDATE finance_financialtransaction t SET
       state = CASE WHEN t.id = txn THEN 'posted' ELSE t.state END,
       number = CASE WHEN t.id <> txn THEN t.number
@@ -252,8 +253,12 @@ BEGIN
                                         ELSE sequence::text END END,
       posted_at = CASE WHEN t.id = txn THEN at ELSE t.posted_at END,
       due_on = CASE WHEN t.id = txn THEN due ELSE t.due_on END,
-      open_amount = CASE WHEN t.id = txn THEN still_open ELSE t.open_amount - changes.taken END
-      FROM changes WHERE t.id = changes.id
+      open_amount = CASE WHEN t.id = txn THEN still_open
+                         ELSE t.open_amount - (SELECT sum(side.amount)
+                                                 FROM unnest(pair_credit || pair_debit, pair_amount || pair_amount)
+                                                      AS side(id, amount)
+                                                WHERE side.id = t.id) END
+     WHERE t.id = ANY(txn || pair_credit || pair_debit)
     RETURNING t.*
   )
   SELECT * FROM written WHERE written.id = txn;

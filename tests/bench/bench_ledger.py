@@ -147,6 +147,9 @@ def bench_hot_account(clients):
          postings_per_second=round(POSTINGS / elapsed, 1))
 
 
+POSTING_MEDIANS: dict[int, float] = {}  # by open invoices; the first case, 10, is what the others compare with
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("open_invoices", [10, 1_000, 10_000])
 def bench_payment_posting_cost_by_open_invoices(open_invoices):
@@ -166,6 +169,9 @@ def bench_payment_posting_cost_by_open_invoices(open_invoices):
                 services.post_transaction(txn=payment, actor=None, at=AT)
                 times.append(time.perf_counter() - started)
             queries.append(len(captured))
+    POSTING_MEDIANS[open_invoices] = statistics.median(times)
+    baseline = POSTING_MEDIANS.get(10)
     emit(bench="ledger.payment_post_cost", open_invoices=open_invoices, postings=len(times),
          mean_ms=round(statistics.mean(times) * 1000, 2), median_ms=round(statistics.median(times) * 1000, 2),
-         queries_per_posting=max(queries))
+         queries_per_posting=max(queries),
+         ratio_to_10=round(POSTING_MEDIANS[open_invoices] / baseline, 2) if baseline else None, target_ratio=1.5)

@@ -123,7 +123,7 @@ class TestAgainstItemAndFifo:
 
 
 @pytest.mark.django_db
-class TestFifoReadsInBatches:
+class TestFifoOverManyOpenItems:
     def test_a_payment_over_many_invoices_settles_them_in_due_order(self, account, card):
         # posted (and so due) in an order that is not the order of creation
         invoices = [InvoiceFactory(account=account, price="10.00",

@@ -9,7 +9,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django_scopes import scope
+from django.db import connection
+from django_scopes import scope, scopes_disabled
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,7 @@ from finance.models import (
     RefundMethod,
     TransactionState,
 )
+from tests.bench.bench_ledger import bulk_open_invoices
 from tests.factories import CustomerFactory, InvoiceFactory, TenantFactory
 from tests.finance.allocation_model import AllocationModel
 from tests.finance.conftest import AT
@@ -153,3 +155,26 @@ class TestTheFunctionsRefusals:
                 FinancialTransaction.objects.get(pk=elsewhere.pk).open_amount) == (
             Decimal("0.00"), TransactionState.DRAFT, Decimal("20.00"))
         assert not Allocation.objects.filter(credit=draft).exists()
+
+
+@pytest.mark.django_db
+def test_a_posting_reads_the_rows_it_settles_not_the_tenants(account, card):
+    """On an account with 2,000 open invoices, a payment settling two reads a handful of the
+    transactions table's rows (PostgreSQL's own count for this transaction), not the tenant's. A final
+    update joined with its list of changes had been planned as a scan of every row of the tenant."""
+    bulk_open_invoices(account, 2000)
+    with scopes_disabled(), connection.cursor() as cursor:  # as autovacuum would, once the rows are in
+        cursor.execute("ANALYZE finance_financialtransaction")
+    draft = services.create_transaction(account=account, classification=Classification.PAYMENT, actor=None, at=AT,
+                                        data=services.TransactionData(amount="20.00", payment_method=card))
+
+    def rows_read():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables"
+                           " WHERE relname = 'finance_financialtransaction'")
+            return cursor.fetchone()[0]
+
+    before = rows_read()
+    services.post_transaction(txn=draft, actor=None, at=AT)
+
+    assert rows_read() - before <= 12
