@@ -35,12 +35,12 @@ import pgserver
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
 from core import rls
 from finance import services
 from finance.models import Allocation, Classification, FinancialTransaction, PaymentMethod
-from tests.bench.bench_ledger import AT, bulk_open_invoices, emit
+from tests.bench.bench_ledger import AT, analyze_transactions, bulk_open_invoices, emit
 from tests.factories import CustomerFactory, TenantFactory
 
 POSTINGS = 240
@@ -98,8 +98,7 @@ def drafts_to_post(clients: int):
                                                                           payment_method=method)).pk
                 for _ in range(POSTINGS // clients)
             ])
-        with scopes_disabled(), connection.cursor() as cursor:  # only the tables' owner may ANALYZE
-            cursor.execute("ANALYZE finance_financialtransaction")
+    analyze_transactions()
     return tenant, batches
 
 
