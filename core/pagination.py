@@ -28,13 +28,17 @@ class CappedPaginator(Paginator):
       the whole tenant's list instead of reading the first rows off the index.
     """
 
-    def __init__(self, rows: QuerySet, per_page: int, *, number=1, limit: int = EXACT_COUNT_LIMIT):
+    def __init__(self, rows: QuerySet, per_page: int, *, number=1, limit: int = EXACT_COUNT_LIMIT,
+                 known_count: int | None = None):
         super().__init__(rows, per_page)
         try:
             first_row = (max(int(number), 1) - 1) * per_page
         except (TypeError, ValueError):
             first_row = 0
         self.count_limit = first_row + limit
+        if known_count is not None:  # counted elsewhere (a report's totals): exact, and no query
+            self.count_limit = max(self.count_limit, known_count)
+            self.__dict__["count"] = known_count
 
     @cached_property
     def count(self) -> int:
@@ -56,8 +60,10 @@ class CappedPaginator(Paginator):
         return self._get_page(rows, number, self)
 
 
-def capped_page(request: HttpRequest, rows: QuerySet, per_page: int) -> Page:
+def capped_page(request: HttpRequest, rows: QuerySet, per_page: int, *, known_count: int | None = None) -> Page:
     """The page the query string asks for (``?page=``) of a very long list: anything out of range gives
-    the nearest page, and the count stops at ``EXACT_COUNT_LIMIT`` rows past it."""
+    the nearest page, and the count stops at ``EXACT_COUNT_LIMIT`` rows past it, unless the caller
+    knows it (``known_count``)."""
     number = request.GET.get("page")
-    return CappedPaginator(rows, per_page, number=number, limit=EXACT_COUNT_LIMIT).get_page(number)
+    return CappedPaginator(rows, per_page, number=number, limit=EXACT_COUNT_LIMIT,
+                           known_count=known_count).get_page(number)

@@ -253,6 +253,23 @@ def totals_by_classification(rows: QuerySet[FinancialTransaction]) -> list[dict]
     )
 
 
+def transaction_totals(*, tenant: Tenant, period: Period, filters: ReportFilter, today: date,
+                       documents_only: bool = False) -> list[dict]:
+    """``totals_by_classification`` of ``transactions_posted``: from the daily figures unless a
+    customer or a segment narrows it (a year of a large ledger is millions of rows; its figures, a
+    few thousand)."""
+    if not figures_serve(filters):
+        return totals_by_classification(transactions_posted(
+            tenant=tenant, period=period, filters=filters, today=today, documents_only=documents_only))
+    rows = _filtered_figures(tenant, period, filters)
+    if documents_only:
+        rows = rows.filter(classification__in=DOCUMENTS)
+    return list(rows.order_by().values("currency", "classification").annotate(
+        count=Sum("count"), net=_sum("net_amount"), discount=_sum("discount_amount"), tax=_sum("tax_amount"),
+        total=_sum("total_amount"),
+    ).order_by("currency", "classification"))
+
+
 # --- revenue -----------------------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from billing import selectors as billing_selectors
 from core.clock import months_back, tenant_today
 from core.l10n import money as format_money
 from core.l10n import month as l10n_month
-from core.pagination import page_of
+from core.pagination import capped_page, page_of
 from crm import selectors as crm_selectors
 from crm.access import staff_view
 from crm.models import Customer
@@ -104,10 +104,12 @@ def _transactions(request, slug: str):
     if _wants_export(request):
         return _export(request, title=REPORTS[slug], headers=TXN_HEADERS, name=f"{slug}-{period.start}-{period.end}",
                        rows=rows.values_list(*TXN_FIELDS)[:EXPORT_LIMIT].iterator(chunk_size=2000))
-    page = page_of(request, rows, ROWS_PER_PAGE)
+    totals = selectors.transaction_totals(tenant=request.tenant, period=period, filters=filters, today=today,
+                                          documents_only=documents_only)
+    known_count = sum(t["count"] for t in totals) if selectors.figures_serve(filters) else None
+    page = capped_page(request, rows, ROWS_PER_PAGE, known_count=known_count)
     return render(request, "reports/transactions.html", {
-        "slug": slug, "title": REPORTS[slug], "form": form, "period": period, "page": page,
-        "totals": selectors.totals_by_classification(rows),
+        "slug": slug, "title": REPORTS[slug], "form": form, "period": period, "page": page, "totals": totals,
     })
 
 

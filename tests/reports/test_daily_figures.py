@@ -48,6 +48,15 @@ def revenue_page_equals_rows(tenant, period, filters=ANY):
         **args, today=period.end)
 
 
+def transaction_totals_equal_rows(tenant, period, filters=ANY):
+    """The transaction reports' totals, from the daily figures and from the ledger's rows."""
+    args = {"tenant": tenant, "period": period, "filters": filters, "today": period.end}
+    for documents_only in (False, True):
+        from_rows = selectors.totals_by_classification(
+            selectors.transactions_posted(**args, documents_only=documents_only))
+        assert selectors.transaction_totals(**args, documents_only=documents_only) == from_rows
+
+
 def figures(tenant):
     return sorted(DailyFigure.objects.filter(tenant=tenant).values_list(
         "day", "currency", "classification", "customer_account", "type_id", "method_id", "count", "net_amount",
@@ -76,6 +85,15 @@ class TestDailyFigures:
         revenue_page_equals_rows(ledger, MAY, ReportFilter(classification=Classification.INVOICE_CANCELLATION))
         revenue_page_equals_rows(ledger, MAY, ReportFilter(classification=Classification.PAYMENT_CANCELLATION))
         revenue_page_equals_rows(ledger, MAY, ReportFilter(classification=Classification.WRITE_OFF))
+
+    def test_the_transaction_reports_totals_from_them_equal_them_from_the_rows(self, ledger, book):
+        for period in (MAY, YEAR, Period(start=date(2026, 5, 16), end=date(2026, 5, 26), time_zone="Europe/London")):
+            transaction_totals_equal_rows(ledger, period)
+        transaction_totals_equal_rows(ledger, MAY, ReportFilter(currency="USD"))
+        transaction_totals_equal_rows(ledger, MAY, ReportFilter(classification=Classification.INVOICE_CANCELLATION))
+        transaction_totals_equal_rows(ledger, MAY, ReportFilter(classification=Classification.PAYMENT))
+        assert sum(t["count"] for t in selectors.transaction_totals(
+            tenant=ledger, period=MAY, filters=ANY, today=MAY.end)) == 12
 
     def test_hold_the_figures_worked_out_by_hand(self, ledger, book):
         receipts = months(selectors.rolled_up_receipts_by_month(tenant=ledger, period=YEAR))
@@ -166,6 +184,7 @@ class TestDailyFigures:
 
         rolled_up_equals_direct(ledger, selectors.last_twelve_months(tenant=ledger, today=today))
         revenue_page_equals_rows(ledger, selectors.last_twelve_months(tenant=ledger, today=today))
+        transaction_totals_equal_rows(ledger, selectors.last_twelve_months(tenant=ledger, today=today))
         rolled_up_equals_direct(ledger, Period(start=today.replace(day=1), end=today, time_zone="Europe/London"))
         assert sum(row[6] for row in kept) == FinancialTransaction.objects.filter(tenant=ledger, state="posted").count()
         assert (figures(ledger), product_figures(ledger)) == (kept, kept_products)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import openpyxl
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from crm.models import Customer
+from finance.models import FinancialTransaction
 from reports import services
 from reports.models import Segment, SegmentSubject
 from tests.conftest import logged_in
@@ -54,6 +56,31 @@ class TestReportPages:
 
         content = response.content.decode()
         assert "<strong>€190.00</strong>" in content and "<strong>US$40.00</strong>" in content
+
+    def test_a_long_transactions_report_counts_its_rows_from_the_daily_figures_and_pages_them_in_order(
+            self, ledger, staff_client):
+        call_command("seed_bulk_ledger", ledger.slug, transactions=130, accounts=3, days=60, stdout=None)
+        today = timezone.localdate()
+        year = f"start={today.replace(year=today.year - 1)}&end={today}"
+        posted = list(FinancialTransaction.objects.filter(tenant=ledger, state="posted").order_by("posted_at", "id")
+                      .values_list("number", flat=True))
+
+        with CaptureQueriesContext(connection) as queries:
+            second = staff_client.get(url("transactions", year + "&page=2")).content.decode()
+
+        assert f"Page 2 of 3 · {len(posted)} in all" in second
+        assert not any("count(" in q["sql"].lower() for q in queries)  # the total is the figures' sum
+        assert re.findall(r'transactions/\d+/">([^<]+)</a>', second) == posted[50:100]
+
+    def test_a_transactions_report_narrowed_to_a_customer_lists_and_totals_its_rows_from_the_ledger(
+            self, book, staff_client):
+        response = staff_client.get(url("transactions", MAY + f"&customer={book['eur'].customer_id}"))
+
+        content = response.content.decode()
+        # May's twelve postings but the write-off account's invoice; Ivan posted nothing in May
+        assert len(re.findall(r'transactions/\d+/">', content)) == 11
+        assert re.search(r'data-currency="EUR" data-classification="invoice"><td>EUR</td><td>[^<]+</td>'
+                         r'<td class="num">4</td>', content)
 
     def test_transactions_export_csv_has_every_row_of_the_period(self, book, staff_client):
         response = staff_client.get(url("transactions", MAY + "&format=csv"))
