@@ -5,6 +5,8 @@ SCHEDULE: dict[str, dict] = {
     "notifications.sweep_outbox": {"task": "notifications.sweep_outbox", "schedule": 60.0},
     # The janitor: re-polls gateway payments stuck pending or processing (PAYMENTS_STALE_AFTER).
     "payments.poll_stale_payments": {"task": "payments.poll_stale_payments", "schedule": 300.0},
+    # A payment's confirmation and staff note whose task was lost (the broker was down) are rendered.
+    "payments.sweep_payment_notices": {"task": "payments.sweep_payment_notices", "schedule": 60.0},
     # Webhook deliveries stored while the broker was down (their task never ran) are enqueued again.
     "gateways.sweep_webhook_inbox": {"task": "gateways.sweep_webhook_inbox", "schedule": 60.0},
     # Open payment requests whose 24-hour link ran out become expired (the pay page also checks the time).

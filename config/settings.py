@@ -324,6 +324,8 @@ CELERY_TASK_ROUTES = {
     "payments.process_webhook_delivery": {"queue": DULY_QUEUES["webhooks"]},
     "payments.process_webhook_batch": {"queue": DULY_QUEUES["webhooks"]},
     "notifications.*": {"queue": DULY_QUEUES["notifications"]},
+    "payments.send_payment_notices": {"queue": DULY_QUEUES["notifications"]},
+    "payments.sweep_payment_notices": {"queue": DULY_QUEUES["notifications"]},
 }
 
 if PRODUCTION:

@@ -338,3 +338,19 @@ class Receipt(TenantOwned):
     @property
     def provider_label(self) -> str:
         return Provider(self.provider).label if self.provider in Provider.values else self.provider
+
+
+class PaymentNotice(TenantOwned):
+    """What a payment's success still has to tell: its payer's confirmation and its staff's note, written
+    in the transaction that books it and rendered into the outbox by the notifications worker
+    (``payments.services.notices``), so that a burst of bookings does not wait for their messages.
+
+    ``receipt_token`` is the receipt link's token, kept only until the confirmation carries it (the
+    receipt keeps only its hash); the row is deleted once its notifications are written."""
+
+    payment = models.OneToOneField(GatewayPayment, on_delete=models.CASCADE, related_name="+")
+    receipt_token = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index("tenant", "at", "id", name="paymentnotice_waiting")]

@@ -11,7 +11,7 @@ from django_scopes import scopes_disabled
 from crm.scoping import tenant_task
 from gateways.base import GatewayUnavailable
 from payments.models import GatewayPayment
-from payments.services import saved_cards
+from payments.services import notices, saved_cards
 from payments.services.gateway_payments import KEEP_CARD_TASK, refresh_payment, stale_payments
 from payments.services.webhooks import process_waiting_deliveries
 from payments.services.webhooks import process_webhook_delivery as process_delivery
@@ -28,6 +28,21 @@ def process_webhook_delivery(*, tenant, delivery_id: int, **kwargs) -> None:
 def process_webhook_batch(*, tenant, **kwargs) -> None:
     """Woken by a stored delivery (``gateways.inbox.wake_processing``): the tenant's waiting deliveries."""
     process_waiting_deliveries(tenant=tenant, claimer=current_task.request.id)
+
+
+@tenant_task(name=notices.NOTICES_TASK)
+def send_payment_notices(*, tenant, **kwargs) -> None:
+    """Woken by a booked success (``notices.give_notice``): the tenant's confirmations and staff notes."""
+    notices.send_waiting_notices(tenant=tenant)
+
+
+@shared_task(name="payments.sweep_payment_notices", acks_late=True, ignore_result=True)
+def sweep_payment_notices(**kwargs) -> None:
+    """Wake the notices task of every tenant with a notice whose task was lost."""
+    with scopes_disabled():
+        tenant_ids = notices.tenants_with_lost_notices(at=timezone.now())
+    for tenant_id in tenant_ids:
+        notices.enqueue(tenant_id=tenant_id)
 
 
 @tenant_task(name="payments.poll_payment", **RETRY)

@@ -45,7 +45,8 @@ from gateways.base import PaymentStatus as Normalised
 from gateways.models import GatewayAccount
 from payments.models import GatewayPayment, PaymentEvent, PaymentPurpose, PaymentStatus
 from payments.services.cards_kept import keep_card
-from payments.services.confirmations import confirm_to_payer, tell_staff
+from payments.services.confirmations import tell_staff
+from payments.services.notices import give_notice
 from payments.services.receipts import issue_receipt
 from payments.settlement import settlement_for
 
@@ -265,8 +266,7 @@ def apply_state(
         if locked.card_consent is not None:
             transaction.on_commit(lambda: _enqueue_keep_card(locked), robust=True)
         _receipt, receipt_token = issue_receipt(ledger_payment=locked.ledger_payment, gateway_payment=locked, at=at)
-        confirm_to_payer(payment=locked, receipt_token=receipt_token, at=at)
-        tell_staff(payment=locked, at=at)
+        give_notice(payment=locked, receipt_token=receipt_token, at=at)  # the payer and staff are told after
         return Applied(locked, receipt_token)
     if locked.status == PaymentStatus.FAILED and locked.created_by_id and settlement.tells_staff_of_failure:
         tell_staff(payment=locked, at=at)

@@ -15,6 +15,7 @@ from notifications.models import Notification
 from payments.models import GatewayPayment, PaymentStatus
 from tests.browser.test_staff_login import SCREENSHOTS
 from tests.factories import PASSWORD, CustomerFactory, UserFactory
+from tests.helpers import wait_for
 
 
 @pytest.fixture
@@ -68,7 +69,8 @@ def ledger_payments(tenant):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 class TestTakePayment:
-    def test_a_successful_card_books_the_fee_and_tells_the_cashier(self, live_server, page, tenant, fee, cashier):
+    def test_a_successful_card_books_the_fee_and_tells_the_cashier(self, live_server, page, tenant, fee, cashier,
+                                                                    celery_worker):
         take_payment_with(page, live_server, cashier, fee, "4242 4242 4242 4242")
 
         expect(page.locator("#payment-status-poll")).to_contain_text("Payment succeeded: 150.00 GBP", timeout=15_000)
@@ -76,6 +78,10 @@ class TestTakePayment:
             f"Outstanding on Broker fee {fee.number} after this payment: 0.00 GBP.")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=SCREENSHOTS / "take_payment.png", full_page=True)
+        # the notifications worker writes the cashier's note and the payer's confirmation after the booking
+        with scope(tenant=tenant):
+            wait_for(lambda: Notification.objects.filter(recipient_user=cashier).exists(), timeout=20,
+                     what="the cashier's note")
         page.reload()
         expect(page.locator("#bell-count")).to_have_text("1")
         page.goto(f"{live_server.url}/notifications/")

@@ -30,6 +30,7 @@ from obligations.services.obligations import (
 from obligations.services.portal import start_instalment_payment
 from payments.models import GatewayPayment, PaymentStatus, Receipt
 from payments.services.gateway_payments import AttemptRefused, apply_state
+from payments.services.notices import send_waiting_notices
 from tests.factories import ObligationFactory
 from tests.obligations.obligation_fixtures import AT
 
@@ -221,8 +222,11 @@ def start(instalment, gateway_account, at=None):
 
 
 def settle(attempt):
-    return apply_state(payment=attempt, status="succeeded", at=timezone.now(), source="test",
-                                amount_minor=int(attempt.amount * 100)).payment
+    """The provider's success, booked, and the confirmations the notifications worker then writes."""
+    applied = apply_state(payment=attempt, status="succeeded", at=timezone.now(), source="test",
+                          amount_minor=int(attempt.amount * 100))
+    send_waiting_notices(tenant=attempt.tenant)
+    return applied.payment
 
 
 class TestPayingAnInstalment:

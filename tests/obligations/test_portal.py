@@ -19,6 +19,7 @@ from obligations.services.obligations import update_instalment
 from obligations.services.portal import start_instalment_payment
 from payments.models import GatewayPayment
 from payments.services.gateway_payments import apply_state
+from payments.services.notices import send_waiting_notices
 from tests.factories import CustomerFactory, ObligationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -193,6 +194,7 @@ class TestPaying:
         paid_at = timezone.now()
         apply_state(payment=attempt, status="succeeded", at=paid_at, source="test")
         apply_state(payment=attempt, status="succeeded", at=paid_at, source="a duplicate webhook")
+        send_waiting_notices(tenant=attempt.tenant)  # the notifications worker's part
 
         attempt = GatewayPayment.objects.get(pk=attempt.pk)
         told = Notification.objects.filter(template_key="staff_payment_received").order_by("recipient_user_id")

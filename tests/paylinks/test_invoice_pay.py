@@ -24,6 +24,7 @@ from paylinks.services.invoice_pay import (
 )
 from payments.models import GatewayPayment, PaymentStatus
 from payments.services.gateway_payments import AttemptRefused, apply_state
+from payments.services.notices import send_waiting_notices
 from tests.factories import AccountFactory, line
 from tests.gateways.test_stripe import session_json
 from tests.helpers import assert_404_for_other_tenant
@@ -75,8 +76,11 @@ def start(token, amount):
 
 
 def settle(attempt):
-    return apply_state(payment=attempt, status="succeeded", at=timezone.now(), source="test",
-                                amount_minor=int(attempt.amount * 100))
+    """The provider's success, booked, and the confirmations the notifications worker then writes."""
+    applied = apply_state(payment=attempt, status="succeeded", at=timezone.now(), source="test",
+                          amount_minor=int(attempt.amount * 100))
+    send_waiting_notices(tenant=attempt.tenant)
+    return applied
 
 
 class TestSending:

@@ -26,6 +26,7 @@ from paylinks.services.requests import (
 )
 from payments.models import GatewayPayment, PaymentStatus
 from payments.services.gateway_payments import AttemptRefused, apply_state
+from payments.services.notices import send_waiting_notices
 from tests.factories import CustomerFactory, UserFactory
 from tests.paylinks.request_fixtures import AT, D, send
 
@@ -181,6 +182,7 @@ class TestCompletion:
 
         apply_state(payment=attempt, status="succeeded", at=paid_at, source="test", amount_minor=12000)
         apply_state(payment=attempt, status="succeeded", at=paid_at, source="duplicate")
+        send_waiting_notices(tenant=attempt.tenant)  # the notifications worker's part
 
         request = PaymentRequest.objects.get(pk=request.pk)
         assert (request.status, request.completed_at) == (RequestStatus.COMPLETE, paid_at)

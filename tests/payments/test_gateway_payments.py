@@ -17,6 +17,7 @@ from gateways.base import GatewayUnavailable
 from notifications.models import Notification
 from payments.models import GatewayPayment, GatewayRefund, PaymentStatus, RefundStatus
 from payments.services.gateway_payments import apply_state, refresh_payment, stale_payments, start_payment
+from payments.services.notices import send_waiting_notices
 from payments.services.refunds import refund_payment, retry_refund
 from tests.factories import GatewayPaymentFactory, InvoiceFactory
 from tests.gateways.test_stripe import intent_json, session_json
@@ -310,6 +311,7 @@ class TestStaffHearWhenTheProviderFinishes:
         apply_state(payment=payment, status="failed", at=AT, source="test",
                              failure_message="Your card was declined.")
         apply_state(payment=payment, status="succeeded", at=AT, source="test")
+        send_waiting_notices(tenant=payment.tenant)  # the notifications worker's part
 
         notices = Notification.objects.filter(recipient_user=staff, channel="in_app").order_by("id")
         what = payment.description or payment.reference
@@ -328,7 +330,9 @@ class TestThePayerIsConfirmed:
         payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, amount="12.34")
 
         apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
+        send_waiting_notices(tenant=payment.tenant)
         apply_state(payment=payment, status="succeeded", at=AT, source="the same webhook again")
+        send_waiting_notices(tenant=payment.tenant)
 
         [confirmation] = Notification.objects.filter(template_key="payment_received")
         assert (confirmation.channel, confirmation.recipient) == ("email", customer.email)
@@ -340,6 +344,7 @@ class TestThePayerIsConfirmed:
         payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, amount="12.34")
 
         apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
+        assert send_waiting_notices(tenant=payment.tenant) == [payment.pk]
 
         [confirmation] = Notification.objects.filter(template_key="payment_received")
         assert (confirmation.channel, confirmation.recipient) == ("sms", "+447911123456")
@@ -350,5 +355,6 @@ class TestThePayerIsConfirmed:
         payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account, amount="12.34")
 
         apply_state(payment=payment, status="succeeded", at=AT, source="webhook")
+        assert send_waiting_notices(tenant=payment.tenant) == [payment.pk]
 
         assert not Notification.objects.filter(template_key="payment_received").exists()

@@ -1,0 +1,76 @@
+"""Payment notices: a payment's success tells its payer (a confirmation with the receipt's link) and its
+staff (an in-app note). The booking writes one ``PaymentNotice`` row in its own transaction; the
+notifications worker renders the messages into the outbox (``send_waiting_notices``), so a burst of
+bookings does not wait for their templates. Nothing is lost: the row commits with the booking, a task
+is woken after the commit, and the sweep finds any whose task was lost. Nothing is told twice: the
+outbox writes one message per event key, and a row is deleted with the messages it wrote.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import partial
+
+from celery import current_app
+from django.core.cache import cache
+from django.db import transaction
+
+from crm.models import Tenant
+from payments.models import GatewayPayment, PaymentNotice
+from payments.services.confirmations import confirm_to_payer, tell_staff
+
+NOTICES_TASK = "payments.send_payment_notices"
+WAKE_MARK_SECONDS = 60
+BATCH_SIZE = 200  # notices one task renders; it wakes another for the rest
+LOST_AFTER = timedelta(minutes=2)  # a notice this old was not taken up: the sweep wakes its tenant's task
+
+
+def give_notice(*, payment: GatewayPayment, receipt_token: str, at: datetime) -> None:
+    """In the booking's transaction: the success's notice, and its tenant's task woken once it commits."""
+    PaymentNotice.objects.create(tenant_id=payment.tenant_id, payment=payment, receipt_token=receipt_token, at=at)
+    transaction.on_commit(partial(wake, tenant_id=payment.tenant_id), robust=True)
+
+
+def _wake_mark(tenant_id: int) -> str:
+    return f"payments:notices:wake:{tenant_id}"
+
+
+def wake(*, tenant_id: int) -> None:
+    """Enqueue the tenant's notices task, unless one is queued and not yet started (it clears the mark
+    before it looks, so it takes this notice too)."""
+    if cache.add(_wake_mark(tenant_id), 1, timeout=WAKE_MARK_SECONDS):
+        enqueue(tenant_id=tenant_id)
+
+
+def enqueue(*, tenant_id: int) -> None:
+    """Enqueue the tenant's notices task whatever the mark says (the sweep: a lost task leaves it set)."""
+    kwargs = {"tenant_id": tenant_id}
+    current_app.send_task(NOTICES_TASK, kwargs=kwargs, declare=[], argsrepr="()", kwargsrepr=repr(kwargs))
+
+
+def send_waiting_notices(*, tenant: Tenant, limit: int = BATCH_SIZE) -> list[int]:
+    """Render the tenant's waiting notices into the outbox, oldest first, up to ``limit``, each in a
+    transaction of its own (skipping any another task holds). Returns the payments told."""
+    cache.delete(_wake_mark(tenant.pk))
+    told: list[int] = []
+    while len(told) < limit:
+        with transaction.atomic():
+            notice = (PaymentNotice.objects.select_for_update(of=("self",), skip_locked=True)
+                      .select_related("payment__tenant", "payment__account__customer", "payment__created_by",
+                                      "payment__ledger_payment__payment_method", "payment__invoice")
+                      .filter(tenant=tenant).order_by("at", "id").first())
+            if notice is None:
+                return told
+            payment = notice.payment
+            confirm_to_payer(payment=payment, receipt_token=notice.receipt_token, at=notice.at)
+            tell_staff(payment=payment, at=notice.at)
+            notice.delete()
+        told.append(payment.pk)
+    wake(tenant_id=tenant.pk)
+    return told
+
+
+def tenants_with_lost_notices(*, at: datetime) -> list[int]:
+    """Tenants with a notice waiting longer than ``LOST_AFTER`` (its task was lost): for the sweep."""
+    return list(PaymentNotice.objects.filter(at__lt=at - LOST_AFTER).order_by().values_list(
+        "tenant_id", flat=True).distinct())
