@@ -213,22 +213,17 @@ def batch_started(*, tenant_id: int) -> None:
     cache.delete(_wake_mark(tenant_id))
 
 
-def claim_waiting(*, tenant_id: int, claimer: str) -> int | None:
+def claim_waiting(*, tenant_id: int, claimer: str) -> WebhookDelivery | None:
     """Claim the tenant's oldest delivery whose processing has not started for batch task ``claimer``:
-    its attempt is counted in the same statement, and deliveries another task is claiming are skipped.
-    Returns its id, or ``None`` when none is waiting. Outside a transaction it commits by itself."""
-    with connection.cursor() as cursor:
-        cursor.execute(CLAIM, [claimer, tenant_id])
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+    its attempt is counted in the same statement, which returns it, and deliveries another task is
+    claiming are skipped. ``None`` when none is waiting. Outside a transaction it commits by itself."""
+    return next(iter(WebhookDelivery.objects.raw(CLAIM, [claimer, tenant_id])), None)
 
 
-def reclaim_unfinished(*, tenant_id: int, claimer: str) -> list[int]:
+def reclaim_unfinished(*, tenant_id: int, claimer: str) -> list[WebhookDelivery]:
     """The deliveries batch task ``claimer`` claimed and did not finish: it was killed and runs again
     (a redelivered task keeps its id). Each has one more attempt counted."""
-    with connection.cursor() as cursor:
-        cursor.execute(RECLAIM, [tenant_id, claimer])
-        return sorted(row[0] for row in cursor.fetchall())
+    return sorted(WebhookDelivery.objects.raw(RECLAIM, [tenant_id, claimer]), key=lambda delivery: delivery.pk)
 
 
 CLAIM = """
@@ -236,11 +231,11 @@ UPDATE gateways_webhookdelivery SET attempts = attempts + 1, claimed_by = %s
  WHERE id = (SELECT id FROM gateways_webhookdelivery
               WHERE tenant_id = %s AND outcome = 'received' AND attempts = 0
               ORDER BY received_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-RETURNING id"""
+RETURNING *"""
 RECLAIM = """
 UPDATE gateways_webhookdelivery SET attempts = attempts + 1
  WHERE tenant_id = %s AND outcome = 'received' AND claimed_by = %s
-RETURNING id"""
+RETURNING *"""
 
 
 def sweep_unprocessed(*, older_than: timedelta, at: datetime, limit: int = 1000,

@@ -23,6 +23,8 @@ from finance.services.transactions import (
     create_posted_transaction,
     create_transaction,
     post_transaction,
+    posting_refusal,
+    reallocation_reason,
     reject_transaction,
     update_draft,
 )
@@ -43,7 +45,9 @@ __all__ = [
     "move_payment",
     "open_account",
     "post_transaction",
+    "posting_refusal",
     "quick_pay",
+    "reallocation_reason",
     "refund",
     "reject_transaction",
     "save_configuration",

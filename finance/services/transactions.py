@@ -385,8 +385,9 @@ def create_transaction(
 
 
 def _allowed(related_manager, item) -> bool:
-    """A type that lists no methods (or categories) allows any of the tenant's."""
-    listed = set(related_manager.values_list("pk", flat=True))
+    """A type that lists no methods (or categories) allows any of the tenant's. (``all()``: a type read
+    with its methods prefetched is checked without a query.)"""
+    listed = {listed.pk for listed in related_manager.all()}
     return not listed or item.pk in listed
 
 
@@ -468,6 +469,11 @@ def _invoice_due_on(txn: FinancialTransaction, at: datetime) -> date:
     return draft.due_on
 
 
+def reallocation_reason(txn: FinancialTransaction) -> str:
+    """Why allocations a posting of ``txn`` ends were ended (Against Item & FIFO re-allocates)."""
+    return _("re-allocated against %(reference_number)s") % {"reference_number": txn.reference_number}
+
+
 def _with_number(txn: FinancialTransaction, number: str) -> FinancialTransaction:
     """A copy of ``txn`` with the number the database says it has (for a message)."""
     shown = copy(txn)
@@ -480,7 +486,7 @@ def _not_a_draft(txn: FinancialTransaction, state: str) -> ActionNotAllowed:
         "locked": txn, "lower": TransactionState(state).label.lower()})
 
 
-def _refusal(error: DatabaseError, txn: FinancialTransaction, settle: FinancialTransaction | None) -> Exception:
+def posting_refusal(error: DatabaseError, txn: FinancialTransaction, settle: FinancialTransaction | None) -> Exception:
     """The message a user reads for a refusal of the posting function, or ``error`` itself."""
     cause = error.__cause__
     code, diagnosis = getattr(cause, "sqlstate", None), getattr(cause, "diag", None)
@@ -517,13 +523,13 @@ def post_transaction(
     :raises ValidationError: the due date is outside what the account's credit rule allows.
     """
     due_on = _invoice_due_on(txn, at) if txn.classification == Classification.INVOICE else None
-    reallocation = _("re-allocated against %(reference_number)s") % {"reference_number": txn.reference_number}
+    reallocation = reallocation_reason(txn)
     try:
         posted = next(iter(FinancialTransaction.objects.raw(POSTING, [
             txn.pk, getattr(actor, "pk", None), at, due_on, getattr(settle, "pk", None), unsettle_reason,
             reallocation])))
     except DatabaseError as error:
-        raise _refusal(error, txn, settle) from error
+        raise posting_refusal(error, txn, settle) from error
 
     warnings = []
     if posted.classification == Classification.REFUND:

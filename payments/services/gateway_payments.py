@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from celery import current_app
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import DatabaseError, transaction
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
@@ -29,6 +29,7 @@ from finance.models import (
     Classification,
     FinancialTransaction,
     PaymentMethod,
+    TransactionType,
 )
 from gateways import registry
 from gateways.base import (
@@ -46,8 +47,8 @@ from gateways.models import GatewayAccount
 from payments.models import GatewayPayment, PaymentEvent, PaymentPurpose, PaymentStatus
 from payments.services.cards_kept import keep_card
 from payments.services.confirmations import tell_staff
-from payments.services.notices import give_notice
-from payments.services.receipts import issue_receipt
+from payments.services.notices import wake_after_commit as wake_notices_after_commit
+from payments.services.receipts import new_receipt_token
 from payments.settlement import settlement_for
 
 logger = logging.getLogger(__name__)
@@ -182,38 +183,76 @@ def _note_problem(payment: GatewayPayment, message: str, at: datetime) -> Gatewa
 # --- applying what the provider says -------------------------------------------------------------
 
 
-def _payment_method(payment: GatewayPayment) -> PaymentMethod:
-    with l10n.for_tenant(payment.tenant):
-        name = payment.gateway_account.settings.get("payment_method", str(DEFAULT_PAYMENT_METHOD))
-    method, _created = PaymentMethod.objects.get_or_create(tenant=payment.tenant, name=name)
-    return method
+@dataclass
+class BookingSetup:
+    """What a tenant's bookings read from its ledger set-up: each gateway account's payment method and the
+    default payment type with the methods it allows. A batch of webhook deliveries reads them once for its
+    bookings (a change of the set-up applies from the next batch); a single booking reads them itself."""
+
+    methods: dict[int, PaymentMethod] = field(default_factory=dict)
+    payment_types: dict[int, TransactionType | None] = field(default_factory=dict)
+
+    def method_for(self, payment: GatewayPayment) -> PaymentMethod:
+        gateway_account = payment.gateway_account
+        if gateway_account.pk not in self.methods:
+            with l10n.for_tenant(payment.tenant):
+                name = gateway_account.settings.get("payment_method", str(DEFAULT_PAYMENT_METHOD))
+            self.methods[gateway_account.pk], _created = PaymentMethod.objects.get_or_create(
+                tenant=payment.tenant, name=name)
+        return self.methods[gateway_account.pk]
+
+    def payment_type(self, tenant_id: int) -> TransactionType | None:
+        """The tenant's default payment type, its allowed methods read with it (``None``: the ledger says
+        which type to choose)."""
+        if tenant_id not in self.payment_types:
+            self.payment_types[tenant_id] = TransactionType.objects.filter(
+                tenant=tenant_id, classification=Classification.PAYMENT, is_default=True,
+            ).prefetch_related("payment_methods").first()
+        return self.payment_types[tenant_id]
 
 
-def _book(payment: GatewayPayment, at: datetime, *, actor: User | None = None,
-          external_reference: str = "") -> FinancialTransaction:
-    """Post the one ledger payment of a succeeded gateway payment, allocated to what it paid for."""
+def _draft(payment: GatewayPayment, at: datetime, *, actor: User | None, external_reference: str,
+           setup: BookingSetup) -> FinancialTransaction:
+    """The ledger payment of a succeeded gateway payment, drafted with the ledger's own validation."""
     invoice = payment.invoice
-    targets = [invoice] if invoice is not None else []
-    draft = ledger.create_transaction(
+    return ledger.create_transaction(
         account=payment.account,
         classification=Classification.PAYMENT,
-        actor=actor or payment.created_by,
+        actor=actor,
         at=at,
         data=ledger.TransactionData(
+            type=setup.payment_type(payment.tenant_id),
             amount=payment.amount,
-            payment_method=_payment_method(payment),
-            targets=targets,
+            payment_method=setup.method_for(payment),
+            targets=[invoice] if invoice is not None else [],
             external_reference=external_reference or payment.provider_reference or payment.reference,
             issue_note=f"{payment.gateway_account.get_provider_display()} payment {payment.reference}",
         ),
     )
-    settle = None
-    if invoice is not None:
-        invoice = FinancialTransaction.objects.get(pk=invoice.pk)
-        settle = invoice if invoice.open_amount > 0 else None
-    posted = ledger.post_transaction(txn=draft, actor=actor or payment.created_by, at=at, settle=settle).transaction
-    posted.payment_method = draft.payment_method  # for the confirmations, without reading it again
-    return posted
+
+
+BOOKING = "SELECT * FROM payments_book_success(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"  # payments/sql/booking_v1.sql
+
+
+def _book(payment: GatewayPayment, at: datetime, *, before: str, source: str, actor: User | None,
+          external_reference: str, setup: BookingSetup) -> str:
+    """Book the success of locked ``payment``: its ledger payment posted and allocated to what it paid
+    for, the payment succeeded with its event, its receipt and its notice, in one call of the database's
+    booking function. Returns the receipt link's token (shown once)."""
+    actor = actor or payment.created_by
+    draft = _draft(payment, at, actor=actor, external_reference=external_reference, setup=setup)
+    receipt_token, receipt_token_hash = new_receipt_token()
+    try:
+        posted = next(iter(FinancialTransaction.objects.raw(BOOKING, [
+            payment.pk, draft.pk, payment.invoice_id, before, getattr(actor, "pk", None), at, source,
+            ledger.reallocation_reason(draft), receipt_token, receipt_token_hash])))
+    except DatabaseError as error:
+        raise ledger.posting_refusal(error, draft, payment.invoice) from error
+    posted.payment_method = draft.payment_method  # for what the page shows, without reading it again
+    payment.mark_succeeded(ledger_payment=posted, at=at)  # the object follows what the function wrote
+    payment.updated_at = at
+    wake_notices_after_commit(tenant_id=payment.tenant_id)
+    return receipt_token
 
 
 @transaction.atomic
@@ -227,12 +266,30 @@ def apply_state(
 
     :raises ValueError: the provider reports a different amount for a success (nothing is booked).
     """
-    # Not the gateway account's row: every webhook and checkout of that account inserts a row that
-    # refers to it, and would wait for this booking to commit.
-    locked = (
-        GatewayPayment.objects.select_for_update(of=("self", "account"), no_key=True)
-        .select_related("tenant", "gateway_account", "account__customer").get(tenant=payment.tenant_id, pk=payment.pk)
-    )
+    locked = lock_payments(GatewayPayment.objects.filter(tenant=payment.tenant_id, pk=payment.pk)).get()
+    return apply_to_locked(locked=locked, status=status, at=at, source=source, failure_message=failure_message,
+                           amount_minor=amount_minor, actor=actor, external_reference=external_reference)
+
+
+def lock_payments(payments: QuerySet[GatewayPayment]) -> QuerySet[GatewayPayment]:
+    """``payments`` locked for ``apply_to_locked``, with what it reads. Not the gateway account's row: every
+    webhook and checkout of that account inserts a row that refers to it, and would wait for the booking
+    to commit."""
+    return payments.select_for_update(of=("self", "account"), no_key=True).select_related(
+        "tenant", "gateway_account", "account__customer")
+
+
+def apply_to_locked(
+    *, locked: GatewayPayment, status: str, at: datetime, source: str, failure_message: str = "",
+    amount_minor: int | None = None, actor: User | None = None, external_reference: str = "",
+    setup: BookingSetup | None = None,
+) -> Applied:
+    """``apply_state`` on a payment the caller locked in its transaction (``lock_payments``); ``setup``:
+    the ledger set-up a batch of bookings shares. Writes nothing before it can raise ``ValueError``, so
+    the caller's transaction can go on (not an ``atomic`` block of its own: leaving one by an exception
+    would condemn the caller's transaction)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("apply_to_locked runs in the transaction that locked the payment")
     locked.account.tenant = locked.tenant  # one tenant: the booking reads it once
     before = locked.status
     if before == PaymentStatus.SUCCEEDED or before == status:
@@ -247,10 +304,13 @@ def apply_state(
             )
         # The invoice is saved on the payment: an instalment's is booked only now.
         locked.invoice = settlement.invoice_to_allocate(locked, at)
-        booked = _book(locked, at, actor=actor, external_reference=external_reference)
-        locked.mark_succeeded(ledger_payment=booked, at=at)
+        receipt_token = _book(locked, at, before=before, source=source, actor=actor,
+                              external_reference=external_reference, setup=setup or BookingSetup())
         settlement.settled(locked, at)
-    elif status in TRANSITIONS:
+        if locked.card_consent is not None:
+            transaction.on_commit(lambda: _enqueue_keep_card(locked), robust=True)
+        return Applied(locked, receipt_token)  # the payer and staff are told after (payments.services.notices)
+    if status in TRANSITIONS:
         move = getattr(locked, TRANSITIONS[status])
         if can_proceed(move) and status == Normalised.FAILED:
             move(message=failure_message or _("The payment failed."))
@@ -262,12 +322,6 @@ def apply_state(
     locked.save()
     PaymentEvent.objects.create(tenant_id=locked.tenant_id, payment=locked, from_status=before,
                                 to_status=locked.status, source=source[:60], at=at)
-    if locked.status == PaymentStatus.SUCCEEDED:
-        if locked.card_consent is not None:
-            transaction.on_commit(lambda: _enqueue_keep_card(locked), robust=True)
-        _receipt, receipt_token = issue_receipt(ledger_payment=locked.ledger_payment, gateway_payment=locked, at=at)
-        give_notice(payment=locked, receipt_token=receipt_token, at=at)  # the payer and staff are told after
-        return Applied(locked, receipt_token)
     if locked.status == PaymentStatus.FAILED and locked.created_by_id and settlement.tells_staff_of_failure:
         tell_staff(payment=locked, at=at)
     return Applied(locked)

@@ -1,9 +1,11 @@
 """Payment notices: a payment's success tells its payer (a confirmation with the receipt's link) and its
-staff (an in-app note). The booking writes one ``PaymentNotice`` row in its own transaction; the
-notifications worker renders the messages into the outbox (``send_waiting_notices``), so a burst of
-bookings does not wait for their templates. Nothing is lost: the row commits with the booking, a task
-is woken after the commit, and the sweep finds any whose task was lost. Nothing is told twice: the
-outbox writes one message per event key, and a row is deleted with the messages it wrote.
+staff (an in-app note). The booking writes one ``PaymentNotice`` row in its own transaction (the booking
+function, ``payments/sql/booking_v1.sql``); the notifications worker renders the messages into the outbox
+(``send_waiting_notices``), so a burst of bookings does not wait for their templates.
+
+Nothing is lost: the row commits with the booking, a task is woken after the commit, and the sweep finds
+any whose task was lost. Nothing is told twice: the outbox writes one message per event key, and a row
+is deleted with the messages it wrote.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from crm.models import Tenant
-from payments.models import GatewayPayment, PaymentNotice
+from payments.models import PaymentNotice
 from payments.services.confirmations import confirm_to_payer, tell_staff
 
 NOTICES_TASK = "payments.send_payment_notices"
@@ -25,10 +27,9 @@ BATCH_SIZE = 200  # notices one task renders; it wakes another for the rest
 LOST_AFTER = timedelta(minutes=2)  # a notice this old was not taken up: the sweep wakes its tenant's task
 
 
-def give_notice(*, payment: GatewayPayment, receipt_token: str, at: datetime) -> None:
-    """In the booking's transaction: the success's notice, and its tenant's task woken once it commits."""
-    PaymentNotice.objects.create(tenant_id=payment.tenant_id, payment=payment, receipt_token=receipt_token, at=at)
-    transaction.on_commit(partial(wake, tenant_id=payment.tenant_id), robust=True)
+def wake_after_commit(*, tenant_id: int) -> None:
+    """The booking wrote a notice (``payments_book_success``): wake its tenant's task once it commits."""
+    transaction.on_commit(partial(wake, tenant_id=tenant_id), robust=True)
 
 
 def _wake_mark(tenant_id: int) -> str:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,9 +15,15 @@ from django.utils import timezone
 from crm.models import Tenant
 from gateways import inbox
 from gateways.base import GatewayUnavailable, WebhookEvent
-from gateways.models import WebhookDelivery, WebhookOutcome
+from gateways.models import GatewayAccount, WebhookDelivery, WebhookOutcome
 from payments.models import GatewayPayment
-from payments.services.gateway_payments import apply_state, fetch_provider_state
+from payments.services.gateway_payments import (
+    BookingSetup,
+    apply_state,
+    apply_to_locked,
+    fetch_provider_state,
+    lock_payments,
+)
 
 logger = logging.getLogger(__name__)
 BATCH_SIZE = 100  # deliveries one batch task processes at most; another task takes the rest
@@ -70,17 +77,21 @@ def process_waiting_deliveries(*, tenant: Tenant, claimer: str, limit: int = BAT
     that every worker process takes part in a burst.
     """
     inbox.batch_started(tenant_id=tenant.pk)
-    batch = Batch()
+    batch, setup, gateway_accounts = Batch(), BookingSetup(), {}
     unfinished = inbox.reclaim_unfinished(tenant_id=tenant.pk, claimer=claimer)
     while len(batch.processed) + len(batch.handed_over) < limit:
-        delivery_id = unfinished.pop(0) if unfinished else inbox.claim_waiting(tenant_id=tenant.pk, claimer=claimer)
-        if delivery_id is None:
+        delivery = unfinished.pop(0) if unfinished else inbox.claim_waiting(tenant_id=tenant.pk, claimer=claimer)
+        if delivery is None:
             break
+        delivery_id = delivery.pk
         if not (batch.processed or batch.handed_over):
             inbox.wake_processing(tenant_id=tenant.pk)
         try:
-            delivery = WebhookDelivery.objects.select_related("gateway_account").get(pk=delivery_id, tenant=tenant)
-            _process(tenant, delivery, clock())
+            if delivery.gateway_account_id not in gateway_accounts:  # a tenant's few, read once a batch
+                gateway_accounts[delivery.gateway_account_id] = GatewayAccount.objects.get(
+                    tenant=tenant, pk=delivery.gateway_account_id)
+            delivery.gateway_account = gateway_accounts[delivery.gateway_account_id]
+            _process(tenant, delivery, clock(), setup)
         except Exception as error:
             unavailable = isinstance(error, GatewayUnavailable)
             if not unavailable:
@@ -93,7 +104,8 @@ def process_waiting_deliveries(*, tenant: Tenant, claimer: str, limit: int = BAT
     return batch
 
 
-def _process(tenant: Tenant, delivery: WebhookDelivery, at: datetime) -> DeliveryResult:
+def _process(tenant: Tenant, delivery: WebhookDelivery, at: datetime,
+             setup: BookingSetup | None = None) -> DeliveryResult:
     if delivery.outcome != WebhookOutcome.RECEIVED:
         return DeliveryResult(outcome=delivery.outcome, detail="already processed")
     event = inbox.event_of(delivery, delivery.gateway_account)
@@ -105,12 +117,13 @@ def _process(tenant: Tenant, delivery: WebhookDelivery, at: datetime) -> Deliver
         return _settle(delivery, payment, status=state.status, amount_minor=state.amount_minor,
                        message=state.failure_message, at=at)
     with transaction.atomic():
-        payment = _payment_for(tenant, delivery.provider, event.provider_reference)
+        payment = _payment_for(tenant, delivery.provider, event.provider_reference, lock=True)
         if payment is None:
             return _finish(delivery, WebhookOutcome.IGNORED, _no_payment(event), at)
         if event.status is None:
             return _finish(delivery, WebhookOutcome.IGNORED, f"Event type {event.event_type} is not acted on.", at)
-        return _settle(delivery, payment, status=event.status, amount_minor=event.amount_minor, message="", at=at)
+        return _settle(delivery, payment, status=event.status, amount_minor=event.amount_minor, message="", at=at,
+                       locked=True, setup=setup)
 
 
 @transaction.atomic
@@ -124,11 +137,14 @@ def _count_attempt(*, tenant: Tenant, delivery_id: int) -> WebhookDelivery:
 
 @transaction.atomic(savepoint=False)
 def _settle(delivery: WebhookDelivery, payment: GatewayPayment, *, status: str, amount_minor: int | None,
-            message: str, at: datetime) -> DeliveryResult:
+            message: str, at: datetime, locked: bool = False, setup: BookingSetup | None = None) -> DeliveryResult:
+    """Apply ``status`` to ``payment`` (already ``locked`` in this transaction, or locked here) and record the
+    delivery's outcome, together."""
+    apply = partial(apply_to_locked, locked=payment, setup=setup) if locked else partial(apply_state, payment=payment)
     try:
-        apply_state(payment=payment, status=status, at=at, source=f"webhook {delivery.event_id}",
-                    failure_message=message, amount_minor=amount_minor)
-    except ValueError as error:  # nothing applied: apply_state's savepoint was rolled back
+        apply(status=status, at=at, source=f"webhook {delivery.event_id}", failure_message=message,
+              amount_minor=amount_minor)
+    except ValueError as error:  # nothing applied: nothing is written before it can raise
         return _finish(delivery, WebhookOutcome.FAILED, str(error), at)
     return _finish(delivery, WebhookOutcome.PROCESSED, f"{payment.reference}: {status}", at)
 
@@ -137,10 +153,12 @@ def _no_payment(event: WebhookEvent) -> str:
     return f"No payment has the reference {event.provider_reference}."
 
 
-def _payment_for(tenant: Tenant, provider: str, reference: str) -> GatewayPayment | None:
-    """The payment a provider reference names. A provider may refine a reference after the checkout
-    (Cashflows: the job ``j`` becomes ``j/p`` once the payer pays); the payment then takes the fuller one."""
-    payments = GatewayPayment.objects.select_related("gateway_account").filter(tenant=tenant, provider=provider)
+def _payment_for(tenant: Tenant, provider: str, reference: str, *, lock: bool = False) -> GatewayPayment | None:
+    """The payment a provider reference names (``lock``: locked for ``apply_to_locked``). A provider may
+    refine a reference after the checkout (Cashflows: the job ``j`` becomes ``j/p`` once the payer pays);
+    the payment then takes the fuller one."""
+    payments = GatewayPayment.objects.filter(tenant=tenant, provider=provider)
+    payments = lock_payments(payments) if lock else payments.select_related("gateway_account")
     payment = payments.filter(provider_reference=reference).first()
     if payment is None and "/" in reference:
         payment = payments.filter(provider_reference=reference.split("/", 1)[0]).first()

@@ -71,7 +71,7 @@ class TestABatch:
     def test_a_task_run_again_takes_up_first_what_it_claimed_and_did_not_finish(
             self, ledger, stripe_account, gbp_account):  # noqa: F811
         paid_on(stripe_account, gbp_account, 2)
-        killed_in = inbox.claim_waiting(tenant_id=ledger.pk, claimer="task-1")  # the worker died here
+        killed_in = inbox.claim_waiting(tenant_id=ledger.pk, claimer="task-1").pk  # the worker died here
 
         assert process_waiting_deliveries(tenant=ledger, claimer="task-2", limit=5).processed != [killed_in]
         assert WebhookDelivery.objects.get(pk=killed_in).outcome == WebhookOutcome.RECEIVED
