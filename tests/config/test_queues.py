@@ -27,6 +27,9 @@ def test_webhooks_and_notifications_each_have_their_queue_and_the_rest_the_defau
     assert queue_of("payments.process_webhook_delivery") == settings.DULY_QUEUES["webhooks"]
     assert queue_of("notifications.deliver") == settings.DULY_QUEUES["notifications"]
     assert queue_of("notifications.sweep_outbox") == settings.DULY_QUEUES["notifications"]
+    # a payment's confirmation is rendered with the notifications, not with the bookings
+    assert queue_of("payments.send_payment_notices") == settings.DULY_QUEUES["notifications"]
+    assert queue_of("payments.sweep_payment_notices") == settings.DULY_QUEUES["notifications"]
     assert queue_of("billing.collect_by_card") == settings.CELERY_TASK_DEFAULT_QUEUE
     assert queue_of("payments.poll_stale_payments") == settings.CELERY_TASK_DEFAULT_QUEUE
     assert len({settings.CELERY_TASK_DEFAULT_QUEUE, *settings.DULY_QUEUES.values()}) == 3
