@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -38,15 +40,44 @@ class ResolvedMessage:
         return tags.tags_in("\n".join([self.subject, self.body, self.sms]))
 
 
+_remembered: ContextVar[dict | None] = ContextVar("notifications_remembered", default=None)
+
+
+@contextmanager
+def remembering() -> Iterator[None]:
+    """Within the block, each tenant's settings and each message's wording are read once: for a task that
+    writes many messages in a few seconds (an edit made meanwhile applies from its next run)."""
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
+def _remembered_or(key: tuple, read: Callable):
+    remembered = _remembered.get()
+    if remembered is None:
+        return read()
+    if key not in remembered:
+        remembered[key] = read()
+    return remembered[key]
+
+
 def get_notification_settings(*, tenant: Tenant) -> NotificationSettings:
     """The tenant's settings, or the defaults (unsaved) when it has never changed them."""
-    return NotificationSettings.objects.filter(tenant=tenant).first() or NotificationSettings(tenant=tenant)
+    return _remembered_or(("settings", tenant.pk), lambda: NotificationSettings.objects.filter(
+        tenant=tenant).first() or NotificationSettings(tenant=tenant))
 
 
 def resolve_message(*, tenant: Tenant, key: str, language: str) -> ResolvedMessage:
     """The tenant's version of message ``key`` for ``language``, else for its own locale, else Duly's
     default wording in ``language`` (in English where the pages do not speak it). ``KeyError`` for a message
     Duly does not send."""
+    return _remembered_or(("message", tenant.pk, key, language),
+                          lambda: _resolve_message(tenant=tenant, key=key, language=language))
+
+
+def _resolve_message(*, tenant: Tenant, key: str, language: str) -> ResolvedMessage:
     default = defaults.get(key)
     overrides = {
         template.language: template

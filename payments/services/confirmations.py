@@ -4,6 +4,7 @@ Each once per payment (the outbox's event keys)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
@@ -42,10 +43,11 @@ def confirm_to_payer(*, payment: GatewayPayment, receipt_token: str, at: datetim
         )
 
 
-def tell_staff(*, payment: GatewayPayment, at: datetime) -> None:
+def tell_staff(*, payment: GatewayPayment, at: datetime, managers: Callable[[], list[User]] | None = None) -> None:
     """An in-app note for the staff member behind the payment (who took it, sent the request or the
-    invoice's link), or for the tenant's payment managers when nobody was (the portal, the API)."""
-    users = [payment.created_by] if payment.created_by_id else _payment_managers(payment)
+    invoice's link), or for the tenant's payment managers when nobody was (the portal, the API);
+    ``managers``: who they are, when the caller already knows."""
+    users = [payment.created_by] if payment.created_by_id else (managers or payment_managers)(payment.tenant_id)
     if not users:
         return
     with for_tenant(payment.tenant):  # staff read it in the tenant's language and time
@@ -72,9 +74,10 @@ def _payer_channels(payment: GatewayPayment, customer) -> list[str]:
     return settlement_for(payment).payer_channels(payment, addresses)
 
 
-def _payment_managers(payment: GatewayPayment) -> list[User]:
+def payment_managers(tenant_id: int) -> list[User]:
+    """The tenant's staff who manage payments."""
     users = User.objects.with_perm(PAYMENT_MANAGER, backend="django.contrib.auth.backends.ModelBackend")
-    return list(users.filter(tenant=payment.tenant_id).order_by("pk"))
+    return list(users.filter(tenant=tenant_id).order_by("pk"))
 
 
 def _payment_context(payment: GatewayPayment, at: datetime) -> dict[str, str]:

@@ -10,6 +10,7 @@ is deleted with the messages it wrote.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -18,8 +19,9 @@ from django.core.cache import cache
 from django.db import transaction
 
 from crm.models import Tenant
-from payments.models import PaymentNotice
-from payments.services.confirmations import confirm_to_payer, tell_staff
+from notifications.selectors import remembering
+from payments.models import GatewayPayment, PaymentNotice
+from payments.services.confirmations import confirm_to_payer, payment_managers, tell_staff
 
 NOTICES_TASK = "payments.send_payment_notices"
 WAKE_MARK_SECONDS = 60
@@ -51,24 +53,37 @@ def enqueue(*, tenant_id: int) -> None:
 
 def send_waiting_notices(*, tenant: Tenant, limit: int = BATCH_SIZE) -> list[int]:
     """Render the tenant's waiting notices into the outbox, oldest first, up to ``limit``, each in a
-    transaction of its own (skipping any another task holds). Returns the payments told."""
+    transaction of its own that takes its row (skipping any another task holds) and writes its messages.
+    The tenant's message wordings, settings and payment managers are read once. Returns the payments told."""
     cache.delete(_wake_mark(tenant.pk))
     told: list[int] = []
-    while len(told) < limit:
-        with transaction.atomic():
-            notice = (PaymentNotice.objects.select_for_update(of=("self",), skip_locked=True)
-                      .select_related("payment__tenant", "payment__account__customer", "payment__created_by",
-                                      "payment__ledger_payment__payment_method", "payment__invoice")
-                      .filter(tenant=tenant).order_by("at", "id").first())
-            if notice is None:
-                return told
-            payment = notice.payment
-            confirm_to_payer(payment=payment, receipt_token=notice.receipt_token, at=notice.at)
-            tell_staff(payment=payment, at=notice.at)
-            notice.delete()
-        told.append(payment.pk)
+    managers = functools.cache(payment_managers)
+    with remembering():
+        while len(told) < limit:
+            with transaction.atomic():
+                notice = next(iter(PaymentNotice.objects.raw(TAKE, [tenant.pk])), None)
+                if notice is None:
+                    return told
+                payment = GatewayPayment.objects.select_related(
+                    "account__customer", "created_by", "ledger_payment__payment_method", "invoice", "gateway_account",
+                ).get(tenant=tenant, pk=notice.payment_id)
+                payment.tenant = tenant
+                if payment.account.customer is not None:
+                    payment.account.customer.tenant = tenant
+                confirm_to_payer(payment=payment, receipt_token=notice.receipt_token, at=notice.at)
+                tell_staff(payment=payment, at=notice.at, managers=managers)
+            told.append(payment.pk)
     wake(tenant_id=tenant.pk)
     return told
+
+
+# The oldest waiting notice of a tenant, taken (deleted, so the row stays locked until the commit) unless
+# another task holds it: the messages are written in the same transaction, or the notice comes back.
+TAKE = """
+DELETE FROM payments_paymentnotice
+ WHERE id = (SELECT id FROM payments_paymentnotice WHERE tenant_id = %s ORDER BY at, id LIMIT 1
+             FOR UPDATE SKIP LOCKED)
+RETURNING *"""
 
 
 def tenants_with_lost_notices(*, at: datetime) -> list[int]:

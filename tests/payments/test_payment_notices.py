@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scope
 from kombu import Connection
@@ -117,6 +118,24 @@ class TestABookedSuccess:
         assert notice_tasks() == [{"tenant_id": stripe_account.tenant_id}]
         assert notices.send_waiting_notices(tenant=stripe_account.tenant) == payments[2:]
         assert notice_tasks() == []
+
+
+@pytest.mark.django_db
+def test_a_run_reads_the_tenants_wordings_settings_and_payment_managers_once(
+        stripe_account, gbp_account, customer):  # noqa: F811
+    for _ in range(6):
+        paid(stripe_account, gbp_account)  # nobody took them: the payment managers (none here) are looked up
+    with CaptureQueriesContext(connection) as two:
+        notices.send_waiting_notices(tenant=stripe_account.tenant, limit=2)
+    with CaptureQueriesContext(connection) as four:
+        notices.send_waiting_notices(tenant=stripe_account.tenant, limit=4)
+
+    # each: its transaction (2), the notice taken, the payment read, the confirmation (its savepoint (2),
+    # whether it was written, its row with a savepoint (3), its log)
+    assert (len(four) - len(two)) / 2 == 11
+    # once a run: the wording, the settings and the payment managers
+    assert len(two) == 3 + 2 * 11
+    assert Notification.objects.filter(template_key="payment_received").count() == 6
 
 
 @pytest.mark.django_db
