@@ -11,6 +11,7 @@ is deleted with the messages it wrote.
 from __future__ import annotations
 
 import functools
+import logging
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -23,6 +24,7 @@ from notifications.selectors import remembering
 from payments.models import GatewayPayment, PaymentNotice
 from payments.services.confirmations import confirm_to_payer, payment_managers, tell_staff
 
+logger = logging.getLogger(__name__)
 NOTICES_TASK = "payments.send_payment_notices"
 WAKE_MARK_SECONDS = 60
 BATCH_SIZE = 200  # notices one task renders; it wakes another for the rest
@@ -57,32 +59,45 @@ def send_waiting_notices(*, tenant: Tenant, limit: int = BATCH_SIZE) -> list[int
     The tenant's message wordings, settings and payment managers are read once. Returns the payments told."""
     cache.delete(_wake_mark(tenant.pk))
     told: list[int] = []
+    failed: list[int] = []  # notices that raised: left for the next run, and passed over in this one
     managers = functools.cache(payment_managers)
     with remembering():
         while len(told) < limit:
-            with transaction.atomic():
-                notice = next(iter(PaymentNotice.objects.raw(TAKE, [tenant.pk])), None)
-                if notice is None:
-                    return told
-                payment = GatewayPayment.objects.select_related(
-                    "account__customer", "created_by", "ledger_payment__payment_method", "invoice", "gateway_account",
-                ).get(tenant=tenant, pk=notice.payment_id)
-                payment.tenant = tenant
-                if payment.account.customer is not None:
-                    payment.account.customer.tenant = tenant
-                confirm_to_payer(payment=payment, receipt_token=notice.receipt_token, at=notice.at)
-                tell_staff(payment=payment, at=notice.at, managers=managers)
-            told.append(payment.pk)
+            notice_id = None
+            try:
+                with transaction.atomic():
+                    notice = next(iter(PaymentNotice.objects.raw(TAKE, [tenant.pk, failed])), None)
+                    if notice is None:
+                        return told
+                    notice_id = notice.pk
+                    told.append(_tell(tenant, notice, managers))
+            except Exception:
+                if notice_id is None:
+                    raise
+                logger.exception("Payment notice %s could not be told; it waits for the next run", notice_id)
+                failed.append(notice_id)
     wake(tenant_id=tenant.pk)
     return told
+
+
+def _tell(tenant: Tenant, notice: PaymentNotice, managers) -> int:
+    payment = GatewayPayment.objects.select_related(
+        "account__customer", "created_by", "ledger_payment__payment_method", "invoice", "gateway_account",
+    ).get(tenant=tenant, pk=notice.payment_id)
+    payment.tenant = tenant
+    if payment.account.customer is not None:
+        payment.account.customer.tenant = tenant
+    confirm_to_payer(payment=payment, receipt_token=notice.receipt_token, at=notice.at)
+    tell_staff(payment=payment, at=notice.at, managers=managers)
+    return payment.pk
 
 
 # The oldest waiting notice of a tenant, taken (deleted, so the row stays locked until the commit) unless
 # another task holds it: the messages are written in the same transaction, or the notice comes back.
 TAKE = """
 DELETE FROM payments_paymentnotice
- WHERE id = (SELECT id FROM payments_paymentnotice WHERE tenant_id = %s ORDER BY at, id LIMIT 1
-             FOR UPDATE SKIP LOCKED)
+ WHERE id = (SELECT id FROM payments_paymentnotice WHERE tenant_id = %s AND NOT id = ANY(%s::bigint[])
+              ORDER BY at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
 RETURNING *"""
 
 

@@ -20,7 +20,7 @@ from payments import tasks
 from payments.models import GatewayPayment, PaymentNotice
 from payments.services import notices
 from payments.services.gateway_payments import apply_state
-from tests.factories import GatewayPaymentFactory
+from tests.factories import AccountFactory, GatewayPaymentFactory
 from tests.payments.test_webhooks import gbp_account, stripe_account  # noqa: F401 - fixtures
 
 AT = timezone.now().replace(microsecond=0)
@@ -106,6 +106,22 @@ class TestABookedSuccess:
 
         assert list(Notification.objects.values_list("template_key", flat=True)) == ["payment_failed"]
         assert not PaymentNotice.objects.exists()
+
+    def test_a_notice_that_cannot_be_told_is_passed_over_and_the_rest_are_told(
+            self, stripe_account, gbp_account, other_tenant, other_customer, caplog):  # noqa: F811
+        first = paid(stripe_account, gbp_account).payment
+        with scope(tenant=other_tenant):  # a row naming another tenant's payment: its payment is not found
+            elsewhere = GatewayPaymentFactory(account=AccountFactory(customer=other_customer),
+                                              gateway_account=stripe_account, provider_reference="pi_elsewhere")
+        broken = PaymentNotice.objects.create(tenant=stripe_account.tenant, payment=elsewhere,
+                                              at=AT - timedelta(minutes=1))
+        second = paid(stripe_account, gbp_account).payment
+
+        told = notices.send_waiting_notices(tenant=stripe_account.tenant)
+
+        assert told == [first.pk, second.pk]
+        assert list(PaymentNotice.objects.values_list("pk", flat=True)) == [broken.pk]
+        assert f"Payment notice {broken.pk} could not be told" in caplog.text
 
     def test_oldest_first_up_to_the_limit_then_another_task_is_woken(self, stripe_account, gbp_account):  # noqa: F811
         Customer.objects.update(email="", phone="")  # nobody to confirm to: the order is the notices'
