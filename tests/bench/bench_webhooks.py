@@ -31,6 +31,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
@@ -65,6 +66,8 @@ WEB_WORKERS = int(os.environ["DULY_BENCH_WEB_WORKERS"]) if os.environ.get("DULY_
 # The worker runs at a lower CPU priority, as the Procfile deploys it: answering a provider comes first,
 # processing takes the CPU the web processes leave (its deliveries are safe in the inbox meanwhile).
 WORKER_NICENESS = int(os.environ.get("DULY_BENCH_WORKER_NICENESS", "10"))
+# "shared": one worker for every queue; "deployed": one per queue, as docker-compose.yml runs them
+WORKERS = os.environ.get("DULY_BENCH_WORKERS", "shared")
 WARM_UP = 64
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LUA = Path(__file__).with_name("webhooks.lua")
@@ -97,11 +100,12 @@ def bench_webhook_ingestion():
 
     redis = RedisServer().start()
     web = WebServer(redis.url, workers=WEB_WORKERS)
-    worker = Worker(redis.url, pool="prefork", concurrency=2)
+    workers = start_workers(redis.url)
     try:
         web.start()
-        worker.start()
-        renice(worker, WORKER_NICENESS)
+        for each, niceness in workers.items():
+            each.start()
+            renice(each, niceness)
         warm(web, warm_up)
         with tempfile.NamedTemporaryFile("w", suffix=".tsv") as deliveries:
             for n in range(DELIVERIES):
@@ -109,18 +113,18 @@ def bench_webhook_ingestion():
                 deliveries.write(f"{signed(body)['HTTP_STRIPE_SIGNATURE']}\t{body.decode()}\n")
             deliveries.flush()
             reference_loop = reference_loop_seconds()
-            cpu_before, wrk_before = cpu_seconds(web, worker), resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_before, wrk_before = cpu_seconds(web, workers), resource.getrusage(resource.RUSAGE_CHILDREN)
             run = subprocess.run(
                 [wrk, "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "5s", "-s", str(LUA), web.url, "--",
                  deliveries.name, "2", f"/webhooks/stripe/{stripe.webhook_token}/"],
                 capture_output=True, text=True, check=True, timeout=300,
             )
-            cpu_after, wrk_after = cpu_seconds(web, worker), resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_after, wrk_after = cpu_seconds(web, workers), resource.getrusage(resource.RUSAGE_CHILDREN)
         load = json.loads(run.stdout.strip().splitlines()[-1])
         cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in cpu_after}
         cpu["wrk"] = round(wrk_after.ru_utime + wrk_after.ru_stime - wrk_before.ru_utime - wrk_before.ru_stime, 2)
         emit(bench="webhooks.ingestion", deliveries=DELIVERIES, accounts=ACCOUNTS, connections=CONNECTIONS,
-             web_workers=web.workers, worker_niceness=WORKER_NICENESS,
+             web_workers=web.workers, worker_niceness=WORKER_NICENESS, workers=WORKERS,
              requests_per_second=round(load["requests"] / load["seconds"], 1), answered_200=load["ok"],
              distinct_sent=load["distinct_sent"], errors=load["errors"], timeouts=load["timeouts"],
              p50_ms=load["p50_ms"], p95_ms=load["p95_ms"], p99_ms=load["p99_ms"], max_ms=load["max_ms"],
@@ -166,7 +170,8 @@ def bench_webhook_ingestion():
         else:  # the requests still in flight when wrk stopped may or may not have been stored
             assert load["distinct_sent"] - CONNECTIONS - load["timeouts"] <= stored <= load["distinct_sent"]
     finally:
-        worker.stop()
+        for each in workers:
+            each.stop()
         web.stop()
         redis.close()
 
@@ -214,6 +219,19 @@ def reference_loop_seconds() -> float:
     return round(time.process_time() - started, 3)
 
 
+def start_workers(redis_url: str) -> dict[Worker, int]:
+    """The Celery workers and each one's niceness. ``shared``: one worker takes every queue; ``deployed``: a
+    worker per queue as ``docker-compose.yml`` runs them (the notifications' at normal priority)."""
+    if WORKERS == "shared":
+        return {Worker(redis_url, pool="prefork", concurrency=2): WORKER_NICENESS}
+    queues = settings.DULY_QUEUES
+    return {
+        Worker(redis_url, pool="prefork", concurrency=2, queues=[queues["webhooks"]]): WORKER_NICENESS,
+        Worker(redis_url, pool="prefork", concurrency=2, queues=[queues["notifications"]]): 0,
+        Worker(redis_url, pool="prefork", concurrency=1, queues=[settings.CELERY_TASK_DEFAULT_QUEUE]): WORKER_NICENESS,
+    }
+
+
 def renice(worker: Worker, niceness: int) -> None:
     """The worker and, once it has forked them, its pool processes."""
     if not niceness:
@@ -243,12 +261,12 @@ def warm(web: WebServer, account) -> None:
                    timeout=300, what="the warm-up deliveries to be processed")
 
 
-def cpu_seconds(web: WebServer, worker: Worker) -> dict[str, float]:
+def cpu_seconds(web: WebServer, workers) -> dict[str, float]:
     """CPU time used so far by the web processes, the Celery worker's processes and the
     PostgreSQL backends serving the test database (other work may share the machine)."""
     tick = os.sysconf("SC_CLK_TCK")
     web_pids = set(children(web.process.pid))
-    worker_pids = {worker.process.pid, *children(worker.process.pid)}
+    worker_pids = {pid for worker in workers for pid in (worker.process.pid, *children(worker.process.pid))}
     database = connection.settings_dict["NAME"]
     used = {"web": 0.0, "worker": 0.0, "postgres": 0.0}
     for entry in Path("/proc").iterdir():
