@@ -68,6 +68,8 @@ WEB_WORKERS = int(os.environ["DULY_BENCH_WEB_WORKERS"]) if os.environ.get("DULY_
 WORKER_NICENESS = int(os.environ.get("DULY_BENCH_WORKER_NICENESS", "10"))
 # "shared": one worker for every queue; "deployed": one per queue, as docker-compose.yml runs them
 WORKERS = os.environ.get("DULY_BENCH_WORKERS", "shared")
+# the notifications worker's, when there is one (docker-compose.yml: not niced)
+NOTIFICATIONS_NICENESS = int(os.environ.get("DULY_BENCH_NOTIFICATIONS_NICENESS", "0"))
 WARM_UP = 64
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LUA = Path(__file__).with_name("webhooks.lua")
@@ -125,6 +127,7 @@ def bench_webhook_ingestion():
         cpu["wrk"] = round(wrk_after.ru_utime + wrk_after.ru_stime - wrk_before.ru_utime - wrk_before.ru_stime, 2)
         emit(bench="webhooks.ingestion", deliveries=DELIVERIES, accounts=ACCOUNTS, connections=CONNECTIONS,
              web_workers=web.workers, worker_niceness=WORKER_NICENESS, workers=WORKERS,
+             notifications_niceness=NOTIFICATIONS_NICENESS if WORKERS == "deployed" else WORKER_NICENESS,
              requests_per_second=round(load["requests"] / load["seconds"], 1), answered_200=load["ok"],
              distinct_sent=load["distinct_sent"], errors=load["errors"], timeouts=load["timeouts"],
              p50_ms=load["p50_ms"], p95_ms=load["p95_ms"], p99_ms=load["p99_ms"], max_ms=load["max_ms"],
@@ -227,7 +230,7 @@ def start_workers(redis_url: str) -> dict[Worker, int]:
     queues = settings.DULY_QUEUES
     return {
         Worker(redis_url, pool="prefork", concurrency=2, queues=[queues["webhooks"]]): WORKER_NICENESS,
-        Worker(redis_url, pool="prefork", concurrency=2, queues=[queues["notifications"]]): 0,
+        Worker(redis_url, pool="prefork", concurrency=2, queues=[queues["notifications"]]): NOTIFICATIONS_NICENESS,
         Worker(redis_url, pool="prefork", concurrency=1, queues=[settings.CELERY_TASK_DEFAULT_QUEUE]): WORKER_NICENESS,
     }
 
