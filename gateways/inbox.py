@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from celery import current_app
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Field, Q
 
+from core import wakeups
 from gateways import registry, secrets
 from gateways.base import InvalidWebhookSignature, WebhookEvent
 from gateways.models import GatewayAccount, WebhookDelivery, WebhookOutcome
@@ -27,9 +27,6 @@ from gateways.models import GatewayAccount, WebhookDelivery, WebhookOutcome
 logger = logging.getLogger(__name__)
 PROCESS_TASK = "payments.process_webhook_delivery"
 BATCH_TASK = "payments.process_webhook_batch"
-# A tenant's deliveries wake one batch task at a time: the mark says one is queued and not yet started.
-# It expires, so a batch task lost with the broker holds back no later delivery for longer than this.
-WAKE_MARK_SECONDS = 60
 MAX_BODY_BYTES = 256 * 1024
 # A delivery claimed once this long ago and still not processed was lost with its worker: longer than a
 # delivery's retries take (about 40 minutes), so the sweep only adds what was really lost.
@@ -187,30 +184,19 @@ def enqueue_processing(*, delivery_id: int, tenant_id: int, countdown: float | N
                           countdown=countdown)
 
 
-def _wake_mark(tenant_id: int) -> str:
-    return f"webhooks:wake:{tenant_id}"
-
-
 def wake_processing(*, tenant_id: int) -> None:
     """A delivery of the tenant was stored: enqueue a batch task to process the tenant's waiting
-    deliveries, unless one is queued and not yet started (it will take this one too).
-
-    Nothing waits unseen: a batch task clears the mark before it looks for deliveries
-    (``batch_started``), so a delivery stored while the mark is set is one that task will find, and
-    one stored after it cleared the mark sets it again and enqueues another task.
-    """
-    if cache.add(_wake_mark(tenant_id), 1, timeout=WAKE_MARK_SECONDS):
-        enqueue_batch(tenant_id=tenant_id)
+    deliveries, unless one is queued and not yet started (it will take this one too; ``core.wakeups``)."""
+    wakeups.wake(BATCH_TASK, tenant_id=tenant_id)
 
 
 def enqueue_batch(*, tenant_id: int) -> None:
-    kwargs = {"tenant_id": tenant_id}
-    current_app.send_task(BATCH_TASK, kwargs=kwargs, declare=[], argsrepr="()", kwargsrepr=repr(kwargs))
+    wakeups.enqueue(BATCH_TASK, tenant_id=tenant_id)
 
 
 def batch_started(*, tenant_id: int) -> None:
     """A batch task of the tenant starts: deliveries stored from now on wake another one."""
-    cache.delete(_wake_mark(tenant_id))
+    wakeups.started(BATCH_TASK, tenant_id=tenant_id)
 
 
 def claim_waiting(*, tenant_id: int, claimer: str) -> WebhookDelivery | None:

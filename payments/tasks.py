@@ -32,7 +32,7 @@ def process_webhook_batch(*, tenant, **kwargs) -> None:
 
 @tenant_task(name=notices.NOTICES_TASK)
 def send_payment_notices(*, tenant, **kwargs) -> None:
-    """Woken by a booked success (``notices.give_notice``): the tenant's confirmations and staff notes."""
+    """Woken by a booked success (``notices.wake_after_commit``): the tenant's confirmations and staff notes."""
     notices.send_waiting_notices(tenant=tenant)
 
 

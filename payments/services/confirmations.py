@@ -43,7 +43,7 @@ def confirm_to_payer(*, payment: GatewayPayment, receipt_token: str, at: datetim
         )
 
 
-def tell_staff(*, payment: GatewayPayment, at: datetime, managers: Callable[[], list[User]] | None = None) -> None:
+def tell_staff(*, payment: GatewayPayment, at: datetime, managers: Callable[[int], list[User]] | None = None) -> None:
     """An in-app note for the staff member behind the payment (who took it, sent the request or the
     invoice's link), or for the tenant's payment managers when nobody was (the portal, the API);
     ``managers``: who they are, when the caller already knows."""

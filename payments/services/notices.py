@@ -10,15 +10,13 @@ is deleted with the messages it wrote.
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 
-from celery import current_app
-from django.core.cache import cache
 from django.db import transaction
 
+from core import wakeups
 from crm.models import Tenant
 from notifications.selectors import remembering
 from payments.models import GatewayPayment, PaymentNotice
@@ -26,7 +24,6 @@ from payments.services.confirmations import confirm_to_payer, payment_managers, 
 
 logger = logging.getLogger(__name__)
 NOTICES_TASK = "payments.send_payment_notices"
-WAKE_MARK_SECONDS = 60
 BATCH_SIZE = 200  # notices one task renders; it wakes another for the rest
 LOST_AFTER = timedelta(minutes=2)  # a notice this old was not taken up: the sweep wakes its tenant's task
 
@@ -36,31 +33,24 @@ def wake_after_commit(*, tenant_id: int) -> None:
     transaction.on_commit(partial(wake, tenant_id=tenant_id), robust=True)
 
 
-def _wake_mark(tenant_id: int) -> str:
-    return f"payments:notices:wake:{tenant_id}"
-
-
 def wake(*, tenant_id: int) -> None:
-    """Enqueue the tenant's notices task, unless one is queued and not yet started (it clears the mark
-    before it looks, so it takes this notice too)."""
-    if cache.add(_wake_mark(tenant_id), 1, timeout=WAKE_MARK_SECONDS):
-        enqueue(tenant_id=tenant_id)
+    """Enqueue the tenant's notices task, unless one is queued and not yet started (``core.wakeups``)."""
+    wakeups.wake(NOTICES_TASK, tenant_id=tenant_id)
 
 
 def enqueue(*, tenant_id: int) -> None:
     """Enqueue the tenant's notices task whatever the mark says (the sweep: a lost task leaves it set)."""
-    kwargs = {"tenant_id": tenant_id}
-    current_app.send_task(NOTICES_TASK, kwargs=kwargs, declare=[], argsrepr="()", kwargsrepr=repr(kwargs))
+    wakeups.enqueue(NOTICES_TASK, tenant_id=tenant_id)
 
 
 def send_waiting_notices(*, tenant: Tenant, limit: int = BATCH_SIZE) -> list[int]:
     """Render the tenant's waiting notices into the outbox, oldest first, up to ``limit``, each in a
     transaction of its own that takes its row (skipping any another task holds) and writes its messages.
     The tenant's message wordings, settings and payment managers are read once. Returns the payments told."""
-    cache.delete(_wake_mark(tenant.pk))
+    wakeups.started(NOTICES_TASK, tenant_id=tenant.pk)
     told: list[int] = []
     failed: list[int] = []  # notices that raised: left for the next run, and passed over in this one
-    managers = functools.cache(payment_managers)
+    managers = cache(payment_managers)
     with remembering():
         while len(told) < limit:
             notice_id = None
