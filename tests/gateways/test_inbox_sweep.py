@@ -13,11 +13,11 @@ from gateways.models import WebhookDelivery, WebhookOutcome
 from tests.gateways.test_inbox import stripe_account  # noqa: F401 - a fixture
 
 
-def queued_messages() -> list:
-    """Take every message off the test run's webhooks queue, acknowledged."""
+def queued_messages(kind: str = "webhooks") -> list:
+    """Take every message off the test run's queue of ``kind`` (``settings.DULY_QUEUES``), acknowledged."""
     found = []
     with Connection(settings.CELERY_BROKER_URL) as connection:  # its own, apart from Celery's pools
-        queue = connection.SimpleQueue(settings.DULY_QUEUES["webhooks"])
+        queue = connection.SimpleQueue(settings.DULY_QUEUES[kind])
         try:
             while True:
                 message = queue.get(block=False)
@@ -50,7 +50,7 @@ def stored(account, event_id, *, age, outcome=WebhookOutcome.RECEIVED, attempts=
 @pytest.mark.django_db
 class TestSweepUnprocessed:
     def test_enqueues_only_deliveries_whose_processing_never_started(self, stripe_account):  # noqa: F811
-        queued_deliveries()  # an empty queue to start from
+        queued_messages()  # an empty queue to start from, whatever an earlier test left in it
         lost = stored(stripe_account, "evt_lost", age=timedelta(minutes=10))
         also_lost = stored(stripe_account, "evt_lost_too", age=timedelta(minutes=7))
         stored(stripe_account, "evt_fresh", age=timedelta(minutes=1))
@@ -64,7 +64,7 @@ class TestSweepUnprocessed:
         assert queued_deliveries() == sorted([lost.pk, also_lost.pk])
 
     def test_the_beat_task_sweeps_with_its_grace_or_the_one_given(self, stripe_account):  # noqa: F811
-        queued_deliveries()
+        queued_messages()
         fresh = stored(stripe_account, "evt_fresh", age=timedelta(seconds=30))
 
         tasks.sweep_webhook_inbox.apply(kwargs={}).get()

@@ -6,13 +6,11 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scope
-from kombu import Connection
 
 from crm.models import Customer
 from notifications.models import Notification
@@ -21,6 +19,8 @@ from payments.models import GatewayPayment, PaymentNotice
 from payments.services import notices
 from payments.services.gateway_payments import apply_state
 from tests.factories import AccountFactory, GatewayPaymentFactory
+from tests.gateways.test_inbox_sweep import queued_messages
+from tests.helpers import at_once
 from tests.payments.test_webhooks import gbp_account, stripe_account  # noqa: F401 - fixtures
 
 AT = timezone.now().replace(microsecond=0)
@@ -28,21 +28,9 @@ REFERENCES = itertools.count(1)
 
 
 def notice_tasks() -> list[dict]:
-    """Take the notices tasks off the test run's notifications queue: the kwargs of each."""
-    found = []
-    with Connection(settings.CELERY_BROKER_URL) as broker:
-        queue = broker.SimpleQueue(settings.DULY_QUEUES["notifications"])
-        try:
-            while True:
-                message = queue.get(block=False)
-                message.ack()
-                if message.headers["task"] == notices.NOTICES_TASK:
-                    found.append(message.decode()[1])
-        except queue.Empty:
-            pass
-        finally:
-            queue.close()
-    return found
+    """Take the messages off the test run's notifications queue: the kwargs of each notices task."""
+    return [message.decode()[1] for message in queued_messages("notifications")
+            if message.headers["task"] == notices.NOTICES_TASK]
 
 
 def paid(gateway_account, account, *, created_by=None, amount="12.34"):
@@ -202,11 +190,7 @@ def test_two_tasks_at_once_tell_each_notice_once(ledger, stripe_account, gbp_acc
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    at_once(run, times=2, timeout=120)
 
     first, second = told
     with scope(tenant=ledger):

@@ -21,6 +21,7 @@ from payments.services.webhooks import RETRY_AFTER_SECONDS, process_waiting_deli
 from tests.factories import GatewayPaymentFactory, TenantFactory
 from tests.gateways.test_inbox import stripe_event
 from tests.gateways.test_inbox_sweep import queued_messages
+from tests.helpers import at_once
 from tests.payments.test_webhooks import deliver, gbp_account, stripe_account  # noqa: F401 - fixtures
 
 
@@ -174,11 +175,7 @@ def test_two_batches_at_once_never_take_the_same_delivery(ledger, stripe_account
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    at_once(run, times=2, timeout=120)
 
     first, second = (set(batch.processed) for batch in batches)
     with scope(tenant=ledger):

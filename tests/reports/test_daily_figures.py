@@ -78,20 +78,17 @@ class TestDailyFigures:
         rolled_up_equals_direct(ledger, Period(start=date(2026, 5, 11), end=date(2026, 5, 24),
                                                time_zone="Europe/London"))
 
-    def test_the_revenue_report_from_them_equals_it_from_the_rows(self, ledger, book):
-        for period in (MAY, YEAR, Period(start=date(2026, 5, 16), end=date(2026, 5, 26), time_zone="Europe/London")):
-            revenue_page_equals_rows(ledger, period)
-        revenue_page_equals_rows(ledger, MAY, ReportFilter(currency="EUR"))
-        revenue_page_equals_rows(ledger, MAY, ReportFilter(classification=Classification.INVOICE_CANCELLATION))
-        revenue_page_equals_rows(ledger, MAY, ReportFilter(classification=Classification.PAYMENT_CANCELLATION))
-        revenue_page_equals_rows(ledger, MAY, ReportFilter(classification=Classification.WRITE_OFF))
-
-    def test_the_transaction_reports_totals_from_them_equal_them_from_the_rows(self, ledger, book):
-        for period in (MAY, YEAR, Period(start=date(2026, 5, 16), end=date(2026, 5, 26), time_zone="Europe/London")):
-            transaction_totals_equal_rows(ledger, period)
-        transaction_totals_equal_rows(ledger, MAY, ReportFilter(currency="USD"))
-        transaction_totals_equal_rows(ledger, MAY, ReportFilter(classification=Classification.INVOICE_CANCELLATION))
-        transaction_totals_equal_rows(ledger, MAY, ReportFilter(classification=Classification.PAYMENT))
+    def test_the_reports_figures_from_them_equal_them_from_the_rows(self, ledger, book):
+        """The revenue report's figures and the transaction reports' totals, by period and by filter."""
+        late_may = Period(start=date(2026, 5, 16), end=date(2026, 5, 26), time_zone="Europe/London")
+        cases = [(period, ANY) for period in (MAY, YEAR, late_may)] + [
+            (MAY, ReportFilter(currency=currency)) for currency in ("EUR", "USD")] + [
+            (MAY, ReportFilter(classification=classification)) for classification in (
+                Classification.INVOICE_CANCELLATION, Classification.PAYMENT, Classification.PAYMENT_CANCELLATION,
+                Classification.WRITE_OFF)]
+        for period, filters in cases:
+            revenue_page_equals_rows(ledger, period, filters)
+            transaction_totals_equal_rows(ledger, period, filters)
         assert sum(t["count"] for t in selectors.transaction_totals(
             tenant=ledger, period=MAY, filters=ANY, today=MAY.end)) == 12
 
