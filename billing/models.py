@@ -133,7 +133,7 @@ class ScheduleRun(TenantOwned):
 
     class Meta:
         ordering = ["-period"]
-        constraints = [models.UniqueConstraint("schedule", "period", name="schedulerun_once_per_period")]
+        constraints = [models.UniqueConstraint("schedule", "period", "tenant", name="schedulerun_once_per_period")]
 
 
 class AttemptResult(models.TextChoices):
@@ -167,8 +167,9 @@ class CollectionAttempt(TenantOwned):
     class Meta:
         ordering = ["created_at", "number", "id"]
         constraints = [
-            models.UniqueConstraint("run", "number", condition=Q(run__isnull=False), name="collectionattempt_once"),
-            models.UniqueConstraint("instalment", "number", condition=Q(instalment__isnull=False),
+            models.UniqueConstraint("run", "number", "tenant", condition=Q(run__isnull=False),
+                                    name="collectionattempt_once"),
+            models.UniqueConstraint("instalment", "number", "tenant", condition=Q(instalment__isnull=False),
                                     name="collectionattempt_instalment_once"),
             models.CheckConstraint(
                 condition=Q(run__isnull=False, instalment__isnull=True) | Q(run__isnull=True, instalment__isnull=False),

@@ -78,7 +78,6 @@ INSTALLED_APPS = [
     "simple_history",
     "phonenumber_field",
     "django_countries",  # its catalogues name the countries in the active language
-    "sequences",
     "crm",
     "notifications",
     "gateways",

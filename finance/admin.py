@@ -58,7 +58,6 @@ for worded in (ledger.RejectionReason, ledger.IssueReason):
 class TransactionTypeAdmin(TenantConfigAdmin):
     list_display = ["name", "classification", "is_default", "tenant"]
     list_filter = ["tenant", "classification"]
-    filter_horizontal = ["payment_methods", "refund_methods", "categories"]
 
 
 @admin.register(ledger.Lender)
@@ -74,7 +73,6 @@ class DueDateRuleAdmin(TenantConfigAdmin):
 @admin.register(ledger.LedgerDefinition)
 class LedgerDefinitionAdmin(TenantConfigAdmin):
     list_display = ["tenant", "allocation_principle", "due_date_rule", "default_write_off_product"]
-    filter_horizontal = ["write_off_accounts"]
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -156,9 +156,9 @@ class TransactionType(TenantOwned):
         max_length=10, choices=FeePayer.choices, default=FeePayer.NONE, blank=True,
         help_text=_("For invoice types: whether their invoices are fees, and who pays them."),
     )
-    payment_methods = models.ManyToManyField(PaymentMethod, blank=True)
-    refund_methods = models.ManyToManyField(RefundMethod, blank=True)
-    categories = models.ManyToManyField(Category, blank=True)
+    payment_methods = models.ManyToManyField(PaymentMethod, blank=True, through="TransactionTypePaymentMethod")
+    refund_methods = models.ManyToManyField(RefundMethod, blank=True, through="TransactionTypeRefundMethod")
+    categories = models.ManyToManyField(Category, blank=True, through="TransactionTypeCategory")
 
     class Meta:
         ordering = ["classification", "name"]
@@ -227,6 +227,37 @@ class DueDateRule(TenantOwned):
         )
 
 
+def _joined(name: str, table: str, owner: str, other: str):
+    """The ``through`` model of a many-to-many between two tenant models: the tenant and a row of each
+    side, once. An implicit table would have no tenant, so it could not be distributed with the rows it
+    joins (``core.distribution``); rows are added with ``through_defaults={"tenant": …}``."""
+    owner_field, other_field = owner.lower(), other.lower()
+    meta = type("Meta", (), {
+        "db_table": table,
+        "constraints": [models.UniqueConstraint(owner_field, other_field, "tenant", name=f"{table[8:]}_once")],
+    })
+    return type(name, (TenantOwned,), {
+        "__module__": __name__,
+        owner_field: models.ForeignKey(owner, on_delete=models.CASCADE, related_name="+"),
+        other_field: models.ForeignKey(other, on_delete=models.CASCADE, related_name="+"),
+        "Meta": meta,
+    })
+
+
+TransactionTypePaymentMethod = _joined(
+    "TransactionTypePaymentMethod", "finance_transactiontype_payment_methods", "TransactionType", "PaymentMethod"
+)
+TransactionTypeRefundMethod = _joined(
+    "TransactionTypeRefundMethod", "finance_transactiontype_refund_methods", "TransactionType", "RefundMethod"
+)
+TransactionTypeCategory = _joined(
+    "TransactionTypeCategory", "finance_transactiontype_categories", "TransactionType", "Category"
+)
+LedgerDefinitionWriteOffAccount = _joined(
+    "LedgerDefinitionWriteOffAccount", "finance_ledgerdefinition_write_off_accounts", "LedgerDefinition", "Account"
+)
+
+
 class AllocationPrinciple(models.TextChoices):
     FIFO = "fifo", "FIFO"
     AGAINST_ITEM_FIFO = "against_item_fifo", _("Against Item & FIFO")
@@ -240,7 +271,9 @@ class LedgerDefinition(TenantOwned):
     )
     due_date_rule = models.ForeignKey(DueDateRule, on_delete=models.PROTECT)
     default_write_off_product = models.ForeignKey(Product, on_delete=models.PROTECT)
-    write_off_accounts = models.ManyToManyField("Account", blank=True, related_name="+")
+    write_off_accounts = models.ManyToManyField(
+        "Account", blank=True, related_name="+", through="LedgerDefinitionWriteOffAccount"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint("tenant", name="ledgerdefinition_one_per_tenant")]
@@ -411,7 +444,7 @@ class FinancialTransaction(TenantOwned):
             models.UniqueConstraint(
                 "tenant", "back_office_code", condition=~Q(back_office_code=""), name="txn_back_office_code_unique"
             ),
-            models.UniqueConstraint("id", "account", "currency", name="txn_id_account_currency"),
+            models.UniqueConstraint("id", "account", "currency", "tenant", name="txn_id_account_currency"),
             models.CheckConstraint(condition=Q(total_amount__gte=0), name="txn_total_not_negative"),
             models.CheckConstraint(
                 condition=Q(open_amount__gte=0) & Q(open_amount__lte=F("total_amount")), name="txn_open_within_total"
@@ -535,7 +568,7 @@ class TransactionLine(TenantOwned):
     class Meta:
         ordering = ["position"]
         constraints = [
-            models.UniqueConstraint("transaction", "position", name="line_position_unique"),
+            models.UniqueConstraint("transaction", "position", "tenant", name="line_position_unique"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="line_unit_price_not_negative"),
             models.CheckConstraint(
@@ -561,7 +594,7 @@ class TargetedInvoice(TenantOwned):
 
     class Meta:
         ordering = ["position"]
-        constraints = [models.UniqueConstraint("credit", "invoice", name="target_unique")]
+        constraints = [models.UniqueConstraint("credit", "invoice", "tenant", name="target_unique")]
 
 
 class Allocation(TenantOwned):
@@ -621,3 +654,17 @@ class SharedNote(TenantOwned):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+class Counter(TenantOwned):
+    """The last number given in one of a tenant's gapless series: a classification's postings (INV-, PAY-,
+    …) or the receipts. The posting and booking functions take the next with ``INSERT … ON CONFLICT DO
+    UPDATE``, which keeps the row locked until the transaction ends, so a number is never given twice or
+    lost to a rollback. Keyed by the tenant, so it lives with the tenant's rows (``core.distribution``)."""
+
+    pk = models.CompositePrimaryKey("tenant", "series")
+    series = models.CharField(max_length=24)
+    last = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.series}: {self.last}"

@@ -104,7 +104,9 @@ def receive_webhook(
     if not _insert_once(delivery, as_read=account if remembered else None):
         if remembered:
             raise StaleAccount
-        existing = WebhookDelivery.objects.get(provider=account.provider, event_id=event.event_id)
+        existing = WebhookDelivery.objects.get(
+            tenant_id=account.tenant_id, provider=account.provider, event_id=event.event_id
+        )
         return Received(delivery=existing, duplicate=True)
     # robust: a broker that is down must not turn a stored delivery into an error answer (the provider
     # would resend a duplicate, which is never enqueued); the sweep enqueues it later.
@@ -168,7 +170,7 @@ def _insert_sql(*, guarded: bool) -> tuple[str, list[Field], list[Field]]:
     else:
         values = "VALUES (" + ", ".join(["%s"] * len(fields)) + ")"
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) {values}"
-    sql += f" ON CONFLICT (provider, event_id) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    sql += f" ON CONFLICT (provider, event_id, tenant_id) DO NOTHING RETURNING {quote(meta.pk.column)}"
     return sql, fields, account_fields
 
 

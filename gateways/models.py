@@ -83,14 +83,15 @@ class WebhookOutcome(models.TextChoices):
 
 class WebhookDelivery(models.Model):
     """Every webhook delivery, stored before anything else happens and answered at once; a task
-    processes it. Unique per provider and event id, so a duplicate is stored once.
+    processes it. Unique per tenant, provider and event id, so a duplicate is stored once.
 
-    Deliveries whose tenant cannot be told (unknown account) keep ``tenant`` empty, so this table is
-    not scoped; pages reach it through selectors that filter by tenant.
+    A delivery is stored only once its account (and so its tenant) is known. The table is not scoped:
+    the intake writes it before a tenant scope is open, and pages reach it through selectors that filter
+    by tenant.
     """
 
     provider = models.CharField(max_length=20, choices=Provider.choices)
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     gateway_account = models.ForeignKey(
         GatewayAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="deliveries"
     )
@@ -111,7 +112,7 @@ class WebhookDelivery(models.Model):
         ordering = ["-received_at", "-id"]
         verbose_name_plural = _("webhook deliveries")
         constraints = [
-            models.UniqueConstraint("provider", "event_id", name="webhook_unique_event"),
+            models.UniqueConstraint("provider", "event_id", "tenant", name="webhook_unique_event"),
         ]
         indexes = [
             models.Index(fields=["tenant", "-received_at"], name="webhook_tenant_recent"),

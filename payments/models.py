@@ -91,7 +91,7 @@ class GatewayPayment(TenantOwned):
         constraints = [
             models.UniqueConstraint("tenant", "reference", name="gatewaypayment_reference_unique"),
             models.UniqueConstraint(
-                "provider", "provider_reference", condition=~Q(provider_reference=""),
+                "provider", "provider_reference", "tenant", condition=~Q(provider_reference=""),
                 name="gatewaypayment_provider_reference_unique",
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="gatewaypayment_amount_positive"),
@@ -264,7 +264,7 @@ class RefundStatus(models.TextChoices):
 class GatewayRefund(TenantOwned):
     payment = models.ForeignKey(GatewayPayment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(**AMOUNT)
-    idempotency_key = models.CharField(max_length=60, unique=True)
+    idempotency_key = models.CharField(max_length=60)
     status = models.CharField(max_length=10, choices=RefundStatus.choices, default=RefundStatus.REQUESTED)
     provider_refund_reference = models.CharField(max_length=200, blank=True)
     failure_message = models.CharField(max_length=300, blank=True)
@@ -281,6 +281,7 @@ class GatewayRefund(TenantOwned):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
+            models.UniqueConstraint("idempotency_key", "tenant", name="gatewayrefund_idempotency_key_unique"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="gatewayrefund_amount_positive"),
             models.CheckConstraint(
                 condition=Q(status=RefundStatus.SUCCEEDED, ledger_refund__isnull=False)

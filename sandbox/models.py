@@ -89,7 +89,7 @@ class SandboxCheckout(TenantOwned):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint("tenant", "reference", name="sandboxcheckout_reference_unique"),
-            models.UniqueConstraint("client_token", condition=~Q(client_token=""),
+            models.UniqueConstraint("client_token", "tenant", condition=~Q(client_token=""),
                                     name="sandboxcheckout_client_token_unique"),
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="sandboxcheckout_amount_positive"),
             models.CheckConstraint(condition=Q(status__in=SandboxStatus.values), name="sandboxcheckout_status_valid"),

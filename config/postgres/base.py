@@ -1,9 +1,16 @@
-"""Django's PostgreSQL backend with row-level security per tenant scope (see ``core.rls``)."""
+"""Django's PostgreSQL backend with row-level security per tenant scope (see ``core.rls``) and tables
+co-located by tenant (see ``config.postgres.schema`` and ``config.postgres.compiler``)."""
 
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
 
+from config.postgres.schema import DatabaseSchemaEditor
 from core.rls import RowLevelSecurityMixin
 
 
+class DatabaseOperations(operations.DatabaseOperations):
+    compiler_module = "config.postgres.compiler"
+
+
 class DatabaseWrapper(RowLevelSecurityMixin, base.DatabaseWrapper):
-    pass
+    SchemaEditorClass = DatabaseSchemaEditor
+    ops_class = DatabaseOperations

@@ -19,7 +19,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("finance", "0011_open_invoices_by_due"),
-        ("sequences", "0002_alter_sequence_last"),
     ]
 
     operations = [

@@ -61,5 +61,5 @@ def save_configuration(
         raise ValidationError(errors)
     instance.save()
     for name, rows in (many or {}).items():
-        getattr(instance, name).set(rows)
+        getattr(instance, name).set(rows, through_defaults={"tenant": tenant})
     return instance

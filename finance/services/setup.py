@@ -80,8 +80,8 @@ def _missing(model, tenant: Tenant, key: str, wanted: list[dict]) -> None:
 
 def _link(through, column: str, type_id: int, methods) -> None:
     """Allow the ``methods`` on the transaction type ``type_id`` (those it allows already stay)."""
-    through.objects.bulk_create([through(transactiontype_id=type_id, **{f"{column}_id": pk})
-                                 for pk in methods.values_list("pk", flat=True)], ignore_conflicts=True)
+    through.objects.bulk_create([through(tenant_id=tenant_id, transactiontype_id=type_id, **{f"{column}_id": pk})
+                                 for pk, tenant_id in methods.values_list("pk", "tenant")], ignore_conflicts=True)
 
 
 def tenant_created_ledger(*, tenant: Tenant, **kwargs) -> None:

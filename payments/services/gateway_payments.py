@@ -231,7 +231,7 @@ def _draft(payment: GatewayPayment, at: datetime, *, actor: User | None, externa
     )
 
 
-BOOKING = "SELECT * FROM payments_book_success(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"  # payments/sql/booking_v1.sql
+BOOKING = "SELECT * FROM payments_book_success(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"  # payments/sql/booking_v2.sql
 
 
 def _book(payment: GatewayPayment, at: datetime, *, before: str, source: str, actor: User | None,

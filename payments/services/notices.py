@@ -1,6 +1,6 @@
 """Payment notices: a payment's success tells its payer (a confirmation with the receipt's link) and its
 staff (an in-app note). The booking writes one ``PaymentNotice`` row in its own transaction (the booking
-function, ``payments/sql/booking_v1.sql``); the notifications worker renders the messages into the outbox
+function, ``payments/sql/booking_v2.sql``); the notifications worker renders the messages into the outbox
 (``send_waiting_notices``), so a burst of bookings does not wait for their templates.
 
 Nothing is lost: the row commits with the booking, a task is woken after the commit, and the sweep finds

@@ -23,7 +23,7 @@ def new_receipt_token() -> tuple[str, str]:
     return tokens.new_token(24)  # 192 random bits
 
 
-ISSUE = "SELECT payments_issue_receipt(%s, %s, %s, %s)"  # payments/sql/booking_v1.sql
+ISSUE = "SELECT payments_issue_receipt(%s, %s, %s, %s)"  # payments/sql/booking_v2.sql
 
 
 @transaction.atomic

@@ -20,12 +20,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope, scopes_disabled
-from sequences.models import Sequence
 
 from finance import services
 from finance.models import (
     Account,
     Classification,
+    Counter,
     Direction,
     FinancialTransaction,
     PaymentMethod,
@@ -78,8 +78,8 @@ def bulk_open_invoices(account, count):
     """Posted, open invoices inserted in bulk (without lines), numbered and counted in the balance."""
     tenant = account.tenant
     kind = TransactionType.objects.get(tenant=tenant, classification=Classification.INVOICE, is_default=True)
-    key = f"finance:{tenant.pk}:{Classification.INVOICE}"
-    start = Sequence.objects.filter(name=key).values_list("last", flat=True).first() or 0
+    counter = {"tenant": tenant, "series": Classification.INVOICE}
+    start = Counter.objects.filter(**counter).values_list("last", flat=True).first() or 0
     with connection.cursor() as cursor:
         cursor.execute("SELECT setval('finance_reference_seq', nextval('finance_reference_seq') + %s)", [count])
         first_reference = cursor.fetchone()[0] - count
@@ -94,7 +94,7 @@ def bulk_open_invoices(account, count):
         for n in range(1, count + 1)
     ]
     FinancialTransaction.objects.bulk_create(rows, batch_size=2000)
-    Sequence.objects.update_or_create(name=key, defaults={"last": start + count})
+    Counter.objects.update_or_create(**counter, defaults={"last": start + count})
     Account.objects.filter(pk=account.pk).update(balance=Decimal("10.00") * count)
 
 

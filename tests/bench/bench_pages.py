@@ -22,10 +22,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
-from sequences.models import Sequence
 
 from finance import services
-from finance.models import Account, Classification, PaymentMethod, TransactionType
+from finance.models import Account, Classification, Counter, PaymentMethod, TransactionType
 from gateways import services as gateway_services
 from tests.bench.bench_ledger import emit
 from tests.conftest import logged_in
@@ -98,7 +97,7 @@ def seed(count: int):
         # state, not while it works): statistics, and the visibility map that index-only scans read.
         cursor.execute("VACUUM (ANALYZE) finance_financialtransaction, finance_allocation, payments_gatewaypayment")
     for classification in (Classification.INVOICE, Classification.PAYMENT):
-        Sequence.objects.update_or_create(name=f"finance:{tenant.pk}:{classification}", defaults={"last": count // 2})
+        Counter.objects.update_or_create(tenant=tenant, series=classification, defaults={"last": count // 2})
     return tenant, UserFactory(tenant=tenant), customers[0]
 
 

@@ -12,10 +12,17 @@ import psycopg
 import pytest
 from django.db import OperationalError, connection
 from django_scopes import scope
-from sequences.models import Sequence
 
 from finance import services
-from finance.models import Account, Allocation, Classification, FinancialTransaction, PaymentMethod, TransactionState
+from finance.models import (
+    Account,
+    Allocation,
+    Classification,
+    Counter,
+    FinancialTransaction,
+    PaymentMethod,
+    TransactionState,
+)
 from tests.factories import InvoiceFactory
 from tests.faults.invariants import assert_ledger_invariants
 from tests.faults.processes import SCALE, database_url
@@ -87,7 +94,7 @@ class TestConnectionDroppedDuringPosting:
                 assert Account.objects.get(pk=shop.pk).balance == balance_before
                 assert FinancialTransaction.objects.get(pk=invoice.pk).open_amount == invoice.total_amount
                 assert Allocation.objects.filter(credit=draft).count() == 0
-                assert Sequence.objects.filter(name=f"finance:{tenant.pk}:{Classification.PAYMENT}").values_list(
+                assert Counter.objects.filter(tenant=tenant, series=Classification.PAYMENT).values_list(
                     "last", flat=True).first() in (None, round_number - 1)
             assert_ledger_invariants(tenant, manual_payments=round_number - 1)
 

@@ -2,10 +2,17 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Q, Sum
 from django_scopes import scope
-from sequences.models import Sequence
 
 from finance import services
-from finance.models import Account, Allocation, Classification, FinancialTransaction, TransactionLine, TransactionState
+from finance.models import (
+    Account,
+    Allocation,
+    Classification,
+    Counter,
+    FinancialTransaction,
+    TransactionLine,
+    TransactionState,
+)
 from tests.factories import line
 from tests.finance.conftest import AT, D
 
@@ -51,7 +58,7 @@ class TestSeedBulkLedger:
             call_command("seed_bulk_ledger", ledger.slug, transactions=17, accounts=2, stdout=None)
 
     def test_numbers_past_999999_keep_every_digit_as_postings_do(self, ledger):
-        Sequence.objects.create(name=f"finance:{ledger.pk}:invoice", last=999_950)
+        Counter.objects.create(tenant=ledger, series="invoice", last=999_950)
 
         call_command("seed_bulk_ledger", ledger.slug, transactions=170, accounts=7, stdout=None)
 

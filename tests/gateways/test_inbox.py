@@ -92,7 +92,7 @@ class TestWebhookInbox:
         statements = [query["sql"] for query in queries.captured_queries if "SAVEPOINT" not in query["sql"]]
         assert [sql.split(" ", 1)[0] for sql in statements] == ["SELECT", "INSERT"]
         assert 'FROM "gateways_gatewayaccount"' in statements[0]
-        assert statements[1].endswith('ON CONFLICT (provider, event_id) DO NOTHING RETURNING "id"')
+        assert statements[1].endswith('ON CONFLICT (provider, event_id, tenant_id) DO NOTHING RETURNING "id"')
         assert "crm_tenant" not in statements[0]  # the scope needs the tenant's id, not its row
 
     def test_the_next_delivery_for_the_account_is_one_insert_that_checks_the_account(self, remembered_account):

@@ -1,4 +1,4 @@
-"""The booking of a success as one database function (``payments/sql/booking_v1.sql``): what it writes,
+"""The booking of a success as one database function (``payments/sql/booking_v2.sql``): what it writes,
 all or nothing, and what a booking costs in statements."""
 
 import pytest
@@ -57,7 +57,8 @@ class TestBookingASuccess:
 
     def test_receipt_numbers_past_999999_keep_every_digit(self, ledger, stripe_account, gbp_account):  # noqa: F811
         with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO sequences_sequence (name, last) VALUES (%s, 999999)", [f"receipts:{ledger.pk}"])
+            cursor.execute("INSERT INTO finance_counter (tenant_id, series, last) VALUES (%s, 'receipt', 999999)",
+                           [ledger.pk])
         payment = GatewayPaymentFactory(gateway_account=stripe_account, account=gbp_account)
 
         apply_state(payment=payment, status="succeeded", at=AT, source="test")

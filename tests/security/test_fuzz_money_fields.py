@@ -141,7 +141,7 @@ def world(tenant, settings):
         payment_type = TransactionType.objects.get(tenant=tenant, classification=Classification.PAYMENT,
                                                    is_default=True)
         world.cash = PaymentMethod.objects.get_or_create(tenant=tenant, name="Cash")[0]
-        payment_type.payment_methods.add(world.cash)
+        payment_type.payment_methods.add(world.cash, through_defaults={"tenant_id": world.cash.tenant_id})
     from django_scopes import scope
 
     from finance import services as ledger

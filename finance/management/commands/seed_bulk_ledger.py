@@ -6,8 +6,8 @@ transaction, within what the database enforces (migration 0002): the composite f
 documents with lines (invoices, credit notes) are inserted as drafts, given their lines, then posted
 by one ``UPDATE`` (the line trigger accepts lines only on drafts, and the transaction trigger lets a
 draft change); payments and invoice cancellations, which have no lines, are inserted already posted
-and never change afterwards. Posting numbers are gapless per classification and the numbering
-sequences are moved past them, so ordinary postings continue the series.
+and never change afterwards. Posting numbers are gapless per classification and the tenant's
+counters are moved past them, so ordinary postings continue the series.
 
 The SQL runs as the connecting role (the tables' owner), which alone may ANALYZE the tables between
 its statements, and ends with VACUUM ANALYZE outside any transaction, as autovacuum would.
@@ -31,6 +31,7 @@ from finance.models import (
     Account,
     AccountKind,
     Classification,
+    Counter,
     FinancialTransaction,
     PaymentMethod,
     Product,
@@ -186,7 +187,6 @@ class Command(BaseCommand):
 
     def _seed(self, tenant: Tenant, *, groups: int, accounts: int, days: int) -> None:
         from django.utils import timezone
-        from sequences.models import Sequence
 
         services.set_up_ledger(tenant=tenant)
         if FinancialTransaction.objects.filter(tenant=tenant, reference_number="BI0").exists():
@@ -211,8 +211,8 @@ class Command(BaseCommand):
         starts = {}
         for classification in (Classification.INVOICE, Classification.CREDIT_NOTE, Classification.PAYMENT,
                                Classification.INVOICE_CANCELLATION):
-            starts[classification] = Sequence.objects.filter(
-                name=f"finance:{tenant.pk}:{classification}").values_list("last", flat=True).first() or 0
+            starts[classification] = Counter.objects.filter(
+                tenant=tenant, series=classification).values_list("last", flat=True).first() or 0
         # As the connecting role (the tables' owner), which alone may ANALYZE; the rows name their tenant.
         with scopes_disabled(), connection.cursor() as cursor:
             cursor.execute(SQL, {
@@ -234,5 +234,5 @@ class Command(BaseCommand):
             Classification.INVOICE_CANCELLATION: len(range(6, groups, 10)),
         }
         for classification, count in added.items():
-            Sequence.objects.update_or_create(name=f"finance:{tenant.pk}:{classification}",
-                                              defaults={"last": starts[classification] + count})
+            Counter.objects.update_or_create(tenant=tenant, series=classification,
+                                             defaults={"last": starts[classification] + count})
