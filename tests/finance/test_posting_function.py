@@ -1,4 +1,4 @@
-"""The posting function (``finance/sql/posting_v1.sql``) against the model of allocation, on one busy account.
+"""The posting function (``finance/sql/posting_v2.sql``) against the model of allocation, on one busy account.
 
 The ledger's state machine (``test_invariants``) spreads its steps over four accounts and every action;
 here every step posts on one account whose credit rule allows due dates in a range of two months, at
@@ -14,6 +14,7 @@ from django_scopes import scope
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.clock import tenant_today
 from finance import duedates, services
 from finance.exceptions import ActionNotAllowed
 from finance.models import (
@@ -51,7 +52,7 @@ def _post(account, classification, amount, due_days, at, names_invoice, methods)
     else:
         data["amount"] = amount
     if classification == Classification.INVOICE:
-        data["due_on"] = (at + timedelta(days=30 + due_days)).date()
+        data["due_on"] = tenant_today(account.tenant, at) + timedelta(days=30 + due_days)  # the tenant's date
     if classification == Classification.PAYMENT:
         data["payment_method"] = methods["payment"]
     if classification == Classification.REFUND:
