@@ -68,8 +68,9 @@ WEB_WORKERS = int(os.environ["DULY_BENCH_WEB_WORKERS"]) if os.environ.get("DULY_
 WORKER_NICENESS = int(os.environ.get("DULY_BENCH_WORKER_NICENESS", "10"))
 # "shared": one worker for every queue; "deployed": one per queue, as docker-compose.yml runs them
 WORKERS = os.environ.get("DULY_BENCH_WORKERS", "shared")
-# the notifications worker's, when there is one (docker-compose.yml: not niced)
-NOTIFICATIONS_NICENESS = int(os.environ.get("DULY_BENCH_NOTIFICATIONS_NICENESS", "0"))
+# the notifications worker's, when there is one (docker-compose.yml: nice 19, one process)
+NOTIFICATIONS_NICENESS = int(os.environ.get("DULY_BENCH_NOTIFICATIONS_NICENESS", "19"))
+NOTIFICATIONS_CONCURRENCY = int(os.environ.get("DULY_BENCH_NOTIFICATIONS_CONCURRENCY", "1"))
 WARM_UP = 64
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LUA = Path(__file__).with_name("webhooks.lua")
@@ -128,6 +129,7 @@ def bench_webhook_ingestion():
         emit(bench="webhooks.ingestion", deliveries=DELIVERIES, accounts=ACCOUNTS, connections=CONNECTIONS,
              web_workers=web.workers, worker_niceness=WORKER_NICENESS, workers=WORKERS,
              notifications_niceness=NOTIFICATIONS_NICENESS if WORKERS == "deployed" else WORKER_NICENESS,
+             notifications_concurrency=NOTIFICATIONS_CONCURRENCY if WORKERS == "deployed" else None,
              requests_per_second=round(load["requests"] / load["seconds"], 1), answered_200=load["ok"],
              distinct_sent=load["distinct_sent"], errors=load["errors"], timeouts=load["timeouts"],
              p50_ms=load["p50_ms"], p95_ms=load["p95_ms"], p99_ms=load["p99_ms"], max_ms=load["max_ms"],
@@ -224,13 +226,14 @@ def reference_loop_seconds() -> float:
 
 def start_workers(redis_url: str) -> dict[Worker, int]:
     """The Celery workers and each one's niceness. ``shared``: one worker takes every queue; ``deployed``: a
-    worker per queue as ``docker-compose.yml`` runs them (the notifications' at normal priority)."""
+    worker per queue as ``docker-compose.yml`` runs them (the notifications' last, in one process)."""
     if WORKERS == "shared":
         return {Worker(redis_url, pool="prefork", concurrency=2): WORKER_NICENESS}
     queues = settings.DULY_QUEUES
     return {
         Worker(redis_url, pool="prefork", concurrency=2, queues=[queues["webhooks"]]): WORKER_NICENESS,
-        Worker(redis_url, pool="prefork", concurrency=2, queues=[queues["notifications"]]): NOTIFICATIONS_NICENESS,
+        Worker(redis_url, pool="prefork", concurrency=NOTIFICATIONS_CONCURRENCY,
+               queues=[queues["notifications"]]): NOTIFICATIONS_NICENESS,
         Worker(redis_url, pool="prefork", concurrency=1, queues=[settings.CELERY_TASK_DEFAULT_QUEUE]): WORKER_NICENESS,
     }
 
