@@ -96,8 +96,9 @@ def seed(count: int):
         # As autovacuum leaves a table some time after a bulk insert (the pages are measured in that steady
         # state, not while it works): statistics, and the visibility map that index-only scans read.
         cursor.execute("VACUUM (ANALYZE) finance_financialtransaction, finance_allocation, payments_gatewaypayment")
-    for classification in (Classification.INVOICE, Classification.PAYMENT):
-        Counter.objects.update_or_create(tenant=tenant, series=classification, defaults={"last": count // 2})
+    with scope(tenant=tenant):
+        for classification in (Classification.INVOICE, Classification.PAYMENT):
+            Counter.objects.update_or_create(tenant=tenant, series=classification, defaults={"last": count // 2})
     return tenant, UserFactory(tenant=tenant), customers[0]
 
 
