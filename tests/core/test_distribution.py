@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.test.utils import isolate_apps
 from django_scopes import scopes_disabled
 
 from core import distribution
@@ -266,3 +267,62 @@ def test_the_counters_are_copied_from_django_sequences_table(unscoped):
 
     assert dict(Counter.objects.filter(tenant=tenant).values_list("series", "last")) == {
         "invoice": 41, "credit_note": 7, "receipt": 3}
+
+
+# --- the schema editor, for a model added later -------------------------------------------------------------
+
+
+def _keys_of(table):
+    schema = current_schema()
+    return (schema.primary_keys.get(table),
+            sorted((fk.columns, fk.to_table, fk.to_columns) for fk in schema.foreign_keys if fk.table == table),
+            sorted(columns for owner, _, columns in schema.uniques if owner == table))
+
+
+@pytest.mark.django_db
+@isolate_apps("crm")
+def test_a_model_added_later_gets_its_keys_with_the_tenant_through_every_change(unscoped):
+    from crm.models import Customer, TenantOwned
+
+    class Visit(TenantOwned):
+        customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+        first = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="+")
+
+        class Meta:
+            app_label = "crm"
+
+    with connection.schema_editor() as editor:
+        editor.create_model(Visit)
+    assert _keys_of("crm_visit") == (
+        ("id", "tenant_id"),
+        [(("customer_id", "tenant_id"), "crm_customer", ("id", "tenant_id")),
+         (("first_id", "tenant_id"), "crm_customer", ("id", "tenant_id")),
+         (("tenant_id",), "crm_tenant", ("id",))],
+        [("first_id", "tenant_id")],
+    )
+
+    later = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, related_name="+")
+    later.set_attributes_from_name("later")
+    later.model = Visit
+    loose = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, related_name="+")
+    loose.set_attributes_from_name("customer")
+    loose.model = Visit
+    not_unique = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    not_unique.set_attributes_from_name("first")
+    not_unique.model = Visit
+    with connection.schema_editor() as editor:
+        editor.add_field(Visit, later)
+        editor.alter_field(Visit, Visit._meta.get_field("customer"), loose)  # found again, dropped, added back
+        editor.alter_field(Visit, Visit._meta.get_field("first"), not_unique)  # its unique found and dropped
+    assert _keys_of("crm_visit")[1:] == (
+        [(("customer_id", "tenant_id"), "crm_customer", ("id", "tenant_id")),
+         (("first_id", "tenant_id"), "crm_customer", ("id", "tenant_id")),
+         (("later_id", "tenant_id"), "crm_customer", ("id", "tenant_id")),
+         (("tenant_id",), "crm_tenant", ("id",))],
+        [],
+    )
+
+    with connection.schema_editor() as editor:
+        editor.remove_field(Visit, later)
+        editor.delete_model(Visit)
+    assert "crm_visit" not in current_schema().tables
