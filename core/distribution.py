@@ -8,8 +8,8 @@ node, so a tenant's queries, postings and foreign keys stay on that node. That h
 * its primary key and every unique constraint or index include ``tenant_id``;
 * its ``tenant_id`` is never empty;
 * a foreign key between two distributed tables pairs ``tenant_id`` with ``tenant_id``;
-* no reference or coordinator table has a foreign key to a distributed table, and no reference table
-  one to a coordinator table.
+* no reference or coordinator table has a foreign key to a distributed table, and only a coordinator
+  table has one to a coordinator table.
 
 ``colocation_problems`` reads PostgreSQL's catalog and names every breach (``tests/core/
 test_distribution.py`` expects none); ``distribution_statements`` writes the statements that distribute
@@ -161,10 +161,10 @@ def colocation_problems(schema: Schema) -> list[str]:
                 problems.append(
                     f"{fk.table}.{fk.name} ({', '.join(fk.columns)}) → {fk.to_table} lacks {DISTRIBUTION_COLUMN}"
                 )
-        elif target == "distributed" and source != "distributed":
+        elif target == "distributed":
             problems.append(f"{fk.table}.{fk.name}: a {source} table refers to distributed {fk.to_table}")
-        elif source == "reference" and target == "coordinator":
-            problems.append(f"{fk.table}.{fk.name}: a reference table refers to coordinator table {fk.to_table}")
+        elif target == "coordinator" and source != "coordinator":
+            problems.append(f"{fk.table}.{fk.name}: a {source} table refers to coordinator table {fk.to_table}")
     return problems
 
 

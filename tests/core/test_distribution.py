@@ -100,6 +100,7 @@ def test_the_check_names_each_breach():
             _fk("line_order_fk", "shop_line", ["order_id"], "shop_order", ["id"]),
             _fk("line_order_tenant_fk", "shop_line", ["order_id", "tenant_id"], "shop_order", ["id", "tenant_id"]),
             _fk("line_user_fk", "shop_line", ["user_id"], "crm_user", ["id"]),
+            _fk("line_session_fk", "shop_line", ["session_id"], "django_session", ["id"]),
             _fk("user_line_fk", "crm_user", ["line_id"], "shop_line", ["id"]),
             _fk("session_user_fk", "django_session", ["user_id"], "crm_user", ["id"]),  # allowed
             _fk("loose_fk", "loose_table", ["order_id"], "shop_order", ["id"]),
@@ -116,6 +117,7 @@ def test_the_check_names_each_breach():
         "crm_user.user_line_fk: a reference table refers to distributed shop_line",
         "loose_table.loose_fk: a coordinator table refers to distributed shop_order",
         "shop_line.line_order_fk (order_id) → shop_order lacks tenant_id",
+        "shop_line.line_session_fk: a distributed table refers to coordinator table django_session",
     ]
 
 
