@@ -1,9 +1,10 @@
 """The Celery application. Tasks are found in each app's ``tasks`` module; the beat schedule lives in
-``config.beat``."""
+``config.beat``. Each worker's heartbeat is remembered for the readiness check (``config.health``)."""
 
 import os
 
 from celery import Celery
+from celery.signals import heartbeat_sent
 
 from config.beat import SCHEDULE
 
@@ -13,3 +14,10 @@ app = Celery("duly")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.beat_schedule = SCHEDULE
 app.autodiscover_tasks()
+
+
+@heartbeat_sent.connect
+def _heartbeat(**kwargs):
+    from config.health import record_heartbeat
+
+    record_heartbeat()

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_htmx",
     "ninja",  # serves the API docs' Swagger UI from its own static files, not a CDN
+    "health_check",  # liveness and readiness (config.health): its page's template
     "djmoney",
     "simple_history",
     "phonenumber_field",
@@ -330,6 +331,7 @@ CELERY_TASK_ROUTES = {
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]  # probes speak plain HTTP inside the network (config.health)
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_HTTPONLY = True
     CSRF_COOKIE_SECURE = True

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import urls as django_auth_urls
 from django.urls import include, path
 
+from config import health
 from config.api import api
 from crm import views as crm_views
 from payments.views import gateway_payments
@@ -20,6 +21,8 @@ auth_urls = [
 urlpatterns = [
     path("", crm_views.home, name="home"),
     path("favicon.ico", crm_views.favicon, name="favicon"),
+    path("health/live/", health.live, name="health_live"),
+    path("health/ready/", health.ready, name="health_ready"),
     path("accounts/two-factor/", crm_views.two_factor_verify, name="two_factor_verify"),
     path("accounts/", include(auth_urls)),
     path("admin/", admin.site.urls),

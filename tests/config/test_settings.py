@@ -34,6 +34,15 @@ class TestProductionSettings:
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "started"
 
+    def test_the_health_probes_are_answered_over_plain_http(self):
+        """A load balancer's or a container's probe asks over HTTP; everything else is sent to HTTPS."""
+        show = ("import django; django.setup(); from django.test import Client; c = Client(SERVER_NAME='duly.example');"
+                "print(c.get('/health/live/').status_code, c.get('/accounts/login/').status_code)")
+
+        result = run(["-c", show], PRODUCTION)
+
+        assert (result.returncode, result.stdout.strip()) == (0, "200 301"), result.stderr
+
     def test_pass_the_deploy_checks(self):
         result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION)
 

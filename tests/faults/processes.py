@@ -102,18 +102,19 @@ class Worker:
     """``celery worker`` on the test queue, as the ``celery_worker`` fixture runs it."""
 
     def __init__(self, redis_url: str, *, pool: str = "solo", concurrency: int = 1, queues: list[str] | None = None,
-                 **env: str) -> None:
+                 heartbeat: bool = False, **env: str) -> None:
         self.env = service_env(redis_url, **env)
         self.pool = pool
         self.concurrency = concurrency
         self.queues = queues  # None: every queue
+        self.heartbeat = heartbeat  # as deployed; off by default, to keep the tests' brokers quiet
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={self.pool}",
              f"--concurrency={self.concurrency}", "-Q", ",".join(self.queues or every_queue()), "--without-gossip",
-             "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
+             "--without-mingle", *([] if self.heartbeat else ["--without-heartbeat"]), "--loglevel=WARNING"],
             cwd=ROOT, env=self.env,
         )
         return self
