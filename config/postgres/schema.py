@@ -35,15 +35,18 @@ def colocated_key(model, field) -> bool:
     if not (field.remote_field and field.db_constraint and getattr(field, "target_field", None)):
         return False
     target = field.target_field
-    return (
-        distributed(model) and distributed(target.model) and target.primary_key and field.column != DISTRIBUTION_COLUMN
-    )
+    return distributed(model) and distributed(target.model) and target.primary_key
 
 
 class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
     def create_model(self, model):
         super().create_model(model)
-        if distributed(model) and DISTRIBUTION_COLUMN not in key_columns(model):
+        if distributed(model):
+            self._key_with_tenant(model)
+
+    def _key_with_tenant(self, model):
+        """Put the tenant in ``model``'s primary key, unless it is in it already."""
+        if DISTRIBUTION_COLUMN not in key_columns(model):
             self._delete_primary_key(model, strict=True)
             self.execute(self._create_primary_key_sql(model, model._meta.pk))
 
@@ -108,9 +111,7 @@ class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
     def _now_distributed(self, model):
         """``model`` got its tenant: its primary key takes it, and so do its keys to distributed tables
         (left out until now) and the uniqueness of its one-to-ones."""
-        if DISTRIBUTION_COLUMN not in key_columns(model):
-            self._delete_primary_key(model, strict=True)
-            self.execute(self._create_primary_key_sql(model, model._meta.pk))
+        self._key_with_tenant(model)
         for field in model._meta.local_concrete_fields:
             if not colocated_key(model, field):
                 continue
