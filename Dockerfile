@@ -9,4 +9,4 @@ ENV PATH="/app/.venv/bin:$PATH" DULY_ENV=production PYTHONUNBUFFERED=1
 RUN SECRET_KEY=build ALLOWED_HOSTS=build DULY_SECRETS_KEYS=build DATABASE_URL=postgres://build/build \
     REDIS_URL=redis://build python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["uwsgi", "--ini", "uwsgi.ini", "--http-socket", "0.0.0.0:8000"]
+CMD ["bin/serve", "--http-socket", "0.0.0.0:8000"]

@@ -55,6 +55,11 @@ GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("DULY_GATEWAY_TIMEOUT_SECONDS", "
 # A gateway payment pending or processing this long is re-polled by the janitor.
 PAYMENTS_STALE_AFTER = timedelta(minutes=int(os.environ.get("DULY_PAYMENTS_STALE_AFTER_MINUTES", "15")))
 
+# The metrics page's token (config.metrics): Prometheus sends "Authorization: Bearer <token>". Unset, the
+# page is open in development and tests, and absent in production.
+DULY_METRICS_TOKEN = os.environ.get("DULY_METRICS_TOKEN", "")
+PROMETHEUS_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))
+
 # Fernet keys that encrypt tenants' gateway secrets, newest first; older keys still decrypt (rotation).
 DULY_SECRETS_KEYS = env_list("DULY_SECRETS_KEYS", "ZGV2LW9ubHktc2VjcmV0cy1rZXktMzItYnl0ZXMhISE=")
 
@@ -95,6 +100,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",  # requests' latencies, for /metrics/ (config.metrics)
+    "core.logs.RequestContextMiddleware",  # every log line of a request names it (core.logs)
     "django.middleware.security.SecurityMiddleware",
     "core.body_limit.BodyLimitMiddleware",  # a body over DULY_MAX_REQUEST_BYTES is refused unread
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -114,6 +121,7 @@ MIDDLEWARE = [
     "crm.middleware.IdleSessionMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",  # requests by view, method and status
 ]
 
 # Sign-in: django-axes counts failed sign-ins in the database, so every web process sees the same count.
@@ -331,7 +339,8 @@ CELERY_TASK_ROUTES = {
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^health/"]  # probes speak plain HTTP inside the network (config.health)
+    # probes and Prometheus speak plain HTTP inside the network (config.health, config.metrics)
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics/$"]
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_HTTPONLY = True
     CSRF_COOKIE_SECURE = True
@@ -340,11 +349,23 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Log lines on standard error: JSON in production (one object a line, with the request, tenant, user or API
+# key and task they are about), readable text elsewhere; never a secret (core.logs, core.redact).
+LOG_FORMAT = os.environ.get("DULY_LOG_FORMAT", "json" if PRODUCTION else "text")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"DULY_LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"client_errors_without_traceback": {"()": "config.log_filters.ClientErrorsWithoutTraceback"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "client_errors_without_traceback": {"()": "config.log_filters.ClientErrorsWithoutTraceback"},
+        "context": {"()": "core.logs.ContextFilter"},
+    },
+    "formatters": {
+        "json": {"()": "core.logs.JsonFormatter"},
+        "text": {"()": "core.logs.TextFormatter", "format": "%(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's own console handler (with DEBUG) would print each of its records a second time.

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import urls as django_auth_urls
 from django.urls import include, path
 
-from config import health
+from config import health, metrics
 from config.api import api
 from crm import views as crm_views
 from payments.views import gateway_payments
@@ -23,6 +23,7 @@ urlpatterns = [
     path("favicon.ico", crm_views.favicon, name="favicon"),
     path("health/live/", health.live, name="health_live"),
     path("health/ready/", health.ready, name="health_ready"),
+    path("metrics/", metrics.metrics, name="metrics"),
     path("accounts/two-factor/", crm_views.two_factor_verify, name="two_factor_verify"),
     path("accounts/", include(auth_urls)),
     path("admin/", admin.site.urls),

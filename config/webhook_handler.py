@@ -17,7 +17,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.utils.module_loading import import_string
 
 WEBHOOK_PREFIX = "/webhooks/"
-WEBHOOK_MIDDLEWARE = ("django.middleware.security.SecurityMiddleware",)
+WEBHOOK_MIDDLEWARE = ("core.logs.RequestContextMiddleware", "django.middleware.security.SecurityMiddleware")
 WEBHOOK_URLCONF = "gateways.webhook_urls"
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 from django_scopes.state import state as scope_state
 
-from core import throttle
+from core import logs, throttle
 from core.l10n import for_tenant
 from crm import services, two_factor
 
@@ -60,12 +60,14 @@ class TenantScopeMiddleware:
                               f"Try again in {retry_after} s.")
                     return JsonResponse({"detail": detail}, status=429, headers={"Retry-After": str(retry_after)})
                 request.tenant = request.api_key.tenant
+                logs.add(tenant_id=request.tenant.pk, api_key_id=request.api_key.pk)
                 with scope(tenant=request.tenant), for_tenant(request.tenant):
                     return self.get_response(request)
             return self.get_response(request)
 
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
+            logs.add(tenant_id=user.tenant_id, user_id=user.pk)
             if user.tenant_id is not None:
                 request.tenant = user.tenant
                 with scope(tenant=request.tenant), for_tenant(request.tenant, language=user.language or None):

@@ -19,7 +19,7 @@ from celery import current_app
 from django.db import connection, transaction
 from django.db.models import Field, Q
 
-from core import wakeups
+from core import logs, tallies, wakeups
 from gateways import registry, secrets
 from gateways.base import InvalidWebhookSignature, WebhookEvent
 from gateways.models import GatewayAccount, WebhookDelivery, WebhookOutcome
@@ -78,6 +78,7 @@ def receive_webhook(
         secret does not decrypt (the keys were rotated) or the signature does not verify (the secret
         may have changed), or nothing was stored (the account changed, or the delivery is a duplicate).
     """
+    logs.add(tenant_id=account.tenant_id)
     try:
         gateway = registry.gateway_for(account=account)
     except secrets.InvalidToken as error:  # the copy's secret, encrypted with a key since dropped
@@ -111,6 +112,7 @@ def receive_webhook(
     # robust: a broker that is down must not turn a stored delivery into an error answer (the provider
     # would resend a duplicate, which is never enqueued); the sweep enqueues it later.
     transaction.on_commit(lambda: wake_processing(tenant_id=delivery.tenant_id), robust=True)
+    tallies.add_on_commit("webhook_deliveries_received")
     return Received(delivery=delivery, duplicate=False)
 
 

@@ -79,6 +79,8 @@ class Notification(TenantOwned):
         ]
         indexes = [
             models.Index(fields=["tenant", "state", "due_at"], name="notification_due"),
+            # What is not sent yet, across tenants: the metrics page's counts and oldest due (config.metrics).
+            models.Index(fields=["state", "due_at"], name="notification_unsent", condition=~Q(state="sent")),
             models.Index(fields=["tenant", "subject_ref", "created_at"], name="notification_subject"),
             models.Index(fields=["tenant", "recipient_user", "read_at"], name="notification_inbox",
                          condition=Q(channel="in_app")),

@@ -24,6 +24,7 @@ from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from core import tallies
 from crm.models import Customer, Tenant, User
 from notifications import channels, defaults, hours, selectors, states, tags
 from notifications.models import (
@@ -78,6 +79,8 @@ def _move(notification: Notification, action: str, *, at: datetime, actor: User 
         raise states.InvalidTransition(action, "no longer " + before)
     DeliveryLog.objects.create(tenant_id=notification.tenant_id, notification=notification, action=action,
                                from_state=before, to_state=after, at=at, actor=actor, error=error)
+    if after in (states.SENT, states.FAILED):
+        tallies.add_on_commit("messages", channel=notification.channel, outcome=after)
     notification.state = after
     for name, value in fields.items():
         setattr(notification, name, value)

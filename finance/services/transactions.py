@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.utils.translation import gettext as _
 
+from core import tallies
 from core.changes import UNCHANGED, given
 from core.clock import tenant_today
 from core.l10n import money as format_money
@@ -530,6 +531,7 @@ def post_transaction(
             reallocation])))
     except DatabaseError as error:
         raise posting_refusal(error, txn, settle) from error
+    tallies.add_on_commit("postings", classification=posted.classification)
 
     warnings = []
     if posted.classification == Classification.REFUND:

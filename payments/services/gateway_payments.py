@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
 
-from core import l10n
+from core import l10n, tallies
 from crm.models import User
 from finance import services as ledger
 from finance.models import (
@@ -248,6 +248,7 @@ def _book(payment: GatewayPayment, at: datetime, *, before: str, source: str, ac
             ledger.reallocation_reason(draft), receipt_token, receipt_token_hash])))
     except DatabaseError as error:
         raise ledger.posting_refusal(error, draft, payment.invoice) from error
+    tallies.add_on_commit("postings", classification=posted.classification)
     posted.payment_method = draft.payment_method  # for what the page shows, without reading it again
     payment.mark_succeeded(ledger_payment=posted, at=at)  # the object follows what the function wrote
     payment.updated_at = at

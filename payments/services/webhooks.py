@@ -12,6 +12,7 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
+from core import tallies
 from crm.models import Tenant
 from gateways import inbox
 from gateways.base import GatewayUnavailable, WebhookEvent
@@ -40,9 +41,9 @@ class DeliveryResult:
 
 @transaction.atomic(savepoint=False)
 def _finish(delivery: WebhookDelivery, outcome: str, detail: str, at: datetime) -> DeliveryResult:
-    WebhookDelivery.objects.filter(pk=delivery.pk, outcome=WebhookOutcome.RECEIVED).update(
-        outcome=outcome, detail=detail[:2000], processed_at=at
-    )
+    if WebhookDelivery.objects.filter(pk=delivery.pk, outcome=WebhookOutcome.RECEIVED).update(
+            outcome=outcome, detail=detail[:2000], processed_at=at):
+        tallies.add_on_commit("webhook_deliveries_processed", outcome=outcome)
     return DeliveryResult(outcome=outcome, detail=detail)
 
 

@@ -23,6 +23,7 @@ import resource
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -104,12 +105,14 @@ def bench_webhook_ingestion():
     redis = RedisServer().start()
     web = WebServer(redis.url, workers=WEB_WORKERS)
     workers = start_workers(redis.url)
+    watch = MetricWatch(web)
     try:
         web.start()
         for each, niceness in workers.items():
             each.start()
             renice(each, niceness)
         warm(web, warm_up)
+        watch.start()
         with tempfile.NamedTemporaryFile("w", suffix=".tsv") as deliveries:
             for n in range(DELIVERIES):
                 body = stripe_event(event_id=f"evt_bench_{n}", intent=f"pi_bench_{n}")
@@ -160,6 +163,10 @@ def bench_webhook_ingestion():
              equal=booked == stored == succeeded, not_stored=not_stored[:10],
              processing_seconds_after_load=round(drained, 1),
              target_seconds=60)
+        watch.stop()
+        emit(bench="webhooks.oldest_unprocessed_metric", scrapes=len(watch.readings),
+             peak_seconds=max(watch.readings, default=None), after_drain_seconds=watch.readings[-1],
+             readings_every_5th=watch.readings[::5])
         assert booked == succeeded == stored
         # the payers' confirmations, rendered by the notifications worker after the bookings
         with scopes_disabled():
@@ -175,10 +182,35 @@ def bench_webhook_ingestion():
         else:  # the requests still in flight when wrk stopped may or may not have been stored
             assert load["distinct_sent"] - CONNECTIONS - load["timeouts"] <= stored <= load["distinct_sent"]
     finally:
+        watch.stop()
         for each in workers:
             each.stop()
         web.stop()
         redis.close()
+
+
+class MetricWatch(threading.Thread):
+    """Reads ``duly_webhook_oldest_unprocessed_seconds`` off the server's metrics page every second, as
+    Prometheus would, until stopped; and once more then."""
+
+    def __init__(self, web: WebServer):
+        super().__init__(daemon=True)
+        self.web, self.readings, self.done = web, [], threading.Event()
+
+    def read(self) -> float:
+        text = httpx.get(f"{self.web.url}/metrics/", timeout=10).text
+        return next(float(line.split()[1]) for line in text.splitlines()
+                    if line.startswith("duly_webhook_oldest_unprocessed_seconds "))
+
+    def run(self) -> None:
+        while not self.done.wait(1):
+            self.readings.append(self.read())
+
+    def stop(self) -> None:
+        if self.ident is not None and not self.done.is_set():
+            self.done.set()
+            self.join()
+            self.readings.append(self.read())
 
 
 @pytest.mark.django_db

@@ -1,3 +1,4 @@
+import json
 import os
 import ssl
 import subprocess
@@ -42,6 +43,30 @@ class TestProductionSettings:
         result = run(["-c", show], PRODUCTION)
 
         assert (result.returncode, result.stdout.strip()) == (0, "200 301"), result.stderr
+
+    def test_the_metrics_page_is_absent_without_a_token_and_asks_for_it_over_plain_http_with_one(self):
+        show = ("import django; django.setup(); from django.test import Client; c = Client(SERVER_NAME='duly.example');"
+                "print(c.get('/metrics/').status_code,"
+                " c.get('/metrics/', headers={'authorization': 'Bearer not-the-token'}).status_code)")
+
+        without = run(["-c", show], PRODUCTION)
+        with_token = run(["-c", show], {**PRODUCTION, "DULY_METRICS_TOKEN": "t0ken-for-prometheus"})
+
+        assert (without.returncode, without.stdout.strip()) == (0, "404 404"), without.stderr
+        assert (with_token.returncode, with_token.stdout.strip()) == (0, "401 401"), with_token.stderr
+
+    def test_logs_are_json_lines_without_secrets_and_text_in_development(self):
+        log = ("import django; django.setup(); import logging;"
+               "logging.getLogger('duly.test').warning('Paid by %s', '4242 4242 4242 4242')")
+
+        production = run(["-c", log], PRODUCTION)
+        development = run(["-c", log], {"DATABASE_URL": "postgres://unused/duly", "REDIS_URL": "redis://unused"})
+
+        line = json.loads(production.stderr.strip().splitlines()[-1])
+        assert {key: line[key] for key in ("level", "logger", "message", "request_id", "tenant_id")} == {
+            "level": "WARNING", "logger": "duly.test", "message": "Paid by [card number]", "request_id": None,
+            "tenant_id": None}
+        assert development.stderr.strip().splitlines()[-1] == "WARNING duly.test: Paid by [card number]"
 
     def test_pass_the_deploy_checks(self):
         result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION)

@@ -141,7 +141,10 @@ class WebServer:
         """``workers`` web processes (``None``: as many as ``uwsgi.ini`` says); the rest of the
         settings are ``uwsgi.ini``'s."""
         self.port = free_port()
-        self.env = service_env(redis_url, **env)
+        # bin/serve, as the image runs it: uWSGI from the environment's PATH, the metrics in a directory of its own
+        self.metrics = tempfile.mkdtemp(prefix="duly-metrics-")
+        self.env = service_env(redis_url, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+                               PROMETHEUS_MULTIPROC_DIR=self.metrics, **env)
         self.workers = workers
         self.process: subprocess.Popen | None = None
 
@@ -150,8 +153,7 @@ class WebServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> WebServer:
-        command = [str(Path(sys.executable).with_name("uwsgi")), "--ini", str(ROOT / "uwsgi.ini"),
-                   "--http-socket", f"127.0.0.1:{self.port}"]
+        command = [str(ROOT / "bin" / "serve"), "--http-socket", f"127.0.0.1:{self.port}"]
         if self.workers is not None:
             command += ["--processes", str(self.workers)]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
@@ -190,3 +192,4 @@ class WebServer:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
+        shutil.rmtree(self.metrics, ignore_errors=True)

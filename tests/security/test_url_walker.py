@@ -92,6 +92,7 @@ ROUTES: dict[str, Kind] = {
     "favicon": public(301),  # a redirect to the static icon  # a redirect to the customer list, which wants a login
     "health_live": public(200),
     "health_ready": public(200, 503),  # 503 without a worker's heartbeat (tests/config/test_health.py)
+    "metrics": public(200),  # open without DULY_METRICS_TOKEN outside production (tests/config/test_metrics.py)
     "crm:customer_list": own(),
     # receivables: dunning, holds and statements
     "reports:segment_statements": staff(lambda w: {"segment_id": w.segment.pk}),

@@ -1,0 +1,63 @@
+"""Duly's own counters (webhook deliveries received and processed, messages sent and failed, postings),
+kept in Redis: every web process and worker of every container adds to the same counts, which the metrics
+page reads (``config.metrics``). A Prometheus counter in a process would be seen only by that process's
+own exporter, and a worker has none.
+
+One Redis hash, one field per counter and labels (``HINCRBY``, atomic). A count is added once its
+transaction commits: a rolled-back booking counts nothing. Counting never fails what it counts: when
+Redis is down the count is lost and a warning logged (the broker is down too, which readiness reports).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterator
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+SEPARATOR = "|"
+
+
+def key() -> str:
+    """The hash's key; tests give each run and worker its own (their cache's key prefix)."""
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    return f"{prefix}:duly:tallies" if prefix else "duly:tallies"
+
+
+@functools.cache
+def client() -> redis.Redis:
+    # redis-py's pool opens new connections in a forked child, so one client per process is safe.
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+
+
+def field(name: str, labels: dict[str, str]) -> str:
+    return SEPARATOR.join([name, *(f"{label}={value}" for label, value in sorted(labels.items()))])
+
+
+def add(name: str, count: int = 1, **labels: str) -> None:
+    """Add ``count`` to counter ``name`` with ``labels``, now."""
+    try:
+        client().hincrby(key(), field(name, labels), count)
+    except redis.RedisError as error:
+        logger.warning("The %s counter could not be added to: %s", name, error)
+
+
+def add_on_commit(name: str, count: int = 1, **labels: str) -> None:
+    """Add to counter ``name`` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(functools.partial(add, name, count, **labels))
+
+
+def read() -> Iterator[tuple[str, dict[str, str], int]]:
+    """Every counter: its name, labels and count. Raises ``redis.RedisError`` when Redis does not answer."""
+    for raw, count in client().hgetall(key()).items():
+        name, *pairs = raw.decode().split(SEPARATOR)
+        yield name, dict(pair.split("=", 1) for pair in pairs), int(count)
+
+
+def clear() -> None:
+    """Forget every counter (tests)."""
+    client().delete(key())
