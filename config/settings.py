@@ -17,6 +17,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from config import errors
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENV = os.environ.get("DULY_ENV", "development")
 if ENV not in {"development", "test", "production"}:
@@ -375,3 +377,6 @@ LOGGING = {
         "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"},
     },
 }
+
+# Error reports to Sentry when SENTRY_DSN is set, with the log context and redacted (config.errors).
+SENTRY_ENABLED = errors.start(environment=ENV)
