@@ -11,7 +11,7 @@ export UV_PYTHON_DOWNLOADS := never
 # its rewritten tests from source again.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install system run test check lint docs bench faults clean messages
+.PHONY: install system run test check lint docs bench faults clean messages backup restore
 
 # Test processes: pytest-xdist workers, one per core of a 2-core machine; an idle worker takes tests queued
 # for the other (--dist worksteal), so one slow test near the end does not hold the run. ARGS="-n 0" runs in one.
@@ -72,6 +72,15 @@ check: lint
 faults: install
 	$(EMBEDDED) env DULY_TEST_DATABASE=test_duly_faults DULY_FAULTS_SCALE=$${DULY_FAULTS_SCALE:-5} \
 		$(PY) -m pytest tests/faults -v -p no:warnings $(ARGS)
+
+# A backup of the database (pg_dump's custom format) into var/backups/, or OUTPUT=FILE; `make restore
+# FILE=… INTO=name` restores one into a new database on the same server (core/backups.py, docs/operations.md).
+backup: install
+	$(EMBEDDED) $(PY) manage.py backup $(if $(OUTPUT),--output $(OUTPUT))
+
+restore: install
+	@test -n "$(FILE)" -a -n "$(INTO)" || { echo "usage: make restore FILE=var/backups/….dump INTO=new_database_name"; exit 2; }
+	$(EMBEDDED) $(PY) manage.py restore $(FILE) --into $(INTO)
 
 # Benchmarks print JSON lines; they are not part of `make test`. `make bench BENCH=tests/bench/bench_pages.py`
 # runs one file.

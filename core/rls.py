@@ -30,6 +30,15 @@ RESTRICTIVE = "duly_tenant_only"
 PERMISSIVE = "duly_rows"
 
 
+# The role exists once per server (roles are not a database's): a restored backup needs it too (core.backups).
+CREATE_APP_ROLE = f"""DO $$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+        CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT;
+      END IF;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;  -- created by a twin
+    END $$"""
+
+
 def _tenant_tables(cursor) -> list[str]:
     cursor.execute(
         """SELECT c.table_name FROM information_schema.columns c
@@ -47,14 +56,7 @@ def apply_row_level_security(*, using: str = "default") -> list[str]:
     if connection.vendor != "postgresql":
         return []
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""DO $$ BEGIN
-                  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
-                    CREATE ROLE {APP_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT;
-                  END IF;
-                EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;  -- created by a twin
-                END $$"""
-        )
+        cursor.execute(CREATE_APP_ROLE)
         cursor.execute(
             f"""DO $$ BEGIN
                   IF NOT pg_has_role(current_user, '{APP_ROLE}', 'MEMBER') THEN
