@@ -8,6 +8,7 @@ starts local ones for development and tests.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import ssl
 from datetime import timedelta
@@ -100,6 +101,10 @@ INSTALLED_APPS = [
     "demo",
     "sandbox",
 ]
+
+# The migration linter (a development tool, absent from the image): `make test` runs it (docs/operations.md).
+if not PRODUCTION and importlib.util.find_spec("django_migration_linter"):
+    INSTALLED_APPS.append("django_migration_linter")
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",  # requests' latencies, for /metrics/ (config.metrics)

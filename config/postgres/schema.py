@@ -39,10 +39,19 @@ def colocated_key(model, field) -> bool:
 
 
 class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
+    _creating = None  # the distributed model create_model is writing: its id is made the key with its tenant
+
     def create_model(self, model):
-        super().create_model(model)
-        if distributed(model):
-            self._key_with_tenant(model)
+        if not distributed(model) or DISTRIBUTION_COLUMN in key_columns(model):
+            return super().create_model(model)
+        self._creating = model
+        try:
+            super().create_model(model)
+        finally:
+            self._creating = None
+        # Made here rather than by replacing the column's own key, which would have to be looked up in the
+        # database: ``sqlmigrate`` (and so the migration linter) writes a new table's SQL without one.
+        self.execute(self._create_primary_key_sql(model, model._meta.pk))
 
     def _key_with_tenant(self, model):
         """Put the tenant in ``model``'s primary key, unless it is in it already."""
@@ -61,8 +70,11 @@ class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
         )
 
     def _iter_column_sql(self, column_db_type, params, model, field, field_db_params, include_default):
-        """A one-to-one between distributed tables is made unique with its tenant, after the table."""
+        """A one-to-one between distributed tables is made unique with its tenant, after the table; a new
+        distributed table's id is not its key alone."""
         for part in super()._iter_column_sql(column_db_type, params, model, field, field_db_params, include_default):
+            if part == "PRIMARY KEY" and model is self._creating:
+                continue  # the key is (id, tenant_id), made after the table
             if part == "UNIQUE" and colocated_key(model, field):
                 self.deferred_sql.append(self._create_unique_sql(model, [field]))
                 continue
