@@ -2,7 +2,10 @@
 requests' and statements' figures, and what it costs. Its speed with 100 tenants is in ``make bench``
 (tests/bench/bench_metrics.py)."""
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
@@ -201,3 +204,16 @@ class TestThePage:
         assert (len(one), len(three)) == (1, 1)
         assert samples(response.content.decode())[("duly_webhook_deliveries_unprocessed", ())] == 3
 
+
+
+@pytest.mark.django_db
+def test_every_metric_the_grafana_dashboard_charts_is_on_the_page(staff_client):
+    staff_client.get("/customers/")
+    names = {name for name, _ in samples(page().content.decode())}
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json").read_text())
+
+    charted = {name for panel in dashboard["panels"] for target in panel["targets"]
+               for name in re.findall(r"\b(?:django|duly)_[a-z_]+", target["expr"])}
+
+    assert len(charted) == 15
+    assert charted - names == set()
