@@ -102,8 +102,10 @@ class Worker:
     """``celery worker`` on the test queue, as the ``celery_worker`` fixture runs it."""
 
     def __init__(self, redis_url: str, *, pool: str = "solo", concurrency: int = 1, queues: list[str] | None = None,
-                 heartbeat: bool = False, **env: str) -> None:
+                 heartbeat: bool = False, loglevel: str = "WARNING", log: Path | None = None, **env: str) -> None:
+        """``log``: a file its output goes to (else the test's own)."""
         self.env = service_env(redis_url, **env)
+        self.loglevel, self.log = loglevel, log
         self.pool = pool
         self.concurrency = concurrency
         self.queues = queues  # None: every queue
@@ -114,8 +116,8 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={self.pool}",
              f"--concurrency={self.concurrency}", "-Q", ",".join(self.queues or every_queue()), "--without-gossip",
-             "--without-mingle", *([] if self.heartbeat else ["--without-heartbeat"]), "--loglevel=WARNING"],
-            cwd=ROOT, env=self.env,
+             "--without-mingle", *([] if self.heartbeat else ["--without-heartbeat"]), f"--loglevel={self.loglevel}"],
+            cwd=ROOT, env=self.env, **({"stdout": self.log.open("a"), "stderr": subprocess.STDOUT} if self.log else {}),
         )
         return self
 
