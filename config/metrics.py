@@ -27,6 +27,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django_prometheus.middleware import PrometheusAfterMiddleware
+from django_prometheus.utils import Time
 from django_scopes import scopes_disabled
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -129,6 +131,17 @@ class DulyCollector:
         for shown, depth in zip(named, depths, strict=True):
             family.add_metric([shown], depth)
         yield family
+
+
+class RequestMetricsMiddleware(PrometheusAfterMiddleware):
+    """django-prometheus's per-view middleware, for a request whose ``Content-Length`` is not a number too:
+    it is counted without its size (the library would raise, and answer 500), and the view refuses it."""
+
+    def process_request(self, request):
+        try:
+            super().process_request(request)
+        except ValueError:
+            request.prometheus_after_middleware_event = Time()
 
 
 def _authorized(request: HttpRequest) -> bool | None:

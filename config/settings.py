@@ -128,7 +128,7 @@ MIDDLEWARE = [
     "crm.middleware.IdleSessionMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",  # requests by view, method and status
+    "config.metrics.RequestMetricsMiddleware",  # requests by view, method and status (django-prometheus)
 ]
 
 # Sign-in: django-axes counts failed sign-ins in the database, so every web process sees the same count.

@@ -11,6 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
+from core import tallies
 from gateways import inbox, services
 from gateways.models import GatewayAccount, WebhookDelivery, WebhookOutcome
 from tests.helpers import at_once
@@ -80,7 +81,8 @@ class TestWebhookInbox:
             "stripe", "evt_1", "payment_intent.succeeded", stripe_account.tenant_id)
         assert delivery.body == body.decode()
         assert delivery.outcome == WebhookOutcome.RECEIVED
-        assert len(callbacks) == 1  # processing is enqueued after commit
+        _wake, tally = callbacks  # processing is enqueued after commit, and the delivery counted (config.metrics)
+        assert (tally.func, tally.args, tally.keywords) == (tallies.add, ("webhook_deliveries_received", 1), {})
 
     def test_a_delivery_costs_one_lookup_of_its_account_and_one_insert(self, stripe_account):
         body = stripe_event()

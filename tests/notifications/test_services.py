@@ -5,6 +5,7 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from core import tallies
 from notifications import selectors, services, states
 from notifications.models import DeliveryLog, DevSms, MessageTemplate, Notification, NotificationSettings
 from notifications.services import Outcome
@@ -222,8 +223,11 @@ class TestDeliver:
         assert (notification.state, notification.attempts) == (states.FAILED, 5)
         assert notification.last_error.startswith("ConnectionRefusedError:")
         assert notification.sent_at is None
-        # Each retry is enqueued after its pause: 1, 2, 4 and 8 minutes.
-        assert len(callbacks) == 4
+        # Each retry is enqueued after its pause: 1, 2, 4 and 8 minutes; the failure is counted (config.metrics).
+        retries, [failed] = callbacks[:4], callbacks[4:]
+        assert [retry.func for retry in retries] == [services._enqueue] * 4
+        assert (failed.func, failed.args, failed.keywords) == (tallies.add, ("messages", 1),
+                                                               {"channel": "email", "outcome": "failed"})
         claims = DeliveryLog.objects.filter(notification=notification, action="claim").values_list("at", flat=True)
         assert [b - a for a, b in zip(list(claims), list(claims)[1:], strict=False)] == [
             timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8)]
