@@ -102,10 +102,11 @@ class Worker:
     """``celery worker`` on the test queue, as the ``celery_worker`` fixture runs it."""
 
     def __init__(self, redis_url: str, *, pool: str = "solo", concurrency: int = 1, queues: list[str] | None = None,
-                 heartbeat: bool = False, loglevel: str = "WARNING", log: Path | None = None, **env: str) -> None:
-        """``log``: a file its output goes to (else the test's own)."""
+                 heartbeat: bool = False, loglevel: str = "WARNING", log: Path | None = None, name: str | None = None,
+                 **env: str) -> None:
+        """``log``: a file its output goes to (else the test's own); ``name``: its node name (``-n``)."""
         self.env = service_env(redis_url, **env)
-        self.loglevel, self.log = loglevel, log
+        self.loglevel, self.log, self.name = loglevel, log, name
         self.pool = pool
         self.concurrency = concurrency
         self.queues = queues  # None: every queue
@@ -116,7 +117,8 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={self.pool}",
              f"--concurrency={self.concurrency}", "-Q", ",".join(self.queues or every_queue()), "--without-gossip",
-             "--without-mingle", *([] if self.heartbeat else ["--without-heartbeat"]), f"--loglevel={self.loglevel}"],
+             "--without-mingle", *([] if self.heartbeat else ["--without-heartbeat"]), f"--loglevel={self.loglevel}",
+             *(["-n", self.name] if self.name else [])],
             cwd=ROOT, env=self.env, **({"stdout": self.log.open("a"), "stderr": subprocess.STDOUT} if self.log else {}),
         )
         return self
