@@ -10,8 +10,11 @@ Redis is down the count is lost and a warning logged (the broker is down too, wh
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import logging
+from collections import Counter
 from collections.abc import Iterator
 
 import redis
@@ -20,6 +23,7 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 SEPARATOR = "|"
+_gathering: contextvars.ContextVar[Counter | None] = contextvars.ContextVar("duly_tallies", default=None)
 
 
 def key() -> str:
@@ -39,11 +43,35 @@ def field(name: str, labels: dict[str, str]) -> str:
 
 
 def add(name: str, count: int = 1, **labels: str) -> None:
-    """Add ``count`` to counter ``name`` with ``labels``, now."""
+    """Add ``count`` to counter ``name`` with ``labels``, now (inside ``gathered``, when it ends)."""
+    if (gathering := _gathering.get()) is not None:
+        gathering[field(name, labels)] += count
+        return
+    _send(Counter({field(name, labels): count}))
+
+
+@contextlib.contextmanager
+def gathered():
+    """Send the counts added meanwhile at the end, in one round trip (a batch of bookings adds hundreds)."""
+    token = _gathering.set(Counter())
     try:
-        client().hincrby(key(), field(name, labels), count)
+        yield
+    finally:
+        counts = _gathering.get()
+        _gathering.reset(token)
+        _send(counts)
+
+
+def _send(counts: Counter) -> None:
+    if not counts:
+        return
+    try:
+        pipeline = client().pipeline(transaction=False)
+        for name, count in counts.items():
+            pipeline.hincrby(key(), name, count)
+        pipeline.execute()
     except redis.RedisError as error:
-        logger.warning("The %s counter could not be added to: %s", name, error)
+        logger.warning("%s counts could not be added: %s", len(counts), error)
 
 
 def add_on_commit(name: str, count: int = 1, **labels: str) -> None:

@@ -77,6 +77,11 @@ def process_waiting_deliveries(*, tenant: Tenant, claimer: str, limit: int = BAT
     otherwise fails where monitoring shows it. Having found work, the batch first wakes another, so
     that every worker process takes part in a burst.
     """
+    with tallies.gathered():  # the batch's counts go to the metrics in one round trip
+        return _process_waiting(tenant=tenant, claimer=claimer, limit=limit, clock=clock)
+
+
+def _process_waiting(*, tenant: Tenant, claimer: str, limit: int, clock: Callable[[], datetime]) -> Batch:
     inbox.batch_started(tenant_id=tenant.pk)
     batch, setup, gateway_accounts = Batch(), BookingSetup(), {}
     unfinished = inbox.reclaim_unfinished(tenant_id=tenant.pk, claimer=claimer)
