@@ -23,7 +23,7 @@ from datetime import datetime
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -39,7 +39,7 @@ from gateways.models import WebhookDelivery, WebhookOutcome
 from notifications.models import DeliveryState, Notification
 from payments.models import GatewayPayment, PaymentStatus
 
-# Counters kept in ``core.tallies``: name → (help, labels every sample has).
+# Counters kept in ``core.tallies``: name → what it counts.
 COUNTERS = {
     "webhook_deliveries_received": "Webhook deliveries stored (duplicates and refused ones are not counted).",
     "webhook_deliveries_processed": "Webhook deliveries processed, by outcome (processed, ignored, failed).",
@@ -172,6 +172,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     duly.register(DulyCollector())
     try:
         body = _process_metrics() + generate_latest(duly)
-    except redis.RedisError as error:
-        return HttpResponse(f"Redis does not answer: {error}\n", status=503, content_type="text/plain; charset=utf-8")
+    except (redis.RedisError, DatabaseError) as error:  # a service's state, which readiness reports too
+        return HttpResponse(f"Not available: {type(error).__name__}\n", status=503,
+                            content_type="text/plain; charset=utf-8")
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

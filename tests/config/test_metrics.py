@@ -217,3 +217,15 @@ def test_every_metric_the_grafana_dashboard_charts_is_on_the_page(staff_client):
 
     assert len(charted) == 15
     assert charted - names == set()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redis_not_answering_is_a_503_naming_it(settings):
+    tallies.client.cache_clear()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        response = page()
+    finally:
+        tallies.client.cache_clear()
+
+    assert (response.status_code, response.content) == (503, b"Not available: ConnectionError\n")
