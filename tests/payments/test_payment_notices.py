@@ -23,7 +23,15 @@ from tests.gateways.test_inbox_sweep import queued_messages
 from tests.helpers import at_once
 from tests.payments.test_webhooks import gbp_account, stripe_account  # noqa: F401 - fixtures
 
-AT = timezone.now().replace(microsecond=0)
+AT = None  # when each test books: set to now for each test (the sweep measures a notice's wait from now)
+
+
+@pytest.fixture(autouse=True)
+def booking_time():
+    global AT  # read by the helpers and assertions below
+    AT = timezone.now().replace(microsecond=0)
+
+
 REFERENCES = itertools.count(1)
 
 
