@@ -18,7 +18,6 @@ open in development and tests and absent (404) in production. See docs/operation
 from __future__ import annotations
 
 import hmac
-import os
 from datetime import datetime
 
 import redis
@@ -27,10 +26,11 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django_prometheus.exports import ExportToDjangoView
 from django_prometheus.middleware import PrometheusAfterMiddleware
 from django_prometheus.utils import Time
 from django_scopes import scopes_disabled
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -152,14 +152,6 @@ def _authorized(request: HttpRequest) -> bool | None:
     return hmac.compare_digest(request.headers.get("Authorization", "").encode(), f"Bearer {token}".encode())
 
 
-def _process_metrics() -> bytes:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
-    return generate_latest(REGISTRY)
-
-
 @never_cache
 def metrics(request: HttpRequest) -> HttpResponse:
     authorized = _authorized(request)
@@ -171,7 +163,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
     duly = CollectorRegistry(auto_describe=False)
     duly.register(DulyCollector())
     try:
-        body = _process_metrics() + generate_latest(duly)
+        # django-prometheus's own export: this process's figures, or with PROMETHEUS_MULTIPROC_DIR all uWSGI's
+        body = ExportToDjangoView(request).content + generate_latest(duly)
     except (redis.RedisError, DatabaseError) as error:  # a service's state, which readiness reports too
         return HttpResponse(f"Not available: {type(error).__name__}\n", status=503,
                             content_type="text/plain; charset=utf-8")

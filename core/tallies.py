@@ -85,7 +85,3 @@ def read() -> Iterator[tuple[str, dict[str, str], int]]:
         name, *pairs = raw.decode().split(SEPARATOR)
         yield name, dict(pair.split("=", 1) for pair in pairs), int(count)
 
-
-def clear() -> None:
-    """Forget every counter (tests)."""
-    client().delete(key())

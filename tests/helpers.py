@@ -76,9 +76,16 @@ def examples(count: int) -> int:
     return max(count // 5, min(count, 3))
 
 
+def clear_tallies() -> None:
+    """Forget every count of the metrics page (``core.tallies``) this test run kept."""
+    from core import tallies
+
+    tallies.client().delete(tallies.key())
+
+
 def every_queue() -> list[str]:
     """The test run's queues: the default one and each kind's (``settings.DULY_QUEUES``), for a worker that
     takes everything."""
-    from django.conf import settings
+    from config.metrics import queues
 
-    return [settings.CELERY_TASK_DEFAULT_QUEUE, *settings.DULY_QUEUES.values()]
+    return list(queues().values())

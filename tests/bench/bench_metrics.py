@@ -28,6 +28,7 @@ from payments.models import GatewayPayment
 from tests.bench.bench_ledger import emit
 from tests.factories import AccountFactory, CustomerFactory, TenantFactory
 from tests.faults.processes import WebServer
+from tests.helpers import clear_tallies
 
 TENANTS = int(os.environ.get("DULY_BENCH_METRICS_TENANTS", "100"))
 HISTORY = int(os.environ.get("DULY_BENCH_METRICS_HISTORY", "1000"))
@@ -84,7 +85,7 @@ def bench_metrics_page():
         body = response.text
     finally:
         web.stop()
-        tallies.clear()
+        clear_tallies()
     assert f"duly_webhook_deliveries_unprocessed {float(2 * TENANTS)}" in body
     p95 = statistics.quantiles(times, n=20)[18]
     emit(bench="metrics.page", tenants=TENANTS, history_per_tenant=HISTORY, samples=SAMPLES,

@@ -23,6 +23,7 @@ from notifications.models import Notification
 from payments.models import PaymentStatus
 from tests.factories import AccountFactory, GatewayPaymentFactory, InvoiceFactory, TenantFactory
 from tests.gateways.test_inbox import stripe_event
+from tests.helpers import clear_tallies
 from tests.payments.test_webhooks import deliver, process_all
 from tests.payments.test_webhooks import stripe_account as stripe_account
 
@@ -31,9 +32,9 @@ NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def no_tallies():
-    tallies.clear()
+    clear_tallies()
     yield
-    tallies.clear()
+    clear_tallies()
 
 
 def samples(text: str) -> dict[tuple, float]:

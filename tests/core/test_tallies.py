@@ -1,6 +1,7 @@
 """Duly's counts for the metrics page (``core.tallies``): added at once, or gathered and sent together."""
 
 from core import tallies
+from tests.helpers import clear_tallies
 
 
 def counts() -> dict:
@@ -8,17 +9,17 @@ def counts() -> dict:
 
 
 def test_counts_are_added_and_read_back_by_name_and_labels():
-    tallies.clear()
+    clear_tallies()
     tallies.add("postings", classification="invoice")
     tallies.add("postings", 2, classification="invoice")
     tallies.add("webhook_deliveries_received")
 
     assert counts() == {("postings", (("classification", "invoice"),)): 3, ("webhook_deliveries_received", ()): 1}
-    tallies.clear()
+    clear_tallies()
 
 
 def test_gathered_counts_are_sent_together_when_the_block_ends():
-    tallies.clear()
+    clear_tallies()
     with tallies.gathered():
         for _ in range(100):
             tallies.add("webhook_deliveries_processed", outcome="processed")
@@ -26,4 +27,4 @@ def test_gathered_counts_are_sent_together_when_the_block_ends():
 
     assert during == {}
     assert counts() == {("webhook_deliveries_processed", (("outcome", "processed"),)): 100}
-    tallies.clear()
+    clear_tallies()

@@ -13,11 +13,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 from django.db import connection
 
+from core import backups
 from tests.helpers import every_queue, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -31,10 +31,8 @@ def free_port() -> int:
 
 
 def database_url() -> str:
-    db = connection.settings_dict
-    host = quote(db["HOST"] or "", safe="")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgresql://{db['USER']}:{db['PASSWORD'] or ''}@{host}{port}/{db['NAME']}"
+    """The test database's URL, for another process."""
+    return backups.url_of(connection.get_connection_params())
 
 
 def service_env(redis_url: str, **extra: str) -> dict[str, str]:
@@ -112,14 +110,16 @@ class Worker:
         self.queues = queues  # None: every queue
         self.heartbeat = heartbeat  # as deployed; off by default, to keep the tests' brokers quiet
         self.process: subprocess.Popen | None = None
+        self.output = None  # the open ``log``
 
     def start(self) -> Worker:
+        self.output = self.log.open("a") if self.log else None
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={self.pool}",
              f"--concurrency={self.concurrency}", "-Q", ",".join(self.queues or every_queue()), "--without-gossip",
              "--without-mingle", *([] if self.heartbeat else ["--without-heartbeat"]), f"--loglevel={self.loglevel}",
              *(["-n", self.name] if self.name else [])],
-            cwd=ROOT, env=self.env, **({"stdout": self.log.open("a"), "stderr": subprocess.STDOUT} if self.log else {}),
+            cwd=ROOT, env=self.env, **({"stdout": self.output, "stderr": subprocess.STDOUT} if self.output else {}),
         )
         return self
 
@@ -136,6 +136,8 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        if self.output is not None:
+            self.output.close()
 
 
 class WebServer:
