@@ -39,7 +39,7 @@ def _carry_request_id(headers=None, **kwargs):
 def _bind_task(task_id=None, task=None, kwargs=None, **other):
     from core import logs
 
-    request_id = getattr(task.request, REQUEST_ID_HEADER, None) or (task.request.headers or {}).get(REQUEST_ID_HEADER)
+    request_id = getattr(task.request, REQUEST_ID_HEADER, None)  # a message header is an attribute of the request
     task.request.duly_log_context = logs.bind(task_id=task_id, tenant_id=(kwargs or {}).get("tenant_id"),
                                               request_id=request_id)
 

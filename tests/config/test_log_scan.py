@@ -125,27 +125,3 @@ def test_an_api_request_s_lines_name_its_key_and_keep_a_caller_s_request_id(prod
         "task_id": None}
     assert refused_id["X-Request-ID"] != "not a plain id\n" and len(refused_id["X-Request-ID"]) == 32
 
-
-def test_a_task_s_lines_name_it_its_tenant_and_the_request_that_enqueued_it(production_log):
-    from celery import current_app
-    from celery.signals import before_task_publish
-
-    @current_app.task(name="tests.log_scan.probe", bind=True)
-    def probe(self, *, tenant_id):
-        logging.getLogger("tests.probe").info("probing")
-        return self.request.id
-
-    headers = {}
-    token = logs.bind(request_id="req-1234abcd")
-    try:
-        before_task_publish.send(sender="tests.log_scan.probe", headers=headers)
-    finally:
-        logs.unbind(token)
-    task_id = probe.apply(kwargs={"tenant_id": 7}, headers=headers).get()
-
-    [line] = [line for line in lines(production_log) if line["logger"] == "tests.probe"]
-    assert headers == {"duly_request_id": "req-1234abcd"}
-    assert {key: line[key] for key in logs.FIELDS} == {
-        "request_id": "req-1234abcd", "tenant_id": 7, "user_id": None, "api_key_id": None, "task_id": task_id}
-    assert logs.current() == {}
-
