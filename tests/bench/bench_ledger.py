@@ -55,11 +55,15 @@ def drafts(account, classification, count, method):
     ]
 
 
-def analyze_transactions() -> None:
-    """Statistics on the transactions table, as autovacuum keeps them: as the tables' owner, since the
-    application's role, which a tenant scope sets, may not ANALYZE (PostgreSQL skips it with a warning)."""
+def analyze(*tables: str) -> None:
+    """Statistics on ``tables``, as autovacuum keeps them: as the tables' owner, since the application's
+    role, which a tenant scope sets, may not ANALYZE (PostgreSQL skips it with a warning)."""
     with scopes_disabled(), connection.cursor() as cursor:
-        cursor.execute("ANALYZE finance_financialtransaction")
+        cursor.execute(f"ANALYZE {', '.join(tables)}")
+
+
+def analyze_transactions() -> None:
+    analyze("finance_financialtransaction")
 
 
 def account_with_open_invoices(count):

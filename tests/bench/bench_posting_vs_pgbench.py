@@ -17,10 +17,12 @@ Each line carries both rates and ``ratio`` = Duly / pgbench (issue #9's target: 
 A third figure says how much of the gap is Python's: Duly's own statements, replayed by pgbench.
 The database is copied (``createdb --template``) after the drafts are made and before Duly posts;
 on one copy the same postings are made again, recording every statement each client sent, as it
-reached PostgreSQL; on two fresh copies each client's statements are replayed by a pgbench process
-of its own, all starting together (one with the daily figures' triggers disabled, to show what they
-cost). The replay is the rate these postings would reach with no Python at all: the ceiling of any
-change to the code that sends them.
+reached PostgreSQL; on fresh copies each client's statements are replayed by a pgbench process
+of its own, all starting together. The replay is the rate these postings would reach with no Python
+at all: the ceiling of any change to the code that sends them. Two more replays show what the rows
+every posting of the tenant writes cost: one with the daily figures' triggers disabled, and one with
+no row shared at all (the triggers disabled and the number taken from a sequence, which is not
+gapless): the ceiling of the database's own work on this machine, were nothing serialised.
 """
 
 import multiprocessing
@@ -47,6 +49,21 @@ POSTINGS = 240
 PGBENCH_PER_CLIENT = 1000
 PG_BIN = Path(pgserver.__file__).parent / "pginstall" / "bin"
 DAILY_FIGURES_TRIGGERS = ("reports_postings_inserted", "reports_postings_updated")
+POSTING_FUNCTION = Path(__file__).resolve().parents[2] / "finance" / "sql" / "posting_v2.sql"
+GAPLESS_NUMBER = """  INSERT INTO finance_counter AS s (tenant_id, series, last)
+  VALUES (draft.tenant_id, draft.classification, 1)
+  ON CONFLICT (tenant_id, series) DO UPDATE SET last = s.last + 1
+  RETURNING s.last INTO sequence;
+"""
+
+
+def without_shared_rows() -> str:
+    """The posting function taking its number from a sequence instead of the tenant's counter row (for
+    the ceiling replay only: such numbers have gaps)."""
+    function = POSTING_FUNCTION.read_text()
+    assert function.count(GAPLESS_NUMBER) == 1, "the posting function no longer takes its number as this expects"
+    return ("CREATE SEQUENCE bench_numbers START 1000000; GRANT USAGE ON SEQUENCE bench_numbers TO duly_app;\n"
+            + function.replace(GAPLESS_NUMBER, "  sequence := nextval('bench_numbers');\n"))
 
 SCHEMA = """
 DROP TABLE IF EXISTS pgb_allocation, pgb_txn, pgb_invoice, pgb_account;
@@ -160,14 +177,17 @@ def copy_database(name: str) -> str:
     return name
 
 
-def replay(database: str, scripts: list[Path], *, without_triggers: tuple[str, ...] = ()) -> float:
-    """Run each client's recorded script in a pgbench process of its own, all at once, on ``database``;
-    return the longest client's time (without connecting), in seconds."""
+def replay(database: str, scripts: list[Path], *, without_triggers: tuple[str, ...] = (),
+           change: str = "") -> float:
+    """Run each client's recorded script in a pgbench process of its own, all at once, on ``database``
+    (first without ``without_triggers``, and ``change`` made); return the longest client's time (without
+    connecting), in seconds."""
     if without_triggers:
-        subprocess.run(_pg_command("psql", "-X", "-q", "-d", database, "-c",
-                                   "ALTER TABLE finance_financialtransaction "
-                                   + ", ".join(f"DISABLE TRIGGER {name}" for name in without_triggers)),
-                       check=True, capture_output=True)
+        change += ("; ALTER TABLE finance_financialtransaction "
+                   + ", ".join(f"DISABLE TRIGGER {name}" for name in without_triggers))
+    if change:
+        subprocess.run(_pg_command("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database), input=change,
+                       check=True, capture_output=True, text=True)
     runs = [subprocess.Popen(_pg_command("pgbench", "-n", "-t", "1", "-f", str(script), database),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for script in scripts]
@@ -214,8 +234,8 @@ def pgbench_tps(clients: int) -> float:
 @pytest.mark.parametrize("clients", [1, 4])
 def bench_posting_against_pgbench(clients):
     tenant, batches = drafts_to_post(clients)
-    record, full, bare = copies = [copy_database(f"{connection.settings_dict['NAME']}_{use}")
-                                   for use in ("record", "replay", "bare")]
+    record, full, bare, unshared = copies = [copy_database(f"{connection.settings_dict['NAME']}_{use}")
+                                             for use in ("record", "replay", "bare", "unshared")]
     try:
         duly = POSTINGS / post_in_processes(tenant, batches)
         with scope(tenant=tenant):
@@ -225,7 +245,9 @@ def bench_posting_against_pgbench(clients):
             post_in_processes(tenant, batches, database=record, scripts=scripts)
             replayed = POSTINGS / replay(full, scripts)
             without_figures = POSTINGS / replay(bare, scripts, without_triggers=DAILY_FIGURES_TRIGGERS)
-        assert [allocations_in(copy) for copy in copies] == [2 * POSTINGS] * 3
+            nothing_shared = POSTINGS / replay(unshared, scripts, without_triggers=DAILY_FIGURES_TRIGGERS,
+                                               change=without_shared_rows())
+        assert [allocations_in(copy) for copy in copies] == [2 * POSTINGS] * 4
     finally:
         drop_databases(*copies)
     raw = pgbench_tps(clients)
@@ -237,4 +259,6 @@ def bench_posting_against_pgbench(clients):
     emit(bench="pgbench.duly_postings_replayed", clients=clients, postings=POSTINGS,
          postings_per_second=round(replayed, 1), ratio_to_pgbench_script=round(replayed / raw, 3),
          duly_to_replay=round(duly / replayed, 3), without_daily_figures_per_second=round(without_figures, 1),
-         without_daily_figures_ratio_to_pgbench_script=round(without_figures / raw, 3))
+         without_daily_figures_ratio_to_pgbench_script=round(without_figures / raw, 3),
+         nothing_shared_per_second=round(nothing_shared, 1),
+         nothing_shared_ratio_to_pgbench_script=round(nothing_shared / raw, 3))
