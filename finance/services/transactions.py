@@ -449,7 +449,7 @@ def update_draft(*, txn: FinancialTransaction, actor: User | None, at: datetime,
     return locked
 
 
-POSTING = "SELECT * FROM finance_post(%s, %s, %s, %s, %s, %s, %s)"  # finance/sql/posting_v2.sql
+POSTING = "SELECT * FROM finance_post(%s, %s, %s, %s, %s, %s, %s)"  # finance/sql/posting_v3.sql
 
 
 def _invoice_due_on(txn: FinancialTransaction, at: datetime) -> date:
@@ -513,7 +513,7 @@ def post_transaction(
 ) -> PostingResult:
     """Post a draft: lock its account, set its due date, update the balance, allocate, number it.
 
-    The posting itself is one call of the database's posting function (``finance/sql/posting_v2.sql``);
+    The posting itself is one call of the database's posting function (``finance/sql/posting_v3.sql``);
     this works out an invoice's due date and turns the function's refusals into messages.
 
     ``settle`` is a transaction of the other direction that this one is allocated to first, whatever

@@ -49,7 +49,7 @@ POSTINGS = 240
 PGBENCH_PER_CLIENT = 1000
 PG_BIN = Path(pgserver.__file__).parent / "pginstall" / "bin"
 DAILY_FIGURES_TRIGGERS = ("reports_postings_inserted", "reports_postings_updated")
-POSTING_FUNCTION = Path(__file__).resolve().parents[2] / "finance" / "sql" / "posting_v2.sql"
+POSTING_FUNCTION = Path(__file__).resolve().parents[2] / "finance" / "sql" / "posting_v3.sql"
 GAPLESS_NUMBER = """  INSERT INTO finance_counter AS s (tenant_id, series, last)
   VALUES (draft.tenant_id, draft.classification, 1)
   ON CONFLICT (tenant_id, series) DO UPDATE SET last = s.last + 1

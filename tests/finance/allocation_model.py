@@ -1,5 +1,5 @@
 """A model of allocation in plain Python: the oracle the ledger's state machine compares the posting
-function (``finance/sql/posting_v2.sql``) with.
+function (``finance/sql/posting_v3.sql``) with.
 
 It is written from the seed's rules, not from the function: FIFO allocates the earliest posted open
 credit to the earliest due open debit (ties by id) until one side runs out; a transaction posted to

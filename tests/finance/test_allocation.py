@@ -167,5 +167,5 @@ class TestFifoOverManyOpenItems:
                 services.post_transaction(txn=draft, actor=None, at=AT)
             counts.append(len(queries))
             assert fresh(draft).open_amount == D("0.00")
-        # savepoint, the posting function (finance/sql/posting_v2.sql), release
+        # savepoint, the posting function (finance/sql/posting_v3.sql), release
         assert counts == [3, 3]

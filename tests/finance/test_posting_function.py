@@ -1,4 +1,4 @@
-"""The posting function (``finance/sql/posting_v2.sql``) against the model of allocation, on one busy account.
+"""The posting function (``finance/sql/posting_v3.sql``) against the model of allocation, on one busy account.
 
 The ledger's state machine (``test_invariants``) spreads its steps over four accounts and every action;
 here every step posts on one account whose credit rule allows due dates in a range of two months, at
