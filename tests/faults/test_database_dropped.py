@@ -1,7 +1,7 @@
 """PostgreSQL drops Duly's connection in the middle of a posting.
 
-The posting is made to wait, half written (balance moved, allocation inserted, number taken), in its
-final update, on a row lock another connection holds on the invoice it is allocating to; a third
+The posting is made to wait, half written (balance moved, allocation inserted), in its update of the
+invoice's open amount, on a row lock another connection holds on the invoice it is allocating to; a third
 connection then terminates its backend (``pg_terminate_backend``, what a failover or an
 administrator does). The transaction must be gone whole, and the caller's retry posts it once.
 """
