@@ -150,6 +150,7 @@ def bench_webhook_ingestion():
                     break
                 time.sleep(1)
             drained = time.monotonic() - started
+            cpu_drained = cpu_seconds(web, workers)
             outcomes = dict(WebhookDelivery.objects.filter(tenant=tenant).values_list("outcome")
                             .annotate(n=Count("id")).values_list("outcome", "n"))
             booked = FinancialTransaction.objects.filter(tenant=tenant, classification=Classification.PAYMENT,
@@ -163,6 +164,7 @@ def bench_webhook_ingestion():
              gateway_succeeded=succeeded, distinct_sent=load["distinct_sent"], outcomes=outcomes,
              equal=booked == stored == succeeded, not_stored=not_stored[:10],
              processing_seconds_after_load=round(drained, 1),
+             cpu_seconds_after_load={name: round(cpu_drained[name] - cpu_after[name], 2) for name in cpu_drained},
              target_seconds=60)
         watch.stop()
         emit(bench="webhooks.oldest_unprocessed_metric", scrapes=len(watch.readings),
