@@ -179,8 +179,8 @@ def copy_database(name: str) -> str:
 
 def replay(database: str, scripts: list[Path], *, without_triggers: tuple[str, ...] = (),
            change: str = "") -> float:
-    """Run each client's recorded script in a pgbench process of its own, all at once, on ``database``
-    (first without ``without_triggers``, and ``change`` made); return the longest client's time (without
+    """Make ``change`` on ``database`` and disable ``without_triggers``, then run each client's recorded
+    script there in a pgbench process of its own, all at once; return the longest client's time (without
     connecting), in seconds."""
     if without_triggers:
         change += ("; ALTER TABLE finance_financialtransaction "
