@@ -62,10 +62,6 @@ def analyze(*tables: str) -> None:
         cursor.execute(f"ANALYZE {', '.join(tables)}")
 
 
-def analyze_transactions() -> None:
-    analyze("finance_financialtransaction")
-
-
 def account_with_open_invoices(count):
     """A new tenant's customer account with ``count`` open invoices, analysed, and the tenant's card method."""
     tenant = TenantFactory()
@@ -74,7 +70,7 @@ def account_with_open_invoices(count):
         method = PaymentMethod.objects.get(tenant=tenant, name="Card")
         account = services.open_account(customer=CustomerFactory(tenant=tenant), currency="EUR")
         bulk_open_invoices(account, count)
-    analyze_transactions()
+    analyze("finance_financialtransaction")
     return account, method
 
 

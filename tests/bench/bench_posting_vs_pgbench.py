@@ -42,7 +42,7 @@ from django_scopes import scope
 from core import rls
 from finance import services
 from finance.models import Allocation, Classification, FinancialTransaction, PaymentMethod
-from tests.bench.bench_ledger import AT, analyze_transactions, bulk_open_invoices, emit
+from tests.bench.bench_ledger import AT, analyze, bulk_open_invoices, emit
 from tests.factories import CustomerFactory, TenantFactory
 
 POSTINGS = 240
@@ -115,7 +115,7 @@ def drafts_to_post(clients: int):
                                                                           payment_method=method)).pk
                 for _ in range(POSTINGS // clients)
             ])
-    analyze_transactions()
+    analyze("finance_financialtransaction")
     return tenant, batches
 
 

@@ -29,7 +29,7 @@ from finance.models import (
     RefundMethod,
     TransactionState,
 )
-from tests.bench.bench_ledger import analyze_transactions, bulk_open_invoices
+from tests.bench.bench_ledger import analyze, bulk_open_invoices
 from tests.factories import CustomerFactory, InvoiceFactory, TenantFactory
 from tests.finance.allocation_model import AllocationModel
 from tests.finance.conftest import AT
@@ -164,7 +164,7 @@ def test_a_posting_reads_the_rows_it_settles_not_the_tenants(account, card):
     transactions table's rows (PostgreSQL's own count for this transaction), not the tenant's. A final
     update joined with its list of changes had been planned as a scan of every row of the tenant."""
     bulk_open_invoices(account, 2000)
-    analyze_transactions()
+    analyze("finance_financialtransaction")
     draft = services.create_transaction(account=account, classification=Classification.PAYMENT, actor=None, at=AT,
                                         data=services.TransactionData(amount="20.00", payment_method=card))
 
